@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers that run the runners of churn.runners as tasks."""

@@ -1,0 +1,26 @@
+"""Shared flow plumbing: load the config once per flow run and wrap runners as tasks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from churn.config import Config, load_config
+from churn.runners import Workspace
+
+
+def load(config: str, data: str | None, horizon_days: int | None, active_days: int | None) -> Config:
+    return load_config(
+        config, **{"source.location": data, "labels.horizon_days": horizon_days, "labels.active_days": active_days}
+    )
+
+
+def as_task(fn, **options):
+    """A runner as a Prefect task (the library itself carries no Prefect decorators)."""
+    return task(fn, name=fn.__name__.removeprefix("run_").replace("_", "-"), cache_policy=NO_CACHE, **options)
+
+
+def workspace(workdir: str, models: str, metrics: str) -> Workspace:
+    return Workspace(Path(workdir), Path(models), Path(metrics))

@@ -1,0 +1,35 @@
+"""Scoring flow: pull, validate, features, score with causes and actions, publish the list."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow
+
+from churn import runners
+from pipelines.common import as_task, load, workspace
+
+
+@flow(name="churn-scoring", log_prints=True)
+def scoring_flow(
+    config: str = "configs/params.yaml",
+    data: str | None = None,
+    as_of: str | None = None,
+    model: str = "models:/churn@champion",
+    out: str = "data/retention",
+    horizon_days: int | None = None,
+    active_days: int | None = None,
+    workdir: str = "data/work",
+    models: str = "models",
+    metrics: str = "metrics",
+) -> dict:
+    cfg = load(config, data, horizon_days, active_days)
+    ws = workspace(workdir, models, metrics)
+    day = runners.resolve_as_of(cfg, as_of)
+    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
+                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
+    pulled = pull(cfg, ws)
+    validation = as_task(runners.run_validate)(cfg, ws)
+    features = as_task(runners.run_scoring_features)(cfg, ws, day)
+    listing = as_task(runners.run_score)(cfg, ws, day, model, Path(out))
+    return {"pulled": pulled, "validation": validation, "features": features, "list": listing}

@@ -1,0 +1,24 @@
+"""Serve both flows on the cron schedules of configs/params.yaml (`churn serve`)."""
+
+from __future__ import annotations
+
+from churn.config import ScheduleConfig
+from pipelines.scoring import scoring_flow
+from pipelines.training import training_flow
+
+
+def deployments(schedule: ScheduleConfig, config: str = "configs/params.yaml") -> list:
+    """Scheduled deployments: weekly scoring, monthly retraining (by default)."""
+    params = {"config": config}
+    return [
+        training_flow.to_deployment(name="churn-training", cron=schedule.training_cron, parameters=params,
+                                    description="Retrain, evaluate and register the churn model"),
+        scoring_flow.to_deployment(name="churn-scoring", cron=schedule.scoring_cron, parameters=params,
+                                   description="Score active customers and publish the retention list"),
+    ]
+
+
+def serve(schedule: ScheduleConfig, config: str = "configs/params.yaml") -> None:
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*deployments(schedule, config))

@@ -1,0 +1,33 @@
+"""Training flow: pull, validate, features, train and evaluate, register."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from churn import runners
+from pipelines.common import as_task, load, workspace
+
+
+@flow(name="churn-training", log_prints=True)
+def training_flow(
+    config: str = "configs/params.yaml",
+    data: str | None = None,
+    as_of: str | None = None,
+    horizon_days: int | None = None,
+    active_days: int | None = None,
+    workdir: str = "data/work",
+    models: str = "models",
+    metrics: str = "metrics",
+) -> dict:
+    cfg = load(config, data, horizon_days, active_days)
+    ws = workspace(workdir, models, metrics)
+    day = runners.resolve_as_of(cfg, as_of)
+    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
+                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
+    pulled = pull(cfg, ws)
+    validation = as_task(runners.run_validate)(cfg, ws)
+    features = as_task(runners.run_training_features)(cfg, ws, day)
+    metrics_ = as_task(runners.run_train)(cfg, ws)
+    registered = as_task(runners.run_register)(cfg, ws, day)
+    return {"pulled": pulled, "validation": validation, "features": features, "metrics": metrics_,
+            "registered": registered}

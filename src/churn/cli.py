@@ -1,0 +1,260 @@
+"""`churn` command line: demo, train, score, validate, serve, and the DVC stage entry points."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+# Offline machines: Prefect otherwise reports telemetry errors on every start.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+app = typer.Typer(help="Churn prediction and retention recommendations.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+stage_app = typer.Typer(help="Run one pipeline stage (what dvc.yaml calls).", no_args_is_help=True)
+app.add_typer(stage_app, name="stage")
+console = Console()
+
+ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file.")]
+DataOpt = Annotated[str | None, typer.Option("--data", help="A folder of canonical files or a database URL.")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Use only data before this date (default: today).")]
+HorizonOpt = Annotated[int | None, typer.Option("--horizon-days", help="Churn horizon in days.")]
+ActiveOpt = Annotated[int | None, typer.Option("--active-days", help="A customer is active with an order in these days.")]
+WorkOpt = Annotated[str, typer.Option("--workdir", help="Folder for intermediate files.")]
+OutOpt = Annotated[str, typer.Option("--out", help="Folder for the retention list.")]
+ModelOpt = Annotated[str, typer.Option("--model", help="Model URI or local MLflow model folder.")]
+
+DEFAULT_CONFIG = "configs/params.yaml"
+DEMO_DB = Path("data/demo/history.db")
+DEMO_TRUTH = Path("data/demo/truth.parquet")  # ground truth for checks; the pipeline never reads it
+
+
+def _fail(err: Exception) -> None:
+    console.print(f"[bold red]error:[/] {err}")
+    raise typer.Exit(2)
+
+
+def _guarded(fn):
+    from churn.io import SourceError
+    from churn.validate import ContractError, DataQualityError
+
+    try:
+        return fn()
+    except (SourceError, ContractError, DataQualityError, LookupError, FileNotFoundError, ValueError) as err:
+        _fail(err)
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    customers: Annotated[int | None, typer.Option(help="Customers in the sample business.")] = None,
+    workdir: WorkOpt = "data/work",
+    out: OutOpt = "data/retention",
+) -> None:
+    """Write the sample pharmaceutical distributor, train, score and check the causes."""
+    from churn.config import load_config
+    from churn.runners import Workspace, run_demo_check, run_demo_data
+    from pipelines.scoring import scoring_flow
+    from pipelines.training import training_flow
+
+    cfg = load_config(config, **{"demo.n_customers": customers})
+    as_of = cfg.demo.end.isoformat()
+    with console.status(f"Writing the sample business ({cfg.demo.n_customers:,} customers) to {DEMO_DB}"):
+        counts = run_demo_data(cfg, DEMO_DB, DEMO_TRUTH)
+    console.print(f"Sample history written to {DEMO_DB}: " + ", ".join(
+        f"{k} {v:,}" for k, v in counts.items() if k != "injected"))
+    data = f"sqlite:///{DEMO_DB}"
+    trained = _guarded(lambda: training_flow(config=config, data=data, as_of=as_of, workdir=workdir))
+    scored = _guarded(lambda: scoring_flow(config=config, data=data, as_of=as_of, out=out, workdir=workdir))
+    check = run_demo_check(cfg, Workspace(Path(workdir)), DEMO_TRUTH)
+    _print_training(trained)
+    console.print(f"Loss cause named correctly for {check['accuracy']:.1%} of the {check['judged']:,} holdout "
+                  f"churners with a known cause (per cause: "
+                  + ", ".join(f"{k} {v:.0%}" for k, v in check["per_cause"].items()) + ")")
+    _print_scoring(scored["list"])
+    reg = trained["registered"]
+    console.print(
+        f"\n[bold]Done.[/]\n"
+        f"  Retention list : {out}/retention_list.csv (and .parquet)\n"
+        f"  Report         : metrics/plots/*.png, metrics/train_metrics.json\n"
+        f"  MLflow run     : {reg['run_id']} in {reg['tracking_uri']} (model churn v{reg['version']} @{reg['alias']})\n"
+        f"  Open the UI    : .venv/bin/mlflow ui --backend-store-uri {reg['tracking_uri']}  ->  http://127.0.0.1:5000"
+    )
+
+
+@app.command()
+def train(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    horizon_days: HorizonOpt = None,
+    active_days: ActiveOpt = None,
+    workdir: WorkOpt = "data/work",
+) -> None:
+    """Pull, validate, build features, train, evaluate and register a model (Prefect flow)."""
+    from pipelines.training import training_flow
+
+    result = _guarded(lambda: training_flow(config=config, data=data, as_of=as_of, horizon_days=horizon_days,
+                                            active_days=active_days, workdir=workdir))
+    _print_training(result)
+
+
+@app.command()
+def score(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    out: OutOpt = "data/retention",
+    model: ModelOpt = "models:/churn@champion",
+    horizon_days: HorizonOpt = None,
+    active_days: ActiveOpt = None,
+    workdir: WorkOpt = "data/work",
+) -> None:
+    """Score every active customer and write the ranked retention list (Prefect flow)."""
+    from pipelines.scoring import scoring_flow
+
+    result = _guarded(lambda: scoring_flow(config=config, data=data, as_of=as_of, model=model, out=out,
+                                           horizon_days=horizon_days, active_days=active_days, workdir=workdir))
+    _print_scoring(result["list"])
+
+
+@app.command()
+def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
+    """Pull and validate the history only; print what was kept and set aside."""
+    from churn.config import load_config
+    from churn.runners import Workspace, run_pull, run_validate
+
+    cfg = load_config(config, **{"source.location": data})
+    ws = Workspace(Path(workdir))
+    _guarded(lambda: run_pull(cfg, ws))
+    summary = _guarded(lambda: run_validate(cfg, ws))
+    _print_validation(summary, ws)
+
+
+@app.command()
+def serve(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Serve the training and scoring flows on their cron schedules (needs a Prefect server)."""
+    from churn.config import load_config
+    from pipelines.serve import serve as serve_flows
+
+    cfg = load_config(config)
+    console.print(f"Serving churn-training ({cfg.schedule.training_cron}) and churn-scoring "
+                  f"({cfg.schedule.scoring_cron}), {cfg.schedule.timezone}. Ctrl-C stops.")
+    serve_flows(cfg.schedule, config)
+
+
+@stage_app.command("demo-data")
+def stage_demo_data(config: ConfigOpt = DEFAULT_CONFIG) -> None:
+    """Write the sample business into data/demo/."""
+    from churn.config import load_config
+    from churn.runners import run_demo_data
+
+    console.print(run_demo_data(load_config(config), DEMO_DB, DEMO_TRUTH))
+
+
+@stage_app.command("pull")
+def stage_pull(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
+    from churn.config import load_config
+    from churn.runners import Workspace, run_pull
+
+    cfg = load_config(config, **{"source.location": data})
+    console.print(_guarded(lambda: run_pull(cfg, Workspace(Path(workdir)))))
+
+
+@stage_app.command("validate")
+def stage_validate(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
+    from churn.config import load_config
+    from churn.runners import Workspace, run_validate
+
+    ws = Workspace(Path(workdir))
+    _print_validation(_guarded(lambda: run_validate(load_config(config), ws)), ws)
+
+
+@stage_app.command("features")
+def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
+    """Training examples and scoring features as of the date."""
+    from churn.config import load_config
+    from churn.runners import Workspace, resolve_as_of, run_scoring_features, run_training_features
+
+    cfg = load_config(config)
+    ws, day = Workspace(Path(workdir)), resolve_as_of(cfg, as_of)
+    console.print(_guarded(lambda: run_training_features(cfg, ws, day)))
+    console.print(_guarded(lambda: run_scoring_features(cfg, ws, day)))
+
+
+@stage_app.command("train")
+def stage_train(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
+    from churn.config import load_config
+    from churn.runners import Workspace, run_train
+
+    metrics = _guarded(lambda: run_train(load_config(config), Workspace(Path(workdir))))
+    _print_training({"metrics": metrics})
+
+
+@stage_app.command("register")
+def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
+    from churn.config import load_config
+    from churn.runners import Workspace, resolve_as_of, run_register
+
+    cfg = load_config(config)
+    console.print(run_register(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
+
+
+@stage_app.command("score")
+def stage_score(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    as_of: AsOfOpt = None,
+    model: ModelOpt = "models/churn_model",
+    out: OutOpt = "data/retention",
+    workdir: WorkOpt = "data/work",
+) -> None:
+    from churn.config import load_config
+    from churn.runners import Workspace, resolve_as_of, run_score
+
+    cfg = load_config(config)
+    ws = Workspace(Path(workdir))
+    _print_scoring(_guarded(lambda: run_score(cfg, ws, resolve_as_of(cfg, as_of), model, Path(out))))
+
+
+def _print_validation(summary: dict, ws) -> None:
+    table = Table(title=f"Validation (pulled {summary['pulled_at']})")
+    for col in ("table", "rows", "kept", "set aside", "rules broken", "ignored columns"):
+        table.add_column(col)
+    for name, t in summary["tables"].items():
+        rules = ", ".join(f"{k}: {v}" for k, v in t["bad_rows_by_rule"].items()) or "-"
+        table.add_row(name, f"{t['rows']:,}", f"{t['kept_rows']:,}", f"{t['bad_rows']:,}", rules,
+                      ", ".join(t["ignored_columns"]) or "-")
+    console.print(table)
+    console.print(f"Set-aside rows with their reasons: {ws.quarantine}")
+
+
+def _print_training(result: dict) -> None:
+    m = result["metrics"]
+    table = Table(title="Holdout (latest complete cutoff)")
+    for col in ("model", "ROC-AUC", "PR-AUC", "Brier", "log loss", "lift@10%"):
+        table.add_column(col, justify="right")
+    for name in ("model", "recency_rule", "rfm_logistic"):
+        table.add_row(name, *(f"{m[f'{name}_{k}']:.3f}" for k in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top10")))
+    console.print(table)
+    if "registered" in result:
+        r = result["registered"]
+        console.print(f"Registered churn v{r['version']} as @{r['alias']} (MLflow run {r['run_id']})")
+
+
+def _print_scoring(summary: dict) -> None:
+    console.print(
+        f"Scored {summary['customers_scored']:,} active customers as of {summary['as_of']} with {summary['model']}: "
+        f"{summary['customers_at_risk']:,} at risk, expected loss {summary['value_at_risk']:,.0f}. "
+        f"Causes among those at risk: {summary['primary_causes_at_risk']}. "
+        f"List: {summary['out']}/retention_list.csv"
+    )
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,202 @@
+"""Typed configuration: one section per stage, each named after its module.
+
+The whole file is loaded once at the entry point (CLI, Prefect flow, DVC stage) and each
+stage function receives only its own section.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+CANONICAL_TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns")
+CAUSES = ("price", "service", "quality", "engagement", "other")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TableMapping(Section):
+    """How one canonical table is read from the source.
+
+    Exactly one of `table` (a database table or a file name in a folder) or `query`
+    (SQL returning canonical columns) may be set; neither means the canonical name.
+    `columns` maps canonical column -> source column.
+    """
+
+    table: str | None = None
+    query: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TableMapping:
+        if self.table and self.query:
+            raise ValueError("set either `table` or `query`, not both")
+        return self
+
+
+class SourceConfig(Section):
+    """Where the interaction history comes from: a SQLAlchemy URL or a folder of files."""
+
+    location: str = "sqlite:///data/demo/history.db"
+    tables: dict[str, TableMapping] = Field(default_factory=dict)
+    pull_retries: int = 2
+    pull_retry_delay_seconds: float = 5.0
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, v: dict[str, TableMapping]) -> dict[str, TableMapping]:
+        unknown = sorted(set(v) - set(CANONICAL_TABLES))
+        if unknown:
+            raise ValueError(f"unknown canonical table(s) {unknown}; expected some of {list(CANONICAL_TABLES)}")
+        return v
+
+
+class ValidateConfig(Section):
+    """Contract checks: the share of bad rows per table above which the run stops."""
+
+    max_bad_share: float = Field(0.05, ge=0, le=1)
+    example_rows: int = 3
+
+
+class LabelsConfig(Section):
+    """Churn definition and the cutoffs used to build training examples."""
+
+    definition: Literal["inactivity", "explicit"] = "inactivity"
+    horizon_days: int = Field(90, gt=0)
+    active_days: int = Field(180, gt=0)
+    cutoff_step_days: int = Field(30, gt=0)
+    train_cutoffs: int = Field(6, ge=1)
+
+
+class FeaturesConfig(Section):
+    """Point-in-time feature windows (days before the cutoff)."""
+
+    windows: list[int] = Field(default_factory=lambda: [30, 90, 180, 365])
+    trend_window: int = 90
+
+    @field_validator("windows")
+    @classmethod
+    def _sorted(cls, v: list[int]) -> list[int]:
+        if not v or any(w <= 0 for w in v):
+            raise ValueError("windows must be positive day counts")
+        return sorted(set(v))
+
+
+class TrainConfig(Section):
+    """LightGBM and calibration settings; the seed lives here."""
+
+    seed: int = 42
+    n_estimators: int = 300
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_child_samples: int = 40
+    subsample: float = 0.8
+    colsample_bytree: float = 0.8
+    reg_lambda: float = 1.0
+    calibration: Literal["isotonic", "platt"] = "isotonic"
+
+
+class ExplainConfig(Section):
+    """Feature -> loss-cause map. Patterns are fnmatch globs on feature names.
+
+    Features listed under `symptoms` say *that* a customer is leaving (orders falling, long
+    silence) but not *why*: they never pick the cause. When no cause signal is strong enough,
+    a decline with no other symptom is `engagement` and anything else is `other`.
+    """
+
+    causes: dict[str, list[str]]
+    symptoms: list[str]
+    min_cause_logit: float = 0.05
+    min_share: float = 0.35
+    decline_logit: float = 0.3
+
+    @field_validator("causes")
+    @classmethod
+    def _known_causes(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(v) - set(CAUSES[:-1]))
+        if unknown:
+            raise ValueError(f"unknown cause(s) {unknown}; causes are {list(CAUSES[:-1])}")
+        return v
+
+
+class ScoreConfig(Section):
+    """Risk bands, value tiers and the retention list."""
+
+    risk_bands: dict[str, float] = Field(default_factory=lambda: {"high": 0.5, "medium": 0.25})
+    # Pareto cut points on cumulative share of trailing-12-month value, largest customers first.
+    value_tier_cuts: dict[str, float] = Field(default_factory=lambda: {"high": 0.6, "medium": 0.9})
+    act_on_risk_bands: list[str] = Field(default_factory=lambda: ["high", "medium"])
+    playbook: str = "configs/playbook.yaml"
+
+
+class TrackingConfig(Section):
+    """MLflow: MLFLOW_TRACKING_URI in the environment wins over `uri`."""
+
+    uri: str = "sqlite:///mlflow.db"
+    experiment: str = "churn"
+    registered_model: str = "churn"
+
+
+class ScheduleConfig(Section):
+    """Cron schedules used by `churn serve`."""
+
+    scoring_cron: str = "0 6 * * 1"
+    training_cron: str = "0 3 1 * *"
+    timezone: str = "UTC"
+
+
+class DemoConfig(Section):
+    """The sample pharmaceutical distributor written by `churn demo`."""
+
+    seed: int = 7
+    n_customers: int = Field(5000, ge=50)
+    start: dt.date = dt.date(2023, 10, 1)
+    end: dt.date = dt.date(2026, 10, 1)
+    inject_errors: bool = True
+
+
+class Config(Section):
+    as_of: dt.date | None = None
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    validate_: ValidateConfig = Field(default_factory=ValidateConfig, alias="validate")
+    labels: LabelsConfig = Field(default_factory=LabelsConfig)
+    features: FeaturesConfig = Field(default_factory=FeaturesConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    explain: ExplainConfig
+    score: ScoreConfig = Field(default_factory=ScoreConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    demo: DemoConfig = Field(default_factory=DemoConfig)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def load_config(path: str | Path = "configs/params.yaml", **overrides: object) -> Config:
+    """Read the YAML config; `overrides` are dotted keys, e.g. {"labels.horizon_days": 60}."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config file {path} not found (run from the project root or pass --config)")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+    return Config.model_validate(raw)
+
+
+def load_playbook(path: str | Path):
+    """The retention playbook (see configs/playbook.yaml)."""
+    from churn.actions import Playbook  # local import: actions depends on config
+
+    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return Playbook.model_validate(raw)

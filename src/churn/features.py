@@ -1,0 +1,262 @@
+"""Point-in-time features for (customer, cutoff) pairs, computed in one DuckDB query per table.
+
+Definitions (all ages in days, `age = (cutoff - ts) / 1 day`; a row is used only if ts < cutoff;
+"in window w" means age <= w; the trend window t and its previous window (t, 2t]):
+
+orders (positive row = amount > 0; an order is an order_id, or a row when there is no order_id)
+  recency_days        age of the latest positive row
+  tenure_days         age of the earliest known event: signup_date (if before the cutoff) or first order
+  orders_w            distinct orders with a positive row in window w
+  revenue_w           sum of amount in window w (net of returns)
+  orders_prev_t, revenue_prev_t   the same over the previous trend window
+  orders_trend, revenue_trend     (last - prev) / (last + prev), 0 when both are 0
+  ipt_mean_days, ipt_cv           mean and coefficient of variation of the gaps (days) between
+                                  distinct positive-order days within 365 days
+  overdue_ratio       recency_days / ipt_mean_days
+  returns_365         rows with amount < 0 within 365 days
+  returns_share_365   -sum(negative amounts) / sum(positive amounts) within 365 days
+  discount_t, discount_prev_t, discount_trend   mean discount of positive rows; last - prev
+  value_365           sum of margin (amount where margin is null) within 365 days
+interactions (outbound = direction outbound, or every row when there is no direction column)
+  outbound_t, outbound_prev_t, outbound_trend, visits_t (visit, meeting, event), calls_t,
+  inbound_t, inbound_prev_t, days_since_outbound, days_since_visit
+tickets
+  tickets_t, complaints_t, complaints_<category>_t and _365 for each contract category,
+  open_tickets (opened before the cutoff, not resolved before it), open_ticket_age_max,
+  resolution_days_365 (mean days to resolve tickets opened and resolved before the cutoff)
+surveys (dimension d in score, quality_score, service_score, price_score)
+  <d>_mean_180, <d>_trend (mean over 180 days minus mean over the 180 before), surveys_365,
+  days_since_survey
+customers
+  segment, region, is_key_account
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from churn.config import FeaturesConfig
+from churn.contract import TABLES
+
+TICKET_CATEGORIES = TABLES["tickets"].column("category").allowed
+SURVEY_DIMENSIONS = ("score", "quality_score", "service_score", "price_score")
+CATEGORICAL = ("segment", "region")
+KEYS = ["customer_id", "cutoff"]
+AGE = "(epoch_us(p.cutoff) - epoch_us(x.ts)) / 86400e6"
+
+
+def build_features(
+    tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg: FeaturesConfig
+) -> pd.DataFrame:
+    """One row per (customer_id, cutoff) of `population`, in its order, with every feature the tables allow."""
+    pop = population[KEYS].astype({"customer_id": "string", "cutoff": "datetime64[us]"})
+    if pop.duplicated(KEYS).any():
+        raise ValueError("population has duplicate (customer_id, cutoff) pairs")
+    con = duckdb.connect()
+    try:
+        con.register("pop", pop)
+        parts = []
+        for name, builder in _BUILDERS.items():
+            if name in tables and len(tables[name].columns):
+                con.register(name, tables[name])
+                parts.append(builder(con, tables[name], cfg))
+        out = pop.reset_index(drop=True)
+        for part in parts:
+            out = out.merge(part, on=KEYS, how="left", validate="one_to_one")
+    finally:
+        con.close()
+    return _fill(out, tables)
+
+
+def _trend(last: str, prev: str) -> str:
+    return f"CASE WHEN ({last}) + ({prev}) = 0 THEN 0.0 ELSE (({last}) - ({prev})) / (({last}) + ({prev})) END"
+
+
+def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+    windows, t = cfg.windows, cfg.trend_window
+    row_key = "'#' || CAST(row_number() OVER () AS VARCHAR)"
+    okey = f"coalesce(CAST(order_id AS VARCHAR), {row_key})" if "order_id" in df else row_key
+    disc = "discount" if "discount" in df else "NULL::DOUBLE"
+    margin = "coalesce(margin, amount)" if "margin" in df else "amount"
+    sel = [
+        "min(age) FILTER (WHERE amount > 0) AS recency_days",
+        "max(age) AS first_order_age",
+    ]
+    for w in windows:
+        sel.append(f"count(DISTINCT okey) FILTER (WHERE amount > 0 AND age <= {w}) AS orders_{w}")
+        sel.append(f"coalesce(sum(amount) FILTER (WHERE age <= {w}), 0) AS revenue_{w}")
+    prev = f"age > {t} AND age <= {2 * t}"
+    sel += [
+        f"count(DISTINCT okey) FILTER (WHERE amount > 0 AND {prev}) AS orders_prev_{t}",
+        f"coalesce(sum(amount) FILTER (WHERE {prev}), 0) AS revenue_prev_{t}",
+        "count(*) FILTER (WHERE amount < 0 AND age <= 365) AS returns_365",
+        "coalesce(-sum(amount) FILTER (WHERE amount < 0 AND age <= 365), 0) AS returned_365",
+        "coalesce(sum(amount) FILTER (WHERE amount > 0 AND age <= 365), 0) AS gross_365",
+        f"coalesce(sum(value) FILTER (WHERE age <= 365), 0) AS value_365",
+    ]
+    if "discount" in df:
+        sel += [
+            f"avg(discount) FILTER (WHERE amount > 0 AND age <= {t}) AS discount_{t}",
+            f"avg(discount) FILTER (WHERE amount > 0 AND {prev}) AS discount_prev_{t}",
+        ]
+    sql = f"""
+    WITH x AS (
+        SELECT customer_id, ts, amount, {disc} AS discount, {margin} AS value, {okey} AS okey FROM orders
+    ),
+    j AS (
+        SELECT p.customer_id, p.cutoff, x.amount, x.discount, x.value, x.ts, x.okey, {AGE} AS age
+        FROM pop p JOIN x ON x.customer_id = p.customer_id AND x.ts < p.cutoff
+    ),
+    agg AS (SELECT customer_id, cutoff, {", ".join(sel)} FROM j GROUP BY customer_id, cutoff),
+    days AS (
+        SELECT DISTINCT customer_id, cutoff, date_trunc('day', ts) AS d FROM j WHERE amount > 0 AND age <= 365
+    ),
+    gaps AS (
+        SELECT customer_id, cutoff,
+               date_diff('day', lag(d) OVER (PARTITION BY customer_id, cutoff ORDER BY d), d) AS gap
+        FROM days
+    ),
+    ipt AS (
+        SELECT customer_id, cutoff, avg(gap) AS ipt_mean_days,
+               CASE WHEN avg(gap) > 0 THEN stddev_pop(gap) / avg(gap) END AS ipt_cv
+        FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id, cutoff
+    )
+    SELECT agg.*, ipt.ipt_mean_days, ipt.ipt_cv,
+           {_trend(f'orders_{t}', f'orders_prev_{t}')} AS orders_trend,
+           {_trend(f'revenue_{t}', f'revenue_prev_{t}')} AS revenue_trend,
+           CASE WHEN ipt.ipt_mean_days > 0 THEN recency_days / ipt.ipt_mean_days END AS overdue_ratio,
+           CASE WHEN gross_365 > 0 THEN returned_365 / gross_365 END AS returns_share_365
+           {f", discount_{t} - discount_prev_{t} AS discount_trend" if "discount" in df else ""}
+    FROM agg LEFT JOIN ipt USING (customer_id, cutoff)
+    """
+    out = con.execute(sql).df()
+    return out.drop(columns=["returned_365", "gross_365"])
+
+
+def _interactions(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+    t = cfg.trend_window
+    outbound = "x.direction = 'outbound'" if "direction" in df else "TRUE"
+    inbound = "x.direction = 'inbound'" if "direction" in df else "FALSE"
+    visit = "x.channel IN ('visit', 'meeting', 'event')"
+    sql = f"""
+    WITH j AS (
+        SELECT p.customer_id, p.cutoff, {AGE} AS age, {outbound} AS is_out, {inbound} AS is_in,
+               {visit} AS is_visit, x.channel = 'call' AS is_call
+        FROM pop p JOIN interactions x ON x.customer_id = p.customer_id AND x.ts < p.cutoff
+    )
+    SELECT customer_id, cutoff,
+        count(*) FILTER (WHERE is_out AND age <= {t}) AS outbound_{t},
+        count(*) FILTER (WHERE is_out AND age > {t} AND age <= {2 * t}) AS outbound_prev_{t},
+        count(*) FILTER (WHERE is_out AND is_visit AND age <= {t}) AS visits_{t},
+        count(*) FILTER (WHERE is_out AND is_call AND age <= {t}) AS calls_{t},
+        count(*) FILTER (WHERE is_in AND age <= {t}) AS inbound_{t},
+        count(*) FILTER (WHERE is_in AND age > {t} AND age <= {2 * t}) AS inbound_prev_{t},
+        min(age) FILTER (WHERE is_out) AS days_since_outbound,
+        min(age) FILTER (WHERE is_out AND is_visit) AS days_since_visit
+    FROM j GROUP BY customer_id, cutoff
+    """
+    out = con.execute(sql).df()
+    last, prev = out[f"outbound_{t}"], out[f"outbound_prev_{t}"]
+    return out.assign(outbound_trend=((last - prev) / (last + prev)).where(last + prev > 0, 0.0))
+
+
+def _tickets(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+    t = cfg.trend_window
+    complaint = "x.is_complaint" if "is_complaint" in df else "TRUE"
+    resolved = "x.resolved_ts" if "resolved_ts" in df else "NULL::TIMESTAMP"
+    sel = [
+        f"count(*) FILTER (WHERE age <= {t}) AS tickets_{t}",
+        f"count(*) FILTER (WHERE is_complaint AND age <= {t}) AS complaints_{t}",
+        "count(*) FILTER (WHERE NOT is_resolved) AS open_tickets",
+        "max(age) FILTER (WHERE NOT is_resolved) AS open_ticket_age_max",
+        "avg(resolve_days) FILTER (WHERE is_resolved AND age <= 365) AS resolution_days_365",
+    ]
+    for cat in TICKET_CATEGORIES:
+        for w in (t, 365):
+            sel.append(f"count(*) FILTER (WHERE is_complaint AND category = '{cat}' AND age <= {w}) AS complaints_{cat}_{w}")
+    sql = f"""
+    WITH j AS (
+        SELECT p.customer_id, p.cutoff, {AGE} AS age, x.category, coalesce({complaint}, TRUE) AS is_complaint,
+               ({resolved} IS NOT NULL AND {resolved} < p.cutoff) AS is_resolved,
+               (epoch_us({resolved}) - epoch_us(x.ts)) / 86400e6 AS resolve_days
+        FROM pop p JOIN tickets x ON x.customer_id = p.customer_id AND x.ts < p.cutoff
+    )
+    SELECT customer_id, cutoff, {", ".join(sel)} FROM j GROUP BY customer_id, cutoff
+    """
+    return con.execute(sql).df()
+
+
+def _surveys(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+    dims = [d for d in SURVEY_DIMENSIONS if d in df]
+    sel = ["count(*) FILTER (WHERE age <= 365) AS surveys_365", "min(age) AS days_since_survey"]
+    for d in dims:
+        sel.append(f"avg({d}) FILTER (WHERE age <= 180) AS {d}_mean_180")
+        sel.append(f"avg({d}) FILTER (WHERE age <= 180) - avg({d}) FILTER (WHERE age > 180 AND age <= 360) AS {d}_trend")
+    sql = f"""
+    WITH j AS (
+        SELECT p.customer_id, p.cutoff, {AGE} AS age, {", ".join(f"x.{d}" for d in dims)}
+        FROM pop p JOIN surveys x ON x.customer_id = p.customer_id AND x.ts < p.cutoff
+    )
+    SELECT customer_id, cutoff, {", ".join(sel)} FROM j GROUP BY customer_id, cutoff
+    """
+    return con.execute(sql).df()
+
+
+def _customers(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+    cols = [c for c in ("segment", "region", "is_key_account") if c in df]
+    signup = "CASE WHEN c.signup_date < p.cutoff THEN c.signup_date END" if "signup_date" in df else "NULL::TIMESTAMP"
+    sql = f"""
+    SELECT p.customer_id, p.cutoff, {"".join(f"c.{c}, " for c in cols)}
+           (epoch_us(p.cutoff) - epoch_us({signup})) / 86400e6 AS signup_age
+    FROM pop p JOIN customers c ON c.customer_id = p.customer_id
+    """
+    return con.execute(sql).df()
+
+
+_BUILDERS = {
+    "orders": _orders,
+    "interactions": _interactions,
+    "tickets": _tickets,
+    "surveys": _surveys,
+    "customers": _customers,
+}
+
+
+def _fill(out: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Counts are 0 where a customer has no rows; ages and means stay missing (LightGBM handles NaN)."""
+    counts = [
+        c
+        for c in out.columns
+        if c.split("_")[0] in ("orders", "revenue", "returns", "value", "outbound", "visits", "calls", "inbound",
+                               "tickets", "complaints", "surveys")
+        and not c.endswith("_trend") and c != "returns_share_365"
+    ] + ["open_tickets"] * ("open_tickets" in out)
+    out = out.copy()
+    for c in counts:
+        out[c] = out[c].fillna(0).astype("float64")
+    tenure = [c for c in ("signup_age", "first_order_age") if c in out]
+    if tenure:
+        out["tenure_days"] = out[tenure].max(axis=1)
+        out = out.drop(columns=tenure)
+    for c in ("orders_trend", "revenue_trend", "outbound_trend"):
+        if c in out:
+            out[c] = out[c].fillna(0.0)
+    if "is_key_account" in out:
+        out["is_key_account"] = out["is_key_account"].fillna(False).astype("float64")
+    for c in CATEGORICAL:
+        if c in out:
+            out[c] = out[c].astype("string")
+    out["customer_id"] = out["customer_id"].astype("string")
+    return out
+
+
+def training_examples(tables: dict[str, pd.DataFrame], plan, labels_cfg, cfg: FeaturesConfig) -> pd.DataFrame:
+    """Features, churn label and role (train / calibration / test) at every cutoff of `plan`."""
+    from churn.labels import label, population
+
+    pop = population(tables, plan.all(), labels_cfg)
+    feats = build_features(tables, pop, cfg)
+    churned = label(tables, pop, labels_cfg)
+    roles = pop["cutoff"].map({c: plan.role(c) for c in plan.all()})
+    return feats.assign(churned=churned.to_numpy(), role=roles.to_numpy())

@@ -1,0 +1,90 @@
+"""Who is a customer at a cutoff, who churned after it, and which cutoffs training may use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from churn.config import LabelsConfig
+
+
+@dataclass(frozen=True)
+class CutoffPlan:
+    """Cutoffs for one training run as of `as_of`. Every label window ends on or before `as_of`.
+
+    The holdout (test) cutoff is the latest complete one; the calibration cutoff's horizon ends
+    at the holdout cutoff, so neither the calibrator nor the model sees a holdout label.
+    """
+
+    as_of: pd.Timestamp
+    test: pd.Timestamp
+    calibration: pd.Timestamp
+    train: tuple[pd.Timestamp, ...]
+
+    def all(self) -> list[pd.Timestamp]:
+        return [*self.train, self.calibration, self.test]
+
+    def role(self, cutoff: pd.Timestamp) -> str:
+        return "test" if cutoff == self.test else "calibration" if cutoff == self.calibration else "train"
+
+
+def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig) -> CutoffPlan:
+    as_of = pd.Timestamp(as_of).normalize()
+    horizon, step = pd.Timedelta(days=cfg.horizon_days), pd.Timedelta(days=cfg.cutoff_step_days)
+    test = as_of - horizon
+    calibration = test - horizon
+    train = tuple(sorted(calibration - step * k for k in range(1, cfg.train_cutoffs + 1)))
+    return CutoffPlan(as_of, test, calibration, train)
+
+
+def population(tables: dict[str, pd.DataFrame], cutoffs: list[pd.Timestamp], cfg: LabelsConfig) -> pd.DataFrame:
+    """(customer_id, cutoff) for every customer active at each cutoff.
+
+    inactivity: a positive order in the `active_days` before the cutoff.
+    explicit: known before the cutoff (signed up or any order) and not yet churned.
+    """
+    frames = []
+    for cutoff in cutoffs:
+        cutoff = pd.Timestamp(cutoff)
+        if cfg.definition == "inactivity":
+            ids = _buyers(tables, cutoff - pd.Timedelta(days=cfg.active_days), cutoff)
+        else:
+            ids = _known_not_churned(tables, cutoff)
+        frames.append(pd.DataFrame({"customer_id": pd.Series(sorted(ids), dtype="string"), "cutoff": cutoff}))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["customer_id", "cutoff"])
+    return out.astype({"cutoff": "datetime64[us]"})
+
+
+def label(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, cfg: LabelsConfig) -> pd.Series:
+    """1 if the customer churned within `horizon_days` after the cutoff, else 0 (aligned with `pop`)."""
+    horizon = pd.Timedelta(days=cfg.horizon_days)
+    churned = pd.Series(0, index=pop.index, dtype="int64")
+    for cutoff, group in pop.groupby("cutoff"):
+        if cfg.definition == "inactivity":
+            stayed = _buyers(tables, cutoff, cutoff + horizon)
+            churned.loc[group.index] = (~group["customer_id"].isin(stayed)).astype("int64")
+        else:
+            cust = tables["customers"].set_index("customer_id")["churn_date"]
+            when = group["customer_id"].map(cust)
+            churned.loc[group.index] = ((when >= cutoff) & (when < cutoff + horizon)).astype("int64")
+    return churned
+
+
+def _buyers(tables: dict[str, pd.DataFrame], start: pd.Timestamp, end: pd.Timestamp) -> set[str]:
+    if "orders" not in tables:
+        raise ValueError("labels.definition=inactivity needs an `orders` table; use `explicit` with customers.churn_date")
+    o = tables["orders"]
+    mask = (o["ts"] >= start) & (o["ts"] < end) & (o["amount"] > 0)
+    return set(o.loc[mask, "customer_id"])
+
+
+def _known_not_churned(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> set[str]:
+    if "customers" not in tables or "churn_date" not in tables["customers"]:
+        raise ValueError("labels.definition=explicit needs a `customers` table with a churn_date column")
+    c = tables["customers"]
+    known = set(tables["orders"].loc[tables["orders"]["ts"] < cutoff, "customer_id"]) if "orders" in tables else set()
+    if "signup_date" in c:
+        known |= set(c.loc[c["signup_date"] < cutoff, "customer_id"])
+    gone = set(c.loc[c["churn_date"] < cutoff, "customer_id"])
+    return known - gone

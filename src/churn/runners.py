@@ -1,0 +1,187 @@
+"""One thin runner per stage: load inputs, call the pure stage function, save outputs.
+
+The Prefect flows (pipelines/), the DVC stages (dvc.yaml) and the CLI all call these, so a
+stage behaves the same whichever way it is run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from churn import io
+from churn.config import Config, load_playbook
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where stages hand files to each other."""
+
+    root: Path = Path("data/work")
+    models: Path = Path("models")
+    metrics: Path = Path("metrics")
+
+    raw = property(lambda self: self.root / "raw")
+    validated = property(lambda self: self.root / "validated")
+    quarantine = property(lambda self: self.root / "quarantine.parquet")
+    validation_summary = property(lambda self: self.root / "validation_summary.json")
+    examples = property(lambda self: self.root / "features" / "training_examples.parquet")
+    scoring_features = property(lambda self: self.root / "features" / "scoring_features.parquet")
+    model_dir = property(lambda self: self.models / "churn_model")
+    train_metrics = property(lambda self: self.metrics / "train_metrics.json")
+    holdout = property(lambda self: self.metrics / "holdout_predictions.parquet")
+    curves = property(lambda self: self.metrics / "curves")
+    plots = property(lambda self: self.metrics / "plots")
+    registered = property(lambda self: self.metrics / "registered.json")
+
+
+def resolve_as_of(cfg: Config, as_of: dt.date | str | None = None) -> pd.Timestamp:
+    """The run's as-of date: the flag, else the config, else today (UTC)."""
+    value = as_of or cfg.as_of or dt.datetime.now(dt.UTC).date()
+    return pd.Timestamp(value).normalize()
+
+
+def run_demo_data(cfg: Config, db_path: Path, truth_path: Path) -> dict:
+    from churn.demo import generate_history
+
+    history = generate_history(cfg.demo)
+    io.write_sqlite(history.tables, db_path)
+    io.write_parquet(history.truth, truth_path)
+    return {name: len(df) for name, df in history.tables.items()} | {"injected": history.injected}
+
+
+def run_pull(cfg: Config, ws: Workspace) -> dict:
+    tables = io.read_source(cfg.source)
+    pulled_at = pd.Timestamp.now(tz="UTC")
+    for name, df in tables.items():
+        io.write_parquet(_text_objects(df), ws.raw / f"{name}.parquet")
+    for stale in set(p.stem for p in ws.raw.glob("*.parquet")) - set(tables):
+        (ws.raw / f"{stale}.parquet").unlink()
+    io.write_json({"pulled_at": str(pulled_at), "source": cfg.source.location}, ws.raw / "pull.json")
+    return {name: len(df) for name, df in tables.items()}
+
+
+def run_validate(cfg: Config, ws: Workspace) -> dict:
+    from churn.validate import validate_history
+
+    pulled_at = pd.Timestamp(io.read_json(ws.raw / "pull.json")["pulled_at"])
+    result = validate_history(io.read_tables(ws.raw), cfg.validate_, pulled_at)
+    _replace_tables(result.tables, ws.validated)
+    io.write_parquet(result.quarantine, ws.quarantine)
+    io.write_json(result.summary, ws.validation_summary)
+    return result.summary
+
+
+def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    from churn.features import training_examples
+    from churn.labels import plan_cutoffs
+    from churn.validate import point_in_time
+
+    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    plan = plan_cutoffs(as_of, cfg.labels)
+    examples = training_examples(tables, plan, cfg.labels, cfg.features)
+    io.write_parquet(examples, ws.examples)
+    return {"examples": len(examples), "cutoffs": [str(c.date()) for c in plan.all()], "as_of": str(as_of.date())}
+
+
+def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    from churn.features import build_features
+    from churn.labels import population
+    from churn.validate import point_in_time
+
+    tables, later = point_in_time(io.read_tables(ws.validated), as_of)
+    features = build_features(tables, population(tables, [as_of], cfg.labels), cfg.features)
+    io.write_parquet(features, ws.scoring_features)
+    return {"active_customers": len(features), "rows_at_or_after_as_of": later, "as_of": str(as_of.date())}
+
+
+def run_train(cfg: Config, ws: Workspace) -> dict:
+    from churn import plots, tracking
+    from churn.train import curves, train_model
+
+    examples = io.read_parquet(ws.examples)
+    result = train_model(examples, cfg.train)
+    tracking.save_model(result.model, ws.model_dir, examples)
+    for name, frame in curves(result.holdout).items():
+        io.write_csv(frame, ws.curves / f"{name}.csv")
+    io.write_parquet(result.holdout, ws.holdout)
+    plots.save_evaluation_plots(curves(result.holdout), result.importance, ws.plots)
+    io.write_csv(result.importance, ws.metrics / "feature_importance.csv")
+    io.write_json({"metrics": result.metrics, "data": result.data_summary}, ws.train_metrics)
+    return result.metrics
+
+
+def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    from churn import tracking
+
+    trained = io.read_json(ws.train_metrics)
+    params = cfg.train.model_dump() | cfg.labels.model_dump() | {"as_of": str(as_of.date()), "source": cfg.source.location}
+    features = io.read_json(ws.model_dir / "artifacts" / "raw" / "meta.json")["features"]
+    io.write_json({"features": features, "data": trained["data"]}, ws.metrics / "run_inputs.json")
+    artifacts = [ws.plots, ws.curves, ws.metrics / "feature_importance.csv", ws.metrics / "run_inputs.json",
+                 ws.validation_summary]
+    reg = tracking.log_training(cfg.tracking, ws.model_dir, params, trained["metrics"], artifacts,
+                                tags={"job": "train", "as_of": str(as_of.date())})
+    out = reg.__dict__ | {"as_of": str(as_of.date())}
+    io.write_json(out, ws.registered)
+    return out
+
+
+def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
+    from churn import tracking
+    from churn.score import retention_list
+
+    model, label = tracking.load_model(model_uri, cfg.tracking)
+    features = io.read_parquet(ws.scoring_features)
+    customers = io.read_tables(ws.validated).get("customers")
+    playbook = load_playbook(cfg.score.playbook)
+    listing = retention_list(features, customers, model, cfg.score, cfg.explain, playbook,
+                             cfg.features.trend_window, label, as_of)
+    io.write_parquet(listing, out_dir / "retention_list.parquet")
+    io.write_csv(listing, out_dir / "retention_list.csv")
+    summary = _list_summary(listing) | {"model": label, "as_of": str(as_of.date()), "out": str(out_dir)}
+    io.write_json(summary, out_dir / "run_summary.json")
+    return summary
+
+
+def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
+    """Demo only: how often primary_cause names the true cause of the holdout's churners."""
+    from churn import tracking
+    from churn.explain import cause_agreement, explain_causes
+
+    model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
+    examples = io.read_parquet(ws.examples)
+    test = examples[(examples["role"] == "test") & (examples["churned"] == 1)].reset_index(drop=True)
+    explained = explain_causes(model.contributions(test), cfg.explain)
+    result = cause_agreement(test["customer_id"], explained["primary_cause"], io.read_parquet(truth_path))
+    io.write_json(result, ws.metrics / "cause_check.json")
+    reg = io.read_json(ws.registered)
+    tracking.log_to_run(reg["run_id"], cfg.tracking, {"cause_accuracy": result["accuracy"]},
+                        [ws.metrics / "cause_check.json"])
+    return result
+
+
+def _list_summary(listing: pd.DataFrame) -> dict:
+    at_risk = listing["risk_band"].isin(["high", "medium"])
+    return {
+        "customers_scored": len(listing),
+        "customers_at_risk": int(at_risk.sum()),
+        "value_at_risk": round(float(listing.loc[at_risk, "expected_loss"].sum()), 2),
+        "risk_bands": listing["risk_band"].value_counts().to_dict(),
+        "primary_causes_at_risk": listing.loc[at_risk, "primary_cause"].value_counts().to_dict(),
+    }
+
+
+def _text_objects(df: pd.DataFrame) -> pd.DataFrame:
+    # Mixed-type object columns (ids as numbers and text) cannot go to Parquet as they are.
+    obj = [c for c in df.columns if df[c].dtype == object]
+    return df.astype({c: "string" for c in obj}) if obj else df
+
+
+def _replace_tables(tables: dict[str, pd.DataFrame], folder: Path) -> None:
+    io.write_tables(tables, folder)
+    for stale in set(p.stem for p in folder.glob("*.parquet")) - set(tables):
+        (folder / f"{stale}.parquet").unlink()

@@ -1,0 +1,59 @@
+"""Score active customers and build the ranked retention list."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from churn.actions import Playbook, choose_actions, reasons, risk_bands, value_tiers
+from churn.config import ExplainConfig, ScoreConfig
+from churn.explain import explain_causes
+from churn.train import ChurnModel
+
+LIST_COLUMNS = [
+    "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "owner", "segment",
+    "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
+    "owner_role", "action_cost", "value_12m", "expected_loss", "reasons", "model_version", "as_of",
+]
+
+
+def retention_list(
+    features: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    model: ChurnModel,
+    cfg: ScoreConfig,
+    explain: ExplainConfig,
+    playbook: Playbook,
+    trend_window: int,
+    model_version: str,
+    as_of: pd.Timestamp,
+) -> pd.DataFrame:
+    """One row per scored customer, sorted by expected loss (largest first)."""
+    frame = features.reset_index(drop=True)
+    out = pd.DataFrame({"customer_id": frame["customer_id"].astype("string")})
+    out["churn_probability"] = model.predict_proba(frame).round(4)
+    out["risk_band"] = risk_bands(out["churn_probability"], cfg.risk_bands)
+    out["value_12m"] = frame["value_365"].astype("float64").round(2)
+    out["value_tier"] = value_tiers(out["value_12m"], cfg.value_tier_cuts)
+    info = _customer_info(out["customer_id"], customers)
+    out = out.join(info)
+    out = out.join(explain_causes(model.contributions(frame), explain)[["primary_cause", "cause_share", "secondary_cause"]])
+    out = out.join(choose_actions(out, playbook, cfg.act_on_risk_bands))
+    out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
+    out["reasons"] = reasons(frame, out["primary_cause"], trend_window)
+    out["model_version"] = model_version
+    out["as_of"] = pd.Timestamp(as_of).date().isoformat()
+    out = out.sort_values(["expected_loss", "churn_probability", "customer_id"], ascending=[False, False, True])
+    return out[LIST_COLUMNS].reset_index(drop=True)
+
+
+def _customer_info(ids: pd.Series, customers: pd.DataFrame | None) -> pd.DataFrame:
+    cols = ["owner", "segment", "region", "is_key_account"]
+    if customers is None:
+        info = pd.DataFrame(index=ids.index, columns=cols)
+    else:
+        info = customers.drop_duplicates("customer_id").set_index("customer_id").reindex(ids.to_numpy())
+        info = info.reindex(columns=cols).set_axis(ids.index)
+    info["is_key_account"] = info["is_key_account"].fillna(False).astype(bool)
+    for c in ("owner", "segment", "region"):
+        info[c] = info[c].astype("string")
+    return info

@@ -1,0 +1,275 @@
+"""Check pulled tables against the interaction-history contract.
+
+Types are coerced first (a cell that cannot be read is a bad row, not a crash); then a
+pandera schema per table checks the contract's rules with lazy validation, so every
+failing row is found in one pass. Bad rows are set aside with their reason, never dropped
+silently; the run stops when a table's share of bad rows passes the configured limit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from churn.config import ValidateConfig
+from churn.contract import CHILD_TABLES, TABLES, TableSpec
+
+TRUE = {"true", "1", "yes", "y", "t", "1.0"}
+FALSE = {"false", "0", "no", "n", "f", "0.0"}
+FRAME_CHECK_COLUMN = {"orders": "quantity"}
+QUARANTINE_COLUMNS = ["table", "row", "rule", "column", "value", "record"]
+
+
+class ContractError(ValueError):
+    """A table cannot be mapped onto the contract at all (e.g. a required column is missing)."""
+
+
+class DataQualityError(ValueError):
+    """Too many rows of a table break the contract's rules."""
+
+
+@dataclass
+class ValidationResult:
+    tables: dict[str, pd.DataFrame]
+    quarantine: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+
+def validate_history(
+    raw: dict[str, pd.DataFrame], cfg: ValidateConfig, pulled_at: pd.Timestamp
+) -> ValidationResult:
+    """Validate all tables; returns clean typed tables, the quarantine and a summary."""
+    if "orders" not in raw and "customers" not in raw:
+        raise ContractError("the history needs an `orders` table (or `customers` with churn_date)")
+    pulled_at = to_utc_naive(pd.Series([pulled_at])).iloc[0]
+    clean: dict[str, pd.DataFrame] = {}
+    problems: list[pd.DataFrame] = []
+    summary: dict = {"pulled_at": str(pulled_at), "tables": {}}
+    known_ids: pd.Series | None = None
+    # customers first: child tables are checked against its ids
+    order = ["customers"] + [t for t in raw if t != "customers"]
+    for name in [t for t in order if t in raw]:
+        spec = TABLES[name]
+        frame, ignored = _select_columns(raw[name], spec)
+        typed, type_problems = _coerce(frame, spec)
+        if name == "customers":
+            # Children of a duplicated customer are not "unknown": the customer exists, its row is ambiguous.
+            known_ids = typed["customer_id"]
+        rule_problems = _check_rules(typed, spec, pulled_at, known_ids if name in CHILD_TABLES else None)
+        if len(type_problems):
+            # A cell that could not be read is reported once, not again as a missing value.
+            seen = pd.MultiIndex.from_frame(type_problems[["row", "column"]])
+            again = pd.MultiIndex.from_frame(rule_problems[["row", "column"]]).isin(seen)
+            rule_problems = rule_problems[~(again & (rule_problems["rule"] == "required value missing").to_numpy())]
+        table_problems = pd.concat([type_problems, rule_problems], ignore_index=True)
+        bad_rows = table_problems["row"].unique() if len(table_problems) else np.array([], dtype=int)
+        n = len(frame)
+        share = len(bad_rows) / n if n else 0.0
+        by_rule = table_problems.drop_duplicates(["row", "rule"])["rule"].value_counts().to_dict()
+        summary["tables"][name] = {
+            "rows": n,
+            "bad_rows": int(len(bad_rows)),
+            "bad_share": round(share, 6),
+            "kept_rows": n - int(len(bad_rows)),
+            "bad_rows_by_rule": {k: int(v) for k, v in by_rule.items()},
+            "ignored_columns": ignored,
+        }
+        if share > cfg.max_bad_share:
+            raise DataQualityError(_too_many_message(name, n, bad_rows, table_problems, frame, cfg))
+        if len(table_problems):
+            problems.append(_with_records(table_problems, frame, name))
+        clean[name] = _apply_defaults(typed.drop(index=bad_rows), spec).reset_index(drop=True)
+    quarantine = (
+        pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=QUARANTINE_COLUMNS)
+    ).astype({"row": "int64"})
+    summary["quarantined_rows"] = int(sum(t["bad_rows"] for t in summary["tables"].values()))
+    return ValidationResult(clean, quarantine, summary)
+
+
+def point_in_time(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The history as it was known just before `as_of`: only rows with ts < as_of.
+
+    Customers who signed up at or after `as_of` are not known yet; a churn_date at or after
+    `as_of` had not happened yet and is blanked. Returns the view and the rows left out per table.
+    """
+    as_of = pd.Timestamp(as_of)
+    view, later = {}, {}
+    for name, df in tables.items():
+        if name == "customers":
+            keep = ~(df["signup_date"] >= as_of) if "signup_date" in df else pd.Series(True, index=df.index)
+            out = df[keep].copy()
+            if "churn_date" in out:
+                out["churn_date"] = out["churn_date"].where(out["churn_date"] < as_of)
+        else:
+            keep = df["ts"] < as_of
+            out = df[keep]
+            if name == "tickets" and "resolved_ts" in out:
+                out = out.assign(resolved_ts=out["resolved_ts"].where(out["resolved_ts"] < as_of))
+        view[name] = out.reset_index(drop=True)
+        later[name] = int((~keep).sum())
+    return view, later
+
+
+def to_utc_naive(values: pd.Series) -> pd.Series:
+    """Parse timestamps; aware times are converted to UTC, naive ones are taken as UTC."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.astype("datetime64[us]")
+    parsed = pd.to_datetime(values.astype("string").str.strip(), errors="coerce", utc=True, format="ISO8601")
+    return parsed.dt.tz_localize(None).astype("datetime64[us]")
+
+
+def _select_columns(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, list[str]]:
+    missing = [c for c in spec.required if c not in df.columns]
+    if missing:
+        raise ContractError(
+            f"table `{spec.name}` is missing required column(s) {missing}; it has {list(df.columns)}. "
+            f"Map them under source.tables.{spec.name}.columns in the config"
+        )
+    ignored = [str(c) for c in df.columns if c not in spec.names]
+    return df[[c for c in spec.names if c in df.columns]].reset_index(drop=True), ignored
+
+
+def _coerce_ids(s: pd.Series) -> pd.Series:
+    # Ids exported as numbers (12345.0) are read back as the text "12345", not "12345.0".
+    if pd.api.types.is_float_dtype(s) and s.dropna().mod(1).eq(0).all():
+        s = s.astype("Int64")
+    out = s.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    typed: dict[str, pd.Series] = {}
+    problems = []
+    for col in df.columns:
+        cspec = spec.column(col)
+        s = df[col]
+        if cspec.type == "str":
+            typed[col] = _coerce_ids(s)
+            continue
+        if cspec.type == "timestamp":
+            out, rule = to_utc_naive(s), "unparseable time"
+        elif cspec.type == "bool":
+            text = s.astype("string").str.strip().str.lower()
+            out = pd.Series(pd.NA, index=s.index, dtype="boolean")
+            out[text.isin(TRUE)] = True
+            out[text.isin(FALSE)] = False
+            rule = "not a boolean"
+        else:
+            out, rule = pd.to_numeric(s, errors="coerce").astype("float64"), "not a number"
+        failed = s.notna() & out.isna()
+        if failed.any():
+            problems.append(_problem_rows(failed[failed].index, rule, col, s))
+        typed[col] = out
+    return pd.DataFrame(typed, index=df.index), _concat(problems)
+
+
+def _schema(spec: TableSpec, pulled_at: pd.Timestamp, known_ids: pd.Series | None) -> pa.DataFrameSchema:
+    columns = {}
+    for c in spec.columns:
+        checks = []
+        if c.allowed:
+            checks.append(pa.Check(lambda s, a=c.allowed: s.str.lower().isin(a), name=f"value not in {list(c.allowed)}"))
+        if c.bounds:
+            lo, hi = c.bounds
+            checks.append(pa.Check(lambda s, lo=lo, hi=hi: s.between(lo, hi), name=f"outside [{lo:g}, {hi:g}]"))
+        if c.type == "timestamp":
+            checks.append(pa.Check(lambda s: s <= pulled_at, name="time after the data was pulled"))
+        if c.name == "customer_id" and known_ids is not None:
+            ids = set(known_ids.dropna())
+            checks.append(pa.Check(lambda s: s.isin(ids), name="unknown customer_id"))
+        if c.name == "customer_id" and spec.name == "customers":
+            checks.append(pa.Check(lambda s: ~s.duplicated(keep=False), name="duplicate customer_id"))
+        nullable = not c.required
+        columns[c.name] = pa.Column(nullable=nullable, checks=checks, required=False, name=c.name)
+    frame_checks = []
+    if spec.name == "orders":
+        frame_checks.append(
+            pa.Check(
+                lambda d: ~((d.get("quantity", 0) < 0) & (d["amount"] > 0)),
+                name="negative quantity with positive amount",
+            )
+        )
+    return pa.DataFrameSchema(columns, checks=frame_checks, coerce=False)
+
+
+def _check_rules(
+    df: pd.DataFrame, spec: TableSpec, pulled_at: pd.Timestamp, known_ids: pd.Series | None
+) -> pd.DataFrame:
+    try:
+        _schema(spec, pulled_at, known_ids).validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        fc = fc[fc["index"].notna()]
+        problems = []
+        # A frame-wide check is reported by pandera once per column; it is one rule on one row.
+        frame_level = fc["schema_context"] == "DataFrameSchema"
+        fc = fc.assign(column=fc["column"].where(~frame_level, FRAME_CHECK_COLUMN.get(spec.name)))
+        for (check, column), group in fc.groupby(["check", "column"], dropna=False, sort=False):
+            rule = "required value missing" if str(check) == "not_nullable" else str(check)
+            col = column if isinstance(column, str) else None
+            rows = pd.Index(group["index"].astype("int64").unique())
+            problems.append(_problem_rows(rows, rule, col, df[col] if col in df else None))
+        return _concat(problems)
+    return _concat([])
+
+
+def _problem_rows(rows: pd.Index, rule: str, column: str | None, values: pd.Series | None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": np.asarray(rows, dtype="int64"),
+            "rule": rule,
+            "column": column,
+            "value": values.loc[rows].astype("string").to_numpy() if values is not None else None,
+        }
+    )
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame({"row": pd.Series(dtype="int64"), "rule": [], "column": [], "value": []})
+    return pd.concat(frames, ignore_index=True)
+
+
+def _with_records(problems: pd.DataFrame, frame: pd.DataFrame, table: str) -> pd.DataFrame:
+    records = frame.loc[problems["row"]].astype("string").to_dict(orient="records")
+    return problems.assign(
+        table=table,
+        value=problems["value"].astype("string"),
+        record=[json.dumps({k: v for k, v in r.items() if v is not pd.NA}, ensure_ascii=False) for r in records],
+    )[QUARANTINE_COLUMNS]
+
+
+def _too_many_message(
+    name: str, n: int, bad_rows: np.ndarray, problems: pd.DataFrame, frame: pd.DataFrame, cfg: ValidateConfig
+) -> str:
+    lines = [
+        f"table `{name}`: {len(bad_rows):,} of {n:,} rows ({len(bad_rows) / n:.1%}) break the contract, "
+        f"more than validate.max_bad_share={cfg.max_bad_share:.1%}. Run stopped."
+    ]
+    for (rule, column), group in problems.groupby(["rule", "column"], dropna=False, sort=False):
+        examples = frame.loc[group["row"].unique()[: cfg.example_rows]]
+        where = f"column `{column}`" if isinstance(column, str) else "row"
+        lines.append(f"- {where}, rule '{rule}': {group['row'].nunique():,} rows, e.g.\n{examples.to_string()}")
+    return "\n".join(lines)
+
+
+def _apply_defaults(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
+    out = df.copy()
+    if spec.name == "customers" and "is_key_account" in out:
+        out["is_key_account"] = out["is_key_account"].fillna(False).astype(bool)
+    if spec.name == "tickets":
+        out["is_complaint"] = out["is_complaint"].fillna(True).astype(bool) if "is_complaint" in out else True
+        out["category"] = out["category"].str.lower()
+    if spec.name == "interactions":
+        out["channel"] = out["channel"].str.lower()
+        if "direction" in out:
+            out["direction"] = out["direction"].str.lower()
+    if spec.name == "campaigns":
+        out["treated"] = out["treated"].astype(bool)
+    return out
