@@ -6,7 +6,7 @@ UV := $(BIN)/uv
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: venv demo test lock bench clean-demo
+.PHONY: venv demo test lock bench repro
 
 venv: $(VENV)/.installed
 
@@ -30,3 +30,7 @@ bench: venv
 # Regenerate the pinned lock after editing pyproject.toml.
 lock: venv
 	$(UV) pip compile --quiet pyproject.toml --extra test --python-version 3.11 -o requirements.lock
+
+# Reproduce the demo pipeline with DVC (stages call `churn stage ...` from the venv).
+repro: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/dvc repro

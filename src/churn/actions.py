@@ -84,51 +84,79 @@ def choose_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str]) -
     )
 
 
-def _pct(a: float, b: float) -> int:
-    return int(round(100 * (a - b) / b))
+# Reason phrases; issue-4 languages are added here as further keys.
+PHRASES = {
+    "en": {
+        "orders_down": "orders down {pct}% vs the previous {t} days",
+        "silent": "no order in {days} days",
+        "discount_down": "discount down from {before}% to {after}%",
+        "complaints": "{n} {category} complaint{s} in {t} days",
+        "open_tickets": "{n} open ticket{s} (oldest {days} days)",
+        "slow_resolution": "tickets take {days} days to resolve",
+        "returns": "returns {pct}% of purchases",
+        "low_score": "{dimension} satisfaction {score}/10",
+        "no_visit": "no rep visit in {days} days",
+        "never_visited": "no rep visit on record",
+        "contacts_down": "rep contacts down from {before} to {after} per {t} days",
+        "none": "no warning signs in the data",
+    }
+}
+COMPLAINT_CAUSE = {"price": "price", "billing": "price", "service": "service", "delivery": "service", "quality": "quality"}
 
 
-def reasons(features: pd.DataFrame, primary_cause: pd.Series, trend_window: int) -> pd.Series:
-    """A short sentence from each customer's own numbers, cause-specific signs first."""
-    t = trend_window
+def _signs(f: pd.Series, t: int, say) -> dict[str, list[str]]:
+    """Warning signs of one customer, grouped by the cause they point to ("symptom": none)."""
+    def num(name: str) -> float:
+        value = f.get(name, np.nan)
+        return float(value) if pd.notna(value) else np.nan
+
+    signs: dict[str, list[str]] = {c: [] for c in ("symptom", "price", "service", "quality", "engagement")}
+    last, prev = num(f"orders_{t}"), num(f"orders_prev_{t}")
+    if prev > 0 and last < prev * 0.8:
+        signs["symptom"].append(say("orders_down", pct=round(100 * (prev - last) / prev), t=t))
+    recency, gap = num("recency_days"), num("ipt_mean_days")
+    if recency >= 30 and not recency <= 1.5 * gap:
+        signs["symptom"].append(say("silent", days=int(recency)))
+    if num("discount_trend") <= -0.02:
+        signs["price"].append(say("discount_down", before=round(100 * num(f"discount_prev_{t}")),
+                                  after=round(100 * num(f"discount_{t}"))))
+    for category, cause in COMPLAINT_CAUSE.items():
+        n = num(f"complaints_{category}_{t}")
+        if n >= 1:
+            signs[cause].append(say("complaints", n=int(n), category=category, s="s" if n > 1 else "", t=t))
+    if num("open_tickets") >= 1:
+        n = int(num("open_tickets"))
+        signs["service"].append(say("open_tickets", n=n, s="s" if n > 1 else "", days=int(num("open_ticket_age_max"))))
+    if num("resolution_days_365") >= 10:
+        signs["service"].append(say("slow_resolution", days=round(num("resolution_days_365"))))
+    if num("returns_share_365") >= 0.05:
+        signs["quality"].append(say("returns", pct=round(100 * num("returns_share_365"))))
+    for dimension in ("price", "service", "quality"):
+        score = num(f"{dimension}_score_mean_180")
+        if score < 6:
+            signs[dimension].append(say("low_score", dimension=dimension, score=f"{score:.1f}"))
+    if "days_since_visit" in f:
+        days = num("days_since_visit")
+        if np.isnan(days):
+            signs["engagement"].append(say("never_visited"))
+        elif days >= 60:
+            signs["engagement"].append(say("no_visit", days=int(days)))
+    before, after = num(f"outbound_prev_{t}"), num(f"outbound_{t}")
+    if before >= 2 and after <= before * 0.5:
+        signs["engagement"].append(say("contacts_down", before=int(before), after=int(after), t=t))
+    return signs
+
+
+def reasons(features: pd.DataFrame, primary_cause: pd.Series, trend_window: int, language: str = "en") -> pd.Series:
+    """A short sentence from each customer's own numbers, signs of the primary cause first."""
+    phrases = PHRASES[language]
+
+    def say(key: str, **values) -> str:
+        return phrases[key].format(**values)
+
     out = []
     for (_, f), cause in zip(features.iterrows(), primary_cause, strict=True):
-        signs: dict[str, list[str]] = {c: [] for c in ("price", "service", "quality", "engagement", "symptom")}
-        g = f.get
-        last, prev = g(f"orders_{t}", np.nan), g(f"orders_prev_{t}", np.nan)
-        if prev and prev > 0 and last < prev * 0.8:
-            signs["symptom"].append(f"orders down {-_pct(last, prev)}% vs the previous {t} days")
-        rec, ipt = g("recency_days", np.nan), g("ipt_mean_days", np.nan)
-        if pd.notna(rec) and rec >= 30 and (pd.isna(ipt) or rec > 1.5 * ipt):
-            signs["symptom"].append(f"no order in {int(rec)} days")
-        if g("discount_trend", 0) is not None and pd.notna(g("discount_trend")) and g("discount_trend") <= -0.02:
-            signs["price"].append(
-                f"discount down from {g(f'discount_prev_{t}') * 100:.0f}% to {g(f'discount_{t}') * 100:.0f}%"
-            )
-        for cat, cause_of in (("price", "price"), ("billing", "price"), ("service", "service"),
-                              ("delivery", "service"), ("quality", "quality")):
-            n = g(f"complaints_{cat}_{t}", 0) or 0
-            if n >= 1:
-                signs[cause_of].append(f"{int(n)} {cat} complaint{'s' * (n > 1)} in {t} days")
-        if (g("open_tickets", 0) or 0) >= 1:
-            n = int(g("open_tickets"))
-            signs["service"].append(f"{n} open ticket{'s' * (n > 1)} (oldest {int(g('open_ticket_age_max'))} days)")
-        if pd.notna(g("resolution_days_365", np.nan)) and g("resolution_days_365") >= 10:
-            signs["service"].append(f"tickets take {g('resolution_days_365'):.0f} days to resolve")
-        if (g("returns_share_365", 0) or 0) >= 0.05:
-            signs["quality"].append(f"returns {g('returns_share_365') * 100:.0f}% of purchases")
-        for dim in ("price", "service", "quality"):
-            s = g(f"{dim}_score_mean_180", np.nan)
-            if pd.notna(s) and s < 6:
-                signs[dim].append(f"{dim} satisfaction {s:.1f}/10")
-        dv = g("days_since_visit", np.nan)
-        if "days_since_visit" in f and (pd.isna(dv) or dv >= 60):
-            signs["engagement"].append("no rep visit on record" if pd.isna(dv) else f"no rep visit in {int(dv)} days")
-        ot = g(f"outbound_{t}", np.nan)
-        op = g(f"outbound_prev_{t}", np.nan)
-        if pd.notna(op) and op >= 2 and ot <= op * 0.5:
-            signs["engagement"].append(f"rep contacts down from {int(op)} to {int(ot)} per {t} days")
-        first = signs.get(cause, [])
-        rest = [s for c in ("symptom", "price", "service", "quality", "engagement") if c != cause for s in signs[c]]
-        out.append("; ".join((first + rest)[:4]) or "no warning signs in the data")
+        signs = _signs(f, trend_window, say)
+        ordered = signs.get(cause, []) + [s for c, items in signs.items() if c != cause for s in items]
+        out.append("; ".join(ordered[:4]) or say("none"))
     return pd.Series(out, index=features.index, dtype="string")

@@ -8,8 +8,8 @@ returns; engagement: reps stop calling). Stayers get the same symptoms more weak
 then ("scares"), so symptoms alone never give the answer away. The hidden truth comes back
 alongside the tables so models and explanations can be scored against it.
 
-Everything is vectorised over events (candidate events of a Poisson process, thinned by a
-time-varying intensity); nothing loops over days or customers.
+Events are vectorised across all customers at once (candidates of a Poisson process, thinned
+by a time-varying intensity); nothing loops over days.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ NAME_KINDS = (
     ("Medical Trading Co.", "Pharma Distribution", "Medicine Logistics"),
 )
 
-BAD_TS = ("2025-13-45 10:12:00", "n/a", "2024-02-30 09:00:00", "0000-00-00 00:00:00", "31/12/2024 17:45")
+# Unparseable by any date parser (a day-first string would still parse under some settings).
+BAD_TS = ("2025-13-45 10:12:00", "n/a", "2024-02-30 09:00:00", "0000-00-00 00:00:00", "#VALUE!")
 
 
 @dataclass(frozen=True)
@@ -324,8 +325,9 @@ def _episode(lat: _Latent, ci: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, n
     inside = (t >= lo) & (t < hi)
     ramp = np.clip((t - lo) / np.maximum(hi - lo, 1.0), 0.0, 1.0)
     cause = lat.cause[ci]
-    # Price/service/quality trouble is plain from the onset and worsens; neglect creeps in.
-    w_churn = np.where(cause == ENGAGEMENT, ramp, 0.7 + 0.3 * ramp)
+    # Price/service/quality trouble is plain from the onset and worsens; neglect creeps in
+    # (fast at first: once the rep stops coming, the relationship goes quiet quickly).
+    w_churn = np.where(cause == ENGAGEMENT, np.sqrt(ramp), 0.7 + 0.3 * ramp)
     w = np.where(lat.churn[ci], w_churn, SCARE_W)
     return cause, np.where(inside, w, 0.0)
 
@@ -339,7 +341,9 @@ def _order_level(lat: _Latent, ci: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.where(t >= lat.stop[ci], 0.0, m)
 
 
-def _candidates(rng: np.random.Generator, rate: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+def _candidates(
+    rng: np.random.Generator, rate: np.ndarray, lo: np.ndarray, hi: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Homogeneous Poisson events per customer on [lo, hi): (customer index, time)."""
     span = np.maximum(hi - lo, 0.0)
     ci = np.repeat(np.arange(rate.size), rng.poisson(rate * span))
@@ -403,12 +407,11 @@ def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.DataF
     ret_no = np.empty(ret_idx.size, np.int64)
     ret_no[np.lexsort((lci[ret_idx], ret_secs))] = np.arange(ret_idx.size)
 
-    n_ord = ci.size
     all_secs = np.concatenate([secs[o], ret_secs])
     all_ci = np.concatenate([lci, lci[ret_idx]])
     order_ids = np.concatenate([_ids("SO", order_no[o] + 1, 8), _ids("RT", ret_no + 1, 8)])
-    sort = np.lexsort((order_ids, all_secs)) if n_ord else np.arange(0)
-    df = pd.DataFrame(
+    sort = np.lexsort((order_ids, all_secs))
+    return pd.DataFrame(
         {
             "order_id": _str(order_ids[sort]),
             "customer_id": _cat(all_ci[sort], ids),
@@ -420,7 +423,6 @@ def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.DataF
             "margin": np.round(np.concatenate([margin, -margin[ret_idx] * frac]), 2)[sort],
         }
     )
-    return df
 
 
 # --------------------------------------------------------------------------- interactions
@@ -438,10 +440,12 @@ def _interactions(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd
         day = t.astype(np.int64)
         cause, w = _episode(lat, ci, t)
         w_eng = np.where(cause == ENGAGEMENT, w, 0.0)
-        gone = t >= lat.stop[ci]
+        stop = lat.stop[ci]
+        gone = t >= stop
         if outbound:
-            # Reps drift away from neglected accounts; after the stop a few win-back attempts.
-            m = lat.owner_factor[ci] * (1 - 0.82 * w_eng) * np.where(gone, 0.3, 1.0)
+            # Reps drift away from neglected accounts; after the stop, win-back attempts fade out.
+            since = np.where(gone, t - np.where(gone, stop, t), 0.0)  # no inf arithmetic for stayers
+            m = lat.owner_factor[ci] * (1 - 0.82 * w_eng) * np.where(gone, 0.3 * np.exp(-since / 120), 1.0)
         else:
             # Unhappy customers phone in about their problem; drifting ones simply go quiet.
             w_gripe = np.where((cause >= PRICE) & (cause <= QUALITY), w, 0.0)

@@ -6,11 +6,11 @@ Definitions (all ages in days, `age = (cutoff - ts) / 1 day`; a row is used only
 orders (positive row = amount > 0; an order is an order_id, or a row when there is no order_id)
   recency_days        age of the latest positive row
   tenure_days         age of the earliest known event: signup_date (if before the cutoff) or first order
-  orders_w            distinct orders with a positive row in window w
+  orders_w            distinct orders with a positive row in window w (w in windows, and t)
   revenue_w           sum of amount in window w (net of returns)
   orders_prev_t, revenue_prev_t   the same over the previous trend window
-  orders_trend, revenue_trend     (last - prev) / (last + prev), 0 when both are 0
-  ipt_mean_days, ipt_cv           mean and coefficient of variation of the gaps (days) between
+  orders_trend, revenue_trend     (last - prev) / (last + prev), 0 when last + prev is 0
+  ipt_mean_days, ipt_cv           mean and coefficient of variation (population std) of the gaps (days) between
                                   distinct positive-order days within 365 days
   overdue_ratio       recency_days / ipt_mean_days
   returns_365         rows with amount < 0 within 365 days
@@ -18,16 +18,19 @@ orders (positive row = amount > 0; an order is an order_id, or a row when there 
   discount_t, discount_prev_t, discount_trend   mean discount of positive rows; last - prev
   value_365           sum of margin (amount where margin is null) within 365 days
 interactions (outbound = direction outbound, or every row when there is no direction column)
-  outbound_t, outbound_prev_t, outbound_trend, visits_t (visit, meeting, event), calls_t,
-  inbound_t, inbound_prev_t, days_since_outbound, days_since_visit
+  outbound_t, outbound_prev_t, outbound_trend, visits_t (outbound visit, meeting, event),
+  calls_t (outbound calls), inbound_t, inbound_prev_t (0 without a direction column),
+  days_since_outbound, days_since_visit (outbound visits only)
 tickets
   tickets_t, complaints_t, complaints_<category>_t and _365 for each contract category,
-  open_tickets (opened before the cutoff, not resolved before it), open_ticket_age_max,
-  resolution_days_365 (mean days to resolve tickets opened and resolved before the cutoff)
+  open_tickets (opened before the cutoff, not resolved before it; every ticket without a
+  resolved_ts column), open_ticket_age_max, resolution_days_365 (mean days to resolve the
+  tickets opened within 365 days and resolved before the cutoff). A ticket without is_complaint
+  counts as a complaint.
 surveys (dimension d in score, quality_score, service_score, price_score)
   <d>_mean_180, <d>_trend (mean over 180 days minus mean over the 180 before), surveys_365,
   days_since_survey
-customers
+customers (only customers signed up before the cutoff, or without signup_date)
   segment, region, is_key_account
 """
 
@@ -83,7 +86,7 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
         "min(age) FILTER (WHERE amount > 0) AS recency_days",
         "max(age) AS first_order_age",
     ]
-    for w in windows:
+    for w in sorted(set(windows) | {t}):  # the trend needs orders_t even when t is not a window
         sel.append(f"count(DISTINCT okey) FILTER (WHERE amount > 0 AND age <= {w}) AS orders_{w}")
         sel.append(f"coalesce(sum(amount) FILTER (WHERE age <= {w}), 0) AS revenue_{w}")
     prev = f"age > {t} AND age <= {2 * t}"
@@ -173,7 +176,7 @@ def _tickets(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConf
         "avg(resolve_days) FILTER (WHERE is_resolved AND age <= 365) AS resolution_days_365",
     ]
     for cat in TICKET_CATEGORIES:
-        for w in (t, 365):
+        for w in sorted({t, 365}):
             sel.append(f"count(*) FILTER (WHERE is_complaint AND category = '{cat}' AND age <= {w}) AS complaints_{cat}_{w}")
     sql = f"""
     WITH j AS (
@@ -205,11 +208,13 @@ def _surveys(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConf
 
 def _customers(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
     cols = [c for c in ("segment", "region", "is_key_account") if c in df]
-    signup = "CASE WHEN c.signup_date < p.cutoff THEN c.signup_date END" if "signup_date" in df else "NULL::TIMESTAMP"
+    signup = "c.signup_date" if "signup_date" in df else "NULL::TIMESTAMP"
+    # A customer who signs up at or after the cutoff is not known at it: none of its attributes are used.
+    known = "AND (c.signup_date IS NULL OR c.signup_date < p.cutoff)" if "signup_date" in df else ""
     sql = f"""
     SELECT p.customer_id, p.cutoff, {"".join(f"c.{c}, " for c in cols)}
            (epoch_us(p.cutoff) - epoch_us({signup})) / 86400e6 AS signup_age
-    FROM pop p JOIN customers c ON c.customer_id = p.customer_id
+    FROM pop p JOIN customers c ON c.customer_id = p.customer_id {known}
     """
     return con.execute(sql).df()
 

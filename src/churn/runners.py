@@ -105,10 +105,12 @@ def run_train(cfg: Config, ws: Workspace) -> dict:
     examples = io.read_parquet(ws.examples)
     result = train_model(examples, cfg.train)
     tracking.save_model(result.model, ws.model_dir, examples)
-    for name, frame in curves(result.holdout).items():
-        io.write_csv(frame, ws.curves / f"{name}.csv")
+    points = curves(result.holdout)
+    for name, frame in points.items():
+        for model, part in frame.groupby("model", sort=False):  # one file per line: what `dvc plots` draws
+            io.write_csv(part.drop(columns="model"), ws.curves / f"{name}_{model}.csv")
     io.write_parquet(result.holdout, ws.holdout)
-    plots.save_evaluation_plots(curves(result.holdout), result.importance, ws.plots)
+    plots.save_evaluation_plots(points, result.importance, ws.plots)
     io.write_csv(result.importance, ws.metrics / "feature_importance.csv")
     io.write_json({"metrics": result.metrics, "data": result.data_summary}, ws.train_metrics)
     return result.metrics

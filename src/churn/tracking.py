@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -46,12 +47,16 @@ def configure(cfg: TrackingConfig) -> str:
     """Point MLflow at the configured store; MLFLOW_TRACKING_URI in the environment wins."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.uri
     mlflow.set_tracking_uri(uri)
+    # MLflow warns on every pyfunc model object that it will be pickled; ours is a thin, trusted
+    # wrapper that loads plain files (booster.txt, meta.json), so the warning only adds noise.
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
     return uri
 
 
 def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame) -> Path:
     """Write the model as a self-contained MLflow model folder (what DVC tracks)."""
     path = Path(path)
+    logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "raw")
         staging = path.with_name(f".{path.name}.staging")
@@ -61,6 +66,7 @@ def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame) -> Pa
             python_model=ChurnPyfunc(),
             artifacts={MODEL_ARTIFACT: str(Path(tmp) / "raw")},
             signature=_signature(model, example),
+            input_example=_example(model, example),
             pip_requirements=REQUIREMENTS,
         )
     _rmtree(path)
@@ -68,10 +74,15 @@ def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame) -> Pa
     return path
 
 
-def _signature(model: ChurnModel, example: pd.DataFrame):
-    X = example[model.features].head(50).copy()
+def _example(model: ChurnModel, example: pd.DataFrame) -> pd.DataFrame:
+    X = example[model.features].head(5).copy()
     for col in model.categories:
         X[col] = X[col].astype(object)
+    return X
+
+
+def _signature(model: ChurnModel, example: pd.DataFrame):
+    X = _example(model, example)
     return infer_signature(X, pd.DataFrame({"churn_probability": model.predict_proba(X)}))
 
 
@@ -93,7 +104,8 @@ def log_training(
     """Log a training run, register its model; the first version becomes `champion`,
     later ones `challenger` (promotion rules decide beyond that)."""
     tracking_uri = configure(cfg)
-    experiment = mlflow.set_experiment(cfg.experiment)
+    experiment = _experiment(cfg.experiment, tracking_uri)
+    saved = mlflow.models.Model.load(str(model_dir))
     with mlflow.start_run(tags=tags) as run:
         mlflow.log_params(params)
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
@@ -106,7 +118,8 @@ def log_training(
             name="model",
             python_model=ChurnPyfunc(),
             artifacts={MODEL_ARTIFACT: str(Path(model_dir) / "artifacts" / "raw")},
-            signature=mlflow.models.Model.load(str(model_dir)).signature,
+            signature=saved.signature,
+            input_example=saved.load_input_example(str(model_dir)),
             pip_requirements=REQUIREMENTS,
             registered_model_name=cfg.registered_model,
         )
@@ -115,6 +128,14 @@ def log_training(
     alias = "challenger" if _has_alias(client, cfg.registered_model, "champion") else "champion"
     client.set_registered_model_alias(cfg.registered_model, alias, version_)
     return Registered(run.info.run_id, version_, alias, info.model_uri, tracking_uri, experiment.experiment_id)
+
+
+def _experiment(name: str, tracking_uri: str):
+    """Set the experiment; a new one beside a SQLite store keeps its artifacts next to the database."""
+    if mlflow.get_experiment_by_name(name) is None and tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///"))
+        mlflow.create_experiment(name, artifact_location=(db.parent.resolve() / "mlartifacts").as_uri())
+    return mlflow.set_experiment(name)
 
 
 def _has_alias(client: MlflowClient, name: str, alias: str) -> bool:
@@ -160,8 +181,7 @@ def log_to_run(run_id: str, cfg: TrackingConfig, metrics: dict[str, float], arti
 
 def log_scoring(cfg: TrackingConfig, params: dict, metrics: dict[str, float], artifacts: list[Path]) -> str:
     """One run per scoring job, so scheduled scores leave a trace next to the trainings."""
-    configure(cfg)
-    mlflow.set_experiment(cfg.experiment)
+    _experiment(cfg.experiment, configure(cfg))
     with mlflow.start_run(run_name=f"score {params.get('as_of', '')}", tags={"job": "score"}) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)

@@ -1,0 +1,64 @@
+import pandas as pd
+import pytest
+
+from churn import io
+from churn.config import SourceConfig, TableMapping
+
+
+def test_folder_in_canonical_form_needs_no_mapping(tmp_path):
+    pd.DataFrame({"customer_id": ["007"], "ts": ["2024-01-01"], "amount": ["5"]}).to_csv(tmp_path / "orders.csv", index=False)
+    tables = io.read_source(SourceConfig(location=str(tmp_path)))
+    assert list(tables) == ["orders"]
+    assert tables["orders"]["customer_id"].tolist() == ["007"]  # ids read as text
+
+
+def test_folder_mapping_renames_columns(tmp_path):
+    pd.DataFrame({"Kunde": ["1"], "Datum": ["2024-01-01"], "Umsatz": [3.0]}).to_parquet(tmp_path / "sales.parquet")
+    cfg = SourceConfig(location=str(tmp_path), tables={
+        "orders": TableMapping(table="sales", columns={"customer_id": "Kunde", "ts": "Datum", "amount": "Umsatz"})})
+    assert list(io.read_source(cfg)["orders"].columns) == ["customer_id", "ts", "amount"]
+
+
+def test_database_tables_and_queries(tmp_path):
+    db = tmp_path / "h.db"
+    io.write_sqlite({"sales": pd.DataFrame({"cust": ["1", "2"], "day": ["2024-01-01"] * 2, "net": [1.0, -2.0]}),
+                     "customers": pd.DataFrame({"customer_id": ["1", "2"]})}, db)
+    cfg = SourceConfig(location=f"sqlite:///{db}", tables={
+        "orders": TableMapping(query="SELECT cust AS customer_id, day AS ts, net AS amount FROM sales WHERE net > 0")})
+    tables = io.read_source(cfg)
+    assert set(tables) == {"orders", "customers"}
+    assert tables["orders"]["customer_id"].tolist() == ["1"]
+    # a bare path to a SQLite file is accepted too
+    assert set(io.read_source(SourceConfig(location=str(db)))) == {"customers"}
+
+
+@pytest.mark.parametrize("location, message", [
+    ("/no/such/folder", "does not exist"),
+    ("sqlite:////no/such.db", "does not exist"),
+])
+def test_missing_sources_are_clear(location, message):
+    with pytest.raises(io.SourceError, match=message):
+        io.read_source(SourceConfig(location=location))
+
+
+def test_folder_without_orders_or_customers(tmp_path):
+    pd.DataFrame({"customer_id": ["1"]}).to_csv(tmp_path / "tickets.csv", index=False)
+    with pytest.raises(io.SourceError, match="neither an `orders` nor a `customers` table"):
+        io.read_source(SourceConfig(location=str(tmp_path)))
+
+
+def test_query_mapping_on_a_folder_is_refused(tmp_path):
+    cfg = SourceConfig(location=str(tmp_path), tables={"orders": TableMapping(query="SELECT 1")})
+    with pytest.raises(io.SourceError, match="needs a database source"):
+        io.read_source(cfg)
+
+
+def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "list.csv"
+    io.write_csv(pd.DataFrame({"a": [1]}), target)
+    with pytest.raises(RuntimeError):
+        with io.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("crash mid-write")
+    assert target.read_text().splitlines() == ["a", "1"]
+    assert [p.name for p in tmp_path.iterdir()] == ["list.csv"]

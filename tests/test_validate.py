@@ -1,0 +1,104 @@
+import pandas as pd
+import pytest
+
+from churn.config import ValidateConfig
+from churn.validate import ContractError, DataQualityError, point_in_time, to_utc_naive, validate_history
+
+PULLED = pd.Timestamp("2026-01-01")
+LOOSE = ValidateConfig(max_bad_share=1.0)
+
+
+def orders(**cols):
+    base = {"customer_id": ["1", "2"], "ts": ["2024-01-01", "2024-02-01"], "amount": ["10", "20"]}
+    return pd.DataFrame(base | cols)
+
+
+def test_missing_required_column_names_table_and_column():
+    with pytest.raises(ContractError, match=r"table `orders` is missing required column\(s\) \['amount'\]"):
+        validate_history({"orders": orders().drop(columns="amount")}, LOOSE, PULLED)
+
+
+def test_needs_orders_or_customers():
+    with pytest.raises(ContractError, match="needs an `orders` table"):
+        validate_history({"tickets": pd.DataFrame({"customer_id": ["1"]})}, LOOSE, PULLED)
+
+
+def test_unknown_columns_are_ignored_and_reported():
+    result = validate_history({"orders": orders(colour=["red", "blue"])}, LOOSE, PULLED)
+    assert "colour" not in result.tables["orders"]
+    assert result.summary["tables"]["orders"]["ignored_columns"] == ["colour"]
+
+
+@pytest.mark.parametrize(
+    "table, frame, rule, column",
+    [
+        ("orders", orders(ts=["2024-01-01", "2024-13-45"]), "unparseable time", "ts"),
+        ("orders", orders(amount=["10", "ten"]), "not a number", "amount"),
+        ("orders", orders(ts=["2024-01-01", "2031-01-01"]), "time after the data was pulled", "ts"),
+        ("orders", orders(quantity=["1", "-3"]), "negative quantity with positive amount", "quantity"),
+        ("orders", orders(discount=["0.1", "1.5"]), "outside [0, 1]", "discount"),
+        ("orders", orders(customer_id=["1", None]), "required value missing", "customer_id"),
+        ("tickets", pd.DataFrame({"customer_id": ["1", "2"], "ts": ["2024-01-01"] * 2, "category": ["price", "weather"]}),
+         "value not in", "category"),
+        ("surveys", pd.DataFrame({"customer_id": ["1", "2"], "ts": ["2024-01-01"] * 2, "score": ["7", "11"]}),
+         "outside [0, 10]", "score"),
+    ],
+)
+def test_bad_rows_are_set_aside_with_their_reason(table, frame, rule, column):
+    raw = {"orders": orders(), table: frame} if table != "orders" else {"orders": frame}
+    result = validate_history(raw, LOOSE, PULLED)
+    q = result.quarantine
+    assert len(q) == 1, q
+    assert q.loc[0, "table"] == table and q.loc[0, "row"] == 1 and q.loc[0, "column"] == column
+    assert q.loc[0, "rule"].startswith(rule)
+    assert len(result.tables[table]) == 1  # the good row is kept
+    assert result.summary["tables"][table]["bad_rows"] == 1
+
+
+def test_child_rows_of_unknown_customers_and_duplicate_customers():
+    customers = pd.DataFrame({"customer_id": ["1", "2", "2"], "segment": ["a", "b", "c"]})
+    raw = {"customers": customers, "orders": orders(customer_id=["2", "9"])}
+    result = validate_history(raw, LOOSE, PULLED)
+    rules = result.quarantine.groupby("table")["rule"].apply(set).to_dict()
+    assert rules == {"customers": {"duplicate customer_id"}, "orders": {"unknown customer_id"}}
+    assert result.tables["customers"]["customer_id"].tolist() == ["1"]
+    # customer 2 exists (ambiguously): its order is kept, not called unknown
+    assert result.tables["orders"]["customer_id"].tolist() == ["2"]
+
+
+def test_run_stops_past_the_bad_share_with_examples():
+    frame = orders(ts=["garbage", "2024-02-01"])
+    with pytest.raises(DataQualityError, match=r"(?s)table `orders`: 1 of 2 rows \(50.0%\).*column `ts`, rule 'unparseable time'.*garbage"):
+        validate_history({"orders": frame}, ValidateConfig(max_bad_share=0.2), PULLED)
+
+
+def test_ids_keep_leading_zeros_and_numeric_ids_lose_the_float_tail():
+    result = validate_history({"orders": orders(customer_id=["00042", "7"])}, LOOSE, PULLED)
+    assert result.tables["orders"]["customer_id"].tolist() == ["00042", "7"]
+    numeric = orders().assign(customer_id=[12345.0, 678.0])
+    assert validate_history({"orders": numeric}, LOOSE, PULLED).tables["orders"]["customer_id"].tolist() == ["12345", "678"]
+
+
+def test_booleans_and_defaults():
+    customers = pd.DataFrame({"customer_id": ["1", "2", "3", "4"], "is_key_account": ["yes", "0", None, "TRUE"]})
+    result = validate_history({"customers": customers}, LOOSE, PULLED)
+    assert result.tables["customers"]["is_key_account"].tolist() == [True, False, False, True]
+
+
+def test_timestamps_are_utc_naive():
+    out = to_utc_naive(pd.Series(["2024-01-01T10:00:00+02:00", "2024-01-01", "2024-01-01 08:00"]))
+    assert out.tolist() == [pd.Timestamp("2024-01-01 08:00"), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 08:00")]
+
+
+def test_input_frames_are_not_mutated():
+    frame = orders()
+    before = frame.copy()
+    validate_history({"orders": frame}, LOOSE, PULLED)
+    pd.testing.assert_frame_equal(frame, before)
+
+
+def test_point_in_time_counts_rows_left_out(history):
+    as_of = pd.Timestamp("2024-06-01")
+    view, later = point_in_time(history, as_of)
+    assert later["orders"] == int((history["orders"]["ts"] >= as_of).sum()) > 0
+    assert (view["orders"]["ts"] < as_of).all()
