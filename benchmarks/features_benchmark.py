@@ -350,12 +350,26 @@ def run_child(mode: str, folder: Path, out: Path | None = None, extra: list[str]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def measure(modes: list[str], folder: Path, repeats: int) -> dict[str, dict]:
+def wait_quiet(max_wait: float, threshold: float = 0.2) -> float:
+    """Wait (up to max_wait s) until other processes use under `threshold` cores over 1 s; returns that load."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        b0, t0 = _busy_s(), time.perf_counter()
+        time.sleep(1.0)
+        load = (_busy_s() - b0) / (time.perf_counter() - t0)
+        if load < threshold or time.monotonic() >= deadline:
+            return load
+        print(f"  waiting for a quiet machine (other processes use {load:.1f} cores)", file=sys.stderr)
+
+
+def measure(modes: list[str], folder: Path, repeats: int, quiet_wait: float) -> dict[str, dict]:
     """`repeats` fresh children per mode, interleaved (a, b, a, b, ...) so background load hits both alike."""
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     for i in range(repeats):
         for mode in modes:
             out = folder / f"out_{mode}.parquet" if i == 0 else None
+            if quiet_wait > 0:
+                wait_quiet(quiet_wait)
             busy0, kids0, t0 = _busy_s(), _children_cpu_s(), time.perf_counter()
             r = run_child(mode, folder, out)
             # CPU used by other processes while this child ran, in cores (0 on a quiet machine).
@@ -400,6 +414,8 @@ def main() -> None:
     ap.add_argument("--orders", type=int, default=2_000_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--quiet-wait", type=float, default=120.0,
+                    help="before each run, wait up to this many seconds for other processes to go idle (0: don't)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary Parquet folder")
     ap.add_argument("--child", choices=sorted(CHILD_TABLES), help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -423,11 +439,13 @@ def main() -> None:
               f"generated in {info['generate_s']:.1f} s, written in {info['write_s']:.1f} s "
               f"({info['mb']:.0f} MB Parquet); cutoff {info['cutoff']}, population {info['population']:,}",
               file=sys.stderr)
-        results = measure(["features", "reference"], folder, args.repeats)
+        results = measure(["features", "reference"], folder, args.repeats, args.quiet_wait)
         ref = results["reference"]["median"]
         missed = results["features"]["median"] > TARGET_RATIO * ref
         if missed:
-            results.update(measure(["features_orders"], folder, args.repeats))
+            results.update(measure(["features_orders"], folder, args.repeats, args.quiet_wait))
+            if args.quiet_wait > 0:
+                wait_quiet(args.quiet_wait)
             prof = run_child("profile", folder)
         # Only now does the parent read anything sizeable (see above).
         print(f"parent peak RSS while the children ran: {parent_gb:.2f} GB", file=sys.stderr)

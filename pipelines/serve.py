@@ -9,11 +9,15 @@ from pipelines.training import training_flow
 
 def deployments(schedule: ScheduleConfig, config: str = "configs/params.yaml") -> list:
     """Scheduled deployments: weekly scoring, monthly retraining (by default)."""
+    from prefect.schedules import Cron
+
     params = {"config": config}
     return [
-        training_flow.to_deployment(name="churn-training", cron=schedule.training_cron, parameters=params,
+        training_flow.to_deployment(name="churn-training", parameters=params,
+                                    schedules=[Cron(schedule.training_cron, timezone=schedule.timezone)],
                                     description="Retrain, evaluate and register the churn model"),
-        scoring_flow.to_deployment(name="churn-scoring", cron=schedule.scoring_cron, parameters=params,
+        scoring_flow.to_deployment(name="churn-scoring", parameters=params,
+                                   schedules=[Cron(schedule.scoring_cron, timezone=schedule.timezone)],
                                    description="Score active customers and publish the retention list"),
     ]
 

@@ -74,3 +74,43 @@ def make_history(n_customers: int = 120, seed: int = 0, start=START, end=END) ->
 @pytest.fixture
 def history() -> dict[str, pd.DataFrame]:
     return make_history()
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+CONFIG = str(ROOT / "configs" / "params.yaml")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _run_from_project_root():
+    # Configs name files relative to the project root (e.g. configs/playbook.yaml), as the CLI does.
+    here = os.getcwd()
+    os.chdir(ROOT)
+    yield
+    os.chdir(here)
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One temporary Prefect server for the whole session (~15-25 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+@pytest.fixture
+def tracking_uri(tmp_path, monkeypatch) -> str:
+    """A real MLflow SQLite store in a temp folder."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def write_canonical_folder(tables: dict[str, pd.DataFrame], folder, fmt: str = "csv") -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        if fmt == "csv":
+            df.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+    return str(folder)

@@ -1,0 +1,55 @@
+"""Model behaviour on the demo business (the default 5,000-customer sample): the issue's bar."""
+
+import pandas as pd
+import pytest
+from conftest import CONFIG
+
+from churn.config import load_config
+from churn.demo import generate_history
+from churn.explain import cause_agreement, explain_causes
+from churn.features import training_examples
+from churn.labels import plan_cutoffs
+from churn.train import train_model
+from churn.validate import point_in_time, validate_history
+
+
+@pytest.fixture(scope="module")
+def demo_run():
+    cfg = load_config(CONFIG)
+    history = generate_history(cfg.demo)
+    valid = validate_history(history.tables, cfg.validate_, pd.Timestamp("2026-11-01"))
+    as_of = pd.Timestamp(cfg.demo.end)
+    tables, _ = point_in_time(valid.tables, as_of)
+    examples = training_examples(tables, plan_cutoffs(as_of, cfg.labels), cfg.labels, cfg.features)
+    return cfg, history, valid, examples, train_model(examples, cfg.train)
+
+
+def test_injected_errors_are_set_aside_not_lost(demo_run):
+    _, history, valid, _, _ = demo_run
+    counts = valid.summary["tables"]
+    injected = history.injected
+    assert counts["orders"]["bad_rows"] == sum(v for k, v in injected.items() if k.startswith("orders."))
+    assert counts["tickets"]["bad_rows"] == injected["tickets.unknown_customer"]
+    for name, t in counts.items():
+        assert t["kept_rows"] + t["bad_rows"] == len(history.tables[name])
+
+
+def test_model_beats_both_baselines_on_the_holdout(demo_run):
+    m = demo_run[4].metrics
+    assert m["model_roc_auc"] > m["recency_rule_roc_auc"]
+    assert m["model_roc_auc"] > m["rfm_logistic_roc_auc"]
+    assert m["model_pr_auc"] > max(m["recency_rule_pr_auc"], m["rfm_logistic_pr_auc"])
+
+
+def test_probabilities_are_calibrated(demo_run):
+    m = demo_run[4].metrics
+    assert abs(m["model_mean_predicted"] - m["model_observed_rate"]) < 0.02
+
+
+def test_primary_cause_names_the_true_cause_for_most_churners(demo_run):
+    cfg, history, _, examples, result = demo_run
+    test = examples[(examples["role"] == "test") & (examples["churned"] == 1)].reset_index(drop=True)
+    explained = explain_causes(result.model.contributions(test), cfg.explain)
+    agreement = cause_agreement(test["customer_id"], explained["primary_cause"], history.truth)
+    assert agreement["judged"] >= 200  # all churners with a known cause, not a top slice
+    assert agreement["accuracy"] >= 0.70, agreement

@@ -1,0 +1,28 @@
+import pytest
+from pydantic import ValidationError
+from conftest import CONFIG
+
+from churn.config import load_config
+
+
+def test_project_config_loads_with_overrides():
+    cfg = load_config(CONFIG, **{"labels.horizon_days": 60, "source.location": "/data/x", "labels.active_days": None})
+    assert cfg.labels.horizon_days == 60 and cfg.source.location == "/data/x"
+    assert cfg.labels.active_days == 180  # None leaves the file's value
+
+
+@pytest.mark.parametrize("override, message", [
+    ({"labels.horizonn_days": 5}, "Extra inputs are not permitted"),
+    ({"labels.horizon_days": 0}, "greater than 0"),
+    ({"source.tables": {"sales": {}}}, r"unknown canonical table\(s\) \['sales'\]"),
+    ({"source.tables": {"orders": {"table": "a", "query": "SELECT 1"}}}, "either `table` or `query`"),
+    ({"explain.causes": {"weather": ["x"]}}, r"unknown cause\(s\) \['weather'\]"),
+])
+def test_bad_config_is_refused(override, message):
+    with pytest.raises(ValidationError, match=message):
+        load_config(CONFIG, **override)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="config file .* not found"):
+        load_config(tmp_path / "none.yaml")

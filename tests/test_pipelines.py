@@ -1,0 +1,82 @@
+"""Both Prefect flows end to end: real Prefect server (test harness), real MLflow SQLite store."""
+
+import pandas as pd
+import pytest
+from conftest import CONFIG, make_history, write_canonical_folder
+
+from churn.score import LIST_COLUMNS
+from pipelines.scoring import scoring_flow
+from pipelines.serve import deployments
+from pipelines.training import training_flow
+
+AS_OF = "2025-01-01"
+
+
+def active_at(orders: pd.DataFrame, as_of: str, days: int = 180) -> set[str]:
+    t = pd.Timestamp(as_of)
+    o = orders.assign(ts=pd.to_datetime(orders["ts"]))
+    return set(o.loc[(o["ts"] < t) & (o["ts"] >= t - pd.Timedelta(days=days)) & (o["amount"] > 0), "customer_id"])
+
+
+@pytest.fixture
+def dirs(tmp_path):
+    return {"workdir": str(tmp_path / "work"), "models": str(tmp_path / "models"), "metrics": str(tmp_path / "metrics")}
+
+
+def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs):
+    history = make_history(300, seed=3)
+    data = write_canonical_folder(history, tmp_path / "history")
+    trained = training_flow(config=CONFIG, data=data, as_of=AS_OF, **dirs)
+    assert trained["registered"]["alias"] == "champion"
+    assert trained["registered"]["tracking_uri"] == tracking_uri
+    assert 0.5 < trained["metrics"]["model_roc_auc"] <= 1.0
+
+    out = tmp_path / "out"
+    scored = scoring_flow(config=CONFIG, data=data, as_of=AS_OF, out=str(out), **dirs)
+    listing = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
+    assert list(listing.columns) == LIST_COLUMNS
+    assert set(listing["customer_id"]) == active_at(history["orders"], AS_OF)
+    assert listing["customer_id"].is_unique
+    assert listing["expected_loss"].is_monotonic_decreasing
+    assert set(listing["primary_cause"]) <= {"price", "service", "quality", "engagement", "other"}
+    assert (listing["model_version"] == "churn v1").all() and (listing["as_of"] == AS_OF).all()
+    assert scored["list"]["customers_scored"] == len(listing)
+    parquet = pd.read_parquet(out / "retention_list.parquet")
+    assert parquet["customer_id"].tolist() == listing["customer_id"].tolist()
+
+    # the same run again replaces the list, never appends to it
+    scoring_flow(config=CONFIG, data=data, as_of=AS_OF, out=str(out), **dirs)
+    again = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
+    pd.testing.assert_frame_equal(again, listing)
+
+    # a second training is registered beside the champion, not over it
+    second = training_flow(config=CONFIG, data=data, as_of=AS_OF, **dirs)
+    assert (second["registered"]["version"], second["registered"]["alias"]) == ("2", "challenger")
+
+
+def test_pull_is_retried_then_fails_clearly(prefect_server, tracking_uri, tmp_path, dirs):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    config = tmp_path / "params.yaml"
+    text = open(CONFIG, encoding="utf-8").read().replace("pull_retry_delay_seconds: 5", "pull_retry_delay_seconds: 0")
+    config.write_text(text, encoding="utf-8")
+    state = training_flow(config=str(config), data=str(tmp_path / "nowhere"), as_of=AS_OF, return_state=True, **dirs)
+    assert state.is_failed()
+    with pytest.raises(Exception, match="data folder .*nowhere does not exist"):
+        state.result()
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
+    pull = [r for r in runs if r.name.startswith("pull")]
+    assert len(pull) == 1 and pull[0].run_count == 3  # first try + 2 retries from the config
+
+
+def test_serve_builds_scheduled_deployments():
+    from churn.config import load_config
+
+    schedule = load_config(CONFIG).schedule
+    built = {d.name: d for d in deployments(schedule, CONFIG)}
+    assert set(built) == {"churn-training", "churn-scoring"}
+    crons = {name: (d.schedules[0].schedule.cron, d.schedules[0].schedule.timezone) for name, d in built.items()}
+    assert crons == {"churn-training": (schedule.training_cron, "UTC"), "churn-scoring": (schedule.scoring_cron, "UTC")}
+    assert built["churn-scoring"].parameters == {"config": CONFIG}

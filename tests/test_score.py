@@ -1,0 +1,60 @@
+import pandas as pd
+import pytest
+from conftest import CONFIG, make_history
+
+from churn.config import load_config, load_playbook
+from churn.features import build_features, training_examples
+from churn.labels import plan_cutoffs, population
+from churn.score import LIST_COLUMNS, retention_list
+from churn.train import train_model
+
+AS_OF = pd.Timestamp("2025-01-01")
+
+
+@pytest.fixture(scope="module")
+def scored():
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3})
+    tables = make_history(250, seed=11)
+    ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
+    model = train_model(ex, cfg.train).model
+    feats = build_features(tables, population(tables, [AS_OF], cfg.labels), cfg.features)
+    listing = retention_list(feats, tables["customers"], model, cfg.score, cfg.explain,
+                             load_playbook(cfg.score.playbook), cfg.features.trend_window, "churn v7", AS_OF)
+    return cfg, feats, listing
+
+
+def test_one_row_per_active_customer_sorted_by_expected_loss(scored):
+    _, feats, listing = scored
+    assert list(listing.columns) == LIST_COLUMNS
+    assert sorted(listing["customer_id"]) == sorted(feats["customer_id"])
+    assert listing["expected_loss"].is_monotonic_decreasing
+
+
+def test_expected_loss_is_probability_times_value(scored):
+    _, feats, listing = scored
+    value = feats.set_index("customer_id")["value_365"].reindex(listing["customer_id"]).to_numpy()
+    assert listing["value_12m"].to_numpy() == pytest.approx(value, abs=0.01)
+    assert listing["expected_loss"].to_numpy() == pytest.approx(
+        listing["churn_probability"].to_numpy() * value.clip(min=0), abs=0.02)
+
+
+def test_actions_only_for_customers_at_risk(scored):
+    cfg, _, listing = scored
+    at_risk = listing["risk_band"].isin(cfg.score.act_on_risk_bands)
+    assert (listing.loc[~at_risk, "action"] == "monitor").all()
+    assert (listing.loc[at_risk, "action"] != "monitor").all()
+    assert listing["owner"].notna().all() and (listing["model_version"] == "churn v7").all()
+
+
+def test_orders_only_history_scores_without_customer_details():
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3})
+    tables = {"orders": make_history(250, seed=12)["orders"][["customer_id", "ts", "amount"]]}
+    ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
+    model = train_model(ex, cfg.train).model
+    feats = build_features(tables, population(tables, [AS_OF], cfg.labels), cfg.features)
+    listing = retention_list(feats, None, model, cfg.score, cfg.explain, load_playbook(cfg.score.playbook),
+                             cfg.features.trend_window, "v", AS_OF)
+    assert len(listing) == len(feats) and listing["owner"].isna().all()
+    assert not listing["is_key_account"].any()
+    # orders alone carry no price or service signal: returns point to quality, a decline to engagement
+    assert set(listing["primary_cause"]) <= {"quality", "engagement", "other"}

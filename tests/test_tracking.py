@@ -1,0 +1,59 @@
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CONFIG, make_history
+
+from churn import tracking
+from churn.config import load_config
+from churn.features import training_examples
+from churn.labels import plan_cutoffs
+from churn.train import train_model
+
+
+@pytest.fixture(scope="module")
+def trained_model():
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3})
+    ex = training_examples(make_history(200, seed=9), plan_cutoffs(pd.Timestamp("2025-01-01"), cfg.labels),
+                           cfg.labels, cfg.features)
+    return train_model(ex, cfg.train), ex
+
+
+def test_save_log_register_and_load(tmp_path, tracking_uri, trained_model):
+    result, ex = trained_model
+    cfg = load_config(CONFIG).tracking
+    model_dir = tracking.save_model(result.model, tmp_path / "churn_model", ex)
+    assert (model_dir / "MLmodel").exists()
+    reqs = (model_dir / "requirements.txt").read_text()
+    assert "lightgbm==" in reqs and "pandas==" in reqs  # explicit, not inferred
+
+    first = tracking.log_training(cfg, model_dir, {"seed": 42}, result.metrics, [], {"job": "train"})
+    second = tracking.log_training(cfg, model_dir, {"seed": 42}, result.metrics, [], {"job": "train"})
+    assert (first.version, first.alias) == ("1", "champion")
+    assert (second.version, second.alias) == ("2", "challenger")
+
+    import mlflow
+
+    run = mlflow.get_run(first.run_id)
+    assert run.data.metrics["model_roc_auc"] == pytest.approx(result.metrics["model_roc_auc"])
+    assert run.info.artifact_uri.startswith((tmp_path / "mlartifacts").as_uri())  # artifacts beside the store
+
+    loaded, label = tracking.load_model("models:/churn@champion", cfg)
+    assert label == "churn v1"
+    np.testing.assert_allclose(loaded.predict_proba(ex), result.model.predict_proba(ex))
+    local, label = tracking.load_model(str(model_dir), cfg)
+    assert label.startswith("local:")
+    np.testing.assert_allclose(local.predict_proba(ex.head(50)), result.model.predict_proba(ex.head(50)))
+
+    pyfunc = mlflow.pyfunc.load_model("models:/churn@challenger")
+    out = pyfunc.predict(ex[result.model.features].head(10).astype({c: object for c in result.model.categories}))
+    assert list(out.columns) == ["churn_probability"] and out["churn_probability"].between(0, 1).all()
+
+
+def test_missing_champion_is_a_clear_error(tracking_uri):
+    with pytest.raises(LookupError, match="run `churn train` first"):
+        tracking.load_model("models:/churn@champion", load_config(CONFIG).tracking)
+
+
+def test_a_folder_that_is_not_a_model(tmp_path):
+    with pytest.raises(LookupError, match="is not an MLflow model folder"):
+        tracking.load_model(str(tmp_path), load_config(CONFIG).tracking)

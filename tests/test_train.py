@@ -1,0 +1,72 @@
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import CONFIG, make_history
+
+from churn.config import load_config
+from churn.features import training_examples
+from churn.labels import plan_cutoffs
+from churn.train import ChurnModel, calibrate, evaluate, fit_calibration, lift_at, train_model
+
+
+@pytest.fixture(scope="module")
+def examples():
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 4})
+    tables = make_history(300, seed=5)
+    return training_examples(tables, plan_cutoffs(pd.Timestamp("2025-01-01"), cfg.labels), cfg.labels, cfg.features)
+
+
+@pytest.fixture(scope="module")
+def trained(examples):
+    return train_model(examples, load_config(CONFIG).train)
+
+
+def test_metrics_for_model_and_both_baselines(trained):
+    for name in ("model", "recency_rule", "rfm_logistic"):
+        for metric in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top10"):
+            assert np.isfinite(trained.metrics[f"{name}_{metric}"])
+    assert set(trained.holdout.columns) == {"customer_id", "cutoff", "churned", "model", "recency_rule", "rfm_logistic"}
+    assert trained.holdout["cutoff"].nunique() == 1  # the holdout is one cutoff, the latest
+
+
+def test_training_is_reproducible_with_the_seed(examples, trained):
+    again = train_model(examples, load_config(CONFIG).train)
+    assert again.metrics == trained.metrics
+
+
+def test_model_round_trips_through_files(tmp_path, examples, trained):
+    trained.model.save(tmp_path)
+    loaded = ChurnModel.load(tmp_path)
+    np.testing.assert_allclose(loaded.predict_proba(examples), trained.model.predict_proba(examples))
+    contrib = loaded.contributions(examples.head(20))
+    assert list(contrib.columns) == trained.model.features
+
+
+def test_missing_feature_is_named(examples, trained):
+    with pytest.raises(ValueError, match="lacks features the model was trained on: \\['recency_days'\\]"):
+        trained.model.predict_proba(examples.drop(columns="recency_days"))
+
+
+def test_a_cutoff_without_churners_is_refused(examples):
+    one_class = examples.assign(churned=np.where(examples["role"] == "test", 0, examples["churned"]))
+    with pytest.raises(ValueError, match="the test cutoff has .* examples and 0 churners"):
+        train_model(one_class, load_config(CONFIG).train)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_calibration_matches_observed_rate(method):
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=20_000)
+    y = (rng.random(20_000) < 1 / (1 + np.exp(-(2 * raw - 1)))).astype(int)
+    p = calibrate(fit_calibration(raw, y, method), raw)
+    assert abs(p.mean() - y.mean()) < 0.01
+    assert np.all(np.diff(p[np.argsort(raw)]) >= -1e-12)  # monotone in the raw score
+
+
+def test_evaluate_on_a_hand_made_case():
+    y = np.array([1, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    p = np.array([0.9, 0.8, 0.7, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1])
+    m = evaluate(y, p)
+    assert m["roc_auc"] == pytest.approx(15 / 16)  # 0.7 ranks below one non-churner (0.8)
+    assert m["lift_top10"] == pytest.approx(1 / 0.2)  # top 1 of 10 is a churner; base rate 0.2
+    assert lift_at(y, p, 0.3) == pytest.approx((2 / 3) / 0.2)
