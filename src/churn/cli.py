@@ -258,3 +258,7 @@ def _print_scoring(summary: dict) -> None:
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -132,7 +132,7 @@ class ScoreConfig(Section):
     # Pareto cut points on cumulative share of trailing-12-month value, largest customers first.
     value_tier_cuts: dict[str, float] = Field(default_factory=lambda: {"high": 0.6, "medium": 0.9})
     act_on_risk_bands: list[str] = Field(default_factory=lambda: ["high", "medium"])
-    playbook: str = "configs/playbook.yaml"
+    playbook: str = "playbook.yaml"  # relative to the config file
 
 
 class TrackingConfig(Section):
@@ -191,7 +191,10 @@ def load_config(path: str | Path = "configs/params.yaml", **overrides: object) -
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
-    return Config.model_validate(raw)
+    cfg = Config.model_validate(raw)
+    # The playbook is named relative to the config file, so the config works from any folder.
+    playbook = path.parent / cfg.score.playbook
+    return cfg.model_copy(update={"score": cfg.score.model_copy(update={"playbook": str(playbook)})})
 
 
 def load_playbook(path: str | Path):
