@@ -10,7 +10,7 @@ Run by hand (not a test):
    in a temporary folder, with the population (customers with a positive order in the
    `active_days` before the cutoff, via churn.labels.population) for one cutoff (the end date).
 2. Runs every measurement in its own fresh subprocess (so peak RSS is per measurement), --repeats
-   times each:
+   times each, interleaved (a, b, a, b, ...):
      a.  build_features(all tables, population, FeaturesConfig())
      a'. build_features on orders + customers only (only if (a) misses the wall-time target)
      b.  one hand-written DuckDB query: recency_days, orders_w, revenue_w (w in the windows)
@@ -23,7 +23,13 @@ Run by hand (not a test):
 Memory: "peak RSS" is the child's `ru_maxrss` at the end of the measured step (whole process:
 interpreter, imports, loaded tables and the step). "RSS after load" is `ru_maxrss` right after
 the Parquet tables were read, so "increment" = peak - after load is what the step itself adds.
-GB here means 10^9 bytes.
+GB here means 10^9 bytes. The parent never holds the data (it is generated in a child too): on
+Linux a process inherits its parent's peak RSS into its own ru_maxrss across fork/exec.
+
+Wall times on a 2-core machine are only meaningful when nothing else runs: before each run the
+parent waits (up to --quiet-wait seconds) for other processes to go idle, and it reports the CPU
+other processes used during the runs ("background load"). CPU time (user + sys) of the step is
+reported next to wall time; their ratio shows how much of the step runs in parallel.
 """
 
 from __future__ import annotations
@@ -287,8 +293,8 @@ def profile(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg) -> d
 
     from churn import features as F
 
-    steps, sqls = {}, {}
-    t_all = time.perf_counter()
+    steps, sqls = {}, {}  # part -> (wall s, cpu s)
+    t_all, c_all = time.perf_counter(), _cpu_s()
     pop = population[F.KEYS].astype({"customer_id": "string", "cutoff": "datetime64[us]"})
     con = duckdb.connect()
     con.register("pop", pop)
@@ -296,18 +302,18 @@ def profile(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg) -> d
     for name, builder in F._BUILDERS.items():
         if name in tables:
             rec = _Recorder(con)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _cpu_s()
             con.register(name, tables[name])
             parts.append(builder(rec, tables[name], cfg))
-            steps[f"query {name}"] = time.perf_counter() - t0
+            steps[f"query {name}"] = (time.perf_counter() - t0, _cpu_s() - c0)
             sqls[name] = rec.sql[-1]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_s()
     out = pop.reset_index(drop=True)
     for part in parts:
         out = out.merge(part, on=F.KEYS, how="left", validate="one_to_one")
     out = F._fill(out, tables)
-    steps["merge + fill"] = time.perf_counter() - t0
-    steps["total"] = time.perf_counter() - t_all
+    steps["merge + fill (pandas)"] = (time.perf_counter() - t0, _cpu_s() - c0)
+    steps["total"] = (time.perf_counter() - t_all, _cpu_s() - c_all)
 
     # Per-operator timings of the orders query (DuckDB's profiler; operator times are summed over threads).
     prof = Path(tempfile.mkstemp(suffix=".json")[1])
@@ -434,7 +440,6 @@ def main() -> None:
         # (exec records the old mm's high-water mark), so the parent must stay small.
         info = run_child("generate", folder, extra=["--customers", str(args.customers), "--orders",
                                                     str(args.orders), "--seed", str(args.seed)])
-        parent_gb = _maxrss_gb()
         print(f"data: {info['rows']} rows ({info['orders_per_id']:.2f} order rows per order_id), "
               f"generated in {info['generate_s']:.1f} s, written in {info['write_s']:.1f} s "
               f"({info['mb']:.0f} MB Parquet); cutoff {info['cutoff']}, population {info['population']:,}",
@@ -448,7 +453,7 @@ def main() -> None:
                 wait_quiet(args.quiet_wait)
             prof = run_child("profile", folder)
         # Only now does the parent read anything sizeable (see above).
-        print(f"parent peak RSS while the children ran: {parent_gb:.2f} GB", file=sys.stderr)
+        print(f"parent peak RSS while the children ran: {_maxrss_gb():.2f} GB", file=sys.stderr)
         mismatches, bad_rows, per_col = compare(folder / "out_features.parquet", folder / "out_reference.parquet",
                                                 windows)
         report(args, info, results, mismatches, bad_rows, per_col, prof if missed else None)
@@ -463,7 +468,8 @@ def report(args, info, results, mismatches, bad_rows, per_col, prof) -> None:
     ref = results["reference"]
     print(f"\n### build_features benchmark: {args.customers:,} customers, {info['rows']['orders']:,} order rows, "
           f"seed {args.seed}, {args.repeats} runs each, {os.cpu_count()} cores\n")
-    print(f"Tables: {', '.join(f'{n} {r:,}' for n, r in info['rows'].items())}; "
+    print(f"Tables: {', '.join(f'{n} {r:,}' for n, r in info['rows'].items())} rows "
+          f"({info['orders_per_id']:.2f} order rows per order_id); "
           f"cutoff {info['cutoff'][:10]}, population {info['population']:,} customers.\n")
     print("| step | wall time (s) min / median | CPU time (s) median | peak RSS (GB) | RSS after load (GB) "
           "| increment (GB) | ratio to b (median wall) |")
@@ -491,12 +497,12 @@ def report(args, info, results, mismatches, bad_rows, per_col, prof) -> None:
     print(f"- peak RSS under {TARGET_PEAK_GB} GB: {a['peak_gb']:.2f} GB -> "
           f"{'PASS' if a['peak_gb'] < TARGET_PEAK_GB else 'FAIL'}")
     if prof:
-        total = prof["steps"]["total"]
-        print("\nProfile of build_features (one run, same calls as build_features):\n")
-        print("| part | wall time (s) | share |")
-        print("|---|---|---|")
-        for part, s in prof["steps"].items():
-            print(f"| {part} | {s:.2f} | {s / total:.0%} |")
+        total = prof["steps"]["total"][0]
+        print("\nProfile of build_features (one run, same calls as build_features; CPU/wall near 1 = serial):\n")
+        print("| part | wall time (s) | share | CPU time (s) | CPU / wall |")
+        print("|---|---|---|---|---|")
+        for part, (w, c) in prof["steps"].items():
+            print(f"| {part} | {w:.2f} | {w / total:.0%} | {c:.2f} | {c / w:.2f} |")
         ops = sorted(prof["orders_operators"].items(), key=lambda kv: -kv[1])
         op_total = sum(prof["orders_operators"].values())
         print(f"\nOrders query, DuckDB operator time (summed over threads; query wall "

@@ -62,3 +62,15 @@ def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
             raise RuntimeError("crash mid-write")
     assert target.read_text().splitlines() == ["a", "1"]
     assert [p.name for p in tmp_path.iterdir()] == ["list.csv"]
+
+
+def test_outputs_are_readable_by_others(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        path = io.write_csv(pd.DataFrame({"a": [1]}), tmp_path / "list.csv")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

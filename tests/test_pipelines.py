@@ -49,6 +49,12 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     again = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
     pd.testing.assert_frame_equal(again, listing)
 
+    # every scoring job leaves an MLflow run with its counts
+    import mlflow
+
+    runs = mlflow.search_runs(experiment_names=["churn"], filter_string="tags.job = 'score'")
+    assert len(runs) == 2 and (runs["metrics.customers_scored"] == len(listing)).all()
+
     # a second training is registered beside the champion, not over it
     second = training_flow(config=CONFIG, data=data, as_of=AS_OF, **dirs)
     assert (second["registered"]["version"], second["registered"]["alias"]) == ("2", "challenger")

@@ -254,6 +254,9 @@ def _print_scoring(summary: dict) -> None:
         f"Causes among those at risk: {summary['primary_causes_at_risk']}. "
         f"List: {summary['out']}/retention_list.csv"
     )
+    set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
+    if set_aside:
+        console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
 
 
 def main() -> None:  # pragma: no cover

@@ -144,8 +144,16 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
                              cfg.features.trend_window, label, as_of)
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
-    summary = _list_summary(listing) | {"model": label, "as_of": str(as_of.date()), "out": str(out_dir)}
+    set_aside = {t: v["bad_rows"] for t, v in io.read_json(ws.validation_summary)["tables"].items()}
+    summary = _list_summary(listing) | {"model": label, "as_of": str(as_of.date()), "out": str(out_dir),
+                                        "rows_set_aside": set_aside, "quarantine": str(ws.quarantine)}
     io.write_json(summary, out_dir / "run_summary.json")
+    summary["mlflow_run_id"] = tracking.log_scoring(
+        cfg.tracking, {"as_of": str(as_of.date()), "model": label, "source": cfg.source.location},
+        {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk")}
+        | {"rows_set_aside": sum(set_aside.values())},
+        [out_dir / "retention_list.csv", out_dir / "run_summary.json"],
+    )
     return summary
 
 
