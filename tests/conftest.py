@@ -7,6 +7,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from pg import pg_url  # noqa: F401  (a throwaway PostgreSQL server, tests/pg.py)
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -114,3 +115,29 @@ def write_canonical_folder(tables: dict[str, pd.DataFrame], folder, fmt: str = "
         else:
             df.to_parquet(folder / f"{name}.parquet", index=False)
     return str(folder)
+
+
+@pytest.fixture(scope="session")
+def fast_config(tmp_path_factory) -> str:
+    """The project config without the hyperparameter search (it only costs time in tests)."""
+    import yaml
+
+    raw = yaml.safe_load(open(CONFIG, encoding="utf-8"))
+    raw["train"]["search"]["enabled"] = False
+    raw["score"]["playbook"] = str(ROOT / "configs" / "playbook.yaml")
+    path = tmp_path_factory.mktemp("config") / "params.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+DEMO_AS_OF = "2026-10-01"
+
+
+@pytest.fixture(scope="session")
+def small_business(tmp_path_factory) -> tuple[str, dict[str, pd.DataFrame]]:
+    """A small demo business (800 customers, real cause signals) as a canonical CSV folder."""
+    from churn.config import DemoConfig
+    from churn.demo import generate_history
+
+    history = generate_history(DemoConfig(n_customers=800, seed=3, inject_errors=False))
+    return write_canonical_folder(history.tables, tmp_path_factory.mktemp("business")), history.tables

@@ -184,6 +184,15 @@ class Oracle:
         else:
             feats["ipt_mean_days"] = feats["ipt_cv"] = feats["overdue_ratio"] = NAN
 
+        # BG/NBD inputs over the whole history, on distinct positive-order days
+        all_days = sorted({x[5] // US_PER_DAY for x in pos})
+        if all_days:
+            feats["btyd_x"] = float(len(all_days) - 1)
+            feats["btyd_tx"] = float(all_days[-1] - all_days[0])
+            feats["btyd_T"] = (c - all_days[0] * US_PER_DAY) / US_PER_DAY
+        else:
+            feats["btyd_x"] = feats["btyd_tx"] = feats["btyd_T"] = NAN
+
         year = [x for x in rows if x[0] <= 365]
         neg = [x[1] for x in year if x[1] < 0]
         gross = sum(x[1] for x in year if x[1] > 0)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from conftest import CONFIG, make_history, write_canonical_folder
+from conftest import CONFIG, DEMO_AS_OF, make_history, write_canonical_folder
 
 from churn.score import LIST_COLUMNS
 from pipelines.scoring import scoring_flow
@@ -23,16 +23,20 @@ def dirs(tmp_path):
     return {"workdir": str(tmp_path / "work"), "models": str(tmp_path / "models"), "metrics": str(tmp_path / "metrics")}
 
 
-def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs):
-    history = make_history(300, seed=3)
-    data = write_canonical_folder(history, tmp_path / "history")
-    trained = training_flow(config=CONFIG, data=data, as_of=AS_OF, **dirs)
-    assert trained["registered"]["alias"] == "champion"
+def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs, monkeypatch, fast_config,
+                                    small_business):
+    FAST, AS_OF = fast_config, DEMO_AS_OF
+    data, history = small_business
+    trained = training_flow(config=FAST, data=data, as_of=AS_OF, **dirs)
+    assert trained["registered"]["alias"] == "champion", trained["registered"]["decision"]
     assert trained["registered"]["tracking_uri"] == tracking_uri
-    assert 0.5 < trained["metrics"]["model_roc_auc"] <= 1.0
+    assert trained["metrics"]["metrics"]["model_roc_auc"] > trained["metrics"]["metrics"]["bgnbd_roc_auc"]
+    assert trained["metrics"]["grade"]["grade"] in ("A", "B", "C")
 
     out = tmp_path / "out"
-    scored = scoring_flow(config=CONFIG, data=data, as_of=AS_OF, out=str(out), **dirs)
+    published = tmp_path / "actions.db"
+    monkeypatch.setenv("CHURN_PUBLISH_URL", f"sqlite:///{published}")
+    scored = scoring_flow(config=FAST, data=data, as_of=AS_OF, out=str(out), **dirs)
     listing = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
     assert list(listing.columns) == LIST_COLUMNS
     assert set(listing["customer_id"]) == active_at(history["orders"], AS_OF)
@@ -45,9 +49,14 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert parquet["customer_id"].tolist() == listing["customer_id"].tolist()
 
     # the same run again replaces the list, never appends to it
-    scoring_flow(config=CONFIG, data=data, as_of=AS_OF, out=str(out), **dirs)
+    scoring_flow(config=FAST, data=data, as_of=AS_OF, out=str(out), **dirs)
     again = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
     pd.testing.assert_frame_equal(again, listing)
+    import sqlite3
+
+    with sqlite3.connect(published) as con:  # published twice, stored once
+        assert con.execute("SELECT count(*), count(DISTINCT customer_id) FROM retention_actions").fetchone() == (
+            len(listing), len(listing))
 
     # every scoring job leaves an MLflow run with its counts
     import mlflow
@@ -56,8 +65,11 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert len(runs) == 2 and (runs["metrics.customers_scored"] == len(listing)).all()
 
     # a second training is registered beside the champion, not over it
-    second = training_flow(config=CONFIG, data=data, as_of=AS_OF, **dirs)
-    assert (second["registered"]["version"], second["registered"]["alias"]) == ("2", "challenger")
+    # a second training on the same data is no worse than the champion: it takes over
+    second = training_flow(config=FAST, data=data, as_of=AS_OF, **dirs)
+    assert (second["registered"]["version"], second["registered"]["alias"]) == ("2", "champion")
+    assert second["registered"]["decision"]["checks"] == {
+        "beats_best_baseline": True, "auc_not_worse": True, "brier_not_worse": True}
 
 
 def test_pull_is_retried_then_fails_clearly(prefect_server, tracking_uri, tmp_path, dirs):

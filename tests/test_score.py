@@ -13,7 +13,7 @@ AS_OF = pd.Timestamp("2025-01-01")
 
 @pytest.fixture(scope="module")
 def scored():
-    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3})
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3, "train.search.enabled": False})
     tables = make_history(250, seed=11)
     ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
     model = train_model(ex, cfg.train).model
@@ -47,7 +47,7 @@ def test_actions_only_for_customers_at_risk(scored):
 
 
 def test_orders_only_history_scores_without_customer_details():
-    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3})
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3, "train.search.enabled": False})
     tables = {"orders": make_history(250, seed=12)["orders"][["customer_id", "ts", "amount"]]}
     ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
     model = train_model(ex, cfg.train).model

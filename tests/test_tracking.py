@@ -12,7 +12,7 @@ from churn.train import train_model
 
 @pytest.fixture(scope="module")
 def trained_model():
-    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3})
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 3, "train.search.enabled": False})
     ex = training_examples(make_history(200, seed=9), plan_cutoffs(pd.Timestamp("2025-01-01"), cfg.labels),
                            cfg.labels, cfg.features)
     return train_model(ex, cfg.train), ex
@@ -26,8 +26,9 @@ def test_save_log_register_and_load(tmp_path, tracking_uri, trained_model):
     reqs = (model_dir / "requirements.txt").read_text()
     assert "lightgbm==" in reqs and "pandas==" in reqs  # explicit, not inferred
 
-    first = tracking.log_training(cfg, model_dir, {"seed": 42}, result.metrics, [], {"job": "train"})
-    second = tracking.log_training(cfg, model_dir, {"seed": 42}, result.metrics, [], {"job": "train"})
+    first = tracking.log_training(cfg, model_dir, {"seed": 42}, result.metrics, [], {"job": "train", "grade": "B"},
+                                  "champion")
+    second = tracking.log_training(cfg, model_dir, {"seed": 42}, result.metrics, [], {"job": "train"}, "challenger")
     assert (first.version, first.alias) == ("1", "champion")
     assert (second.version, second.alias) == ("2", "challenger")
 
@@ -57,3 +58,30 @@ def test_missing_champion_is_a_clear_error(tracking_uri):
 def test_a_folder_that_is_not_a_model(tmp_path):
     with pytest.raises(LookupError, match="is not an MLflow model folder"):
         tracking.load_model(str(tmp_path), load_config(CONFIG).tracking)
+
+
+def test_champion_metrics_and_manual_promotion(tmp_path, tracking_uri, trained_model):
+    import mlflow
+
+    result, ex = trained_model
+    cfg = load_config(CONFIG).tracking
+    holdout = ex[ex["role"] == "test"]
+    assert tracking.champion_holdout_metrics(cfg, holdout) is None  # no champion yet
+    model_dir = tracking.save_model(result.model, tmp_path / "churn_model", ex)
+    tracking.log_training(cfg, model_dir, {}, result.metrics, [], {"job": "train"}, "champion")
+    tracking.log_training(cfg, model_dir, {}, result.metrics, [], {"job": "train"}, "challenger")
+    champ = tracking.champion_holdout_metrics(cfg, holdout)
+    assert champ["version"] == "churn v1"
+    assert champ["roc_auc"] == pytest.approx(result.metrics["model_roc_auc"])
+    # a champion that cannot score the new features is not comparable
+    assert tracking.champion_holdout_metrics(cfg, holdout.drop(columns="recency_days")) is None
+
+    record = tracking.promote(cfg, "2", "ana", "validated by hand on Q3 data")
+    assert (record["version"], record["previous_champion"], record["promoted_by"]) == ("2", "1", "ana")
+    client = mlflow.MlflowClient()
+    mv = client.get_model_version_by_alias("churn", "champion")
+    assert str(mv.version) == "2" and mv.tags["manual_reason"] == "validated by hand on Q3 data"
+    audit = mlflow.search_runs(experiment_names=["churn"], filter_string="tags.job = 'promote'")
+    assert audit.loc[0, "params.promoted_by"] == "ana"
+    with pytest.raises(LookupError, match="has no version 9"):
+        tracking.promote(cfg, "9", "ana", "typo")

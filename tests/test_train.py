@@ -6,31 +6,35 @@ from conftest import CONFIG, make_history
 from churn.config import load_config
 from churn.features import training_examples
 from churn.labels import plan_cutoffs
-from churn.train import ChurnModel, calibrate, evaluate, fit_calibration, lift_at, train_model
+from churn.evaluate import evaluate, lift_at
+from churn.train import ChurnModel, calibrate, fit_calibration, train_model
+
+
+TRAIN = load_config(CONFIG, **{"train.search.enabled": False}).train
 
 
 @pytest.fixture(scope="module")
 def examples():
-    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 4})
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 4, "train.search.enabled": False})
     tables = make_history(300, seed=5)
     return training_examples(tables, plan_cutoffs(pd.Timestamp("2025-01-01"), cfg.labels), cfg.labels, cfg.features)
 
 
 @pytest.fixture(scope="module")
 def trained(examples):
-    return train_model(examples, load_config(CONFIG).train)
+    return train_model(examples, TRAIN)
 
 
 def test_metrics_for_model_and_both_baselines(trained):
-    for name in ("model", "recency_rule", "rfm_logistic"):
-        for metric in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top10"):
+    for name in ("model", "recency_rule", "rfm_logistic", "bgnbd"):
+        for metric in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top10", "ece"):
             assert np.isfinite(trained.metrics[f"{name}_{metric}"])
-    assert set(trained.holdout.columns) == {"customer_id", "cutoff", "churned", "model", "recency_rule", "rfm_logistic"}
+    assert set(trained.holdout.columns) == {"customer_id", "cutoff", "churned", "model", "recency_rule", "rfm_logistic", "bgnbd"}
     assert trained.holdout["cutoff"].nunique() == 1  # the holdout is one cutoff, the latest
 
 
 def test_training_is_reproducible_with_the_seed(examples, trained):
-    again = train_model(examples, load_config(CONFIG).train)
+    again = train_model(examples, TRAIN)
     assert again.metrics == trained.metrics
 
 
@@ -50,7 +54,7 @@ def test_missing_feature_is_named(examples, trained):
 def test_a_cutoff_without_churners_is_refused(examples):
     one_class = examples.assign(churned=np.where(examples["role"] == "test", 0, examples["churned"]))
     with pytest.raises(ValueError, match="the test cutoff has .* examples and 0 churners"):
-        train_model(one_class, load_config(CONFIG).train)
+        train_model(one_class, TRAIN)
 
 
 @pytest.mark.parametrize("method", ["isotonic", "platt"])

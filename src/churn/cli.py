@@ -82,7 +82,8 @@ def demo(
     console.print(
         f"\n[bold]Done.[/]\n"
         f"  Retention list : {out}/retention_list.csv (and .parquet)\n"
-        f"  Report         : metrics/plots/*.png, metrics/train_metrics.json\n"
+        f"  Report         : {out}/report.html, workbook {out}/retention_list.xlsx\n"
+        f"  Model quality  : metrics/train_metrics.json, metrics/plots/*.png\n"
         f"  MLflow run     : {reg['run_id']} in {reg['tracking_uri']} (model churn v{reg['version']} @{reg['alias']})\n"
         f"  Open the UI    : .venv/bin/mlflow ui --backend-store-uri {reg['tracking_uri']}  ->  http://127.0.0.1:5000"
     )
@@ -135,6 +136,63 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: 
     _guarded(lambda: run_pull(cfg, ws))
     summary = _guarded(lambda: run_validate(cfg, ws))
     _print_validation(summary, ws)
+
+
+@app.command()
+def backtest(
+    start: Annotated[str, typer.Option("--from", help="First as-of date.")],
+    end: Annotated[str, typer.Option("--to", help="Last as-of date.")],
+    every: Annotated[str | None, typer.Option("--every", help="Spacing, e.g. 30d (default: backtest.every_days).")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+    data: DataOpt = None,
+    horizon_days: HorizonOpt = None,
+    active_days: ActiveOpt = None,
+    out: Annotated[str, typer.Option("--out", help="Folder for the backtest table and plots.")] = "metrics/backtest",
+    workdir: WorkOpt = "data/work",
+) -> None:
+    """Train, score and evaluate at every as-of date from --from to --to (Prefect flow)."""
+    from pipelines.backtest import backtest_flow
+
+    every_days = _days(every) if every else None
+    result = _guarded(lambda: backtest_flow(start=start, end=end, every_days=every_days, config=config, data=data,
+                                            horizon_days=horizon_days, active_days=active_days, out=out,
+                                            workdir=workdir))
+    table = Table(title=f"Backtest, {result['horizon_days']}-day horizon: ROC-AUC by as-of date")
+    frame = __import__("pandas").DataFrame(result["dates"])
+    wide = frame.pivot(index="as_of", columns="model", values="roc_auc")
+    table.add_column("as of")
+    for name in wide.columns:
+        table.add_column(name, justify="right")
+    for day, row in wide.iterrows():
+        table.add_row(day, *(f"{v:.3f}" for v in row))
+    console.print(table)
+    console.print(_metrics_table("Pooled over all dates", result["pooled"]))
+    console.print(f"Table: {out}/backtest.csv and .json, plot: {out}/backtest.png, MLflow run {result['mlflow_run_id']}")
+
+
+def _days(text: str) -> int:
+    value = text.strip().lower().removesuffix("d")
+    if not value.isdigit() or int(value) <= 0:
+        raise typer.BadParameter(f"--every takes a number of days such as 30d, not {text!r}")
+    return int(value)
+
+
+@app.command()
+def promote(
+    version: Annotated[str, typer.Argument(help="Model version to make the champion.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the version).")],
+    by: Annotated[str | None, typer.Option("--by", help="Who (default: your user name).")] = None,
+    config: ConfigOpt = DEFAULT_CONFIG,
+) -> None:
+    """Make a model version the champion by hand; who and why are logged."""
+    import getpass
+
+    from churn.config import load_config
+    from churn.runners import run_promote
+
+    record = _guarded(lambda: run_promote(load_config(config), version, by or getpass.getuser(), reason))
+    console.print(f"churn v{record['version']} is now @champion (was v{record['previous_champion']}), "
+                  f"by {record['promoted_by']}: {record['reason']}")
 
 
 @app.command()
@@ -193,8 +251,7 @@ def stage_train(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/wor
     from churn.config import load_config
     from churn.runners import Workspace, run_train
 
-    metrics = _guarded(lambda: run_train(load_config(config), Workspace(Path(workdir))))
-    _print_training({"metrics": metrics})
+    _print_training({"metrics": _guarded(lambda: run_train(load_config(config), Workspace(Path(workdir))))})
 
 
 @stage_app.command("register")
@@ -234,17 +291,31 @@ def _print_validation(summary: dict, ws) -> None:
     console.print(f"Set-aside rows with their reasons: {ws.quarantine}")
 
 
-def _print_training(result: dict) -> None:
-    m = result["metrics"]
-    table = Table(title="Holdout (latest complete cutoff)")
-    for col in ("model", "ROC-AUC", "PR-AUC", "Brier", "log loss", "lift@10%"):
+def _metrics_table(title: str, m: dict) -> Table:
+    table = Table(title=title)
+    for col in ("model", "ROC-AUC", "PR-AUC", "Brier", "log loss", "lift@10%", "ECE"):
         table.add_column(col, justify="right")
-    for name in ("model", "recency_rule", "rfm_logistic"):
-        table.add_row(name, *(f"{m[f'{name}_{k}']:.3f}" for k in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top10")))
-    console.print(table)
+    for name in ("model", "recency_rule", "rfm_logistic", "bgnbd"):
+        if f"{name}_roc_auc" in m:
+            table.add_row(name, *(f"{m[f'{name}_{k}']:.3f}" for k in ("roc_auc", "pr_auc", "brier", "log_loss",
+                                                                      "lift_top10", "ece")))
+    return table
+
+
+def _print_training(result: dict) -> None:
+    trained = result["metrics"]
+    console.print(_metrics_table("Holdout (latest complete cutoff)", trained["metrics"]))
+    g, c = trained["grade"], trained["calibration"]
+    console.print(f"Grade {g['grade']}: ROC-AUC {g['auc_gain']:+.3f} vs {g['best_baseline_auc']}, top-10% lift "
+                  f"{g['lift_gain']:+.1%} vs {g['best_baseline_lift']}. Calibration: mean predicted vs observed "
+                  f"churn differ by {c['gap']:.3f} ({'ok' if c['ok'] else 'OVER'} the {c['max_gap']} limit).")
+    if trained["search"]["points_tried"]:
+        console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "
+                      f"in the time budget; chosen {trained['params']}")
     if "registered" in result:
         r = result["registered"]
-        console.print(f"Registered churn v{r['version']} as @{r['alias']} (MLflow run {r['run_id']})")
+        console.print(f"Registered churn v{r['version']} as @{r['alias']}: {r['decision']['explanation']} "
+                      f"(MLflow run {r['run_id']})")
 
 
 def _print_scoring(summary: dict) -> None:

@@ -88,6 +88,29 @@ class FeaturesConfig(Section):
         return sorted(set(v))
 
 
+class SearchConfig(Section):
+    """Hyperparameter search: a small grid, scored by temporal cross-validation on the train
+    cutoffs (each fold validates on a later cutoff than it trains on, horizon gap respected),
+    stopped when the time budget is spent."""
+
+    enabled: bool = False
+    budget_seconds: float = 60.0
+    folds: int = Field(2, ge=1)
+    grid: dict[str, list[float]] = Field(
+        default_factory=lambda: {"num_leaves": [7, 15, 31], "learning_rate": [0.03, 0.06], "min_child_samples": [20, 50]}
+    )
+
+    @field_validator("grid")
+    @classmethod
+    def _tunable(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        allowed = {"num_leaves", "learning_rate", "min_child_samples", "n_estimators", "subsample",
+                   "colsample_bytree", "reg_lambda"}
+        unknown = sorted(set(v) - allowed)
+        if unknown:
+            raise ValueError(f"search.grid has unknown parameter(s) {unknown}; tunable: {sorted(allowed)}")
+        return v
+
+
 class TrainConfig(Section):
     """LightGBM and calibration settings; the seed lives here."""
 
@@ -100,6 +123,33 @@ class TrainConfig(Section):
     colsample_bytree: float = 0.8
     reg_lambda: float = 1.0
     calibration: Literal["isotonic", "platt"] = "isotonic"
+    # Reweight churners to balance the classes while fitting; calibration on the untouched
+    # calibration cutoff maps the scores back to true probabilities.
+    balance_classes: bool = False
+    search: SearchConfig = Field(default_factory=SearchConfig)
+
+
+class GradeRule(Section):
+    auc_gain: float  # ROC-AUC points over the best baseline
+    lift_gain: float  # relative top-10% lift gain over the best baseline (0.1 = 10% better)
+
+
+class EvaluateConfig(Section):
+    """Grades and the promotion rule."""
+
+    grade_a: GradeRule = GradeRule(auc_gain=0.03, lift_gain=0.10)
+    grade_b: GradeRule = GradeRule(auc_gain=0.01, lift_gain=0.0)
+    min_gain_over_baseline: float = 0.0  # ROC-AUC the model must add to the best baseline to be promoted
+    auc_tolerance: float = 0.005  # a new champion may be this much worse than the old on ROC-AUC ...
+    brier_tolerance: float = 0.002  # ... and on Brier score, on the same holdout
+    max_calibration_gap: float = 0.02  # |mean predicted - observed churn rate| on the holdout
+
+
+class BacktestConfig(Section):
+    """`churn backtest`: the default spacing of as-of dates, and whether each date runs the search."""
+
+    every_days: int = Field(30, gt=0)
+    search: bool = False  # the grid search per date multiplies the run time; off by default
 
 
 class ExplainConfig(Section):
@@ -135,6 +185,23 @@ class ScoreConfig(Section):
     playbook: str = "playbook.yaml"  # relative to the config file
 
 
+class ReportConfig(Section):
+    """The managers' report (HTML) and workbook (Excel) written next to the retention list."""
+
+    language: Literal["en", "zh"] = "en"
+    mask_personal: bool = False  # mask customer names and contact details in every output
+    excel: bool = True
+
+
+class PublishConfig(Section):
+    """Publish the retention list to a database table (url null: not published).
+    CHURN_PUBLISH_URL in the environment wins, so passwords can stay out of this file."""
+
+    url: str | None = None
+    table: str = "retention_actions"
+    chunksize: int = Field(5000, gt=0)
+
+
 class TrackingConfig(Section):
     """MLflow: MLFLOW_TRACKING_URI in the environment wins over `uri`."""
 
@@ -168,8 +235,12 @@ class Config(Section):
     labels: LabelsConfig = Field(default_factory=LabelsConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     explain: ExplainConfig
     score: ScoreConfig = Field(default_factory=ScoreConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    publish: PublishConfig = Field(default_factory=PublishConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)

@@ -17,6 +17,9 @@ orders (positive row = amount > 0; an order is an order_id, or a row when there 
   returns_share_365   -sum(negative amounts) / sum(positive amounts) within 365 days
   discount_t, discount_prev_t, discount_trend   mean discount of positive rows; last - prev
   value_365           sum of margin (amount where margin is null) within 365 days
+  btyd_x, btyd_tx, btyd_T         BG/NBD inputs over the whole history (not model features):
+                                  distinct positive-order days - 1, days from the first to the
+                                  last such day, days from the first such day to the cutoff
 interactions (outbound = direction outbound, or every row when there is no direction column)
   outbound_t, outbound_prev_t, outbound_trend, visits_t (outbound visit, meeting, event),
   calls_t (outbound calls), inbound_t, inbound_prev_t (0 without a direction column),
@@ -121,6 +124,12 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
     days AS (
         SELECT DISTINCT customer_id, cutoff, date_trunc('day', ts) AS d FROM j WHERE amount > 0 AND age <= 365
     ),
+    life AS (  -- whole purchase history in BG/NBD's terms (repeat purchase days, recency, age)
+        SELECT customer_id, cutoff, count(*) - 1 AS btyd_x, date_diff('day', min(d), max(d)) AS btyd_tx,
+               (epoch_us(cutoff) - epoch_us(min(d))) / 86400e6 AS btyd_T
+        FROM (SELECT DISTINCT customer_id, cutoff, date_trunc('day', ts) AS d FROM j WHERE amount > 0)
+        GROUP BY customer_id, cutoff
+    ),
     gaps AS (
         SELECT customer_id, cutoff,
                date_diff('day', lag(d) OVER (PARTITION BY customer_id, cutoff ORDER BY d), d) AS gap
@@ -132,13 +141,14 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
         FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id, cutoff
     )
     SELECT agg.* EXCLUDE (revenue_t, returned_365, gross_365), oc.* EXCLUDE (customer_id, cutoff),
-           ipt.ipt_mean_days, ipt.ipt_cv,
+           ipt.ipt_mean_days, ipt.ipt_cv, life.btyd_x, life.btyd_tx, life.btyd_T,
            {_trend(f'oc.orders_{t}', f'oc.orders_prev_{t}')} AS orders_trend,
            {_trend('agg.revenue_t', f'agg.revenue_prev_{t}')} AS revenue_trend,
            CASE WHEN ipt.ipt_mean_days > 0 THEN recency_days / ipt.ipt_mean_days END AS overdue_ratio,
            CASE WHEN gross_365 > 0 THEN returned_365 / gross_365 END AS returns_share_365
            {f", discount_{t} - discount_prev_{t} AS discount_trend" if "discount" in df else ""}
     FROM agg JOIN oc USING (customer_id, cutoff) LEFT JOIN ipt USING (customer_id, cutoff)
+    LEFT JOIN life USING (customer_id, cutoff)
     """
     return con.execute(sql).df()
 

@@ -192,3 +192,168 @@ def write_sqlite(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
         finally:
             engine.dispose()
     return Path(path)
+
+
+# --- Publishing the retention list to a database table ---------------------------------------
+
+PUBLISH_KEY = ("run_id", "customer_id")
+
+
+class PublishError(RuntimeError):
+    """The retention list cannot be published to the configured table."""
+
+
+def publish_retention_list(
+    listing: pd.DataFrame, url: str, run_id: str, table: str = "retention_actions", *, chunksize: int = 5_000
+) -> dict:
+    """Write the retention list into `table` of the SQLAlchemy database at `url`, keyed by (run_id, customer_id).
+
+    One transaction: create the table if it does not exist (primary key (run_id, customer_id), the
+    list's columns and `published_at`), delete the rows of `run_id`, insert the list in chunks.
+    Re-publishing a run replaces its rows; other runs' rows stay. Any failure rolls everything back.
+    `table` may be `schema.table`. An existing table with other columns is refused (PublishError).
+    """
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    if not run_id or not str(run_id).strip():
+        raise PublishError("publishing needs a non-empty run_id")
+    clash = sorted({"run_id", "published_at"} & set(listing.columns))
+    if clash:
+        raise PublishError(f"the retention list has column(s) {clash}, which the table {table!r} reserves")
+    if "customer_id" not in listing.columns:
+        raise PublishError("the retention list has no `customer_id` column")
+    if listing.columns.duplicated().any():
+        raise PublishError(f"the retention list has duplicated column names: {sorted(set(listing.columns[listing.columns.duplicated()]))}")
+    ids = listing["customer_id"]
+    if ids.isna().any():
+        raise PublishError(f"the retention list has {int(ids.isna().sum())} row(s) without a customer_id")
+    if ids.duplicated().any():
+        raise PublishError(f"the retention list has duplicated customer_id(s), e.g. {ids[ids.duplicated()].head(3).tolist()}")
+
+    schema, _, name = table.rpartition(".")
+    schema = schema or None
+    types = {c: _sql_type(listing[c]) for c in listing.columns if c != "customer_id"}
+    metadata = sa.MetaData()
+    target = sa.Table(
+        name, metadata,
+        sa.Column("run_id", sa.Text, primary_key=True),
+        sa.Column("customer_id", sa.Text, primary_key=True),
+        *(sa.Column(c, t) for c, t in types.items()),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+        schema=schema,
+    )
+    published_at = dt.datetime.now(dt.UTC)
+    values = {c: _python_values(listing[c], types.get(c, sa.Text())) for c in listing.columns}
+    run_id = str(run_id)
+    rows = [
+        {"run_id": run_id, **dict(zip(values, record)), "published_at": published_at}
+        for record in zip(*values.values())
+    ] if len(listing) else []
+
+    engine = _transactional_engine(normalise_location(url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.schema.CreateTable(target, if_not_exists=True))
+            _check_columns(conn, target, table)
+            if conn.dialect.name == "postgresql":
+                # Readers go on; concurrent publishers wait, so two runs never interleave delete + insert.
+                conn.execute(sa.text(f"LOCK TABLE {conn.dialect.identifier_preparer.format_table(target)} "
+                                     "IN SHARE ROW EXCLUSIVE MODE"))
+            conn.execute(sa.delete(target).where(target.c.run_id == run_id))
+            for start in range(0, len(rows), max(1, chunksize)):
+                conn.execute(sa.insert(target), rows[start:start + chunksize])
+            in_table = conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one()
+    except sa.exc.SQLAlchemyError as exc:
+        raise PublishError(f"publishing run {run_id!r} to table {table!r} failed, nothing was changed: {exc}") from exc
+    finally:
+        engine.dispose()
+    return {"table": table, "run_id": run_id, "rows_written": len(rows), "rows_in_table": int(in_table)}
+
+
+def _transactional_engine(url: str):
+    """An engine whose transactions also cover DDL (pysqlite otherwise auto-commits CREATE TABLE)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+        @sa.event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin_immediate(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # takes the write lock now: publishers run one after another
+    return engine
+
+
+def _check_columns(conn, target, table: str) -> None:
+    import sqlalchemy as sa
+
+    present = [c["name"] for c in sa.inspect(conn).get_columns(target.name, schema=target.schema)]
+    expected = [c.name for c in target.columns]
+    missing = [c for c in expected if c not in present]
+    extra = [c for c in present if c not in expected]
+    if missing or extra:
+        raise PublishError(
+            f"table {table!r} exists with other columns than the retention list: "
+            f"missing {missing or 'none'}, extra {extra or 'none'}. "
+            f"Publish to another table or migrate/drop {table!r}."
+        )
+
+
+def _sql_type(s: pd.Series):
+    """SQL type for a column of the list: text, boolean, integer, double, date or timestamp."""
+    import sqlalchemy as sa
+    from pandas.api import types as pt
+
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return sa.Text()
+    if pt.is_bool_dtype(dtype):
+        return sa.Boolean()
+    if pt.is_integer_dtype(dtype):
+        return sa.BigInteger()
+    if pt.is_float_dtype(dtype):
+        return sa.Double()
+    if pt.is_datetime64_any_dtype(dtype):
+        return sa.DateTime(timezone=getattr(dtype, "tz", None) is not None)
+    if dtype == object:
+        kind = pd.api.types.infer_dtype(s, skipna=True)
+        return {
+            "boolean": sa.Boolean(), "integer": sa.BigInteger(), "floating": sa.Double(),
+            "mixed-integer-float": sa.Double(), "decimal": sa.Double(), "date": sa.Date(),
+            "datetime": sa.DateTime(timezone=False), "datetime64": sa.DateTime(timezone=False),
+        }.get(kind, sa.Text())
+    return sa.Text()  # strings (str / string[pyarrow]) and anything else, as text
+
+
+def _python_values(s: pd.Series, sql_type) -> list:
+    """The column as plain Python values for the driver: missing -> None, numpy scalars -> Python."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    if isinstance(sql_type, sa.DateTime) and pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = [None if pd.isna(v) else v.to_pydatetime() for v in s]
+    elif isinstance(sql_type, sa.DateTime):
+        out = [None if _missing(v) else pd.Timestamp(v).to_pydatetime() for v in s]
+    elif isinstance(sql_type, sa.Date):
+        out = [None if _missing(v) else (v if isinstance(v, dt.date) else pd.Timestamp(v).date()) for v in s]
+    elif isinstance(sql_type, sa.Boolean):
+        out = [None if _missing(v) else bool(v) for v in s]
+    elif isinstance(sql_type, sa.BigInteger):
+        out = [None if _missing(v) else int(v) for v in s]
+    elif isinstance(sql_type, sa.Double):
+        out = [None if _missing(v) else float(v) for v in s]
+    else:
+        out = [None if _missing(v) else str(v) for v in s]
+    return out
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # list-like cells
+        return False

@@ -41,3 +41,24 @@ def save_evaluation_plots(curves: dict[str, pd.DataFrame], importance: pd.DataFr
     fig.savefig(paths[-1], dpi=100)
     plt.close(fig)
     return paths
+
+
+def save_backtest_plot(per_date: pd.DataFrame, path: Path) -> Path:
+    """ROC-AUC and top-10% lift of the model and each baseline at every as-of date."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric, title in ((axes[0], "roc_auc", "ROC-AUC"), (axes[1], "lift_top10", "Lift in the top 10%")):
+        for model, part in per_date.groupby("model", sort=False):
+            ax.plot(pd.to_datetime(part["as_of"]), part[metric], marker="o", label=model)
+        ax.set(title=f"{title} by as-of date", xlabel="as of")
+        ax.tick_params(axis="x", rotation=30)
+    axes[0].legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -7,6 +7,7 @@ stage behaves the same whichever way it is run.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,10 +101,11 @@ def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dic
 
 def run_train(cfg: Config, ws: Workspace) -> dict:
     from churn import plots, tracking
-    from churn.train import curves, train_model
+    from churn.evaluate import curves, grade
+    from churn.train import train_model
 
     examples = io.read_parquet(ws.examples)
-    result = train_model(examples, cfg.train)
+    result = train_model(examples, cfg.train, cfg.labels.horizon_days)
     tracking.save_model(result.model, ws.model_dir, examples)
     points = curves(result.holdout)
     for name, frame in points.items():
@@ -112,24 +114,81 @@ def run_train(cfg: Config, ws: Workspace) -> dict:
     io.write_parquet(result.holdout, ws.holdout)
     plots.save_evaluation_plots(points, result.importance, ws.plots)
     io.write_csv(result.importance, ws.metrics / "feature_importance.csv")
-    io.write_json({"metrics": result.metrics, "data": result.data_summary}, ws.train_metrics)
-    return result.metrics
+    if result.search is not None:
+        io.write_csv(result.search, ws.metrics / "search.csv")
+    m = result.metrics
+    gap = abs(m["model_mean_predicted"] - m["model_observed_rate"])
+    report = {
+        "metrics": m,
+        "grade": grade(m, cfg.evaluate),
+        "calibration": {"gap": round(gap, 4), "ok": gap <= cfg.evaluate.max_calibration_gap,
+                        "max_gap": cfg.evaluate.max_calibration_gap},
+        "params": result.params,
+        "search": {"points_tried": 0 if result.search is None else len(result.search),
+                   "grid_points": 0 if result.search is None else result.search.attrs["grid_points"]},
+        "data": result.data_summary,
+    }
+    io.write_json(report, ws.train_metrics)
+    return report
 
 
 def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    """Log the training run, then register: champion only if the promotion rule says so."""
     from churn import tracking
+    from churn.evaluate import decide_promotion
 
     trained = io.read_json(ws.train_metrics)
-    params = cfg.train.model_dump() | cfg.labels.model_dump() | {"as_of": str(as_of.date()), "source": cfg.source.location}
+    examples = io.read_parquet(ws.examples)
+    champion = tracking.champion_holdout_metrics(cfg.tracking, examples[examples["role"] == "test"])
+    decision = decide_promotion(trained["metrics"], champion, cfg.evaluate)
+    decision["champion_before"] = champion
+    io.write_json(decision, ws.metrics / "promotion.json")
+    params = (cfg.train.model_dump(exclude={"search"}) | cfg.labels.model_dump() | trained["params"]
+              | {"as_of": str(as_of.date()), "source": cfg.source.location})
     features = io.read_json(ws.model_dir / "artifacts" / "raw" / "meta.json")["features"]
     io.write_json({"features": features, "data": trained["data"]}, ws.metrics / "run_inputs.json")
     artifacts = [ws.plots, ws.curves, ws.metrics / "feature_importance.csv", ws.metrics / "run_inputs.json",
-                 ws.validation_summary]
-    reg = tracking.log_training(cfg.tracking, ws.model_dir, params, trained["metrics"], artifacts,
-                                tags={"job": "train", "as_of": str(as_of.date())})
-    out = reg.__dict__ | {"as_of": str(as_of.date())}
+                 ws.validation_summary, ws.metrics / "promotion.json", ws.train_metrics]
+    if (ws.metrics / "search.csv").exists() and trained["search"]["points_tried"]:
+        artifacts.append(ws.metrics / "search.csv")
+    metrics = trained["metrics"] | {"calibration_gap": trained["calibration"]["gap"],
+                                    "grade_auc_gain": trained["grade"]["auc_gain"]}
+    tags = {"job": "train", "as_of": str(as_of.date()), "grade": trained["grade"]["grade"],
+            "promotion": decision["alias"], "promotion_reason": decision["explanation"]}
+    reg = tracking.log_training(cfg.tracking, ws.model_dir, params, metrics, artifacts, tags, decision["alias"])
+    out = reg.__dict__ | {"as_of": str(as_of.date()), "grade": trained["grade"]["grade"], "decision": decision}
     io.write_json(out, ws.registered)
     return out
+
+
+def run_promote(cfg: Config, version: str, who: str, why: str) -> dict:
+    from churn import tracking
+
+    return tracking.promote(cfg.tracking, version, who, why)
+
+
+def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timestamp, every_days: int | None,
+                 out_dir: Path, progress=print) -> dict:
+    from churn import plots, tracking
+    from churn.backtest import backtest_dates, run_backtest as backtest
+
+    dates = backtest_dates(start, end, every_days or cfg.backtest.every_days)
+    per_date, predictions, pooled = backtest(io.read_tables(ws.validated), dates, cfg.backtest, cfg.labels,
+                                             cfg.features, cfg.train, progress)
+    io.write_csv(per_date, out_dir / "backtest.csv")
+    result = {"dates": per_date.to_dict(orient="records"), "pooled": pooled, "horizon_days": cfg.labels.horizon_days,
+              "source": cfg.source.location}
+    io.write_json(result, out_dir / "backtest.json")
+    io.write_parquet(predictions, out_dir / "backtest_predictions.parquet")
+    for metric in ("roc_auc", "pr_auc", "lift_top10", "brier"):
+        wide = per_date.pivot(index="as_of", columns="model", values=metric).reset_index()
+        io.write_csv(wide, out_dir / "plots" / f"backtest_{metric}.csv")
+    chart = plots.save_backtest_plot(per_date, out_dir / "backtest.png")
+    result["mlflow_run_id"] = tracking.log_backtest(cfg.tracking, per_date, pooled, [out_dir / "backtest.csv",
+                                                    out_dir / "backtest.json", chart],
+                                                    {"horizon_days": cfg.labels.horizon_days,
+                                                     "source": cfg.source.location})
+    return result
 
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
@@ -147,6 +206,12 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     set_aside = {t: v["bad_rows"] for t, v in io.read_json(ws.validation_summary)["tables"].items()}
     summary = _list_summary(listing) | {"model": label, "as_of": str(as_of.date()), "out": str(out_dir),
                                         "rows_set_aside": set_aside, "quarantine": str(ws.quarantine)}
+    summary["model_grade"] = tracking.model_grade(model_uri, cfg.tracking)
+    _write_report(listing, summary, cfg, out_dir)
+    publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
+    if publish_url:  # the run id is the as-of date: re-scoring a date replaces its rows, never duplicates them
+        summary["published"] = io.publish_retention_list(listing, publish_url, str(as_of.date()), cfg.publish.table,
+                                                         chunksize=cfg.publish.chunksize)
     io.write_json(summary, out_dir / "run_summary.json")
     summary["mlflow_run_id"] = tracking.log_scoring(
         cfg.tracking, {"as_of": str(as_of.date()), "model": label, "source": cfg.source.location},
@@ -155,6 +220,17 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
         [out_dir / "retention_list.csv", out_dir / "run_summary.json"],
     )
     return summary
+
+
+def _write_report(listing: pd.DataFrame, summary: dict, cfg: Config, out_dir: Path) -> None:
+    from churn.report import render_html, write_excel
+
+    html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal)
+    with io.atomic_path(out_dir / "report.html") as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    if cfg.report.excel:
+        with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
+            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal)
 
 
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:

@@ -100,9 +100,9 @@ def log_training(
     metrics: dict[str, float],
     artifacts: list[Path],
     tags: dict[str, str],
+    alias: str,
 ) -> Registered:
-    """Log a training run, register its model; the first version becomes `champion`,
-    later ones `challenger` (promotion rules decide beyond that)."""
+    """Log a training run and register its model under `alias` (champion or challenger)."""
     tracking_uri = configure(cfg)
     experiment = _experiment(cfg.experiment, tracking_uri)
     saved = mlflow.models.Model.load(str(model_dir))
@@ -125,8 +125,10 @@ def log_training(
         )
     client = MlflowClient()
     version_ = str(info.registered_model_version)
-    alias = "challenger" if _has_alias(client, cfg.registered_model, "champion") else "champion"
     client.set_registered_model_alias(cfg.registered_model, alias, version_)
+    for key in ("grade", "promotion_reason"):
+        if key in tags:
+            client.set_model_version_tag(cfg.registered_model, version_, key, tags[key])
     return Registered(run.info.run_id, version_, alias, info.model_uri, tracking_uri, experiment.experiment_id)
 
 
@@ -138,12 +140,63 @@ def _experiment(name: str, tracking_uri: str):
     return mlflow.set_experiment(name)
 
 
-def _has_alias(client: MlflowClient, name: str, alias: str) -> bool:
+def champion_holdout_metrics(cfg: TrackingConfig, holdout: pd.DataFrame) -> dict | None:
+    """The current champion's ROC-AUC and Brier on `holdout` (examples with `churned`), or None
+    when there is no champion or it cannot score these features (then it cannot be compared)."""
+    from churn.evaluate import evaluate
+
     try:
-        client.get_model_version_by_alias(name, alias)
-        return True
+        model, label = load_model(f"models:/{cfg.registered_model}@champion", cfg)
+    except LookupError:
+        return None
+    try:
+        p = model.predict_proba(holdout)
+    except ValueError:
+        return None
+    m = evaluate(holdout["churned"].to_numpy(), p)
+    return {"version": label, "roc_auc": m["roc_auc"], "brier": m["brier"]}
+
+
+def promote(cfg: TrackingConfig, version: str, who: str, why: str) -> dict:
+    """A person's override: make `version` the champion; who and why go on the version and in an audit run."""
+    import datetime as dt
+
+    configure(cfg)
+    client = MlflowClient()
+    try:
+        client.get_model_version(cfg.registered_model, version)
+    except mlflow.exceptions.MlflowException as err:
+        raise LookupError(f"model {cfg.registered_model} has no version {version}") from err
+    try:
+        before = str(client.get_model_version_by_alias(cfg.registered_model, "champion").version)
     except mlflow.exceptions.MlflowException:
-        return False
+        before = None
+    client.set_registered_model_alias(cfg.registered_model, "champion", version)
+    when = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    record = {"version": version, "previous_champion": before, "promoted_by": who, "reason": why, "at": when}
+    for key in ("promoted_by", "reason", "at"):
+        client.set_model_version_tag(cfg.registered_model, version, f"manual_{key}", record[key])
+    _experiment(cfg.experiment, mlflow.get_tracking_uri())
+    with mlflow.start_run(run_name=f"promote v{version}", tags={"job": "promote"}) as run:
+        mlflow.log_params({k: v for k, v in record.items() if v is not None})
+    return record | {"mlflow_run_id": run.info.run_id}
+
+
+def log_backtest(cfg: TrackingConfig, per_date: pd.DataFrame, pooled: dict[str, float], artifacts: list[Path],
+                 params: dict) -> str:
+    """One parent run for the backtest (pooled metrics, table, plot) and a child run per as-of date."""
+    _experiment(cfg.experiment, configure(cfg))
+    with mlflow.start_run(run_name="backtest", tags={"job": "backtest"}) as parent:
+        mlflow.log_params(params | {"dates": per_date["as_of"].nunique()})
+        mlflow.log_metrics({f"pooled_{k}": v for k, v in pooled.items() if pd.notna(v)})
+        for artifact in artifacts:
+            mlflow.log_artifact(str(artifact))
+        for day, part in per_date.groupby("as_of", sort=True):
+            with mlflow.start_run(run_name=f"as of {day}", nested=True, tags={"job": "backtest", "as_of": day}):
+                mlflow.log_metrics({f"{row.model}_{m}": float(getattr(row, m)) for row in part.itertuples()
+                                    for m in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top10", "ece")
+                                    if pd.notna(getattr(row, m))})
+    return parent.info.run_id
 
 
 def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
@@ -168,6 +221,22 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
         label = f"local:{uri}"
     loaded = mlflow.pyfunc.load_model(uri)
     return loaded.unwrap_python_model().model, label
+
+
+def model_grade(uri: str, cfg: TrackingConfig) -> str | None:
+    """The grade recorded on a registered version (None for a local model folder)."""
+    if not uri.startswith("models:/"):
+        return None
+    configure(cfg)
+    path = uri.removeprefix("models:/")
+    client = MlflowClient()
+    if "@" in path:
+        name, alias = path.split("@", 1)
+        mv = client.get_model_version_by_alias(name, alias)
+    else:
+        name, _, version_ = path.partition("/")
+        mv = client.get_model_version(name, version_)
+    return mv.tags.get("grade")
 
 
 def log_to_run(run_id: str, cfg: TrackingConfig, metrics: dict[str, float], artifacts: list[Path] = ()) -> None:

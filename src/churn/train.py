@@ -7,7 +7,9 @@ the model and the baselines are compared.
 
 from __future__ import annotations
 
+import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +18,6 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score, roc_curve
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -78,6 +79,9 @@ class TrainResult:
     holdout: pd.DataFrame  # customer_id, cutoff, churned and each model's probability
     importance: pd.DataFrame
     data_summary: dict = field(default_factory=dict)
+    baselines: Baselines | None = None
+    params: dict = field(default_factory=dict)  # the LightGBM parameters used (after the search)
+    search: pd.DataFrame | None = None  # one row per grid point tried
 
 
 def calibrate(calibration: dict, raw: np.ndarray) -> np.ndarray:
@@ -87,57 +91,75 @@ def calibrate(calibration: dict, raw: np.ndarray) -> np.ndarray:
 
 
 def feature_columns(examples: pd.DataFrame) -> list[str]:
-    return [c for c in examples.columns if c not in NON_FEATURES]
+    # btyd_* columns feed the BG/NBD baseline, not the model
+    return [c for c in examples.columns if c not in NON_FEATURES and not c.startswith("btyd_")]
 
 
-def train_model(examples: pd.DataFrame, cfg: TrainConfig) -> TrainResult:
-    """Fit on `train`, calibrate on `calibration`, evaluate model and baselines on `test`."""
-    parts = {role: examples[examples["role"] == role] for role in ("train", "calibration", "test")}
+def lgb_params(cfg: TrainConfig, overrides: dict | None = None) -> dict:
+    p = {
+        "learning_rate": cfg.learning_rate, "num_leaves": cfg.num_leaves, "min_child_samples": cfg.min_child_samples,
+        "subsample": cfg.subsample, "colsample_bytree": cfg.colsample_bytree, "reg_lambda": cfg.reg_lambda,
+        "n_estimators": cfg.n_estimators,
+    } | (overrides or {})
+    return {k: (int(v) if k in ("num_leaves", "min_child_samples", "n_estimators") else float(v)) for k, v in p.items()}
+
+
+def fit_booster(X: pd.DataFrame, y: np.ndarray, params: dict, cfg: TrainConfig) -> lgb.Booster:
+    positives = max(int(y.sum()), 1)
+    return lgb.train(
+        {
+            "objective": "binary",
+            "learning_rate": params["learning_rate"],
+            "num_leaves": params["num_leaves"],
+            "min_data_in_leaf": params["min_child_samples"],
+            "bagging_fraction": params["subsample"],
+            "bagging_freq": 1,
+            "feature_fraction": params["colsample_bytree"],
+            "lambda_l2": params["reg_lambda"],
+            "scale_pos_weight": (len(y) - positives) / positives if cfg.balance_classes else 1.0,
+            "seed": cfg.seed,
+            "deterministic": True,
+            "num_threads": 2,
+            "verbosity": -1,
+        },
+        lgb.Dataset(X, y),
+        num_boost_round=params["n_estimators"],
+    )
+
+
+def _check_classes(parts: dict[str, pd.DataFrame]) -> None:
     for role, part in parts.items():
         if part.empty or part["churned"].nunique() < 2:
             raise ValueError(
                 f"the {role} cutoff has {len(part)} examples and {part['churned'].sum() if len(part) else 0} churners: "
                 f"both classes are needed. Use an earlier --as-of, a shorter --horizon-days or more history"
             )
+
+
+def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90) -> TrainResult:
+    """Fit on `train`, calibrate on `calibration`, evaluate model and baselines on `test`."""
+    from churn.evaluate import evaluate_all
+
+    parts = {role: examples[examples["role"] == role] for role in ("train", "calibration", "test")}
+    _check_classes(parts)
     features = feature_columns(examples)
     categories = {
         c: sorted(examples[c].dropna().astype(str).unique().tolist()) for c in CATEGORICAL if c in features
     }
-    untrained = ChurnModel(None, features, categories, {})  # type: ignore[arg-type]
-    X_train = untrained.matrix(parts["train"])
-    booster = lgb.train(
-        {
-            "objective": "binary",
-            "learning_rate": cfg.learning_rate,
-            "num_leaves": cfg.num_leaves,
-            "min_data_in_leaf": cfg.min_child_samples,
-            "bagging_fraction": cfg.subsample,
-            "bagging_freq": 1,
-            "feature_fraction": cfg.colsample_bytree,
-            "lambda_l2": cfg.reg_lambda,
-            "seed": cfg.seed,
-            "deterministic": True,
-            "num_threads": 2,
-            "verbosity": -1,
-        },
-        lgb.Dataset(X_train, parts["train"]["churned"].to_numpy()),
-        num_boost_round=cfg.n_estimators,
-    )
+    frame = ChurnModel(None, features, categories, {})  # type: ignore[arg-type]  # only for .matrix()
+    search = grid_search(parts["train"], frame, cfg, horizon_days) if cfg.search.enabled else None
+    params = lgb_params(cfg, search.iloc[0][list(cfg.search.grid)].to_dict() if search is not None else None)
+    booster = fit_booster(frame.matrix(parts["train"]), parts["train"]["churned"].to_numpy(), params, cfg)
     model = ChurnModel(booster, features, categories, {})
     raw_cal = model.raw_score(parts["calibration"])
     model.calibration = fit_calibration(raw_cal, parts["calibration"]["churned"].to_numpy(), cfg.calibration)
 
+    baselines = Baselines.fit(parts["train"], horizon_days)
     test = parts["test"]
-    y = test["churned"].to_numpy()
-    holdout = test[["customer_id", "cutoff", "churned"]].assign(
-        model=model.predict_proba(test),
-        recency_rule=_fit_baseline(parts["train"], ["recency_days"]).predict_proba(_rfm(test, ["recency_days"]))[:, 1],
-        rfm_logistic=_fit_baseline(parts["train"], RFM).predict_proba(_rfm(test, RFM))[:, 1],
+    holdout = pd.concat(
+        [test[["customer_id", "cutoff", "churned"]].assign(model=model.predict_proba(test)), baselines.predict(test)],
+        axis=1,
     )
-    metrics = {}
-    for name in ("model", "recency_rule", "rfm_logistic"):
-        for metric, value in evaluate(y, holdout[name].to_numpy()).items():
-            metrics[f"{name}_{metric}"] = value
     importance = pd.DataFrame(
         {"feature": features, "gain": booster.feature_importance("gain")}
     ).sort_values("gain", ascending=False, ignore_index=True)
@@ -145,7 +167,40 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig) -> TrainResult:
         role: {"examples": len(p), "churners": int(p["churned"].sum()), "cutoffs": sorted(p["cutoff"].astype(str).unique())}
         for role, p in parts.items()
     }
-    return TrainResult(model, metrics, holdout.reset_index(drop=True), importance, summary)
+    return TrainResult(model, evaluate_all(holdout), holdout.reset_index(drop=True), importance, summary,
+                       baselines, params, search)
+
+
+def grid_search(train: pd.DataFrame, frame: ChurnModel, cfg: TrainConfig, horizon_days: int) -> pd.DataFrame:
+    """Temporal cross-validation over the grid: fold k validates on the k-th latest train cutoff and
+    trains on the cutoffs whose label window ends before it. Stops when the budget is spent."""
+    from sklearn.metrics import roc_auc_score
+
+    cutoffs = sorted(train["cutoff"].unique())
+    gap = pd.Timedelta(days=horizon_days)
+    folds = []
+    for valid in cutoffs[::-1][: cfg.search.folds]:
+        fit_part = train[train["cutoff"] + gap <= valid]
+        valid_part = train[train["cutoff"] == valid]
+        if fit_part["churned"].nunique() == 2 and valid_part["churned"].nunique() == 2:
+            folds.append((frame.matrix(fit_part), fit_part["churned"].to_numpy(),
+                          frame.matrix(valid_part), valid_part["churned"].to_numpy()))
+    if not folds:
+        raise ValueError(
+            f"train.search needs train cutoffs at least horizon_days={horizon_days} apart with both classes; "
+            f"have {len(cutoffs)} cutoffs: add train_cutoffs or disable train.search"
+        )
+    rows, started = [], time.monotonic()
+    for point in itertools.product(*cfg.search.grid.values()):
+        if rows and time.monotonic() - started > cfg.search.budget_seconds:
+            break
+        overrides = dict(zip(cfg.search.grid, point, strict=True))
+        params = lgb_params(cfg, overrides)
+        aucs = [roc_auc_score(yv, fit_booster(Xf, yf, params, cfg).predict(Xv)) for Xf, yf, Xv, yv in folds]
+        rows.append(overrides | {"cv_roc_auc": float(np.mean(aucs)), "folds": len(folds)})
+    table = pd.DataFrame(rows)
+    table.attrs["grid_points"] = int(np.prod([len(v) for v in cfg.search.grid.values()]))
+    return table.sort_values("cv_roc_auc", ascending=False, kind="stable", ignore_index=True)
 
 
 RFM = ["recency_days", "orders_365", "revenue_365"]
@@ -156,10 +211,42 @@ def _rfm(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
     return np.log1p(X.clip(lower=0)).to_numpy()
 
 
-def _fit_baseline(train: pd.DataFrame, cols: list[str]):
-    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(
-        _rfm(train, cols), train["churned"].to_numpy()
-    )
+@dataclass
+class Baselines:
+    """The rules users already have: recency, a logistic regression on RFM, and BG/NBD."""
+
+    recency_rule: object
+    rfm_logistic: object
+    horizon_days: int
+
+    @classmethod
+    def fit(cls, train: pd.DataFrame, horizon_days: int) -> Baselines:
+        y = train["churned"].to_numpy()
+        fit = lambda cols: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(_rfm(train, cols), y)  # noqa: E731
+        return cls(fit(["recency_days"]), fit(RFM), horizon_days)
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=frame.index)
+        out["recency_rule"] = self.recency_rule.predict_proba(_rfm(frame, ["recency_days"]))[:, 1]
+        out["rfm_logistic"] = self.rfm_logistic.predict_proba(_rfm(frame, RFM))[:, 1]
+        if {"btyd_x", "btyd_tx", "btyd_T"} <= set(frame.columns):
+            out["bgnbd"] = bgnbd_churn_probability(frame, self.horizon_days)
+        return out
+
+
+def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers'
+    purchase histories (x repeat days, recency t_x and age T, in weeks)."""
+    from churn.btyd import fit_bgnbd
+
+    x = frame["btyd_x"].fillna(0).to_numpy(dtype=float)
+    tx = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / 7
+    T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / 7, tx + 1e-9)
+    model = fit_bgnbd(x, tx, T)
+    alive = model.p_alive(x, tx, T)
+    t = horizon_days / 7
+    no_purchase_if_alive = ((model.alpha + T) / (model.alpha + T + t)) ** (model.r + x)
+    return (1 - alive) + alive * no_purchase_if_alive
 
 
 def fit_calibration(raw: np.ndarray, y: np.ndarray, method: str) -> dict:
@@ -168,46 +255,3 @@ def fit_calibration(raw: np.ndarray, y: np.ndarray, method: str) -> dict:
         return {"method": "isotonic", "x": iso.X_thresholds_.tolist(), "y": iso.y_thresholds_.tolist()}
     lr = LogisticRegression(C=1e6, max_iter=1000).fit(raw.reshape(-1, 1), y)
     return {"method": "platt", "a": float(lr.coef_[0, 0]), "b": float(lr.intercept_[0])}
-
-
-def lift_at(y: np.ndarray, p: np.ndarray, top: float = 0.1) -> float:
-    n = max(1, int(round(len(y) * top)))
-    order = np.argsort(-p, kind="stable")
-    return float(y[order[:n]].mean() / y.mean()) if y.mean() > 0 else float("nan")
-
-
-def evaluate(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return {
-        "roc_auc": float(roc_auc_score(y, p)),
-        "pr_auc": float(average_precision_score(y, p)),
-        "brier": float(brier_score_loss(y, p)),
-        "log_loss": float(log_loss(y, p, labels=[0, 1])),
-        "lift_top10": lift_at(y, p, 0.1),
-        "mean_predicted": float(p.mean()),
-        "observed_rate": float(y.mean()),
-    }
-
-
-def curves(holdout: pd.DataFrame, models: tuple[str, ...] = ("model", "recency_rule", "rfm_logistic")) -> dict[str, pd.DataFrame]:
-    """ROC, calibration (10 bins) and cumulative lift points for plotting, in long format."""
-    y = holdout["churned"].to_numpy()
-    roc, cal, lift = [], [], []
-    for name in models:
-        p = holdout[name].to_numpy()
-        fpr, tpr, _ = roc_curve(y, p)
-        idx = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 200)).astype(int))
-        roc.append(pd.DataFrame({"model": name, "fpr": fpr[idx], "tpr": tpr[idx]}))
-        bins = pd.qcut(pd.Series(p).rank(method="first"), 10, labels=False)
-        g = pd.DataFrame({"p": p, "y": y, "bin": bins}).groupby("bin")
-        cal.append(pd.DataFrame({"model": name, "predicted": g["p"].mean(), "observed": g["y"].mean()}))
-        order = np.argsort(-p, kind="stable")
-        share = np.arange(1, len(y) + 1) / len(y)
-        captured = np.cumsum(y[order]) / max(y.sum(), 1)
-        pts = np.unique(np.linspace(0, len(y) - 1, min(len(y), 100)).astype(int))
-        lift.append(pd.DataFrame({"model": name, "customers_share": share[pts], "churners_captured": captured[pts]}))
-    return {
-        "roc": pd.concat(roc, ignore_index=True),
-        "calibration": pd.concat(cal, ignore_index=True),
-        "lift": pd.concat(lift, ignore_index=True),
-    }

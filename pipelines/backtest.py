@@ -1,0 +1,34 @@
+"""Backtest flow: pull, validate, then train-score-evaluate at every as-of date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow
+
+from churn import runners
+from pipelines.common import as_task, load, workspace
+
+
+@flow(name="churn-backtest", log_prints=True)
+def backtest_flow(
+    start: str,
+    end: str,
+    every_days: int | None = None,
+    config: str = "configs/params.yaml",
+    data: str | None = None,
+    horizon_days: int | None = None,
+    active_days: int | None = None,
+    out: str = "metrics/backtest",
+    workdir: str = "data/work",
+    models: str = "models",
+    metrics: str = "metrics",
+) -> dict:
+    cfg = load(config, data, horizon_days, active_days)
+    ws = workspace(workdir, models, metrics)
+    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
+                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
+    pull(cfg, ws)
+    as_task(runners.run_validate)(cfg, ws)
+    return as_task(runners.run_backtest)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every_days, Path(out))

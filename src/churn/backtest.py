@@ -1,0 +1,68 @@
+"""Backtest across time: at each as-of date, train on what was known then, score, and evaluate
+once the horizon has passed; the model and every baseline on the same customers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from churn.config import BacktestConfig, FeaturesConfig, LabelsConfig, TrainConfig
+from churn.evaluate import MODELS, evaluate_all
+from churn.features import build_features, training_examples
+from churn.labels import label, plan_cutoffs, population
+from churn.train import train_model
+from churn.validate import point_in_time
+
+
+def backtest_dates(start: pd.Timestamp, end: pd.Timestamp, every_days: int) -> list[pd.Timestamp]:
+    if end < start:
+        raise ValueError(f"--from {start.date()} is after --to {end.date()}")
+    return list(pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq=f"{every_days}D"))
+
+
+def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
+    """The day after the latest order: label windows must end by then to be complete."""
+    return (tables["orders"]["ts"].max() + pd.Timedelta(days=1)).normalize()
+
+
+def run_backtest(
+    tables: dict[str, pd.DataFrame],
+    dates: list[pd.Timestamp],
+    cfg: BacktestConfig,
+    labels_cfg: LabelsConfig,
+    features_cfg: FeaturesConfig,
+    train_cfg: TrainConfig,
+    progress=lambda message: None,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per-date metrics (one row per date and model), all predictions, and the pooled metrics."""
+    horizon = pd.Timedelta(days=labels_cfg.horizon_days)
+    end = data_end(tables)
+    train_cfg = train_cfg.model_copy(update={"search": train_cfg.search.model_copy(update={"enabled": cfg.search})})
+    rows, predictions = [], []
+    for i, day in enumerate(dates, 1):
+        if day + horizon > end:
+            progress(f"{day.date()}: skipped, its {labels_cfg.horizon_days}-day horizon ends after the data ({end.date()})")
+            continue
+        progress(f"[{i}/{len(dates)}] as of {day.date()}: training on data before it")
+        view, _ = point_in_time(tables, day)
+        result = train_model(training_examples(view, plan_cutoffs(day, labels_cfg), labels_cfg, features_cfg),
+                             train_cfg, labels_cfg.horizon_days)
+        pop = population(view, [day], labels_cfg)
+        feats = build_features(view, pop, features_cfg)
+        scored = pd.concat(
+            [feats[["customer_id", "cutoff"]].assign(churned=label(tables, pop, labels_cfg).to_numpy(),
+                                                     model=result.model.predict_proba(feats)),
+             result.baselines.predict(feats)],
+            axis=1,
+        )
+        predictions.append(scored)
+        metrics = evaluate_all(scored)
+        for name in MODELS:
+            if f"{name}_roc_auc" in metrics:
+                rows.append({"as_of": day.date().isoformat(), "model": name, "customers": len(scored),
+                             "churn_rate": round(float(scored["churned"].mean()), 4)}
+                            | {k.removeprefix(f"{name}_"): v for k, v in metrics.items() if k.startswith(f"{name}_")})
+    if not rows:
+        raise ValueError(f"no backtest date has a complete {labels_cfg.horizon_days}-day horizon before the data ends "
+                         f"({end.date()}): choose earlier dates")
+    pooled_frame = pd.concat(predictions, ignore_index=True)
+    return pd.DataFrame(rows), pooled_frame, evaluate_all(pooled_frame)

@@ -1,0 +1,312 @@
+"""Buy-Till-You-Die models: BG/NBD for purchase counts, Gamma-Gamma for spend, and their product.
+
+BG/NBD (Fader, Hardie & Lee 2005, "Counting your customers the easy way"): while alive a
+customer buys at a Poisson rate lambda ~ Gamma(r, alpha); after each purchase they drop out for
+good with probability p ~ Beta(a, b). Gamma-Gamma (Fader, Hardie & Lee 2005, "RFM and CLV"; the
+2013 note "The Gamma-Gamma model of monetary value"): a customer's spend per purchase has mean
+p / nu with nu ~ Gamma(q, v); spend is independent of the purchase process.
+
+Inputs per customer (`rfm_summary`), in time units of `unit_days` days:
+  frequency x       repeat purchase days: distinct days with a positive order, minus 1
+  recency t_x       time from the first to the last purchase day
+  T                 time from the first purchase day to the cutoff
+  monetary_value    mean revenue per repeat purchase day (0 when x = 0)
+
+All functions are pure: they take arrays or frames and return new ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+DAYS_PER_MONTH = 365.25 / 12
+SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
+
+
+def rfm_summary(orders: pd.DataFrame, cutoff: pd.Timestamp, unit_days: float = 7.0) -> pd.DataFrame:
+    """Frequency, recency, T and monetary value per customer from rows with ts < cutoff.
+
+    A purchase is a calendar day with at least one row with amount > 0 (returns and zero rows are
+    not purchases and are not netted against spend). Customers without a purchase before the
+    cutoff are absent. Index: customer_id (string), sorted.
+    """
+    missing = [c for c in ("customer_id", "ts", "amount") if c not in orders.columns]
+    if missing:
+        raise ValueError(f"rfm_summary: orders lacks column(s) {missing}")
+    if not unit_days > 0:
+        raise ValueError(f"rfm_summary: unit_days must be positive, got {unit_days}")
+    cutoff = pd.Timestamp(cutoff)
+    unit = pd.Timedelta(days=unit_days)
+
+    rows = orders.loc[(orders["ts"] < cutoff) & (orders["amount"] > 0), ["customer_id", "ts", "amount"]]
+    daily = (
+        rows.assign(customer_id=rows["customer_id"].astype("string"), day=rows["ts"].dt.normalize())
+        .groupby(["customer_id", "day"], sort=True)["amount"].sum()
+        .reset_index()
+    )
+    # Spend on the first day is excluded: the Gamma-Gamma model describes repeat purchases only
+    # (as in the paper's CDNOW data, where zbar is the mean over repeat transactions).
+    is_first = ~daily["customer_id"].duplicated()
+    per = daily.assign(repeat_amount=daily["amount"].where(~is_first, 0.0)).groupby("customer_id").agg(
+        days=("day", "size"), first=("day", "min"), last=("day", "max"), repeat_amount=("repeat_amount", "sum"))
+
+    frequency = (per["days"] - 1).astype("int64")
+    out = pd.DataFrame({
+        "frequency": frequency,
+        "recency": (per["last"] - per["first"]) / unit,
+        "T": (cutoff - per["first"]) / unit,
+        "monetary_value": (per["repeat_amount"] / frequency.where(frequency > 0)).fillna(0.0),
+    }, index=pd.Index(per.index, dtype="string", name="customer_id"))
+    return out.astype({"recency": "float64", "T": "float64", "monetary_value": "float64"})
+
+
+@dataclass(frozen=True)
+class BGNBD:
+    """BG/NBD parameters: purchase rate ~ Gamma(shape r, rate alpha), dropout ~ Beta(a, b).
+
+    alpha is in the time unit of the data it was fitted on; r, a, b are unit-free.
+    """
+
+    r: float
+    alpha: float
+    a: float
+    b: float
+
+    @classmethod
+    def fit(cls, summary: pd.DataFrame, penalizer: float = 0.0) -> BGNBD:
+        """Maximum-likelihood fit on a frame with columns frequency, recency, T (see `fit_bgnbd`)."""
+        _require_columns(summary, ("frequency", "recency", "T"), "BGNBD.fit")
+        return fit_bgnbd(summary["frequency"], summary["recency"], summary["T"], penalizer=penalizer)
+
+    def log_likelihood(self, frequency, recency, T) -> np.ndarray:
+        """Per-customer log-likelihood (eq. 6 of the paper)."""
+        x, t_x, T = _check_rft(frequency, recency, T, "BGNBD.log_likelihood")
+        return _bgnbd_ll(np.log([self.r, self.alpha, self.a, self.b]), x, t_x, T)
+
+    def p_alive(self, frequency, recency, T) -> np.ndarray:
+        """P(still alive at T | x, t_x, T). Exactly 1 for x = 0: the model only lets customers drop
+        out right after a purchase, so a one-time buyer cannot have dropped out yet."""
+        x, t_x, T = _check_rft(frequency, recency, T, "BGNBD.p_alive")
+        return special.expit(-self._log_odds_dead(x, t_x, T))
+
+    def expected_purchases(self, t, frequency, recency, T) -> np.ndarray:
+        """Expected number of purchases in (T, T + t] given x, t_x, T (eq. 10 of the paper)."""
+        x, t_x, T = _check_rft(frequency, recency, T, "BGNBD.expected_purchases")
+        t = np.asarray(t, dtype="float64")
+        if np.any(t < 0):
+            raise ValueError("expected_purchases: horizon t must be >= 0")
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        if a == 1.0:
+            raise ValueError("expected_purchases: eq. 10 divides by a - 1; a = 1 exactly is not supported")
+        z = t / (alpha + T + t)
+        # Euler's transformation of (1 - z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) into
+        # (1 - z)^(a-1) 2F1(a+b-1-r, a-1; a+b+x-1; z): same value, but the hypergeometric
+        # parameters no longer grow with x, so the series stays tame for frequent buyers.
+        tail = (1.0 - z) ** (a - 1.0) * special.hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
+        unconditional = (a + b + x - 1.0) / (a - 1.0) * (1.0 - tail)
+        return unconditional * special.expit(-self._log_odds_dead(x, t_x, T))
+
+    def churn_score(self, horizon, frequency, recency, T) -> np.ndarray:
+        """Churn score for ranking: minus the expected purchases in the next `horizon` units.
+
+        Higher = more likely to churn. "1 - P(alive)" is NOT used: BG/NBD's P(alive) is exactly 1
+        for every one-time buyer (x = 0), however long ago they bought, so it would rank a
+        customer who bought once two years ago as safer than any repeat buyer. Expected purchases
+        fall with time since the first purchase for x = 0 as well (the rate posterior shrinks
+        with T), so they rank one-time buyers sensibly.
+        """
+        return -self.expected_purchases(horizon, frequency, recency, T)
+
+    def _log_odds_dead(self, x, t_x, T) -> np.ndarray:
+        # log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x), the odds of having dropped out after
+        # the last purchase; -inf for x = 0 (no purchase after which to drop out).
+        r, alpha, a, b = self.r, self.alpha, self.a, self.b
+        repeat = x > 0
+        safe_b = np.where(repeat, b + x - 1.0, 1.0)
+        odds = np.log(a) - np.log(safe_b) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+        return np.where(repeat, odds, -np.inf)
+
+
+def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> BGNBD:
+    """Fit BG/NBD by maximum likelihood (L-BFGS-B on log-parameters, Nelder-Mead as fallback).
+
+    penalizer adds `penalizer * (log(r)^2 + log(a)^2 + log(b)^2)` to the mean negative
+    log-likelihood: it shrinks towards exponential purchase rates (r = 1) and a uniform dropout
+    probability (a = b = 1). alpha is not penalized because it carries the time unit, so the fit
+    is the same in days or weeks (alpha scales, r, a, b do not).
+    """
+    x, t_x, T = _check_rft(frequency, recency, T, "fit_bgnbd")
+    if x.size == 0:
+        raise ValueError("fit_bgnbd: no customers to fit on (empty summary)")
+    if not np.any(x > 0):
+        raise ValueError("fit_bgnbd: no customer has a repeat purchase (all frequency = 0); "
+                         "the dropout process cannot be estimated")
+    if penalizer < 0:
+        raise ValueError(f"fit_bgnbd: penalizer must be >= 0, got {penalizer}")
+
+    # Fit on times rescaled so the typical T is 1: keeps log(alpha) near 0 whatever the unit.
+    # The likelihood only changes by a constant under this rescaling (alpha scales with it).
+    scale = float(np.median(T))
+    xs, ts, Ts = x, t_x / scale, T / scale
+    rate = max(float(np.mean(x / Ts)), 1e-3)  # repeat purchases per (rescaled) unit
+    start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
+    n = x.size
+
+    def objective(theta: np.ndarray) -> float:
+        value = -np.sum(_bgnbd_ll(theta, xs, ts, Ts)) / n
+        return value + penalizer * (theta[0] ** 2 + theta[2] ** 2 + theta[3] ** 2)
+
+    theta = _minimize(objective, start, "BG/NBD")
+    r, alpha, a, b = np.exp(theta)
+    return BGNBD(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
+
+
+def _bgnbd_ll(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    r, alpha, a, b = np.exp(theta)
+    log_alpha = theta[1]
+    common = special.gammaln(r + x) - special.gammaln(r) + r * log_alpha - special.betaln(a, b)
+    alive = special.betaln(a, b + x) - (r + x) * np.log(alpha + T)
+    repeat = x > 0
+    # The "dropped out after the last purchase" term exists only for x > 0; b + x - 1 is then >= b.
+    dead = np.where(repeat,
+                    special.betaln(a + 1.0, np.where(repeat, b + x - 1.0, 1.0)) - (r + x) * np.log(alpha + t_x),
+                    -np.inf)
+    return common + np.logaddexp(alive, dead)
+
+
+@dataclass(frozen=True)
+class GammaGamma:
+    """Gamma-Gamma spend parameters: spend per purchase ~ Gamma(p, nu), nu ~ Gamma(q, v).
+
+    Population mean spend per purchase is p * v / (q - 1) (finite only for q > 1).
+    """
+
+    p: float
+    q: float
+    v: float
+
+    @classmethod
+    def fit(cls, summary: pd.DataFrame) -> GammaGamma:
+        """Fit on a frame with columns frequency and monetary_value (see `fit_gamma_gamma`)."""
+        _require_columns(summary, ("frequency", "monetary_value"), "GammaGamma.fit")
+        return fit_gamma_gamma(summary["frequency"], summary["monetary_value"])
+
+    def log_likelihood(self, frequency, monetary_value) -> np.ndarray:
+        """Per-customer log-density of the mean spend, for customers with frequency > 0."""
+        x, m = _check_fm(frequency, monetary_value, "GammaGamma.log_likelihood")
+        if np.any(x <= 0):
+            raise ValueError("GammaGamma.log_likelihood: defined for frequency > 0 only")
+        return _gg_ll(np.log([self.p, self.q, self.v]), x, m)
+
+    def expected_average_value(self, frequency, monetary_value) -> np.ndarray:
+        """E[mean spend per purchase | x, observed mean]: a credibility-weighted blend of the
+        population mean p*v/(q-1) and the customer's own mean; the population mean for x = 0."""
+        x, m = _check_fm(frequency, monetary_value, "expected_average_value")
+        if self.q <= 1:
+            raise ValueError(f"expected_average_value: q = {self.q:.4g} <= 1, the population mean spend "
+                             "p*v/(q-1) does not exist")
+        m = np.where(x > 0, m, 0.0)  # monetary_value of one-time buyers carries no information
+        return self.p * (self.v + x * m) / (self.p * x + self.q - 1.0)
+
+
+def fit_gamma_gamma(frequency, monetary_value) -> GammaGamma:
+    """Fit Gamma-Gamma by maximum likelihood on the customers with frequency > 0."""
+    x, m = _check_fm(frequency, monetary_value, "fit_gamma_gamma")
+    keep = x > 0
+    x, m = x[keep], m[keep]
+    if x.size == 0:
+        raise ValueError("fit_gamma_gamma: no customer with frequency > 0 to fit on")
+    if np.any(m <= 0):
+        raise ValueError("fit_gamma_gamma: monetary_value must be > 0 where frequency > 0")
+    # Fit in money rescaled so the typical spend is 1; v scales with it, p and q do not.
+    scale = float(np.median(m))
+    ms = m / scale
+    # Start at p = 2, q = 3 and the v whose population mean p*v/(q-1) is the mean observed spend.
+    start = np.log([2.0, 3.0, float(np.mean(ms))])
+    n = x.size
+
+    def objective(theta: np.ndarray) -> float:
+        return -np.sum(_gg_ll(theta, x, ms)) / n
+
+    theta = _minimize(objective, start, "Gamma-Gamma")
+    p, q, v = np.exp(theta)
+    return GammaGamma(p=float(p), q=float(q), v=float(v * scale))
+
+
+def _gg_ll(theta: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    # Density of the mean zbar of x iid Gamma(p, nu) spends, with nu ~ Gamma(q, v) integrated out.
+    p, q, v = np.exp(theta)
+    px = p * x
+    return (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * theta[2]
+            + px * np.log(x) + (px - 1.0) * np.log(m) - (px + q) * np.log(v + x * m))
+
+
+def forecast_value(summary: pd.DataFrame, bgnbd: BGNBD, gg: GammaGamma, horizon_units: float,
+                   monthly_discount_rate: float = 0.0, unit_days: float = 7.0) -> pd.Series:
+    """Expected revenue per customer over the next `horizon_units` (BG/NBD purchases x Gamma-Gamma spend).
+
+    With monthly_discount_rate d > 0, the purchases expected in month k (of `unit_days`-unit time,
+    30.44 days) are discounted by (1 + d)^k, the last partial month by its fractional age.
+    """
+    _require_columns(summary, ("frequency", "recency", "T", "monetary_value"), "forecast_value")
+    if not horizon_units >= 0:
+        raise ValueError(f"forecast_value: horizon_units must be >= 0, got {horizon_units}")
+    if monthly_discount_rate < 0:
+        raise ValueError(f"forecast_value: monthly_discount_rate must be >= 0, got {monthly_discount_rate}")
+    args = (summary["frequency"], summary["recency"], summary["T"])
+    if monthly_discount_rate == 0:
+        purchases = bgnbd.expected_purchases(horizon_units, *args)
+    else:
+        month = DAYS_PER_MONTH / unit_days
+        ends = np.append(np.arange(month, horizon_units, month), horizon_units)
+        cumulative = [np.zeros(len(summary))] + [bgnbd.expected_purchases(t, *args) for t in ends]
+        purchases = sum((cumulative[k + 1] - cumulative[k]) / (1.0 + monthly_discount_rate) ** (ends[k] / month)
+                        for k in range(len(ends)))
+    spend = gg.expected_average_value(summary["frequency"], summary["monetary_value"])
+    return pd.Series(np.asarray(purchases * spend, dtype="float64"), index=summary.index, name="expected_value")
+
+
+def _minimize(objective, start: np.ndarray, name: str) -> np.ndarray:
+    # Bounds on log-parameters keep exp() finite; the data is rescaled so optima sit well inside.
+    bounds = [(-15.0, 15.0)] * len(start)
+    res = optimize.minimize(objective, start, method="L-BFGS-B", bounds=bounds,
+                            options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9})
+    if not (res.success and np.isfinite(res.fun)):
+        res = optimize.minimize(objective, res.x if np.isfinite(res.fun) else start, method="Nelder-Mead",
+                                options={"maxiter": 20000, "xatol": 1e-8, "fatol": 1e-12})
+    if not (res.success and np.isfinite(res.fun)):
+        raise RuntimeError(f"{name} fit did not converge: {res.message}")
+    return res.x
+
+
+def _check_rft(frequency, recency, T, where: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    x, t_x, T = (np.asarray(v, dtype="float64") for v in (frequency, recency, T))
+    x, t_x, T = np.broadcast_arrays(x, t_x, T)
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(t_x)) and np.all(np.isfinite(T))):
+        raise ValueError(f"{where}: frequency, recency and T must be finite (no NaN)")
+    if np.any(x < 0) or np.any(x != np.round(x)):
+        raise ValueError(f"{where}: frequency must be a non-negative integer count")
+    if np.any(t_x < 0) or np.any(t_x > T):
+        raise ValueError(f"{where}: need 0 <= recency <= T")
+    if np.any(T <= 0):
+        raise ValueError(f"{where}: T must be > 0 (time from first purchase to cutoff)")
+    return x, t_x, T
+
+
+def _check_fm(frequency, monetary_value, where: str) -> tuple[np.ndarray, np.ndarray]:
+    x, m = np.broadcast_arrays(np.asarray(frequency, dtype="float64"), np.asarray(monetary_value, dtype="float64"))
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(m))):
+        raise ValueError(f"{where}: frequency and monetary_value must be finite (no NaN)")
+    if np.any(x < 0) or np.any(x != np.round(x)):
+        raise ValueError(f"{where}: frequency must be a non-negative integer count")
+    return x, m
+
+
+def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], where: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{where}: summary lacks column(s) {missing}")

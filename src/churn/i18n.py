@@ -1,0 +1,263 @@
+"""Translations for the managers' report: English (the pipeline's own words) and Simplified Chinese.
+
+A leaf module (no churn imports), so `churn.actions` can import `PHRASES_ZH` from here.
+Lookups fall back to the original value: a value the dictionaries do not know (a new region, a
+custom playbook action) is shown as it is rather than dropped.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+LANGUAGES = ("en", "zh")
+
+# Reason phrases (same keys and placeholders as `churn.actions.PHRASES["en"]`; Chinese has no
+# plural, so "{s}" is the one placeholder left out). `{category}` and `{dimension}` receive the
+# English words price/billing/service/delivery/quality: translate them with `TERMS_ZH` first.
+PHRASES_ZH = {
+    "orders_down": "订单量较前{t}天下降{pct}%",
+    "silent": "已{days}天未下单",
+    "discount_down": "折扣从{before}%降至{after}%",
+    "complaints": "{t}天内{n}次{category}投诉",
+    "open_tickets": "{n}个未关闭工单（最久{days}天）",
+    "slow_resolution": "工单平均{days}天才解决",
+    "returns": "退货占采购额的{pct}%",
+    "low_score": "{dimension}满意度{score}/10",
+    "no_visit": "已{days}天无销售代表拜访",
+    "never_visited": "无销售代表拜访记录",
+    "contacts_down": "销售代表联系次数从每{t}天{before}次降至{after}次",
+    "none": "数据中无预警信号",
+}
+# Complaint categories and satisfaction dimensions inside the reason phrases.
+TERMS_ZH = {"price": "价格", "billing": "账单", "service": "服务", "delivery": "配送", "quality": "质量"}
+REASON_SEPARATOR = {"en": "; ", "zh": "；"}
+
+CAUSES = {
+    "en": {"price": "Price", "service": "Service", "quality": "Quality", "engagement": "Engagement", "other": "Other"},
+    "zh": {"price": "价格", "service": "服务", "quality": "质量", "engagement": "客户关系", "other": "其他"},
+}
+RISK_BANDS = {
+    "en": {"high": "High", "medium": "Medium", "low": "Low"},
+    "zh": {"high": "高风险", "medium": "中风险", "low": "低风险"},
+}
+VALUE_TIERS = {
+    "en": {"high": "High value", "medium": "Medium value", "low": "Low value"},
+    "zh": {"high": "高价值", "medium": "中价值", "low": "低价值"},
+}
+CHANNELS = {
+    "en": {"none": "-", "meeting": "meeting", "visit": "visit", "call": "call", "email": "e-mail"},
+    "zh": {"none": "-", "meeting": "会议", "visit": "拜访", "call": "电话", "email": "邮件"},
+}
+OWNER_ROLES = {
+    "en": {"none": "-"},
+    "zh": {
+        "none": "-", "key account manager": "大客户经理", "account manager": "客户经理", "inside sales": "内部销售",
+        "customer service": "客户服务", "marketing automation": "营销自动化",
+    },
+}
+SEGMENTS = {"en": {}, "zh": {"hospital": "医院", "pharmacy": "药店", "clinic": "诊所", "distributor": "经销商"}}
+TABLES = {
+    "en": {},
+    "zh": {"customers": "客户", "orders": "订单", "interactions": "互动记录", "tickets": "工单", "surveys": "满意度调查",
+           "campaigns": "营销活动"},
+}
+REGIONS = {
+    "en": {},
+    "zh": {"North": "北部", "South": "南部", "East": "东部", "West": "西部", "Central": "中部", "Northeast": "东北",
+           "Northwest": "西北", "Southeast": "东南", "Southwest": "西南"},
+}
+
+# Every action of configs/playbook.yaml. English labels come from the playbook itself.
+ACTION_LABELS_ZH = {
+    "monitor": "暂不行动：持续监测",
+    "ka_pricing_review": "高层价格评审，定制合同条款",
+    "ka_service_recovery": "VIP服务补救：指定服务负责人，与客户共同复盘根本原因",
+    "ka_quality_review": "会同质量保证部和医学事务部进行质量评审，提供换货保证",
+    "ka_business_review": "高层业务回顾，邀请参加学术会议",
+    "ka_check_in": "专属客户经理回访",
+    "pricing_offer": "价格评审，提供批量或忠诚度优惠",
+    "service_recovery": "服务补救拜访：关闭未结工单、致歉、优先处理",
+    "quality_follow_up": "质量跟进，提供换货保证",
+    "rep_visit": "销售代表拜访，介绍产品更新",
+    "account_check_in": "客户经理电话回访",
+    "price_callback": "回电并提供定向优惠",
+    "service_callback": "服务回电：解决未结问题",
+    "quality_callback": "质量回电，提供换货",
+    "reengagement_call": "重新激活电话，邀请参加学术活动",
+    "check_in_call": "礼节性问候电话",
+    "auto_price_email": "自动发送价格促销邮件",
+    "auto_service_email": "自动发送服务满意度调查并由服务台跟进",
+    "auto_quality_email": "自动发送质量保证通知（含退货保证）",
+    "auto_reengagement": "自动化客户重新激活活动",
+}
+
+# Column headings (Excel and the HTML list).
+COLUMNS = {
+    "en": {
+        "rank": "#", "customer_id": "Customer", "name": "Name", "contact_name": "Contact", "email": "E-mail",
+        "phone": "Phone", "churn_probability": "Churn probability", "risk_band": "Risk", "value_tier": "Value tier",
+        "is_key_account": "Key account", "owner": "Owner", "segment": "Segment", "region": "Region",
+        "primary_cause": "Primary cause", "cause_share": "Cause share", "secondary_cause": "Secondary cause",
+        "action": "Action code", "action_label": "Action", "channel": "Channel", "owner_role": "Done by",
+        "action_cost": "Action cost", "value_12m": "12-month value", "expected_loss": "Expected loss",
+        "reasons": "Why", "model_version": "Model", "as_of": "As of",
+    },
+    "zh": {
+        "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
+        "phone": "电话", "churn_probability": "流失概率", "risk_band": "风险", "value_tier": "价值等级",
+        "is_key_account": "大客户", "owner": "负责人", "segment": "客户类型", "region": "区域",
+        "primary_cause": "主要流失原因", "cause_share": "原因占比", "secondary_cause": "次要原因",
+        "action": "措施代码", "action_label": "挽留措施", "channel": "渠道", "owner_role": "执行角色",
+        "action_cost": "措施成本", "value_12m": "近12个月价值", "expected_loss": "预期损失",
+        "reasons": "原因说明", "model_version": "模型", "as_of": "数据日期",
+    },
+}
+
+# Everything else the report says.
+TEXT = {
+    "en": {
+        "title": "Customer retention report",
+        "data_as_of": "Data as of",
+        "model": "Model",
+        "model_grade": "Model grade",
+        "customers_scored": "Customers scored",
+        "customers_at_risk": "Customers at risk",
+        "at_risk_note": "high or medium risk: {share} of those scored",
+        "value_at_risk": "Value at risk",
+        "value_at_risk_note": "expected loss of customers at risk",
+        "budget_used": "Retention budget used",
+        "budget_of": "of",
+        "value_retained": "Expected value retained",
+        "not_available": "n/a",
+        "charts": "At a glance",
+        "chart_risk_bands": "Customers by risk band",
+        "chart_value_by_cause": "Value at risk by loss cause",
+        "chart_customers_by_cause": "Customers at risk by loss cause",
+        "breakdown": "Where the risk is",
+        "by_segment": "By segment",
+        "by_region": "By region",
+        "by_owner": "By owner",
+        "owner_hint": "click an owner to see their customers in the list",
+        "group_segment": "Segment",
+        "group_region": "Region",
+        "group_owner": "Owner",
+        "col_customers": "Customers",
+        "col_at_risk": "At risk",
+        "col_high_risk": "High risk",
+        "col_share_at_risk": "% at risk",
+        "col_value_at_risk": "Value at risk",
+        "col_action_cost": "Cost of actions",
+        "total": "Total",
+        "no_owner": "(no owner)",
+        "unknown": "(unknown)",
+        "list": "Retention list",
+        "list_note": "Ranked by expected loss (churn probability × 12-month value), largest first.",
+        "filter_owner": "Owner",
+        "filter_tier": "Value tier",
+        "filter_cause": "Primary cause",
+        "filter_risk": "Risk band",
+        "all": "All",
+        "at_risk_option": "At risk (high + medium)",
+        "reset": "Reset filters",
+        "shown": "Showing {shown} of {total} customers",
+        "page": "Page {page} of {pages}",
+        "previous": "Previous",
+        "next": "Next",
+        "rows_per_page": "Rows per page",
+        "all_rows": "all",
+        "key_account": "Key account",
+        "secondary": "then",
+        "nothing_shown": "No customer matches these filters.",
+        "noscript": "The interactive list needs JavaScript; the Excel file has the same list.",
+        "set_aside": "Rows set aside by data validation",
+        "footer": "Value at risk is the expected loss (churn probability × trailing 12-month value) summed over "
+                  "customers in the high and medium risk bands. The loss cause is what the model's explanation "
+                  "points to; the action comes from the retention playbook.",
+        "masked": "Customer names and contact details are masked.",
+        "sheet_list": "Retention list",
+        "yes": "yes",
+        "no": "no",
+    },
+    "zh": {
+        "title": "客户挽留报告",
+        "data_as_of": "数据截至",
+        "model": "模型",
+        "model_grade": "模型评级",
+        "customers_scored": "评分客户数",
+        "customers_at_risk": "风险客户数",
+        "at_risk_note": "高风险或中风险，占评分客户的{share}",
+        "value_at_risk": "风险价值",
+        "value_at_risk_note": "风险客户的预期损失",
+        "budget_used": "已用挽留预算",
+        "budget_of": "/",
+        "value_retained": "预期挽回价值",
+        "not_available": "暂无",
+        "charts": "概览",
+        "chart_risk_bands": "各风险等级客户数",
+        "chart_value_by_cause": "各流失原因的风险价值",
+        "chart_customers_by_cause": "各流失原因的风险客户数",
+        "breakdown": "风险分布",
+        "by_segment": "按客户类型",
+        "by_region": "按区域",
+        "by_owner": "按负责人",
+        "owner_hint": "点击负责人可在名单中查看其客户",
+        "group_segment": "客户类型",
+        "group_region": "区域",
+        "group_owner": "负责人",
+        "col_customers": "客户数",
+        "col_at_risk": "风险客户",
+        "col_high_risk": "高风险",
+        "col_share_at_risk": "风险占比",
+        "col_value_at_risk": "风险价值",
+        "col_action_cost": "措施成本",
+        "total": "合计",
+        "no_owner": "（无负责人）",
+        "unknown": "（未知）",
+        "list": "挽留名单",
+        "list_note": "按预期损失（流失概率 × 近12个月价值）从高到低排列。",
+        "filter_owner": "负责人",
+        "filter_tier": "价值等级",
+        "filter_cause": "主要流失原因",
+        "filter_risk": "风险等级",
+        "all": "全部",
+        "at_risk_option": "有风险（高 + 中）",
+        "reset": "重置筛选",
+        "shown": "显示 {shown} / {total} 位客户",
+        "page": "第 {page} / {pages} 页",
+        "previous": "上一页",
+        "next": "下一页",
+        "rows_per_page": "每页行数",
+        "all_rows": "全部",
+        "key_account": "大客户",
+        "secondary": "其次",
+        "nothing_shown": "没有符合筛选条件的客户。",
+        "noscript": "交互式名单需要启用 JavaScript；Excel 文件中有相同的名单。",
+        "set_aside": "数据校验剔除的记录",
+        "footer": "风险价值 = 高风险和中风险客户的预期损失（流失概率 × 近12个月价值）之和。流失原因来自模型解释，"
+                  "挽留措施来自挽留策略手册。",
+        "masked": "客户名称和联系方式已脱敏。",
+        "sheet_list": "挽留名单",
+        "yes": "是",
+        "no": "否",
+    },
+}
+
+
+def check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown report language {language!r}; expected one of {list(LANGUAGES)}")
+    return language
+
+
+def term(table: dict[str, dict[str, str]], value: object, language: str) -> str:
+    """`value` translated by one of the tables above, or as it is when the table does not know it."""
+    if value is None or pd.isna(value):
+        return ""
+    return table[language].get(str(value), str(value))
+
+
+def action_label(action: str, english_label: str, language: str) -> str:
+    """The action's label: the playbook's own (English) or its translation."""
+    if language == "zh":
+        return ACTION_LABELS_ZH.get(action, english_label)
+    return english_label

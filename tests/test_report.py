@@ -1,0 +1,346 @@
+"""The managers' report: self-contained HTML in English and Chinese, masking, and the Excel workbook."""
+
+from __future__ import annotations
+
+import io
+import re
+import string
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from churn import i18n
+from churn.actions import PHRASES, choose_actions, reasons, risk_bands, value_tiers
+from churn.config import CAUSES, load_playbook
+from churn.report import (
+    mask_emails,
+    mask_names,
+    mask_phones,
+    render_html,
+    sheet_name,
+    translate_reasons,
+    write_excel,
+)
+from churn.score import LIST_COLUMNS
+
+LANGUAGES = ["en", "zh"]
+AS_OF = "2026-10-01"
+# Owners that Excel cannot take as sheet names as they are: forbidden characters, too long, equal
+# once cut to 31 characters, equal ignoring case, Excel's reserved "History".
+OWNERS = [
+    "AM-01 Wang Ming", "AM-02 Li Na", "KAM [North]: Zhang/Wei*?", "AM-04 Alexandra Konstantinopoulou-North",
+    "AM-04 Alexandra Konstantinopoulou-South", "am-01 wang ming", "History",
+]
+SECRET_NAMES = ["Renji Hospital Pharmacy", "St. Mary's Clinic", "=HYPERLINK(\"http://evil\")", "</script><b>x</b>"]
+
+
+def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = None) -> pd.DataFrame:
+    """A retention list built like `score.retention_list` (same columns and dtypes), from the real
+    risk bands, value tiers, playbook and reason sentences, without training a model."""
+    rng = np.random.default_rng(seed)
+    owners = OWNERS + [None] if owners is None else owners
+    out = pd.DataFrame({"customer_id": pd.array([f"C{i:05d}" for i in range(n)], dtype="string")})
+    out["churn_probability"] = np.round(rng.beta(0.6, 2.5, n), 4)
+    out["risk_band"] = risk_bands(out["churn_probability"], {"high": 0.5, "medium": 0.25})
+    out["value_12m"] = np.round(rng.lognormal(9, 1.5, n), 2)
+    out["value_tier"] = value_tiers(out["value_12m"], {"high": 0.6, "medium": 0.9})
+    out["is_key_account"] = rng.random(n) < 0.1
+    out["owner"] = pd.array([owners[i % len(owners)] for i in rng.permutation(n)], dtype="string")
+    out["segment"] = pd.array(rng.choice(["hospital", "pharmacy", "clinic", "distributor"], n), dtype="string")
+    out["region"] = pd.array(rng.choice(["East", "North", "Northeast", "Atlantis"], n), dtype="string")
+    out["primary_cause"] = [CAUSES[i % len(CAUSES)] for i in range(n)]
+    out["cause_share"] = np.round(rng.uniform(0.35, 1, n), 3)
+    out["secondary_cause"] = [CAUSES[(i + 2) % len(CAUSES)] if i % 3 else None for i in range(n)]
+    out = out.join(choose_actions(out, load_playbook("configs/playbook.yaml"), ["high", "medium"]))
+    out["expected_loss"] = (out["churn_probability"] * out["value_12m"]).round(2)
+    features = pd.DataFrame({
+        "orders_90": rng.integers(0, 10, n), "orders_prev_90": rng.integers(0, 12, n),
+        "recency_days": rng.uniform(0, 200, n), "ipt_mean_days": rng.uniform(5, 40, n),
+        "discount_trend": rng.choice([0.0, -0.05], n), "discount_prev_90": 0.12, "discount_90": 0.07,
+        "complaints_billing_90": rng.integers(0, 3, n), "complaints_quality_90": rng.integers(0, 3, n),
+        "open_tickets": rng.integers(0, 3, n), "open_ticket_age_max": rng.uniform(1, 60, n),
+        "resolution_days_365": rng.uniform(0, 20, n), "returns_share_365": rng.uniform(0, 0.1, n),
+        "service_score_mean_180": rng.uniform(2, 10, n), "days_since_visit": rng.choice([np.nan, 30.0, 90.0], n),
+        "outbound_prev_90": rng.integers(0, 20, n), "outbound_90": rng.integers(0, 5, n),
+    })
+    out["reasons"] = reasons(features, out["primary_cause"], 90)
+    out["model_version"] = "churn v3"
+    out["as_of"] = AS_OF
+    out = out.sort_values(["expected_loss", "customer_id"], ascending=[False, True])
+    return out[LIST_COLUMNS].reset_index(drop=True)
+
+
+def with_contacts(listing: pd.DataFrame) -> pd.DataFrame:
+    out = listing.copy()
+    k = len(out)
+    out.insert(1, "name", pd.array([SECRET_NAMES[i % len(SECRET_NAMES)] + f" {i}" for i in range(k)], dtype="string"))
+    out["email"] = pd.array([f"buyer{i}@renji-hospital.example.cn" for i in range(k)], dtype="string")
+    out["phone"] = pd.array([f"+86 21 6438 {5500 + i:04d}" for i in range(k)], dtype="string")
+    out.loc[3, ["name", "email", "phone"]] = pd.NA
+    return out
+
+
+@pytest.fixture(scope="module")
+def listing() -> pd.DataFrame:
+    return make_listing()
+
+
+def summary_for(listing: pd.DataFrame, **extra) -> dict:
+    return {"as_of": AS_OF, "model": "churn v3", "customers_scored": len(listing),
+            "rows_set_aside": {"orders": 168, "tickets": 0}} | extra
+
+
+# ------------------------------------------------------------------------------------------- HTML
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_html_is_self_contained_and_has_every_customer(listing, language):
+    html = render_html(listing, summary_for(listing, model_grade="B"), language)
+    assert "http://" not in html and "https://" not in html
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?!#|data:)""", html, re.I)  # no linked resource at all
+    assert not re.search(r"@import|url\(", html)
+    assert "<style>" in html and "<script>" in html
+    for cid in listing["customer_id"]:
+        assert f'"{cid}"' in html
+    assert re.search(r'class="grade-value">\s*B\s*<', html)
+    assert re.search(rf'id="as-of">{AS_OF}<', html)
+    assert 'id="shown-count"' in html and 'id="model-name">churn v3<' in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_headline_figures(listing, language):
+    at_risk = listing["risk_band"].isin(["high", "medium"])
+    html = render_html(listing, summary_for(listing), language)
+    value_at_risk = f"{listing.loc[at_risk, 'expected_loss'].sum():,.0f}"
+    assert re.search(rf'id="kpi-value-at-risk">.*?kpi-value">{value_at_risk}<', html, re.S)
+    assert re.search(rf'id="kpi-at-risk">.*?kpi-value">{at_risk.sum():,}<', html, re.S)
+    assert re.search(rf'id="kpi-scored">.*?kpi-value">{len(listing):,}<', html, re.S)
+    missing = i18n.TEXT[language]["not_available"]
+    assert re.search(rf'id="kpi-budget">.*?kpi-value">{missing}<', html, re.S)
+    assert re.search(rf'class="grade-value">\s*{missing}\s*<', html)
+    with_budget = render_html(listing, summary_for(listing, budget=50000, budget_used=12345.6,
+                                                   expected_value_retained=2345678.9), language)
+    assert re.search(r'id="kpi-budget">.*?kpi-value">12,346 \S+ 50,000<', with_budget, re.S)
+    assert re.search(r'id="kpi-retained">.*?kpi-value">2,345,679<', with_budget, re.S)
+
+
+def test_breakdowns_and_charts(listing):
+    html = render_html(listing, summary_for(listing), "en")
+    for table in ("by-segment", "by-region", "by-owner"):
+        assert f'id="{table}"' in html
+    for chart in ("chart-risk-bands", "chart-value-by-cause", "chart-customers-by-cause"):
+        assert re.search(rf'id="{chart}">.*?<svg', html, re.S)
+    # the owner table has every owner, and the one row for customers without one
+    owners = re.search(r'id="by-owner">(.*?)</table>', html, re.S).group(1)
+    assert owners.count('data-owner="') == listing["owner"].nunique() + 1
+    assert "(no owner)" in owners
+    assert "Rows set aside by data validation: orders 168" in html and "tickets 0" not in html
+
+
+def test_chinese_report_translates_causes_bands_tiers_actions_and_reasons(listing):
+    html = render_html(listing, summary_for(listing), "zh")
+    assert '<html lang="zh-CN">' in html
+    for word in ("客户挽留报告", "价格", "服务", "质量", "客户关系", "其他", "高风险", "中风险", "低风险",
+                 "高价值", "中价值", "低价值", "负责人", "风险价值", "（无负责人）"):
+        assert word in html, word
+    for action, label in listing[["action", "action_label"]].drop_duplicates().itertuples(index=False):
+        assert i18n.ACTION_LABELS_ZH[action] in html
+        assert label not in html  # the English label is not shown
+    assert "orders down" not in html and "complaint" not in html and "天内" in html
+
+
+def test_html_escapes_data(listing):
+    html = render_html(with_contacts(listing), summary_for(listing), "en")
+    assert "</script><b>" not in html and "<b>x</b>" not in html
+    assert "\\u003c/script\\u003e\\u003cb\\u003ex" in html  # in the JSON data, inert
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_masking_removes_names_and_contacts_from_html(listing, language):
+    frame = with_contacts(listing)
+    plain = render_html(frame, summary_for(listing), language)
+    masked = render_html(frame, summary_for(listing), language, mask_personal=True)
+    assert "Renji Hospital Pharmacy 0" in plain and "buyer0@" in plain
+    for column in ("name", "email", "phone"):
+        for value in frame[column].dropna():
+            assert str(value) not in masked
+    assert "Renji" not in masked and "renji-hospital" not in masked and "+86" not in masked
+    assert "R*** H*** P*** 0***" in masked
+    assert "AM-01 Wang Ming" in masked  # owners are staff: not masked
+    assert i18n.TEXT[language]["masked"] in masked
+
+
+def test_mask_functions():
+    names = mask_names(pd.Series(["Renji Hospital 42", "王明", None, "  "], dtype="string"))
+    assert names.tolist()[:2] == ["R*** H*** 4***", "王***"] and names.isna().iat[2] and names.iat[3] == "***"
+    assert mask_emails(pd.Series(["jane.doe@renji.example.cn", "nobody"])).tolist() == ["j***@***.cn", "n***@***"]
+    assert mask_phones(pd.Series(["+86 21 6438 5521", None])).tolist()[0] == "***21"
+
+
+def test_unknown_language_is_refused(listing):
+    with pytest.raises(ValueError, match="unknown report language 'fr'"):
+        render_html(listing, summary_for(listing), "fr")
+    with pytest.raises(ValueError, match="unknown report language"):
+        write_excel(listing, io.BytesIO(), "de")
+
+
+def test_list_without_customer_details():
+    bare = make_listing(40, owners=[None])
+    bare["segment"] = pd.array([None] * len(bare), dtype="string")
+    html = render_html(bare, {"as_of": AS_OF, "model": "v"}, "en")
+    assert "(no owner)" in html and "(unknown)" in html
+    buffer = io.BytesIO()
+    write_excel(bare, buffer)
+    wb = load_workbook(buffer)
+    assert wb.sheetnames == ["Retention list", "(no owner)"] and wb["(no owner)"].max_row == 41
+
+
+def test_empty_list():
+    empty = make_listing(20).iloc[0:0]
+    html = render_html(empty, {"as_of": AS_OF, "model": "v"}, "zh")
+    assert re.search(r'id="kpi-value-at-risk">.*?kpi-value">0<', html, re.S)
+    wb = excel(empty)
+    assert wb.sheetnames == ["Retention list"] and wb.active.max_row == 1 and wb.active.freeze_panes == "A2"
+
+
+# ----------------------------------------------------------------------------------- translations
+
+def placeholders(template: str) -> set[str]:
+    return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+
+
+def test_chinese_phrases_match_the_english_ones():
+    assert set(i18n.PHRASES_ZH) == set(PHRASES["en"])
+    for key, english in PHRASES["en"].items():
+        # Chinese has no plural: "{s}" is the only placeholder it leaves out.
+        assert placeholders(i18n.PHRASES_ZH[key]) == placeholders(english) - {"s"}, key
+
+
+def test_chinese_phrases_work_in_actions_reasons(monkeypatch):
+    """The dict drops into `actions.PHRASES` as it is: every phrase formats with reasons' values."""
+    monkeypatch.setitem(PHRASES, "zh", i18n.PHRASES_ZH)
+    features = pd.DataFrame({"orders_90": [2, 5], "orders_prev_90": [10, 5], "recency_days": [120.0, 2.0],
+                             "ipt_mean_days": [10.0, 10.0], "complaints_quality_90": [3, 0]})
+    text = reasons(features, pd.Series(["quality", "other"]), 90, language="zh")
+    assert text.iloc[0].startswith("90天内3次quality投诉")  # category words are translated by the caller
+    assert text.iloc[1] == "数据中无预警信号"
+
+
+def test_reasons_are_translated_phrase_by_phrase():
+    english = pd.Series([
+        "3 service complaints in 90 days; 2 open tickets (oldest 35 days); orders down 50% vs the previous 90 days",
+        "1 billing complaint in 90 days; price satisfaction 4.7/10; discount down from 12% to 7%",
+        "no rep visit on record; returns 6% of purchases; rep contacts down from 24 to 6 per 90 days",
+        "no warning signs in the data", None, "something new the dictionary does not know",
+    ], dtype="string")
+    zh = translate_reasons(english, "zh").tolist()
+    assert zh[0] == "90天内3次服务投诉；2个未关闭工单（最久35天）；订单量较前90天下降50%"
+    assert zh[1] == "90天内1次账单投诉；价格满意度4.7/10；折扣从12%降至7%"
+    assert zh[2] == "无销售代表拜访记录；退货占采购额的6%；销售代表联系次数从每90天24次降至6次"
+    assert zh[3:] == ["数据中无预警信号", "", "something new the dictionary does not know"]
+    assert translate_reasons(english, "en").tolist()[0] == english.iat[0]
+
+
+def test_every_playbook_action_is_translated():
+    playbook = load_playbook("configs/playbook.yaml")
+    assert set(playbook.actions) <= set(i18n.ACTION_LABELS_ZH)
+    assert set(i18n.CAUSES["zh"]) == set(CAUSES)
+    assert {a.channel for a in playbook.actions.values()} <= set(i18n.CHANNELS["zh"])
+    assert {a.owner_role for a in playbook.actions.values()} <= set(i18n.OWNER_ROLES["zh"])
+    assert set(i18n.TEXT["en"]) == set(i18n.TEXT["zh"]) and set(i18n.COLUMNS["en"]) == set(i18n.COLUMNS["zh"])
+
+
+# ------------------------------------------------------------------------------------------ Excel
+
+def excel(listing: pd.DataFrame, language: str = "en", **kwargs):
+    buffer = io.BytesIO()
+    write_excel(listing, buffer, language, **kwargs)
+    buffer.seek(0)
+    return load_workbook(buffer)
+
+
+def column_of(ws, heading: str) -> str:
+    return next(c.column_letter for c in ws[1] if c.value == heading)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_excel_list_sheet(listing, language):
+    wb = excel(listing, language)
+    ws = wb.worksheets[0]
+    n, headings = len(listing), i18n.COLUMNS[language]
+    assert ws.title == i18n.TEXT[language]["sheet_list"]
+    assert ws.freeze_panes == "A2"
+    assert ws.max_row == n + 1 and ws.max_column == len(LIST_COLUMNS)
+    assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{n + 1}"
+    assert [c.value for c in ws[1]] == [headings[c] for c in LIST_COLUMNS]
+    assert [ws.cell(r, 1).value for r in range(2, n + 2)] == listing["customer_id"].tolist()
+
+    prob, band = column_of(ws, headings["churn_probability"]), column_of(ws, headings["risk_band"])
+    rules = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
+    assert rules[f"{prob}2:{prob}{n + 1}"] == ["colorScale"]
+    assert rules[f"{band}2:{band}{n + 1}"] == ["cellIs"]
+    high = i18n.RISK_BANDS[language]["high"]
+    assert [r.formula for cf in ws.conditional_formatting for r in cf.rules if r.type == "cellIs"] == [[f'"{high}"']]
+
+    loss = column_of(ws, headings["expected_loss"])
+    assert ws[f"{loss}2"].number_format == "#,##0" and ws[f"{loss}2"].value == listing["expected_loss"].iat[0]
+    assert ws[f"{prob}2"].number_format == "0.0%"
+    assert 8 <= ws.column_dimensions[column_of(ws, headings["customer_id"])].width <= 20
+    assert ws.column_dimensions[column_of(ws, headings["reasons"])].width >= 60
+    if language == "zh":
+        assert {c.value for c in ws[band][1:]} <= {"高风险", "中风险", "低风险"}
+        action = column_of(ws, headings["action_label"])
+        assert {c.value for c in ws[action][1:]} <= set(i18n.ACTION_LABELS_ZH.values())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_excel_sheet_per_owner(listing, language):
+    wb = excel(listing, language)
+    owner_sheets = wb.worksheets[1:]
+    assert len(owner_sheets) == listing["owner"].nunique() + 1  # plus customers without an owner
+    assert owner_sheets[-1].title == sheet_name(i18n.TEXT[language]["no_owner"], set())
+    assert len({s.title.casefold() for s in wb.worksheets}) == len(wb.worksheets)
+    owner = listing["owner"].fillna("(none)")
+    owner_of, counts = dict(zip(listing["customer_id"], owner, strict=True)), owner.value_counts()
+    seen = 0
+    for ws in owner_sheets:
+        assert len(ws.title) <= 31 and not re.search(r"[\[\]:*?/\\]", ws.title)
+        assert ws.title.casefold() != "history"
+        assert ws.freeze_panes == "A2" and ws.auto_filter.ref.endswith(str(ws.max_row))
+        ids = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
+        owners = {owner_of[i] for i in ids}
+        assert len(owners) == 1, ws.title  # one owner per sheet ...
+        assert len(ids) == counts[owners.pop()]  # ... with all their customers
+        seen += len(ids)
+    assert seen == len(listing)
+    titles = [s.title for s in owner_sheets]
+    assert "KAM _North__ Zhang_Wei__" in titles and "History _" in titles
+    assert "AM-04 Alexandra Konstantinopoul" in titles and "AM-04 Alexandra Konstantino (2)" in titles
+
+
+def test_excel_masking_and_text_stays_text(listing, tmp_path):
+    frame = with_contacts(listing)
+    path = tmp_path / "list.xlsx"
+    write_excel(frame, path, mask_personal=True)
+    wb = load_workbook(path)
+    cells = [str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    text = "\n".join(cells)
+    assert "Renji" not in text and "renji-hospital" not in text and "+86" not in text and "Mary" not in text
+    assert "AM-01 Wang Ming" in text
+    plain = excel(frame)
+    ws = plain.worksheets[0]
+    names = {c.value: c for c in ws["B"][1:]}
+    assert "Renji Hospital Pharmacy 0" in names
+    formula_like = next(c for v, c in names.items() if v and v.startswith("=HYPERLINK"))
+    assert formula_like.data_type == "s"  # a name from the data never becomes a formula
+
+
+def test_sheet_names():
+    taken: set[str] = set()
+    assert sheet_name("A" * 40, taken) == "A" * 31
+    assert sheet_name("a" * 40, taken) == "a" * 27 + " (2)"
+    assert sheet_name("'Q3: North/South [KA]?'", taken) == "Q3_ North_South _KA__"
+    assert sheet_name("history", taken) == "history _"
+    assert sheet_name("", taken) == "_"
+    assert sheet_name("_", taken) == "_ (2)"

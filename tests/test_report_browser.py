@@ -1,0 +1,126 @@
+"""The HTML report in a real browser (Debian's /usr/bin/chromium driven by playwright): the list
+renders, the filters narrow it to exactly the matching customers, nothing is fetched from the network."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from test_report import make_listing, summary_for
+
+from churn import i18n
+from churn.report import render_html
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+PAGE_SIZE = 100  # the report's default rows per page
+
+
+def _unavailable(reason: str) -> None:
+    # On CI the browser is part of the set-up (.ci/run installs it): missing there is a failure.
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the report's browser test must run)", pytrace=False)
+    pytest.skip(f"{reason}; install it with `apt-get install -y chromium fonts-wqy-microhei`")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _unavailable(f"{CHROMIUM} is missing")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def listing():
+    return make_listing(400, seed=5)
+
+
+def open_report(browser, listing, language, tmp_path):
+    path = tmp_path / f"report_{language}.html"
+    path.write_text(render_html(listing, summary_for(listing, model_grade="A"), language), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests, errors = [], []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(path.as_uri())
+    page.wait_for_selector("#list-body tr")
+    return page, requests, errors
+
+
+def shown(page) -> tuple[int, int]:
+    """(the count the page states, the rows in the table)."""
+    count = int(page.get_attribute("#shown-count", "data-count"))
+    return count, page.locator("#list-body tr").count()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_path):
+    page, requests, errors = open_report(browser, listing, language, tmp_path)
+    t = i18n.TEXT[language]
+    n = len(listing)
+
+    assert page.inner_text("h1") == t["title"]
+    assert shown(page) == (n, PAGE_SIZE)
+    assert page.locator("#list-body tr").first.is_visible()
+    assert page.inner_text("#shown-count") == t["shown"].format(shown=f"{n:,}", total=f"{n:,}")
+    first = page.locator("#list-body tr").first.locator("td").nth(1).inner_text()
+    assert first.startswith(listing["customer_id"].iat[0])
+
+    # one owner: exactly that owner's customers, all on one page
+    owner = listing["owner"].value_counts().index[0]
+    expected = int((listing["owner"] == owner).sum())
+    page.select_option("#filter-owner", owner)
+    assert shown(page) == (expected, expected)
+    owners = page.locator("#list-body td.owner").all_inner_texts()
+    assert set(owners) == {owner}
+
+    # owner and cause together; then the cause alone
+    page.select_option("#filter-cause", "price")
+    both = int(((listing["owner"] == owner) & (listing["primary_cause"] == "price")).sum())
+    assert shown(page) == (both, both)
+    page.select_option("#filter-owner", "")
+    price = int((listing["primary_cause"] == "price").sum())
+    assert shown(page) == (price, min(price, PAGE_SIZE))
+
+    # customers without an owner; at risk (high + medium); all rows on one page
+    page.click("#reset-filters")
+    page.select_option("#filter-owner", "__none__")
+    no_owner = int(listing["owner"].isna().sum())
+    assert shown(page) == (no_owner, no_owner)
+    assert set(page.locator("#list-body td.owner").all_inner_texts()) == {t["no_owner"]}
+    page.click("#reset-filters")
+    page.select_option("#filter-risk", "__at_risk__")
+    page.select_option("#filter-tier", "low")
+    at_risk = int((listing["risk_band"].isin(["high", "medium"]) & (listing["value_tier"] == "low")).sum())
+    assert shown(page) == (at_risk, min(at_risk, PAGE_SIZE))
+    page.click("#reset-filters")
+    page.select_option("#page-size", "0")
+    assert shown(page) == (n, n)
+
+    # paging
+    page.select_option("#page-size", "100")
+    page.click("#page-next")
+    assert page.locator("#list-body tr").first.locator("td").first.inner_text() == "101"
+    assert page.inner_text("#page-info") == t["page"].format(page=2, pages=-(-n // PAGE_SIZE))
+
+    # a click on an owner in the owner table filters the list to that owner
+    page.click(f'#by-owner tr[data-owner="{owner}"]')
+    assert page.input_value("#filter-owner") == owner and shown(page) == (expected, expected)
+    page.click("#reset-filters")
+
+    shot = tmp_path / f"report_{language}.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 30_000
+    assert errors == []
+    assert all(url.startswith(("file://", "data:")) for url in requests), requests  # works with no internet
+    page.close()
