@@ -15,7 +15,7 @@ from pipelines.common import as_task, load, workspace
 def backtest_flow(
     start: str,
     end: str,
-    every_days: int | None = None,
+    every: str | None = None,
     config: str = "configs/params.yaml",
     data: str | None = None,
     horizon_days: int | None = None,
@@ -31,4 +31,4 @@ def backtest_flow(
                    retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
     pull(cfg, ws)
     as_task(runners.run_validate)(cfg, ws)
-    return as_task(runners.run_backtest)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every_days, Path(out))
+    return as_task(runners.run_backtest)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every, Path(out))

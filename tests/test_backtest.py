@@ -22,6 +22,10 @@ def tables():
 def test_dates():
     assert [d.date().isoformat() for d in backtest_dates(pd.Timestamp("2026-01-01"), pd.Timestamp("2026-03-05"), 30)] == [
         "2026-01-01", "2026-01-31", "2026-03-02"]
+    assert [d.date().isoformat() for d in backtest_dates(pd.Timestamp("2010-06-01"), pd.Timestamp("2010-09-01"), "1m")] == [
+        "2010-06-01", "2010-07-01", "2010-08-01", "2010-09-01"]
+    with pytest.raises(ValueError, match="such as 30d or 1m"):
+        backtest_dates(pd.Timestamp("2010-06-01"), pd.Timestamp("2010-09-01"), "weekly")
     with pytest.raises(ValueError, match="is after --to"):
         backtest_dates(pd.Timestamp("2026-03-01"), pd.Timestamp("2026-01-01"), 30)
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 from conftest import CONFIG
@@ -26,3 +28,20 @@ def test_bad_config_is_refused(override, message):
 def test_missing_config_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="config file .* not found"):
         load_config(tmp_path / "none.yaml")
+
+
+def test_a_config_extends_another_and_keeps_the_playbook(tmp_path):
+    child = tmp_path / "sources" / "shop.yaml"
+    child.parent.mkdir()
+    child.write_text(f"extends: {CONFIG}\nlabels: {{horizon_days: 30}}\nsource: {{location: /data/shop}}\n")
+    cfg = load_config(child)
+    assert cfg.labels.horizon_days == 30 and cfg.labels.active_days == 180  # the rest comes from the base
+    assert cfg.source.location == "/data/shop"
+    assert Path(cfg.score.playbook).resolve() == (Path(CONFIG).parent / "playbook.yaml").resolve()
+
+
+def test_a_config_cannot_extend_itself(tmp_path):
+    loop = tmp_path / "a.yaml"
+    loop.write_text("extends: a.yaml\n")
+    with pytest.raises(ValueError, match="extends itself"):
+        load_config(loop)

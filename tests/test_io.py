@@ -47,10 +47,17 @@ def test_folder_without_orders_or_customers(tmp_path):
         io.read_source(SourceConfig(location=str(tmp_path)))
 
 
-def test_query_mapping_on_a_folder_is_refused(tmp_path):
-    cfg = SourceConfig(location=str(tmp_path), tables={"orders": TableMapping(query="SELECT 1")})
-    with pytest.raises(io.SourceError, match="needs a database source"):
-        io.read_source(cfg)
+def test_sql_mapping_over_a_folder_of_files(tmp_path):
+    pd.DataFrame({"Kunde": [7.0, None, 8.0], "Menge": [2, 1, -1], "Preis": [1.5, 2.0, 3.0],
+                  "Datum": pd.to_datetime(["2024-01-01"] * 3)}).to_parquet(tmp_path / "sales.parquet")
+    cfg = SourceConfig(location=str(tmp_path), tables={"orders": TableMapping(
+        query="SELECT CAST(CAST(Kunde AS BIGINT) AS VARCHAR) AS customer_id, Datum AS ts, Menge * Preis AS amount FROM sales")})
+    orders = io.read_source(cfg)["orders"]
+    assert orders["amount"].tolist() == [3.0, 2.0, -3.0]
+    assert orders["customer_id"].tolist()[0] == "7" and pd.isna(orders["customer_id"].tolist()[1])
+    bad = SourceConfig(location=str(tmp_path), tables={"orders": TableMapping(query="SELECT nope FROM sales")})
+    with pytest.raises(io.SourceError, match="orders: the SQL mapping failed on the files in"):
+        io.read_source(bad)
 
 
 def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):

@@ -13,10 +13,19 @@ from churn.train import train_model
 from churn.validate import point_in_time
 
 
-def backtest_dates(start: pd.Timestamp, end: pd.Timestamp, every_days: int) -> list[pd.Timestamp]:
+def backtest_dates(start: pd.Timestamp, end: pd.Timestamp, every: int | str) -> list[pd.Timestamp]:
+    """As-of dates from `start` to `end`: every N days (an int or "30d") or every N months ("1m")."""
     if end < start:
         raise ValueError(f"--from {start.date()} is after --to {end.date()}")
-    return list(pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq=f"{every_days}D"))
+    text = str(every).strip().lower()
+    unit = "m" if text.endswith("m") else "d"
+    count = text.removesuffix(unit)
+    if not count.isdigit() or int(count) <= 0:
+        raise ValueError(f"--every takes a number of days or months such as 30d or 1m, not {every!r}")
+    if unit == "m":
+        return [pd.Timestamp(start).normalize() + pd.DateOffset(months=k * int(count))
+                for k in range(0, 1200) if pd.Timestamp(start) + pd.DateOffset(months=k * int(count)) <= end]
+    return list(pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq=f"{count}D"))
 
 
 def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
@@ -44,7 +53,8 @@ def run_backtest(
             continue
         progress(f"[{i}/{len(dates)}] as of {day.date()}: training on data before it")
         view, _ = point_in_time(tables, day)
-        result = train_model(training_examples(view, plan_cutoffs(day, labels_cfg), labels_cfg, features_cfg),
+        plan = plan_cutoffs(day, labels_cfg, holdout=False)  # judged on what happens after `day`
+        result = train_model(training_examples(view, plan, labels_cfg, features_cfg),
                              train_cfg, labels_cfg.horizon_days)
         pop = population(view, [day], labels_cfg)
         feats = build_features(view, pop, features_cfg)

@@ -142,7 +142,7 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: 
 def backtest(
     start: Annotated[str, typer.Option("--from", help="First as-of date.")],
     end: Annotated[str, typer.Option("--to", help="Last as-of date.")],
-    every: Annotated[str | None, typer.Option("--every", help="Spacing, e.g. 30d (default: backtest.every_days).")] = None,
+    every: Annotated[str | None, typer.Option("--every", help="Spacing: 30d or 1m (default: backtest.every_days).")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
     horizon_days: HorizonOpt = None,
@@ -153,8 +153,7 @@ def backtest(
     """Train, score and evaluate at every as-of date from --from to --to (Prefect flow)."""
     from pipelines.backtest import backtest_flow
 
-    every_days = _days(every) if every else None
-    result = _guarded(lambda: backtest_flow(start=start, end=end, every_days=every_days, config=config, data=data,
+    result = _guarded(lambda: backtest_flow(start=start, end=end, every=every, config=config, data=data,
                                             horizon_days=horizon_days, active_days=active_days, out=out,
                                             workdir=workdir))
     table = Table(title=f"Backtest, {result['horizon_days']}-day horizon: ROC-AUC by as-of date")
@@ -168,13 +167,6 @@ def backtest(
     console.print(table)
     console.print(_metrics_table("Pooled over all dates", result["pooled"]))
     console.print(f"Table: {out}/backtest.csv and .json, plot: {out}/backtest.png, MLflow run {result['mlflow_run_id']}")
-
-
-def _days(text: str) -> int:
-    value = text.strip().lower().removesuffix("d")
-    if not value.isdigit() or int(value) <= 0:
-        raise typer.BadParameter(f"--every takes a number of days such as 30d, not {text!r}")
-    return int(value)
 
 
 @app.command()

@@ -123,8 +123,8 @@ class TrainConfig(Section):
     colsample_bytree: float = 0.8
     reg_lambda: float = 1.0
     calibration: Literal["isotonic", "platt"] = "isotonic"
-    # Reweight churners to balance the classes while fitting; calibration on the untouched
-    # calibration cutoff maps the scores back to true probabilities.
+    # Reweight churners to balance the classes while fitting; calibration on out-of-fold
+    # predictions maps the scores back to true probabilities.
     balance_classes: bool = False
     search: SearchConfig = Field(default_factory=SearchConfig)
 
@@ -249,11 +249,12 @@ class Config(Section):
 
 
 def load_config(path: str | Path = "configs/params.yaml", **overrides: object) -> Config:
-    """Read the YAML config; `overrides` are dotted keys, e.g. {"labels.horizon_days": 60}."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"config file {path} not found (run from the project root or pass --config)")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    """Read the YAML config; `overrides` are dotted keys, e.g. {"labels.horizon_days": 60}.
+
+    A config may start with `extends: <other file>` (relative to itself) and override only what
+    differs, e.g. a source mapping in configs/sources/.
+    """
+    raw = _read_raw(Path(path))
     for dotted, value in overrides.items():
         if value is None:
             continue
@@ -262,10 +263,30 @@ def load_config(path: str | Path = "configs/params.yaml", **overrides: object) -
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
-    cfg = Config.model_validate(raw)
-    # The playbook is named relative to the config file, so the config works from any folder.
-    playbook = path.parent / cfg.score.playbook
-    return cfg.model_copy(update={"score": cfg.score.model_copy(update={"playbook": str(playbook)})})
+    return Config.model_validate(raw)
+
+
+def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    if not path.exists():
+        raise FileNotFoundError(f"config file {path} not found (run from the project root or pass --config)")
+    if path.resolve() in seen:
+        raise ValueError(f"config {path} extends itself through {[str(p) for p in seen]}")
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    # The playbook is named relative to the file that names it, so configs work from any folder.
+    if isinstance(raw.get("score"), dict) and "playbook" in raw["score"]:
+        raw["score"]["playbook"] = str(path.parent / raw["score"]["playbook"])
+    base_name = raw.pop("extends", None)
+    if base_name is None:
+        raw.setdefault("score", {}).setdefault("playbook", str(path.parent / "playbook.yaml"))
+        return raw
+    return _merge(_read_raw(path.parent / base_name, (*seen, path.resolve())), raw)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
 
 
 def load_playbook(path: str | Path):

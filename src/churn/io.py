@@ -101,7 +101,8 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
     for name in CANONICAL_TABLES:
         mapping = mappings.get(name, TableMapping())
         if mapping.query:
-            raise SourceError(f"{name}: a SQL `query` mapping needs a database source, not the folder {folder}")
+            out[name] = _rename(_query_folder(folder, mapping.query, name), mapping)
+            continue
         path = _find_file(folder, mapping.table or name)
         if path is None:
             if name in mappings:
@@ -109,6 +110,27 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
             continue
         out[name] = _rename(read_table_file(path), mapping)
     return out
+
+
+def _query_folder(folder: Path, query: str, name: str) -> pd.DataFrame:
+    """Run a SQL mapping over a folder with DuckDB: every file is a view named after its stem."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for path in sorted(folder.iterdir()):
+            stem = path.stem.replace("'", "")
+            if path.suffix == ".parquet":
+                con.execute(f"CREATE VIEW \"{stem}\" AS SELECT * FROM read_parquet('{path}')")
+            elif path.suffix == ".csv":
+                con.execute(f"CREATE VIEW \"{stem}\" AS SELECT * FROM read_csv('{path}', all_varchar = true)")
+            elif path.suffix in (".xlsx", ".xls"):
+                con.register(stem, read_table_file(path))
+        return con.execute(query).df()
+    except duckdb.Error as err:
+        raise SourceError(f"{name}: the SQL mapping failed on the files in {folder}: {err}") from err
+    finally:
+        con.close()
 
 
 def read_table_file(path: Path) -> pd.DataFrame:

@@ -13,29 +13,30 @@ from churn.config import LabelsConfig
 class CutoffPlan:
     """Cutoffs for one training run as of `as_of`. Every label window ends on or before `as_of`.
 
-    The holdout (test) cutoff is the latest complete one; the calibration cutoff's horizon ends
-    at the holdout cutoff, so neither the calibrator nor the model sees a holdout label.
+    With a holdout, the `test` cutoff is the latest complete one (as_of - horizon) and the fit
+    cutoffs end one horizon before it, so no fitted label overlaps the holdout's. Without one
+    (a backtest date, evaluated on what happens after `as_of`), the fit cutoffs end at as_of - horizon.
+    Probabilities are calibrated on out-of-fold predictions over the fit cutoffs.
     """
 
     as_of: pd.Timestamp
-    test: pd.Timestamp
-    calibration: pd.Timestamp
+    test: pd.Timestamp | None
     train: tuple[pd.Timestamp, ...]
 
     def all(self) -> list[pd.Timestamp]:
-        return [*self.train, self.calibration, self.test]
+        return [*self.train, *([self.test] if self.test is not None else [])]
 
     def role(self, cutoff: pd.Timestamp) -> str:
-        return "test" if cutoff == self.test else "calibration" if cutoff == self.calibration else "train"
+        return "test" if cutoff == self.test else "train"
 
 
-def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig) -> CutoffPlan:
+def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig, holdout: bool = True) -> CutoffPlan:
     as_of = pd.Timestamp(as_of).normalize()
     horizon, step = pd.Timedelta(days=cfg.horizon_days), pd.Timedelta(days=cfg.cutoff_step_days)
-    test = as_of - horizon
-    calibration = test - horizon
-    train = tuple(sorted(calibration - step * k for k in range(1, cfg.train_cutoffs + 1)))
-    return CutoffPlan(as_of, test, calibration, train)
+    test = as_of - horizon if holdout else None
+    latest_fit = (test if holdout else as_of) - horizon
+    train = tuple(sorted(latest_fit - step * k for k in range(cfg.train_cutoffs)))
+    return CutoffPlan(as_of, test, train)
 
 
 def population(tables: dict[str, pd.DataFrame], cutoffs: list[pd.Timestamp], cfg: LabelsConfig) -> pd.DataFrame:

@@ -167,12 +167,12 @@ def run_promote(cfg: Config, version: str, who: str, why: str) -> dict:
     return tracking.promote(cfg.tracking, version, who, why)
 
 
-def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timestamp, every_days: int | None,
+def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timestamp, every: int | str | None,
                  out_dir: Path, progress=print) -> dict:
     from churn import plots, tracking
     from churn.backtest import backtest_dates, run_backtest as backtest
 
-    dates = backtest_dates(start, end, every_days or cfg.backtest.every_days)
+    dates = backtest_dates(start, end, every or cfg.backtest.every_days)
     per_date, predictions, pooled = backtest(io.read_tables(ws.validated), dates, cfg.backtest, cfg.labels,
                                              cfg.features, cfg.train, progress)
     io.write_csv(per_date, out_dir / "backtest.csv")

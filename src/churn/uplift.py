@@ -38,6 +38,7 @@ Contents (pure functions, no file I/O):
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +66,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "subsample_freq": 1,
     "colsample_bytree": 0.8,
     "reg_lambda": 1.0,
-    "n_jobs": 2,
+    # One thread: the data sets here are small, and on a busy 2-core machine two OpenMP threads
+    # made a Hillstrom fit ~10x slower (spin-waiting) than one.
+    "n_jobs": 1,
     "deterministic": True,
     "force_row_wise": True,
     "verbose": -1,
@@ -328,6 +331,18 @@ def uplift_by_decile(y, uplift, treatment, bins: int = 10) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("bin")
 
 
+def _sklift_figures(y: np.ndarray, u: np.ndarray, t: np.ndarray, negative_effect: bool) -> dict[str, Any]:
+    return {
+        "qini_coefficient": float(skm.qini_auc_score(y, u, t, negative_effect=negative_effect)),
+        "auuc": float(skm.uplift_auc_score(y, u, t)),
+        "qini_curve": skm.qini_curve(y, u, t),
+        "qini_perfect": skm.perfect_qini_curve(y, t, negative_effect=negative_effect),
+        "uplift_curve": skm.uplift_curve(y, u, t),
+        "uplift_perfect": skm.perfect_uplift_curve(y, t),
+        "source": "sklift.metrics",
+    }
+
+
 def qini_report(y, uplift, treatment, *, negative_effect: bool = True, bins: int = 10) -> dict[str, Any]:
     """Qini coefficient, AUUC and the curves of a ranking by `uplift` on held-out data.
 
@@ -366,15 +381,11 @@ def qini_report(y, uplift, treatment, *, negative_effect: bool = True, bins: int
 
     if binary:
         yi = y.astype(int)
-        out = {
-            "qini_coefficient": float(skm.qini_auc_score(yi, u, t, negative_effect=negative_effect)),
-            "auuc": float(skm.uplift_auc_score(yi, u, t)),
-            "qini_curve": skm.qini_curve(yi, u, t),
-            "qini_perfect": skm.perfect_qini_curve(yi, t, negative_effect=negative_effect),
-            "uplift_curve": skm.uplift_curve(yi, u, t),
-            "uplift_perfect": skm.perfect_uplift_curve(yi, t),
-            "source": "sklift.metrics",
-        }
+        with warnings.catch_warnings():
+            # sklift 0.5.1 calls sklearn.utils.extmath.stable_cumsum, deprecated in scikit-learn 1.8
+            # (removed in 1.10): a FutureWarning per curve, nothing wrong with the figures.
+            warnings.filterwarnings("ignore", message=".*stable_cumsum", category=FutureWarning)
+            out = _sklift_figures(yi, u, t, negative_effect)
     else:
         qc, uc = _curve(y, u, t, "qini"), _curve(y, u, t, "uplift")
         if negative_effect:
@@ -437,7 +448,8 @@ def action_effects(
         rows = campaign_examples["action"] == action
         n_t, n_c = int(treated[rows].sum()), int(rows.sum() - treated[rows].sum())
         if min(n_t, n_c) < min_per_arm:
-            log.info("action %s: %d treated and %d control rows (< %d per arm): no model", action, n_t, n_c, min_per_arm)
+            log.info("action %s: %d treated and %d control rows (< %d per arm): no model",
+                     action, n_t, n_c, min_per_arm)
             out[action] = None
             continue
         part = campaign_examples.loc[rows]

@@ -349,7 +349,14 @@ def test_every_label_window_ends_by_as_of() -> None:
     plan = plan_cutoffs(pd.Timestamp("2025-01-01 15:00"), cfg)
     assert plan.as_of == pd.Timestamp("2025-01-01")
     assert plan.test + H == plan.as_of
-    assert plan.calibration + H == plan.test
     assert list(plan.train) == sorted(plan.train) and len(plan.train) == 4
-    assert plan.train[-1] + 30 * DAY == plan.calibration
-    assert [plan.role(c) for c in plan.all()] == ["train"] * 4 + ["calibration", "test"]
+    assert plan.train[-1] + H == plan.test  # no fitted label window overlaps the holdout's
+    assert plan.train[0] + 3 * 30 * DAY == plan.train[-1]
+    assert [plan.role(c) for c in plan.all()] == ["train"] * 4 + ["test"]
+
+
+def test_a_backtest_plan_has_no_holdout_and_fits_up_to_one_horizon_before() -> None:
+    cfg = LabelsConfig(horizon_days=90, cutoff_step_days=30, train_cutoffs=3)
+    plan = plan_cutoffs(pd.Timestamp("2025-01-01"), cfg, holdout=False)
+    assert plan.test is None and plan.train[-1] + H == plan.as_of
+    assert [plan.role(c) for c in plan.all()] == ["train"] * 3
