@@ -142,7 +142,7 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: 
 def backtest(
     start: Annotated[str, typer.Option("--from", help="First as-of date.")],
     end: Annotated[str, typer.Option("--to", help="Last as-of date.")],
-    every: Annotated[str | None, typer.Option("--every", help="Spacing: 30d or 1m (default: backtest.every_days).")] = None,
+    every: Annotated[str | None, typer.Option("--every", help="Spacing: 30d or 1m (default: backtest.every).")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
     horizon_days: HorizonOpt = None,
@@ -253,6 +253,23 @@ def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 
     cfg = load_config(config)
     console.print(run_register(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
+
+
+@stage_app.command("backtest")
+def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work",
+                   out: Annotated[str, typer.Option("--out")] = "metrics/backtest") -> None:
+    """The backtest between backtest.start and backtest.end on the validated tables."""
+    import pandas as pd
+
+    from churn.config import load_config
+    from churn.runners import Workspace, run_backtest
+
+    cfg = load_config(config)
+    if not (cfg.backtest.start and cfg.backtest.end):
+        _fail(ValueError("set backtest.start and backtest.end in the config for `churn stage backtest`"))
+    result = _guarded(lambda: run_backtest(cfg, Workspace(Path(workdir)), pd.Timestamp(cfg.backtest.start),
+                                           pd.Timestamp(cfg.backtest.end), None, Path(out)))
+    console.print(_metrics_table("Backtest, pooled over all dates", result["pooled"]))
 
 
 @stage_app.command("score")

@@ -148,8 +148,10 @@ class EvaluateConfig(Section):
 class BacktestConfig(Section):
     """`churn backtest`: the default spacing of as-of dates, and whether each date runs the search."""
 
-    every_days: int = Field(30, gt=0)
+    every: str = "30d"  # spacing of as-of dates: days (30d) or months (1m)
     search: bool = False  # the grid search per date multiplies the run time; off by default
+    start: dt.date | None = None  # the dates `churn stage backtest` (DVC) uses
+    end: dt.date | None = None
 
 
 class ExplainConfig(Section):

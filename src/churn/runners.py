@@ -172,7 +172,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
     from churn import plots, tracking
     from churn.backtest import backtest_dates, run_backtest as backtest
 
-    dates = backtest_dates(start, end, every or cfg.backtest.every_days)
+    dates = backtest_dates(start, end, every or cfg.backtest.every)
     per_date, predictions, pooled = backtest(io.read_tables(ws.validated), dates, cfg.backtest, cfg.labels,
                                              cfg.features, cfg.train, progress)
     io.write_csv(per_date, out_dir / "backtest.csv")

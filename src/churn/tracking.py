@@ -212,7 +212,9 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
             mv = client.get_model_version_by_alias(name, alias) if alias else None
         except mlflow.exceptions.MlflowException as err:
             raise LookupError(
-                f"no model {uri} in the registry at {mlflow.get_tracking_uri()}: run `churn train` first"
+                f"no model {uri} in the registry at {mlflow.get_tracking_uri()}: run `churn train` first; "
+                f"a trained model that did not beat the baselines is only @challenger: `churn promote VERSION "
+                f"--reason ...` makes it the champion, or score with --model models:/{name}@challenger"
             ) from err
         label = f"{name} v{mv.version}" if mv else uri
     else:

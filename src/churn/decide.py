@@ -1,0 +1,603 @@
+"""Retention decisions: who gets which action, within a budget and the team's capacity.
+
+The retention list says who is at risk, why, and the playbook's action for each customer. This
+module turns it into a plan worth the most money (pure functions: DataFrames and a typed config
+in, DataFrames and dicts out; no file I/O, no MLflow):
+
+- `action_options`: every action a customer may get, with its cost, its effect (the absolute
+  reduction in churn probability) and its expected net value;
+- `choose_actions`: at most one action per customer, maximising the total expected value
+  retained under a total budget and per-owner (or per-team) channel capacities: an exact
+  mixed-integer program (`scipy.optimize.milp`, HiGHS) or a greedy heuristic;
+- `assign_holdout`: a reproducible random control group that is not contacted, so the effect of
+  the actions can be measured later (the `campaigns` table's `treated = false`);
+- `compare_with_risk_ranking`: the plan against "contact the riskiest customers with their
+  playbook action until the budget is spent", on the same budget and capacity;
+- `decide`: the three steps above for a whole retention list.
+
+Allowed actions (the "ladder" rule). A customer's segment is `key_account` when
+`is_key_account`, else its `value_tier`; the segments are ordered key_account > high > medium >
+low (`churn.actions.SEGMENTS`). A customer may get the playbook's action for its own segment and
+primary cause (the "playbook action"), plus the action the playbook names for the same cause in
+every LOWER segment whose cost is not above the playbook action's cost. A high-value customer with
+a price problem may thus get pricing_offer (its own), price_callback (medium) or auto_price_email
+(low); a low-value one only auto_price_email. Never a dearer or a higher-tier action: the
+playbook's service levels stay a ceiling, the optimiser may only step down. The playbook's
+`no_action` (monitor) is never an option: not choosing is the same thing. Risk bands do not gate
+the options: a low-risk customer is simply worth little (its effect is small).
+
+Effects and value. For each option,
+
+    effect = uplift estimate, when an `effects` frame gives one (not NaN), else
+             churn_probability * prior, prior = effect_by_cause[action][primary_cause]
+                                              or effects[action] from the config
+    expected_retained_value = effect * forecast_value - cost
+
+`effect` is an ABSOLUTE reduction in churn probability (0.05 = five points fewer), the unit of
+`churn.uplift.predict_effects`; the config's priors are RELATIVE (the share of the customer's risk
+the action removes: 0.25 = a quarter). `forecast_value` is the listing's `forecast_value_12m` when
+present (NaN falls back to `value_12m`), else `value_12m`; missing values count as 0.
+
+Capacity. `capacity` maps a name to {channel: most actions of that channel in this run}. An
+option draws on one "capacity pool": when its playbook `owner_role` has an entry (e.g.
+"inside sales": {call: 300}) the pool is that whole team; otherwise the pool is the customer's
+`owner` (the account manager), with the owner's own entry if there is one, else `default`.
+Channels a pool's entry does not list are unlimited; fractional limits are rounded down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, field_validator
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from churn.actions import SEGMENTS
+from churn.config import CAUSES, Section
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("chosen", "below budget line", "owner at capacity", "not worth its cost")
+HOLDOUT = "holdout"
+NO_OWNER = "(no owner)"
+OPTION_COLUMNS = ("customer_id", "owner", "action", "channel", "cost", "expected_retained_value")
+LISTING_COLUMNS = ("customer_id", "owner", "is_key_account", "value_tier", "primary_cause", "churn_probability")
+
+
+class DecideConfig(Section):
+    """Budget, capacity, holdout and prior effects of the retention decisions."""
+
+    budget: float | None = None  # total money for the run; None = unlimited
+    # {owner | owner role | "default": {channel: max actions in this run}}; see the module docstring
+    capacity: dict[str, dict[str, float]] = Field(default_factory=dict)
+    holdout_share: float = Field(0.1, ge=0, le=0.5)
+    seed: int = 0
+    # prior effect per action: the share of the customer's churn risk it removes (0.25 = a quarter)
+    effects: dict[str, float] = Field(default_factory=dict)
+    effect_by_cause: dict[str, dict[str, float]] = Field(default_factory=dict)  # action -> cause -> prior
+    min_value: float = Field(0.0, ge=0)  # an action must be worth more than this, net of its cost
+    solver: Literal["milp", "greedy"] = "milp"
+    time_limit_seconds: float = Field(60.0, gt=0)  # milp: stop and keep the best plan found so far
+    mip_rel_gap: float = Field(1e-4, ge=0)  # milp: stop when proven within this share of the optimum (HiGHS default)
+
+    @field_validator("budget")
+    @classmethod
+    def _budget(cls, v: float | None) -> float | None:
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"budget must be a finite amount >= 0 (or null for unlimited); got {v}")
+        return v
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        bad = {f"{who}.{ch}": n for who, limits in v.items() for ch, n in limits.items() if not n >= 0}
+        if bad:
+            raise ValueError(f"capacity limits must be >= 0 (leave a channel out for unlimited); got {bad}")
+        return v
+
+    @field_validator("effects")
+    @classmethod
+    def _effects(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {a: e for a, e in v.items() if not -1 <= e <= 1}
+        if bad:
+            raise ValueError(f"prior effects are shares of the churn risk, between -1 and 1; got {bad}")
+        return v
+
+    @field_validator("effect_by_cause")
+    @classmethod
+    def _effect_by_cause(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        unknown = sorted({c for by in v.values() for c in by} - set(CAUSES))
+        if unknown:
+            raise ValueError(f"effect_by_cause has unknown cause(s) {unknown}; causes are {list(CAUSES)}")
+        bad = {f"{a}.{c}": e for a, by in v.items() for c, e in by.items() if not -1 <= e <= 1}
+        if bad:
+            raise ValueError(f"prior effects are shares of the churn risk, between -1 and 1; got {bad}")
+        return v
+
+
+# --------------------------------------------------------------------------- options
+
+def allowed_actions(playbook, segment: str, cause: str) -> list[str]:
+    """The ladder rule (module docstring): the playbook action first, then cheaper lower-tier ones."""
+    own = playbook.rules[segment][cause]
+    names = [own]
+    for lower in SEGMENTS[SEGMENTS.index(segment) + 1:]:
+        name = playbook.rules[lower][cause]
+        if name not in names and playbook.actions[name].cost <= playbook.actions[own].cost:
+            names.append(name)
+    return [n for n in names if n != playbook.no_action]
+
+
+def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
+                   effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (customer, allowed action): customer_id, owner, action, channel, owner_role,
+    cost, playbook_action (the playbook's own action for the customer), churn_probability,
+    forecast_value, effect (absolute reduction in churn probability), effect_source ("uplift" or
+    "prior"), expected_retained_value = effect * forecast_value - cost.
+
+    `effects` (optional): index customer_id, one column per action, absolute reductions in churn
+    probability (as `churn.uplift.predict_effects` returns); a value that is not NaN replaces the
+    prior. Columns naming no playbook action are ignored (logged).
+    """
+    _require(listing, LISTING_COLUMNS, "listing")
+    if "forecast_value_12m" not in listing.columns and "value_12m" not in listing.columns:
+        raise ValueError("listing lacks a value column: forecast_value_12m or value_12m")
+    ids = listing["customer_id"].astype("string")
+    if ids.isna().any():
+        raise ValueError("listing has customers without a customer_id")
+    if ids.duplicated().any():
+        raise ValueError(f"listing has duplicate customer_id(s) {ids[ids.duplicated()].unique()[:5].tolist()}")
+    p = pd.to_numeric(listing["churn_probability"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError("listing.churn_probability must be a probability in [0, 1] for every customer")
+    segment = np.where(listing["is_key_account"].fillna(False).astype(bool).to_numpy(), "key_account",
+                       listing["value_tier"].astype("object").to_numpy())
+    cause = listing["primary_cause"].astype("object").to_numpy()
+    bad_seg = sorted({str(s) for s in segment} - set(SEGMENTS))
+    bad_cause = sorted({str(c) for c in cause} - set(CAUSES))
+    if bad_seg or bad_cause:
+        raise ValueError(f"listing has unknown value_tier(s) {bad_seg} or primary_cause(s) {bad_cause}")
+    unknown_priors = sorted((set(cfg.effects) | set(cfg.effect_by_cause)) - set(playbook.actions))
+    if unknown_priors:
+        raise ValueError(f"decide.effects names action(s) {unknown_priors} that the playbook does not define")
+
+    value = _forecast_value(listing)
+    base = pd.DataFrame({
+        "row": np.arange(len(listing)),
+        "customer_id": ids.to_numpy(),
+        "owner": listing["owner"].astype("string").fillna(NO_OWNER).to_numpy(),
+        "segment": segment,
+        "primary_cause": cause,
+        "churn_probability": p,
+        "forecast_value": value,
+    })
+    ladder = pd.DataFrame(
+        [(seg, c, name, k == 0) for seg in SEGMENTS for c in CAUSES
+         for k, name in enumerate(allowed_actions(playbook, seg, c))],
+        columns=["segment", "primary_cause", "action", "playbook_action"],
+    )
+    out = base.merge(ladder, on=["segment", "primary_cause"], how="inner", sort=False)
+    out = out.sort_values(["row", "playbook_action"], ascending=[True, False], kind="stable", ignore_index=True)
+    acts = playbook.actions
+    out["channel"] = [acts[a].channel for a in out["action"]]
+    out["owner_role"] = [acts[a].owner_role for a in out["action"]]
+    out["cost"] = np.array([acts[a].cost for a in out["action"]], dtype="float64")
+
+    prior = np.array([cfg.effect_by_cause.get(a, {}).get(c, cfg.effects.get(a, np.nan))
+                      for a, c in zip(out["action"], out["primary_cause"], strict=True)], dtype="float64")
+    effect = out["churn_probability"].to_numpy() * prior
+    source = np.full(len(out), "prior", dtype=object)
+    if effects is not None:
+        uplift = _lookup_effects(effects, out, set(acts))
+        given = ~np.isnan(uplift)
+        effect = np.where(given, uplift, effect)
+        source[given] = "uplift"
+    if np.isnan(effect).any():
+        missing = sorted(out.loc[np.isnan(effect), "action"].unique().tolist())
+        raise ValueError(f"no effect for action(s) {missing}: give decide.effects a prior for each "
+                         "(or an uplift estimate for every customer)")
+    out["effect"] = effect
+    out["effect_source"] = pd.array(source, dtype="string")
+    out["expected_retained_value"] = effect * out["forecast_value"].to_numpy() - out["cost"].to_numpy()
+    cols = ["customer_id", "owner", "action", "channel", "owner_role", "cost", "playbook_action",
+            "primary_cause", "churn_probability", "forecast_value", "effect", "effect_source",
+            "expected_retained_value"]
+    out = out[cols]
+    for c in ("customer_id", "owner", "action", "channel", "owner_role", "primary_cause"):
+        out[c] = out[c].astype("string")
+    return out
+
+
+def _forecast_value(listing: pd.DataFrame) -> np.ndarray:
+    value = pd.Series(np.nan, index=listing.index, dtype="float64")
+    if "forecast_value_12m" in listing.columns:
+        value = pd.to_numeric(listing["forecast_value_12m"], errors="coerce").astype("float64")
+    if "value_12m" in listing.columns:
+        value = value.fillna(pd.to_numeric(listing["value_12m"], errors="coerce").astype("float64"))
+    return value.fillna(0.0).to_numpy(dtype="float64")
+
+
+def _lookup_effects(effects: pd.DataFrame, out: pd.DataFrame, actions: set[str]) -> np.ndarray:
+    ignored = sorted(set(map(str, effects.columns)) - actions)
+    if ignored:
+        log.warning("effects column(s) %s name no playbook action: ignored", ignored)
+    frame = effects.copy()
+    frame.index = frame.index.astype("string")
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.index.duplicated().any():
+        raise ValueError("effects has duplicate customer_id(s) in its index")
+    result = np.full(len(out), np.nan)
+    rows = frame.index.get_indexer(out["customer_id"].to_numpy())
+    for action in set(frame.columns) & actions:
+        at = (out["action"].to_numpy() == action) & (rows >= 0)
+        col = pd.to_numeric(frame[action], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        result[at] = col[rows[at]]
+    return result
+
+
+# --------------------------------------------------------------------------- choosing
+
+def _require(frame: pd.DataFrame, columns, where: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{where} is missing column(s) {missing}")
+
+
+def _pools(opts: pd.DataFrame, cfg: DecideConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Per option: its capacity pool code (-1: unlimited); per pool: its limit and a label."""
+    owner = opts["owner"].astype("string").fillna(NO_OWNER).to_numpy(dtype=object)
+    role = (opts["owner_role"].astype("string").fillna("").to_numpy(dtype=object)
+            if "owner_role" in opts.columns else np.full(len(opts), "", dtype=object))
+    channel = opts["channel"].astype("string").fillna("").to_numpy(dtype=object)
+    team = np.array([r in cfg.capacity for r in role], dtype=bool)
+    holder = np.where(team, role, owner)
+    keys = pd.DataFrame({"team": team, "holder": holder, "channel": channel})
+    codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
+    pool_of = np.full(len(opts), -1, dtype=np.int64)
+    limits, labels = [], []
+    default = cfg.capacity.get("default", {})
+    for k, (is_team, who, ch) in enumerate(uniques):
+        entry = cfg.capacity[who] if is_team else cfg.capacity.get(who, default)
+        if ch in entry:
+            pool_of[codes == k] = len(limits)
+            limits.append(math.floor(entry[ch] + 1e-9))
+            labels.append(f"{who} (team) / {ch}" if is_team else f"{who} / {ch}")
+    return pool_of, np.array(limits, dtype=np.int64), labels
+
+
+def _check_options(options: pd.DataFrame) -> pd.DataFrame:
+    _require(options, OPTION_COLUMNS, "options")
+    opts = options.reset_index(drop=True)
+    cost = pd.to_numeric(opts["cost"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    value = pd.to_numeric(opts["expected_retained_value"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if np.isnan(cost).any() or np.isnan(value).any() or np.isinf(value).any():
+        raise ValueError("options.cost and options.expected_retained_value must be numbers (no NaN)")
+    if (cost < 0).any():
+        raise ValueError("options.cost must be >= 0")
+    if opts["customer_id"].isna().any():
+        raise ValueError("options has rows without a customer_id")
+    return opts
+
+
+def _milp(value, cost, cust, pool, limits, budget, cfg) -> tuple[np.ndarray, dict]:
+    n = len(value)
+    rows, cols, data, ub = [], [], [], []
+    m = 0
+    # one action per customer (customers with a single candidate are bounded by x <= 1 already)
+    counts = np.bincount(cust)
+    multi = np.flatnonzero(counts[cust] > 1)
+    if len(multi):
+        row_of = np.full(len(counts), -1)
+        need = np.flatnonzero(counts > 1)
+        row_of[need] = np.arange(len(need))
+        rows.append(row_of[cust[multi]])
+        cols.append(multi)
+        data.append(np.ones(len(multi)))
+        ub.append(np.ones(len(need)))
+        m += len(need)
+    if budget is not None and cost.sum() > budget:
+        rows.append(np.full(n, m))
+        cols.append(np.arange(n))
+        data.append(cost)
+        ub.append(np.array([budget], dtype="float64"))
+        m += 1
+    in_pool = np.flatnonzero(pool >= 0)
+    if len(in_pool):
+        used = np.bincount(pool[in_pool], minlength=len(limits))
+        binding = np.flatnonzero(used > limits)  # a pool with no more candidates than its limit cannot bind
+        if len(binding):
+            row_of = np.full(len(limits), -1)
+            row_of[binding] = m + np.arange(len(binding))
+            sel = in_pool[np.isin(pool[in_pool], binding)]
+            rows.append(row_of[pool[sel]])
+            cols.append(sel)
+            data.append(np.ones(len(sel)))
+            ub.append(limits[binding].astype("float64"))
+            m += len(binding)
+    constraints = []
+    if m:
+        A = sparse.csr_array((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(m, n))
+        constraints = [LinearConstraint(A, -np.inf, np.concatenate(ub))]
+    res = milp(c=-value, integrality=np.ones(n), bounds=Bounds(0, 1), constraints=constraints,
+               options={"time_limit": cfg.time_limit_seconds, "mip_rel_gap": cfg.mip_rel_gap, "disp": False})
+    info = {"solver": "milp", "solver_status": str(res.message), "optimal": bool(res.status == 0),
+            "mip_gap": _num(getattr(res, "mip_gap", None)),
+            "upper_bound": _num(-res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else None,
+            "n_constraints": int(m)}
+    if res.x is None:
+        log.warning("milp found no plan (%s): falling back to the greedy plan", res.message)
+        take, _ = _greedy(value, cost, cust, pool, limits, budget)
+        info.update(solver="greedy", solver_status=f"milp failed ({res.message}); greedy plan")
+        return take, info
+    return res.x > 0.5, info
+
+
+def _greedy(value, cost, cust, pool, limits, budget) -> tuple[np.ndarray, dict]:
+    """Two greedy passes, the better plan kept: best value per unit of cost first, and largest value
+    first (ties: the other key), each taking what still fits. Per cost alone fails when one cheap
+    action per customer blocks a dearer, far better one; value alone fails on a tight budget."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cost > 0, value / np.where(cost > 0, cost, 1), np.inf)
+    plans = {}
+    for name, order in (("value per cost", np.lexsort((-value, -ratio))), ("value", np.lexsort((-ratio, -value)))):
+        take = _greedy_pass(order, cost, cust, pool, limits, budget)
+        plans[name] = (float(value[take].sum()), take)
+    best = max(plans, key=lambda k: plans[k][0])
+    return plans[best][1], {"solver": "greedy", "solver_status": f"greedy: {best} first (the better of two orders)",
+                            "optimal": None, "mip_gap": None, "upper_bound": None}
+
+
+def _greedy_pass(order, cost, cust, pool, limits, budget) -> np.ndarray:
+    take = np.zeros(len(cost), dtype=bool)
+    done = np.zeros(cust.max() + 1 if len(cust) else 0, dtype=bool)
+    used = np.zeros(len(limits), dtype=np.int64)
+    left = np.inf if budget is None else float(budget)
+    tol = 1e-9 * max(1.0, abs(left)) if budget is not None else 0.0
+    for j in order:
+        if done[cust[j]] or cost[j] > left + tol or (pool[j] >= 0 and used[pool[j]] >= limits[pool[j]]):
+            continue
+        take[j] = True
+        done[cust[j]] = True
+        left -= cost[j]
+        if pool[j] >= 0:
+            used[pool[j]] += 1
+    return take
+
+
+def _repair(take, value, cost, pool, limits, budget) -> np.ndarray:
+    """Guard against solver tolerances: drop the least valuable chosen options until every limit holds."""
+    take = take.copy()
+    used = np.bincount(pool[take & (pool >= 0)], minlength=len(limits))
+
+    def over_budget() -> bool:
+        return budget is not None and cost[take].sum() > budget + 1e-9 * max(1.0, budget)
+
+    for j in np.flatnonzero(take)[np.argsort(value[take], kind="stable")]:
+        if not over_budget() and (used <= limits).all():
+            break
+        if (pool[j] >= 0 and used[pool[j]] > limits[pool[j]]) or (over_budget() and cost[j] > 0):
+            take[j] = False
+            if pool[j] >= 0:
+                used[pool[j]] -= 1
+            log.warning("dropped an option to keep the plan within budget and capacity (solver tolerance)")
+    return take
+
+
+def choose_actions(options: pd.DataFrame, cfg: DecideConfig) -> pd.DataFrame:
+    """At most one action per customer, maximising the total expected_retained_value with the total
+    cost <= cfg.budget and, per capacity pool and channel, the count <= its capacity. Only options
+    worth more than cfg.min_value are candidates.
+
+    One row per customer of `options`: customer_id, owner, chosen_action (None when not chosen),
+    channel, cost and expected_retained_value of the chosen action (0 when none), effect,
+    capacity_pool, best_action / best_value (the customer's most valuable candidate, whatever the
+    limits), and status:
+      - "chosen";
+      - "not worth its cost": no option worth more than min_value, net of its cost;
+      - "owner at capacity": some option was worth it, but the pool of every such option is full;
+      - "below budget line": worth it and a pool had room, but the money went to better uses.
+    Sorted: chosen first by value, then the rest by best_value. `result.attrs["summary"]`: solver,
+    solver_status, optimal, mip_gap, upper_bound (the most any plan could retain, from the milp's
+    dual bound), greedy_expected_value (milp only: what the greedy plan would retain), budget,
+    budget_used, expected_value_retained, n_customers, n_candidates, n_chosen, by_status,
+    by_channel, seconds.
+    """
+    t0 = time.perf_counter()
+    opts = _check_options(options)
+    customers, first = np.unique(opts["customer_id"].astype("string").to_numpy(dtype=object), return_index=True)
+    customers = customers[np.argsort(first)]  # first-seen order
+    cust_all = pd.Index(customers).get_indexer(opts["customer_id"].astype("string").to_numpy(dtype=object))
+    value_all = opts["expected_retained_value"].to_numpy(dtype="float64")
+    cand = np.flatnonzero(value_all > cfg.min_value)
+    pool_all, limits, labels = _pools(opts, cfg)
+    value, cost = value_all[cand], opts["cost"].to_numpy(dtype="float64")[cand]
+    cust, pool = cust_all[cand], pool_all[cand]
+
+    if len(cand) == 0:
+        take, info = np.zeros(0, dtype=bool), {"solver": cfg.solver, "solver_status": "no candidates",
+                                                 "optimal": True, "mip_gap": 0.0, "upper_bound": 0.0}
+    elif cfg.solver == "milp":
+        take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
+        # The greedy plan costs milliseconds: keep it when the solver stopped (gap or time limit)
+        # at something worse, so the exact solver is never behind the heuristic.
+        greedy, _ = _greedy(value, cost, cust, pool, limits, cfg.budget)
+        info["greedy_expected_value"] = float(value[greedy].sum())
+        if value[greedy].sum() > value[take].sum() + 1e-9 * max(1.0, abs(value[take].sum())):
+            take = greedy
+            info["solver_status"] += "; the greedy plan was better and is kept"
+    else:
+        take, info = _greedy(value, cost, cust, pool, limits, cfg.budget)
+    take = _repair(take, value, cost, pool, limits, cfg.budget)
+
+    chosen_opt = np.full(len(customers), -1, dtype=np.int64)
+    chosen_opt[cust[take]] = cand[take]
+    used = np.bincount(pool[take & (pool >= 0)], minlength=len(limits))
+    full = used >= limits
+    has_cand = np.zeros(len(customers), dtype=bool)
+    has_cand[cust] = True
+    # a candidate with room: no pool, or a pool not yet full
+    room = pool < 0
+    room[~room] = ~full[pool[~room]]
+    has_room = np.zeros(len(customers), dtype=bool)
+    has_room[cust[room]] = True
+    status = np.where(chosen_opt >= 0, "chosen",
+                      np.where(~has_cand, "not worth its cost",
+                               np.where(~has_room, "owner at capacity", "below budget line")))
+
+    # each customer's best option, regardless of limits (candidates only)
+    best = np.full(len(customers), -1, dtype=np.int64)
+    if len(cand):
+        top = pd.Series(value).groupby(cust).idxmax()
+        best[top.index.to_numpy()] = cand[top.to_numpy()]
+
+    picked = chosen_opt >= 0
+    idx = np.where(picked, chosen_opt, 0)
+    col = lambda name: opts[name].to_numpy(dtype=object)  # noqa: E731
+    pool_label = np.array([labels[k] if k >= 0 else None for k in pool_all], dtype=object)
+    out = pd.DataFrame({
+        "customer_id": pd.array(customers, dtype="string"),
+        "owner": pd.array(np.where(picked, col("owner")[idx], col("owner")[first[np.argsort(first)]]), dtype="string"),
+        "chosen_action": pd.Series(np.where(picked, col("action")[idx], None), dtype=object),
+        "channel": pd.array(np.where(picked, col("channel")[idx], None), dtype="string"),
+        "cost": np.where(picked, opts["cost"].to_numpy(dtype="float64")[idx], 0.0),
+        "effect": (np.where(picked, opts["effect"].to_numpy(dtype="float64")[idx], 0.0)
+                   if "effect" in opts.columns else np.nan),
+        "expected_retained_value": np.where(picked, value_all[idx], 0.0),
+        "status": pd.array(status, dtype="string"),
+        "capacity_pool": pd.array(np.where(picked, pool_label[idx], None), dtype="string"),
+        "best_action": pd.array(np.where(best >= 0, col("action")[np.maximum(best, 0)], None), dtype="string"),
+        "best_value": np.where(best >= 0, value_all[np.maximum(best, 0)], np.nan),
+    })
+    sort_key = np.where(picked, out["expected_retained_value"], out["best_value"].fillna(-np.inf))
+    out = (out.assign(_chosen=picked, _key=sort_key)
+              .sort_values(["_chosen", "_key", "customer_id"], ascending=[False, False, True], kind="stable")
+              .drop(columns=["_chosen", "_key"]).reset_index(drop=True))
+    chosen_rows = out[out["status"] == "chosen"]
+    summary = {
+        **info,
+        "budget": cfg.budget,
+        "budget_used": float(chosen_rows["cost"].sum()),
+        "expected_value_retained": float(chosen_rows["expected_retained_value"].sum()),
+        "n_customers": int(len(out)),
+        "n_candidates": int(len(cand)),
+        "n_chosen": int(len(chosen_rows)),
+        "by_status": {s: int((out["status"] == s).sum()) for s in STATUSES},
+        "by_channel": {str(k): int(v) for k, v in chosen_rows["channel"].value_counts().sort_index().items()},
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    out.attrs["summary"] = summary
+    return out
+
+
+def _num(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
+
+
+# --------------------------------------------------------------------------- holdout
+
+def assign_holdout(customer_ids: pd.Series, share: float, seed: int) -> pd.Series:
+    """True for the customers held out (not contacted): exactly floor(share * n + 0.5) of the n
+    customers (half rounds up), those with the smallest seeded hash of their customer_id (BLAKE2b
+    of "seed:customer_id"). Reproducible for a seed, independent of row order; the same index as
+    `customer_ids`, name "holdout"."""
+    if not 0 <= share <= 1:
+        raise ValueError(f"holdout share must be in [0, 1]; got {share}")
+    ids = pd.Series(customer_ids).astype("string")
+    if ids.isna().any():
+        raise ValueError("assign_holdout: customer_ids has missing values")
+    if ids.duplicated().any():
+        raise ValueError(f"assign_holdout: duplicate customer_id(s) {ids[ids.duplicated()].unique()[:5].tolist()}")
+    n = len(ids)
+    k = int(math.floor(share * n + 0.5))
+    keys = np.array([int.from_bytes(hashlib.blake2b(f"{seed}:{c}".encode(), digest_size=8).digest(), "big")
+                     for c in ids], dtype=np.uint64)
+    order = np.lexsort((ids.to_numpy(dtype=object).astype(str), keys))  # ties (never seen) by id
+    out = np.zeros(n, dtype=bool)
+    out[order[:k]] = True
+    return pd.Series(out, index=ids.index, name="holdout")
+
+
+# --------------------------------------------------------------------------- baseline
+
+def compare_with_risk_ranking(options: pd.DataFrame, listing: pd.DataFrame, cfg: DecideConfig,
+                              plan: pd.DataFrame | None = None) -> dict:
+    """The optimiser against the usual rule: go down the list by churn_probability (highest first;
+    ties by customer_id) and contact each customer with its playbook action (the option with
+    `playbook_action`, whatever its value) when it still fits the budget and its capacity pool,
+    until the budget is spent. Same budget, capacity and options for both.
+
+    Returns {"budget", "optimiser": {...}, "risk_ranking": {...}, "gain", "gain_share"}, each side
+    with expected_value_retained, cost and n_contacted. `plan`: the result of
+    `choose_actions(options, cfg)` when already at hand (it is not solved again).
+    """
+    opts = _check_options(options)
+    _require(opts, ("playbook_action",), "options")
+    _require(listing, ("customer_id", "churn_probability"), "listing")
+    prob = pd.Series(pd.to_numeric(listing["churn_probability"], errors="coerce").to_numpy(dtype="float64"),
+                     index=listing["customer_id"].astype("string").to_numpy())
+    plan = choose_actions(opts, cfg) if plan is None else plan
+
+    own = opts[opts["playbook_action"].astype(bool)].copy()
+    own["customer_id"] = own["customer_id"].astype("string")
+    missing = sorted(set(own["customer_id"]) - set(prob.index))
+    if missing:
+        raise ValueError(f"listing lacks customer(s) {missing[:5]} that the options have")
+    own["_p"] = prob.reindex(own["customer_id"].to_numpy()).to_numpy()
+    own = own.sort_values(["_p", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    pool, limits, _ = _pools(own, cfg)
+    cost, value = own["cost"].to_numpy(dtype="float64"), own["expected_retained_value"].to_numpy(dtype="float64")
+    used = np.zeros(len(limits), dtype=np.int64)
+    left = np.inf if cfg.budget is None else float(cfg.budget)
+    take = np.zeros(len(own), dtype=bool)
+    for j in range(len(own)):
+        if left <= 0 and cost[j] > 0:
+            break
+        if cost[j] > left + 1e-9 or (pool[j] >= 0 and used[pool[j]] >= limits[pool[j]]):
+            continue
+        take[j] = True
+        left -= cost[j]
+        if pool[j] >= 0:
+            used[pool[j]] += 1
+    s = plan.attrs["summary"]
+    opt = {"expected_value_retained": s["expected_value_retained"], "cost": s["budget_used"],
+           "n_contacted": s["n_chosen"], "solver": s["solver"]}
+    base = {"expected_value_retained": float(value[take].sum()), "cost": float(cost[take].sum()),
+            "n_contacted": int(take.sum())}
+    gain = opt["expected_value_retained"] - base["expected_value_retained"]
+    return {"budget": cfg.budget, "optimiser": opt, "risk_ranking": base, "gain": gain,
+            "gain_share": gain / abs(base["expected_value_retained"]) if base["expected_value_retained"] else None}
+
+
+# --------------------------------------------------------------------------- all together
+
+def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Holdout, options and choice for a whole retention list: one row per listing customer (the
+    columns of `choose_actions` plus `holdout`), status "holdout" for the held-out customers and
+    "not worth its cost" for those the playbook offers nothing. attrs["summary"]: the plan's
+    summary plus n_holdout, holdout_share, seed and the comparison with risk ranking."""
+    holdout = assign_holdout(listing["customer_id"], cfg.holdout_share, cfg.seed)
+    contacted = listing.loc[~holdout.to_numpy()]
+    options = action_options(contacted, playbook, cfg, effects)
+    plan = choose_actions(options, cfg)
+    ids = listing["customer_id"].astype("string")
+    out = pd.DataFrame({"customer_id": pd.array(ids.to_numpy(), dtype="string")}).merge(plan, on="customer_id", how="left", sort=False)
+    out["holdout"] = holdout.to_numpy()
+    out["status"] = out["status"].astype("string").mask(out["holdout"], HOLDOUT).fillna("not worth its cost")
+    out["owner"] = out["owner"].fillna(listing["owner"].astype("string").reset_index(drop=True))
+    out["cost"] = out["cost"].fillna(0.0)
+    out["expected_retained_value"] = out["expected_retained_value"].fillna(0.0)
+    out["chosen_action"] = out["chosen_action"].astype(object).where(out["chosen_action"].notna(), None)
+    summary = dict(plan.attrs["summary"])
+    summary.update(n_customers=int(len(out)), n_holdout=int(holdout.sum()), holdout_share=cfg.holdout_share, seed=cfg.seed,
+                   by_status={**summary["by_status"], HOLDOUT: int(holdout.sum()),
+                              "not worth its cost": int((out["status"] == "not worth its cost").sum())},
+                   versus_risk_ranking=compare_with_risk_ranking(options, contacted, cfg, plan) if len(options) else None)
+    out.attrs["summary"] = summary
+    return out
