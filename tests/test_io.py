@@ -81,3 +81,10 @@ def test_outputs_are_readable_by_others(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
+
+
+def test_excel_files_in_a_canonical_folder(tmp_path):
+    pd.DataFrame({"customer_id": ["00042", "7"], "ts": ["2024-01-01", "2024-02-01"], "amount": [5.0, 6.5]}).to_excel(
+        tmp_path / "orders.xlsx", index=False)
+    orders = io.read_source(SourceConfig(location=str(tmp_path)))["orders"]
+    assert orders["customer_id"].tolist() == ["00042", "7"] and orders["amount"].tolist() == ["5", "6.5"]

@@ -121,14 +121,15 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
         FROM j WHERE order_id IS NULL
     ),
     oc AS (SELECT customer_id, cutoff, {", ".join(counts)} FROM per_order GROUP BY customer_id, cutoff),
-    days AS (
-        SELECT DISTINCT customer_id, cutoff, date_trunc('day', ts) AS d FROM j WHERE amount > 0 AND age <= 365
+    all_days AS (  -- one row per positive-order day; its youngest row decides the 365-day window
+        SELECT customer_id, cutoff, date_trunc('day', ts) AS d, min(age) AS day_age
+        FROM j WHERE amount > 0 GROUP BY customer_id, cutoff, date_trunc('day', ts)
     ),
+    days AS (SELECT customer_id, cutoff, d FROM all_days WHERE day_age <= 365),
     life AS (  -- whole purchase history in BG/NBD's terms (repeat purchase days, recency, age)
         SELECT customer_id, cutoff, count(*) - 1 AS btyd_x, date_diff('day', min(d), max(d)) AS btyd_tx,
                (epoch_us(cutoff) - epoch_us(min(d))) / 86400e6 AS btyd_T
-        FROM (SELECT DISTINCT customer_id, cutoff, date_trunc('day', ts) AS d FROM j WHERE amount > 0)
-        GROUP BY customer_id, cutoff
+        FROM all_days GROUP BY customer_id, cutoff
     ),
     gaps AS (
         SELECT customer_id, cutoff,
