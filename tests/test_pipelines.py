@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from conftest import CONFIG, DEMO_AS_OF, make_history, write_canonical_folder
 
+from churn.decide import DECISION_COLUMNS
 from churn.score import LIST_COLUMNS
 from pipelines.scoring import scoring_flow
 from pipelines.serve import deployments
@@ -38,13 +39,19 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     monkeypatch.setenv("CHURN_PUBLISH_URL", f"sqlite:///{published}")
     scored = scoring_flow(config=FAST, data=data, as_of=AS_OF, out=str(out), **dirs)
     listing = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
-    assert list(listing.columns) == LIST_COLUMNS
+    assert list(listing.columns) == LIST_COLUMNS + DECISION_COLUMNS
     assert set(listing["customer_id"]) == active_at(history["orders"], AS_OF)
     assert listing["customer_id"].is_unique
     assert listing["expected_loss"].is_monotonic_decreasing
     assert set(listing["primary_cause"]) <= {"price", "service", "quality", "engagement", "other"}
     assert (listing["model_version"] == "churn v1").all() and (listing["as_of"] == AS_OF).all()
     assert scored["list"]["customers_scored"] == len(listing)
+    # the contact plan keeps to the budget and holds a random 10% out
+    summary = scored["list"]
+    assert summary["budget_used"] <= summary["budget"] == 20000
+    assert listing["holdout"].sum() == round(0.1 * len(listing))
+    assert (listing.loc[listing["holdout"], "decision"] == "holdout").all()
+    assert listing.loc[listing["contact"].notna(), "decision"].eq("chosen").all()
     parquet = pd.read_parquet(out / "retention_list.parquet")
     assert parquet["customer_id"].tolist() == listing["customer_id"].tolist()
 

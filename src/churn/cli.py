@@ -334,6 +334,16 @@ def _print_scoring(summary: dict) -> None:
         f"Causes among those at risk: {summary['primary_causes_at_risk']}. "
         f"List: {summary['out']}/retention_list.csv"
     )
+    d = summary["decisions"]
+    versus = d.get("versus_risk_ranking") or {}
+    budget = "an unlimited budget" if d["budget"] is None else f"{d['budget']:,.0f}"
+    console.print(
+        f"Contact plan: {d['n_chosen']:,} customers, budget used {d['budget_used']:,.0f} of {budget}, "
+        f"expected value retained {d['expected_value_retained']:,.0f}"
+        + (f" (contacting the riskiest first with the same budget: {versus['risk_ranking']['expected_value_retained']:,.0f})"
+           if versus else "")
+        + f"; {d['n_holdout']:,} held out at random."
+    )
     set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
     if set_aside:
         console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")

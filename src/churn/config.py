@@ -7,6 +7,7 @@ stage function receives only its own section.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from pathlib import Path
 from typing import Literal
 
@@ -187,6 +188,57 @@ class ScoreConfig(Section):
     playbook: str = "playbook.yaml"  # relative to the config file
 
 
+class DecideConfig(Section):
+    """Budget, capacity, holdout and prior effects of the retention decisions."""
+
+    budget: float | None = None  # total money for the run; None = unlimited
+    # {owner | owner role | "default": {channel: max actions in this run}}; see the module docstring
+    capacity: dict[str, dict[str, float]] = Field(default_factory=dict)
+    holdout_share: float = Field(0.1, ge=0, le=0.5)
+    seed: int = 0
+    # prior effect per action: the share of the customer's churn risk it removes (0.25 = a quarter)
+    effects: dict[str, float] = Field(default_factory=dict)
+    effect_by_cause: dict[str, dict[str, float]] = Field(default_factory=dict)  # action -> cause -> prior
+    min_value: float = Field(0.0, ge=0)  # an action must be worth more than this, net of its cost
+    solver: Literal["milp", "greedy"] = "milp"
+    time_limit_seconds: float = Field(60.0, gt=0)  # milp: stop and keep the best plan found so far
+    mip_rel_gap: float = Field(1e-4, ge=0)  # milp: stop when proven within this share of the optimum (HiGHS default)
+
+    @field_validator("budget")
+    @classmethod
+    def _budget(cls, v: float | None) -> float | None:
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"budget must be a finite amount >= 0 (or null for unlimited); got {v}")
+        return v
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        bad = {f"{who}.{ch}": n for who, limits in v.items() for ch, n in limits.items() if not n >= 0}
+        if bad:
+            raise ValueError(f"capacity limits must be >= 0 (leave a channel out for unlimited); got {bad}")
+        return v
+
+    @field_validator("effects")
+    @classmethod
+    def _effects(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {a: e for a, e in v.items() if not -1 <= e <= 1}
+        if bad:
+            raise ValueError(f"prior effects are shares of the churn risk, between -1 and 1; got {bad}")
+        return v
+
+    @field_validator("effect_by_cause")
+    @classmethod
+    def _effect_by_cause(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        unknown = sorted({c for by in v.values() for c in by} - set(CAUSES))
+        if unknown:
+            raise ValueError(f"effect_by_cause has unknown cause(s) {unknown}; causes are {list(CAUSES)}")
+        bad = {f"{a}.{c}": e for a, by in v.items() for c, e in by.items() if not -1 <= e <= 1}
+        if bad:
+            raise ValueError(f"prior effects are shares of the churn risk, between -1 and 1; got {bad}")
+        return v
+
+
 class ReportConfig(Section):
     """The managers' report (HTML) and workbook (Excel) written next to the retention list."""
 
@@ -241,6 +293,7 @@ class Config(Section):
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     explain: ExplainConfig
     score: ScoreConfig = Field(default_factory=ScoreConfig)
+    decide: DecideConfig = Field(default_factory=DecideConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)

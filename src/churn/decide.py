@@ -51,16 +51,14 @@ import hashlib
 import logging
 import math
 import time
-from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from churn.actions import SEGMENTS
-from churn.config import CAUSES, Section
+from churn.config import CAUSES, DecideConfig
 
 log = logging.getLogger(__name__)
 
@@ -69,57 +67,6 @@ HOLDOUT = "holdout"
 NO_OWNER = "(no owner)"
 OPTION_COLUMNS = ("customer_id", "owner", "action", "channel", "cost", "expected_retained_value")
 LISTING_COLUMNS = ("customer_id", "owner", "is_key_account", "value_tier", "primary_cause", "churn_probability")
-
-
-class DecideConfig(Section):
-    """Budget, capacity, holdout and prior effects of the retention decisions."""
-
-    budget: float | None = None  # total money for the run; None = unlimited
-    # {owner | owner role | "default": {channel: max actions in this run}}; see the module docstring
-    capacity: dict[str, dict[str, float]] = Field(default_factory=dict)
-    holdout_share: float = Field(0.1, ge=0, le=0.5)
-    seed: int = 0
-    # prior effect per action: the share of the customer's churn risk it removes (0.25 = a quarter)
-    effects: dict[str, float] = Field(default_factory=dict)
-    effect_by_cause: dict[str, dict[str, float]] = Field(default_factory=dict)  # action -> cause -> prior
-    min_value: float = Field(0.0, ge=0)  # an action must be worth more than this, net of its cost
-    solver: Literal["milp", "greedy"] = "milp"
-    time_limit_seconds: float = Field(60.0, gt=0)  # milp: stop and keep the best plan found so far
-    mip_rel_gap: float = Field(1e-4, ge=0)  # milp: stop when proven within this share of the optimum (HiGHS default)
-
-    @field_validator("budget")
-    @classmethod
-    def _budget(cls, v: float | None) -> float | None:
-        if v is not None and not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"budget must be a finite amount >= 0 (or null for unlimited); got {v}")
-        return v
-
-    @field_validator("capacity")
-    @classmethod
-    def _capacity(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        bad = {f"{who}.{ch}": n for who, limits in v.items() for ch, n in limits.items() if not n >= 0}
-        if bad:
-            raise ValueError(f"capacity limits must be >= 0 (leave a channel out for unlimited); got {bad}")
-        return v
-
-    @field_validator("effects")
-    @classmethod
-    def _effects(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {a: e for a, e in v.items() if not -1 <= e <= 1}
-        if bad:
-            raise ValueError(f"prior effects are shares of the churn risk, between -1 and 1; got {bad}")
-        return v
-
-    @field_validator("effect_by_cause")
-    @classmethod
-    def _effect_by_cause(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        unknown = sorted({c for by in v.values() for c in by} - set(CAUSES))
-        if unknown:
-            raise ValueError(f"effect_by_cause has unknown cause(s) {unknown}; causes are {list(CAUSES)}")
-        bad = {f"{a}.{c}": e for a, by in v.items() for c, e in by.items() if not -1 <= e <= 1}
-        if bad:
-            raise ValueError(f"prior effects are shares of the churn risk, between -1 and 1; got {bad}")
-        return v
 
 
 # --------------------------------------------------------------------------- options
@@ -600,4 +547,20 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
                               "not worth its cost": int((out["status"] == "not worth its cost").sum())},
                    versus_risk_ranking=compare_with_risk_ranking(options, contacted, cfg, plan) if len(options) else None)
     out.attrs["summary"] = summary
+    return out
+
+
+DECISION_COLUMNS = ["contact", "decision", "holdout", "expected_retained_value"]
+
+
+def apply_plan(listing: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
+    """The retention list with the plan's columns: `contact` (the action chosen within budget and
+    capacity, empty if none), `decision` (chosen / holdout / why not), `holdout`, `expected_retained_value`."""
+    by_id = plan.set_index("customer_id")
+    ids = listing["customer_id"].astype("string")
+    out = listing.copy()
+    out["contact"] = by_id["chosen_action"].reindex(ids).astype("string").to_numpy()
+    out["decision"] = by_id["status"].reindex(ids).astype("string").to_numpy()
+    out["holdout"] = by_id["holdout"].reindex(ids).fillna(False).astype(bool).to_numpy()
+    out["expected_retained_value"] = by_id["expected_retained_value"].reindex(ids).fillna(0.0).round(2).to_numpy()
     return out

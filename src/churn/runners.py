@@ -193,6 +193,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
     from churn import tracking
+    from churn.decide import apply_plan, decide
     from churn.score import retention_list
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
@@ -201,11 +202,17 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     playbook = load_playbook(cfg.score.playbook)
     listing = retention_list(features, customers, model, cfg.score, cfg.explain, playbook,
                              cfg.features.trend_window, label, as_of)
+    plan = decide(listing, playbook, cfg.decide)
+    listing = apply_plan(listing, plan)
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
     set_aside = {t: v["bad_rows"] for t, v in io.read_json(ws.validation_summary)["tables"].items()}
+    decisions = plan.attrs["summary"]
     summary = _list_summary(listing) | {"model": label, "as_of": str(as_of.date()), "out": str(out_dir),
-                                        "rows_set_aside": set_aside, "quarantine": str(ws.quarantine)}
+                                        "rows_set_aside": set_aside, "quarantine": str(ws.quarantine),
+                                        "budget": decisions["budget"], "budget_used": decisions["budget_used"],
+                                        "expected_value_retained": decisions["expected_value_retained"],
+                                        "decisions": decisions}
     summary["model_grade"] = tracking.model_grade(model_uri, cfg.tracking)
     _write_report(listing, summary, cfg, out_dir)
     publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
@@ -215,7 +222,8 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     io.write_json(summary, out_dir / "run_summary.json")
     summary["mlflow_run_id"] = tracking.log_scoring(
         cfg.tracking, {"as_of": str(as_of.date()), "model": label, "source": cfg.source.location},
-        {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk")}
+        {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
+                                 "expected_value_retained")}
         | {"rows_set_aside": sum(set_aside.values())},
         [out_dir / "retention_list.csv", out_dir / "run_summary.json"],
     )
