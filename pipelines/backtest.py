@@ -8,7 +8,7 @@ import pandas as pd
 from prefect import flow
 
 from churn import runners
-from pipelines.common import as_task, load, workspace
+from pipelines.common import as_task, load, pull_and_validate, workspace
 
 
 @flow(name="churn-backtest", log_prints=True)
@@ -27,8 +27,5 @@ def backtest_flow(
 ) -> dict:
     cfg = load(config, data, horizon_days, active_days)
     ws = workspace(workdir, models, metrics)
-    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
-                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
-    pull(cfg, ws)
-    as_task(runners.run_validate)(cfg, ws)
+    pull_and_validate(cfg, ws)
     return as_task(runners.run_backtest)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every, Path(out))

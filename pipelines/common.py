@@ -24,3 +24,12 @@ def as_task(fn, **options):
 
 def workspace(workdir: str, models: str, metrics: str) -> Workspace:
     return Workspace(Path(workdir), Path(models), Path(metrics))
+
+
+def pull_and_validate(cfg: Config, ws: Workspace) -> tuple[dict, dict]:
+    """The first two tasks of every flow: pull (retried as configured) and validate."""
+    from churn import runners
+
+    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
+                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
+    return pull(cfg, ws), as_task(runners.run_validate)(cfg, ws)

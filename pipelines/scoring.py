@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 
 from churn import runners
-from pipelines.common import as_task, load, workspace
+from pipelines.common import as_task, load, pull_and_validate, workspace
 
 
 @flow(name="churn-scoring", log_prints=True)
@@ -26,10 +26,7 @@ def scoring_flow(
     cfg = load(config, data, horizon_days, active_days)
     ws = workspace(workdir, models, metrics)
     day = runners.resolve_as_of(cfg, as_of)
-    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
-                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
-    pulled = pull(cfg, ws)
-    validation = as_task(runners.run_validate)(cfg, ws)
+    pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_scoring_features)(cfg, ws, day)
     listing = as_task(runners.run_score)(cfg, ws, day, model, Path(out))
     return {"pulled": pulled, "validation": validation, "features": features, "list": listing}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from churn import runners
-from pipelines.common import as_task, load, workspace
+from pipelines.common import as_task, load, pull_and_validate, workspace
 
 
 @flow(name="churn-training", log_prints=True)
@@ -22,10 +22,7 @@ def training_flow(
     cfg = load(config, data, horizon_days, active_days)
     ws = workspace(workdir, models, metrics)
     day = runners.resolve_as_of(cfg, as_of)
-    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
-                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
-    pulled = pull(cfg, ws)
-    validation = as_task(runners.run_validate)(cfg, ws)
+    pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_training_features)(cfg, ws, day)
     metrics_ = as_task(runners.run_train)(cfg, ws)
     registered = as_task(runners.run_register)(cfg, ws, day)
