@@ -101,6 +101,8 @@ COLUMNS = {
         "action": "Action code", "action_label": "Action", "channel": "Channel", "owner_role": "Done by",
         "action_cost": "Action cost", "value_12m": "12-month value", "expected_loss": "Expected loss",
         "reasons": "Why", "model_version": "Model", "as_of": "As of",
+        "contact": "Contact now", "decision": "Decision", "holdout": "Held out (control)",
+        "expected_retained_value": "Expected value retained",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -110,6 +112,8 @@ COLUMNS = {
         "action": "措施代码", "action_label": "挽留措施", "channel": "渠道", "owner_role": "执行角色",
         "action_cost": "措施成本", "value_12m": "近12个月价值", "expected_loss": "预期损失",
         "reasons": "原因说明", "model_version": "模型", "as_of": "数据日期",
+        "contact": "本期联系措施", "decision": "决策", "holdout": "对照组（不联系）",
+        "expected_retained_value": "预期挽回价值",
     },
 }
 
