@@ -8,7 +8,7 @@ import pandas as pd
 from prefect import flow
 
 from churn import runners
-from pipelines.common import as_task, load, pull_and_validate, workspace
+from pipelines.common import as_task, pull_and_validate, setup
 
 
 @flow(name="churn-backtest", log_prints=True)
@@ -25,7 +25,6 @@ def backtest_flow(
     models: str = "models",
     metrics: str = "metrics",
 ) -> dict:
-    cfg = load(config, data, horizon_days, active_days)
-    ws = workspace(workdir, models, metrics)
+    cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics)
     pull_and_validate(cfg, ws)
     return as_task(runners.run_backtest)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every, Path(out))

@@ -22,8 +22,10 @@ def as_task(fn, **options):
     return task(fn, name=fn.__name__.removeprefix("run_").replace("_", "-"), cache_policy=NO_CACHE, **options)
 
 
-def workspace(workdir: str, models: str, metrics: str) -> Workspace:
-    return Workspace(Path(workdir), Path(models), Path(metrics))
+def setup(config: str, data: str | None, horizon_days: int | None, active_days: int | None,
+          workdir: str, models: str, metrics: str) -> tuple[Config, Workspace]:
+    """The config (loaded once, here at the flow's entry) and the workspace of a flow run."""
+    return load(config, data, horizon_days, active_days), Workspace(Path(workdir), Path(models), Path(metrics))
 
 
 def pull_and_validate(cfg: Config, ws: Workspace) -> tuple[dict, dict]:

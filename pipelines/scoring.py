@@ -7,7 +7,7 @@ from pathlib import Path
 from prefect import flow
 
 from churn import runners
-from pipelines.common import as_task, load, pull_and_validate, workspace
+from pipelines.common import as_task, pull_and_validate, setup
 
 
 @flow(name="churn-scoring", log_prints=True)
@@ -23,8 +23,7 @@ def scoring_flow(
     models: str = "models",
     metrics: str = "metrics",
 ) -> dict:
-    cfg = load(config, data, horizon_days, active_days)
-    ws = workspace(workdir, models, metrics)
+    cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics)
     day = runners.resolve_as_of(cfg, as_of)
     pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_scoring_features)(cfg, ws, day)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow
 
 from churn import runners
-from pipelines.common import as_task, load, pull_and_validate, workspace
+from pipelines.common import as_task, pull_and_validate, setup
 
 
 @flow(name="churn-training", log_prints=True)
@@ -19,8 +19,7 @@ def training_flow(
     models: str = "models",
     metrics: str = "metrics",
 ) -> dict:
-    cfg = load(config, data, horizon_days, active_days)
-    ws = workspace(workdir, models, metrics)
+    cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics)
     day = runners.resolve_as_of(cfg, as_of)
     pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_training_features)(cfg, ws, day)

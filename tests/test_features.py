@@ -350,7 +350,7 @@ def _history(seed: int, n: int = 48) -> dict[str, pd.DataFrame]:
 def _population(tables: dict[str, pd.DataFrame], cfg: FeaturesConfig, seed: int, per_customer: int = 6) -> pd.DataFrame:
     """Several cutoffs per customer, many of them exactly on an event or on a window edge."""
     rng = np.random.default_rng(seed + 1000)
-    t, w_all = cfg.trend_window, sorted({*cfg.windows, cfg.trend_window, 2 * cfg.trend_window, 180, 360, 365})
+    w_all = sorted({*cfg.windows, cfg.trend_window, 2 * cfg.trend_window, 180, 360, 365})
     by = {name: dict(tuple(df.groupby("customer_id"))) for name, df in tables.items() if name != "customers"}
     ids = list(pd.unique(pd.concat([tables["customers"]["customer_id"], tables["orders"]["customer_id"]])))
     pairs = []

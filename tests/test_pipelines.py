@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from conftest import CONFIG, DEMO_AS_OF, make_history, write_canonical_folder
+from conftest import CONFIG, DEMO_AS_OF
 
 from churn.decide import DECISION_COLUMNS
 from churn.score import LIST_COLUMNS

@@ -24,7 +24,6 @@ import pandas as pd
 from scipy import optimize, special
 
 DAYS_PER_MONTH = 365.25 / 12
-SUMMARY_COLUMNS = ("frequency", "recency", "T", "monetary_value")
 
 
 def rfm_summary(orders: pd.DataFrame, cutoff: pd.Timestamp, unit_days: float = 7.0) -> pd.DataFrame:

@@ -301,13 +301,14 @@ def _print_validation(summary: dict, ws) -> None:
 
 
 def _metrics_table(title: str, m: dict) -> Table:
+    from churn.evaluate import METRICS, MODELS
+
     table = Table(title=title)
     for col in ("model", "ROC-AUC", "PR-AUC", "Brier", "log loss", "lift@10%", "ECE"):
         table.add_column(col, justify="right")
-    for name in ("model", "recency_rule", "rfm_logistic", "bgnbd"):
+    for name in MODELS:
         if f"{name}_roc_auc" in m:
-            table.add_row(name, *(f"{m[f'{name}_{k}']:.3f}" for k in ("roc_auc", "pr_auc", "brier", "log_loss",
-                                                                      "lift_top10", "ece")))
+            table.add_row(name, *(f"{m[f'{name}_{k}']:.3f}" for k in METRICS))
     return table
 
 

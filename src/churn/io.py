@@ -218,7 +218,6 @@ def write_sqlite(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
 
 # --- Publishing the retention list to a database table ---------------------------------------
 
-PUBLISH_KEY = ("run_id", "customer_id")
 
 
 class PublishError(RuntimeError):

@@ -185,6 +185,8 @@ def promote(cfg: TrackingConfig, version: str, who: str, why: str) -> dict:
 def log_backtest(cfg: TrackingConfig, per_date: pd.DataFrame, pooled: dict[str, float], artifacts: list[Path],
                  params: dict) -> str:
     """One parent run for the backtest (pooled metrics, table, plot) and a child run per as-of date."""
+    from churn.evaluate import METRICS
+
     _experiment(cfg.experiment, configure(cfg))
     with mlflow.start_run(run_name="backtest", tags={"job": "backtest"}) as parent:
         mlflow.log_params(params | {"dates": per_date["as_of"].nunique()})
@@ -194,7 +196,7 @@ def log_backtest(cfg: TrackingConfig, per_date: pd.DataFrame, pooled: dict[str, 
         for day, part in per_date.groupby("as_of", sort=True):
             with mlflow.start_run(run_name=f"as of {day}", nested=True, tags={"job": "backtest", "as_of": day}):
                 mlflow.log_metrics({f"{row.model}_{m}": float(getattr(row, m)) for row in part.itertuples()
-                                    for m in ("roc_auc", "pr_auc", "brier", "log_loss", "lift_top10", "ece")
+                                    for m in METRICS
                                     if pd.notna(getattr(row, m))})
     return parent.info.run_id
 

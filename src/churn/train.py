@@ -1,4 +1,4 @@
-"""Train the LightGBM churn model, calibrate it, and evaluate it against two baselines.
+"""Train the LightGBM churn model, calibrate it, and evaluate it against three baselines.
 
 Examples carry a `role`: `train` cutoffs fit the model, and its probabilities are calibrated on
 out-of-fold predictions over those same cutoffs (customers split into folds); the `test` cutoff
