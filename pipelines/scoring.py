@@ -1,4 +1,5 @@
-"""Scoring flow: pull, validate, features, score with causes and actions, publish the list."""
+"""Scoring flow: pull, validate, features, customer value, action effects, score with causes and actions,
+plan the contacts, publish the list."""
 
 from __future__ import annotations
 
@@ -27,5 +28,8 @@ def scoring_flow(
     day = runners.resolve_as_of(cfg, as_of)
     pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_scoring_features)(cfg, ws, day)
+    value = as_task(runners.run_value)(cfg, ws, day)
+    effects = as_task(runners.run_effects)(cfg, ws, day)
     listing = as_task(runners.run_score)(cfg, ws, day, model, Path(out))
-    return {"pulled": pulled, "validation": validation, "features": features, "list": listing}
+    return {"pulled": pulled, "validation": validation, "features": features, "value": value, "effects": effects,
+            "list": listing}

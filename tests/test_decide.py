@@ -135,6 +135,19 @@ def test_options_effects_and_value(playbook):
     assert set(out["effect_source"]) == {"prior"}
 
 
+def test_value_if_retained_comes_first_then_value_12m(playbook):
+    listing = pd.DataFrame({
+        "customer_id": ["A", "B"], "owner": ["AM-1", "AM-1"], "is_key_account": [False, False],
+        "value_tier": ["medium", "medium"], "primary_cause": ["service", "service"],
+        "churn_probability": [0.5, 0.5], "value_12m": [1000.0, 3000.0], "forecast_value_12m": [100.0, 200.0],
+        "value_if_retained_12m": [4000.0, np.nan],
+    })
+    out = action_options(listing, playbook, DecideConfig(effects=PRIORS)).set_index(["customer_id", "action"])
+    # A stays worth 4,000 (not its churn-discounted forecast of 100); B has no such figure: its past year.
+    assert out.loc[("A", "service_callback"), "forecast_value"] == 4000.0
+    assert out.loc[("B", "service_callback"), "forecast_value"] == 3000.0
+
+
 def test_uplift_effects_replace_the_prior_where_given(playbook):
     listing = make_listing(20)
     cfg = DecideConfig(effects=PRIORS)
@@ -160,7 +173,7 @@ def test_options_refuse_bad_input(playbook):
         action_options(listing.assign(is_key_account=False, value_tier="low"), playbook, DecideConfig())
     with pytest.raises(ValueError, match=r"listing is missing column\(s\) \['primary_cause'\]"):
         action_options(listing.drop(columns="primary_cause"), playbook, DecideConfig(effects=PRIORS))
-    with pytest.raises(ValueError, match="forecast_value_12m or value_12m"):
+    with pytest.raises(ValueError, match=r"lacks a value column: one of \['value_if_retained_12m'"):
         action_options(listing.drop(columns="value_12m"), playbook, DecideConfig(effects=PRIORS))
     with pytest.raises(ValueError, match="duplicate customer_id"):
         action_options(pd.concat([listing, listing.head(1)]), playbook, DecideConfig(effects=PRIORS))
@@ -397,16 +410,27 @@ def test_decide_puts_it_together(playbook):
     pb = type(playbook).model_validate(raw)
     cfg = DecideConfig(budget=3000.0, capacity={"default": {"visit": 2}}, effects=PRIORS, holdout_share=0.2, seed=3)
     out = decide(listing, pb, cfg)
+    planned = choose_actions(action_options(listing, pb, cfg), cfg)
+    n_planned = int((planned["status"] == "chosen").sum())
     assert out["customer_id"].tolist() == listing["customer_id"].tolist()
-    assert out["holdout"].sum() == 80
+    # The holdout is a random 20% of the customers the plan chose; each keeps its would-be action.
+    assert out["holdout"].sum() == int(np.floor(0.2 * n_planned + 0.5)) > 0
     assert (out.loc[out["holdout"], "status"] == "holdout").all()
     assert (out.loc[out["holdout"], "cost"] == 0).all()
+    would = planned.set_index("customer_id")["chosen_action"]
+    held = out[out["holdout"]]
+    assert (held["holdout_action"].to_numpy() == would.reindex(held["customer_id"]).to_numpy()).all()
+    assert held["chosen_action"].isna().all() and out.loc[~out["holdout"], "holdout_action"].isna().all()
+    assert set(held["customer_id"]) <= set(planned.loc[planned["status"] == "chosen", "customer_id"])
     assert out["status"].notna().all() and out["owner"].notna().all()
     nothing = out.set_index("customer_id").loc["NOTHING"]
     assert not nothing["holdout"] and nothing["status"] == "not worth its cost" and nothing["chosen_action"] is None
     s = out.attrs["summary"]
     assert s["n_customers"] == len(listing) and sum(s["by_status"].values()) == len(listing)
-    assert s["budget_used"] <= 3000.0
+    assert s["budget_used"] <= s["planned_budget"] <= 3000.0
+    assert s["budget_used"] == pytest.approx(out["cost"].sum())
+    assert s["expected_value_retained"] + s["holdout_value"] == pytest.approx(s["planned_value"])
+    assert s["n_chosen"] == (out["status"] == "chosen").sum() == n_planned - s["n_holdout"]
     vs = s["versus_risk_ranking"]
-    assert vs["optimiser"]["expected_value_retained"] == pytest.approx(s["expected_value_retained"])
+    assert vs["optimiser"]["expected_value_retained"] == pytest.approx(s["planned_value"])
     assert vs["optimiser"]["expected_value_retained"] >= vs["risk_ranking"]["expected_value_retained"]

@@ -20,8 +20,9 @@ COLUMNS = {
     "interactions": ["customer_id", "ts", "channel", "direction"],
     "tickets": ["customer_id", "ts", "category", "is_complaint", "resolved_ts"],
     "surveys": ["customer_id", "ts", "score", "quality_score", "service_score", "price_score"],
+    "campaigns": ["customer_id", "ts", "action", "treated", "cost"],
 }
-TRUTH_COLUMNS = ["customer_id", "churned", "churn_ts", "onset_ts", "cause"]
+TRUTH_COLUMNS = ["customer_id", "churned", "churn_ts", "onset_ts", "cause", "saved_by"]
 ERROR_KINDS = {
     "orders.unparseable_ts",
     "orders.unknown_customer",
@@ -195,6 +196,37 @@ def test_churn_share_and_cause_mix(clean: DemoHistory) -> None:
     causal = tr[tr["churned"] & (tr["cause"] != "sudden")]
     assert causal["onset_ts"].notna().all() and (causal["onset_ts"] < causal["churn_ts"]).all()
     assert tr.loc[tr["cause"] == "sudden", "onset_ts"].isna().all()
+
+
+def test_campaigns_hold_out_at_random_and_save_only_the_treated(clean: DemoHistory) -> None:
+    from churn.demo import CAMPAIGN_ACTIONS
+
+    c = clean.tables["campaigns"].assign(t=lambda d: parse(d["ts"]))
+    assert set(c["action"]) <= set(CAMPAIGN_ACTIONS)
+    assert c["t"].min() >= START + pd.Timedelta(days=365) and c["t"].max() < END
+    assert c["t"].dt.normalize().nunique() == 24  # monthly from the second year
+    assert 0.25 <= 1 - c["treated"].mean() <= 0.35
+    assert not c.duplicated(["customer_id", "ts"]).any()
+    # a flagged customer is not flagged again within the 90-day cool-down (its outcome stays clean)
+    gaps = c.sort_values("t").groupby("customer_id")["t"].diff().dropna()
+    assert (gaps >= pd.Timedelta(days=90)).all()
+    tr = clean.truth.set_index("customer_id")
+    saved = tr[tr["saved_by"].notna()]
+    assert len(saved) > 0 and not saved["churned"].any()
+    treated_ids = set(c.loc[c["treated"], "customer_id"])
+    assert set(saved.index) <= treated_ids
+    # Saved customers go on buying after their campaign.
+    o = with_ts(clean.tables["orders"])
+    last = o[o["amount"] > 0].groupby("customer_id")["t"].max()
+    assert (last.reindex(saved.index) > END - pd.Timedelta(days=120)).mean() > 0.8
+
+
+def test_campaigns_lower_churn_among_the_treated(clean: DemoHistory) -> None:
+    c = clean.tables["campaigns"].assign(t=lambda d: parse(d["ts"]))
+    churn_ts = c["customer_id"].map(clean.truth.set_index("customer_id")["churn_ts"])
+    c["lost"] = (churn_ts >= c["t"]) & (churn_ts < c["t"] + pd.Timedelta(days=240))
+    rate = c.groupby("treated")["lost"].mean()
+    assert rate[True] < rate[False] - 0.02, rate
 
 
 def test_no_positive_orders_after_stop(clean: DemoHistory) -> None:

@@ -41,7 +41,8 @@ def test_dvc_repro_from_a_fresh_clone(tmp_path):
     run([*git, "commit", "-qm", "fresh clone"], repo, env)
 
     first = run([str(BIN / "dvc"), "repro"], repo, env)
-    for stage in ("demo_data", "pull", "validate", "features", "train", "register", "backtest", "score"):
+    for stage in ("demo_data", "pull", "validate", "features", "value", "effects", "train", "register", "backtest",
+                  "score"):
         assert f"Running stage '{stage}'" in first
     listing = pd.read_csv(repo / "data/retention/retention_list.csv")
     assert len(listing) > 0 and listing["expected_loss"].is_monotonic_decreasing

@@ -1,5 +1,8 @@
 """Both Prefect flows end to end: real Prefect server (test harness), real MLflow SQLite store."""
 
+import json
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from conftest import CONFIG, DEMO_AS_OF
@@ -46,12 +49,22 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert set(listing["primary_cause"]) <= {"price", "service", "quality", "engagement", "other"}
     assert (listing["model_version"] == "churn v1").all() and (listing["as_of"] == AS_OF).all()
     assert scored["list"]["customers_scored"] == len(listing)
-    # the contact plan keeps to the budget and holds a random 10% out
+    # the contact plan keeps to the budget and holds a random 10% of the chosen customers out
     summary = scored["list"]
     assert summary["budget_used"] <= summary["budget"] == 20000
-    assert listing["holdout"].sum() == round(0.1 * len(listing))
+    planned = int(listing["decision"].isin(["chosen", "holdout"]).sum())
+    assert listing["holdout"].sum() == int(0.1 * planned + 0.5) > 0
     assert (listing.loc[listing["holdout"], "decision"] == "holdout").all()
+    assert listing.loc[listing["holdout"], "holdout_action"].notna().all()
     assert listing.loc[listing["contact"].notna(), "decision"].eq("chosen").all()
+    # value forecast, key accounts and the campaigns' measured effects reached the list and the plan
+    assert scored["value"]["forecast"] == "bgnbd_gamma_gamma" and listing["forecast_value_12m"].notna().all()
+    assert (listing["is_key_account"] == listing["key_account_rule"].notna()).all()
+    assert scored["effects"]["campaign_rows"] > 0 and scored["effects"]["actions"]
+    sources = summary["action_effects"]
+    assert {a: v["source"] for a, v in sources.items() if v["source"] == "campaigns table"} == \
+        {a: "campaigns table" for a in scored["effects"]["priors"]}
+    assert (out / "runs" / f"{AS_OF}.parquet").exists()  # kept for `churn effect`
     parquet = pd.read_parquet(out / "retention_list.parquet")
     assert parquet["customer_id"].tolist() == listing["customer_id"].tolist()
 
@@ -77,6 +90,33 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert (second["registered"]["version"], second["registered"]["alias"]) == ("2", "champion")
     assert second["registered"]["decision"]["checks"] == {
         "beats_best_baseline": True, "auc_not_worse": True, "brier_not_worse": True}
+
+    # An earlier run, measured once its horizon has passed: contacted vs held out, per action and cause.
+    from churn.cli import effect
+    from churn.config import load_config
+    from churn.runners import Workspace, run_effect
+
+    earlier = "2026-05-01"
+    scoring_flow(config=FAST, data=data, as_of=earlier, out=str(out), **dirs)
+    effect(as_of=earlier, config=FAST, data=data, runs=str(out / "runs"), out=str(tmp_path / "effects"),
+           workdir=dirs["workdir"], models=dirs["models"])
+    measured = pd.read_csv(tmp_path / "effects" / f"effects_{earlier}.csv")
+    run = pd.read_parquet(out / "runs" / f"{earlier}.parquet")
+    pooled = measured[measured["cause"] == "all"].set_index("action")
+    contacted = run[run["decision"] == "chosen"]["contact"].value_counts()
+    held = run[run["holdout"]]["holdout_action"].value_counts()
+    assert pooled["n_treated"].to_dict() == contacted.to_dict()
+    assert pooled["n_control"].to_dict() == held.reindex(pooled.index, fill_value=0).to_dict()
+    assert set(measured["cause"]) - {"all"} <= {"price", "service", "quality", "engagement", "other"}
+    ws = Workspace(Path(dirs["workdir"]), Path(dirs["models"]), Path(dirs["metrics"]))
+    assert list(json.loads(ws.evidence.read_text())["runs"]) == [earlier]
+    cfg = load_config(FAST, **{"source.location": data})
+    again = run_effect(cfg, ws, pd.Timestamp(earlier), out / "runs", tmp_path / "effects")
+    assert list(json.loads(ws.evidence.read_text())["runs"]) == [earlier]  # replaced, not added
+    assert again["measured"]["n_treated"].sum() == measured["n_treated"].sum()
+    assert len(mlflow.search_runs(experiment_names=["churn"], filter_string="tags.job = 'effect'")) == 2
+    with pytest.raises(ValueError, match="history only reaches"):
+        run_effect(cfg, ws, pd.Timestamp(AS_OF), out / "runs", tmp_path / "effects")
 
 
 def test_pull_is_retried_then_fails_clearly(prefect_server, tracking_uri, tmp_path, dirs):

@@ -47,6 +47,9 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
     out["value_12m"] = np.round(rng.lognormal(9, 1.5, n), 2)
     out["value_tier"] = value_tiers(out["value_12m"], {"high": 0.6, "medium": 0.9})
     out["is_key_account"] = rng.random(n) < 0.1
+    out["key_account_rule"] = pd.array(np.where(out["is_key_account"], "flag", None), dtype="string")
+    out["forecast_value_12m"] = np.round(out["value_12m"] * rng.uniform(0.5, 1.2, n), 2)
+    out["value_if_retained_12m"] = np.round(out["forecast_value_12m"] * 1.1, 2)
     out["owner"] = pd.array([owners[i % len(owners)] for i in rng.permutation(n)], dtype="string")
     out["segment"] = pd.array(rng.choice(["hospital", "pharmacy", "clinic", "distributor"], n), dtype="string")
     out["region"] = pd.array(rng.choice(["East", "North", "Northeast", "Atlantis"], n), dtype="string")

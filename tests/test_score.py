@@ -20,18 +20,18 @@ def scored():
     feats = build_features(tables, population(tables, [AS_OF], cfg.labels), cfg.features)
     listing = retention_list(feats, tables["customers"], model, cfg.score, cfg.explain,
                              load_playbook(cfg.score.playbook), cfg.features.trend_window, "churn v7", AS_OF)
-    return cfg, feats, listing
+    return cfg, feats, listing, (tables, model)
 
 
 def test_one_row_per_active_customer_sorted_by_expected_loss(scored):
-    _, feats, listing = scored
+    _, feats, listing, _ = scored
     assert list(listing.columns) == LIST_COLUMNS
     assert sorted(listing["customer_id"]) == sorted(feats["customer_id"])
     assert listing["expected_loss"].is_monotonic_decreasing
 
 
 def test_expected_loss_is_probability_times_value(scored):
-    _, feats, listing = scored
+    _, feats, listing, _ = scored
     value = feats.set_index("customer_id")["value_365"].reindex(listing["customer_id"]).to_numpy()
     assert listing["value_12m"].to_numpy() == pytest.approx(value, abs=0.01)
     assert listing["expected_loss"].to_numpy() == pytest.approx(
@@ -39,7 +39,7 @@ def test_expected_loss_is_probability_times_value(scored):
 
 
 def test_actions_only_for_customers_at_risk(scored):
-    cfg, _, listing = scored
+    cfg, _, listing, _ = scored
     at_risk = listing["risk_band"].isin(cfg.score.act_on_risk_bands)
     assert (listing.loc[~at_risk, "action"] == "monitor").all()
     assert (listing.loc[at_risk, "action"] != "monitor").all()
@@ -58,3 +58,28 @@ def test_orders_only_history_scores_without_customer_details():
     assert not listing["is_key_account"].any()
     # orders alone carry no price or service signal: returns point to quality, a decline to engagement
     assert set(listing["primary_cause"]) <= {"quality", "engagement", "other"}
+
+
+def test_value_forecast_sets_tiers_and_key_accounts(scored):
+    from churn.config import KeyAccountRules, ValueConfig
+    from churn.value import customer_value
+
+    cfg, feats, _, (tables, model) = scored
+    vcfg = ValueConfig(key_accounts=KeyAccountRules(use_flag=False, top_revenue_share=0.3))
+    value = customer_value(tables["orders"], tables["customers"], AS_OF, vcfg)
+    listing = retention_list(feats, tables["customers"], model, cfg.score, cfg.explain,
+                             load_playbook(cfg.score.playbook), cfg.features.trend_window, "v", AS_OF, value, vcfg)
+    by_id = value.set_index("customer_id").reindex(listing["customer_id"])
+    assert listing["forecast_value_12m"].to_numpy() == pytest.approx(by_id["forecast_margin_12m"].round(2).to_numpy())
+    assert listing["is_key_account"].tolist() == by_id["is_key_account"].tolist()
+    assert (listing.loc[listing["is_key_account"], "key_account_rule"] == "top 30% of 12-month revenue").all()
+    assert listing.loc[~listing["is_key_account"], "key_account_rule"].isna().all()
+    # tiers are Pareto cuts of the forecast, not of the trailing value
+    from churn.actions import value_tiers
+
+    expected = value_tiers(listing["forecast_value_12m"].fillna(listing["value_12m"]), cfg.score.value_tier_cuts)
+    assert listing["value_tier"].tolist() == expected.tolist()
+    trailing = retention_list(feats, tables["customers"], model, cfg.score, cfg.explain,
+                              load_playbook(cfg.score.playbook), cfg.features.trend_window, "v", AS_OF, value,
+                              vcfg.model_copy(update={"tier_by": "trailing"}))
+    assert trailing["value_tier"].tolist() == value_tiers(trailing["value_12m"], cfg.score.value_tier_cuts).tolist()

@@ -273,3 +273,40 @@ def test_key_accounts_refuse_missing_columns(customers, value, rules, match):
 def test_key_account_rules_refuse_bad_settings(raw):
     with pytest.raises(pydantic.ValidationError):
         KeyAccountRules(**raw)
+
+
+# --------------------------------------------------------------------------- the value stage
+
+def test_customer_value_adds_key_accounts_and_the_value_if_retained(orders, value):
+    from churn.config import ValueConfig
+    from churn.value import CUSTOMER_VALUE_COLUMNS, customer_value
+
+    customers = pd.DataFrame({"customer_id": pd.array(["LAPSED", "NEVER_BOUGHT"], dtype="string"),
+                              "is_key_account": [True, False], "segment": ["hospital", "hospital"]})
+    cfg = ValueConfig(key_accounts=KeyAccountRules(top_revenue_share=0.2, segments=["Hospital"]))
+    out = customer_value(orders, customers, AS_OF, cfg).set_index("customer_id")
+    assert list(out.reset_index().columns) == CUSTOMER_VALUE_COLUMNS
+    assert out.attrs["forecast"] == "bgnbd_gamma_gamma"
+    assert out.loc["LAPSED", "key_account_rule"] == "flag"
+    assert out.loc["NEVER_BOUGHT", "key_account_rule"] == "segment hospital"
+    assert np.isnan(out.loc["NEVER_BOUGHT", "forecast_margin_12m"])  # no purchase: no forecast
+    top = out["key_account_rule"] == "top 20% of 12-month revenue"
+    assert top.any() and out.loc[top, "trailing_revenue_12m"].min() > out.loc[~out["is_key_account"],
+                                                                               "trailing_revenue_12m"].max() * 0.5
+    # The value if retained undoes BG/NBD's P(alive): the lapsed customer is worth far more if kept.
+    lapsed = out.loc["LAPSED"]
+    assert lapsed["margin_if_retained_12m"] == pytest.approx(lapsed["forecast_margin_12m"] / lapsed["p_alive"])
+    assert lapsed["margin_if_retained_12m"] > 5 * lapsed["forecast_margin_12m"]
+    assert out.loc["RECENT", "margin_if_retained_12m"] == pytest.approx(out.loc["RECENT", "forecast_margin_12m"],
+                                                                        rel=0.05)
+
+
+def test_customer_value_falls_back_to_trailing_value_when_the_forecast_cannot_be_fitted(orders):
+    from churn.config import ValueConfig
+    from churn.value import customer_value
+
+    once_each = orders.drop_duplicates("customer_id")
+    out = customer_value(once_each, None, AS_OF, ValueConfig())
+    assert out.attrs["forecast"].startswith("not available: ") and "repeat purchase" in out.attrs["forecast"]
+    assert out["forecast_margin_12m"].isna().all() and (out["trailing_revenue_12m"] >= 0).all()
+    assert not out["is_key_account"].any()

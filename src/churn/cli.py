@@ -170,6 +170,54 @@ def backtest(
 
 
 @app.command()
+def effect(
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the earlier scoring run (or campaign) to measure.")],
+    config: ConfigOpt = DEFAULT_CONFIG,
+    data: DataOpt = None,
+    runs: Annotated[str, typer.Option("--runs", help="Folder of earlier runs' lists (score --out + /runs).")]
+    = "data/retention/runs",
+    out: Annotated[str, typer.Option("--out", help="Folder for the effects table.")] = "metrics/effects",
+    horizon_days: HorizonOpt = None,
+    workdir: WorkOpt = "data/work",
+    models: Annotated[str, typer.Option("--models", help="Folder of the model and the evidence file.")] = "models",
+) -> None:
+    """Once a run's horizon has passed: churn of contacted vs held-out customers per action and cause,
+    with confidence intervals; logged to MLflow and kept as evidence for the next contact plans."""
+    import pandas as pd
+
+    from churn.config import load_config
+    from churn.runners import Workspace, run_effect, run_pull, run_validate
+
+    cfg = load_config(config, **{"source.location": data, "labels.horizon_days": horizon_days})
+    ws = Workspace(Path(workdir), Path(models))
+    with console.status("Pulling and validating the history"):
+        _guarded(lambda: run_pull(cfg, ws))
+        _guarded(lambda: run_validate(cfg, ws))
+    result = _guarded(lambda: run_effect(cfg, ws, pd.Timestamp(as_of), Path(runs), Path(out)))
+    level = f"{cfg.effects.confidence:.0%}"
+    table = Table(title=f"Actions of {result['run']} ({result['source']}): {cfg.labels.horizon_days}-day churn, "
+                        "effect = held-out minus contacted churn rate")
+    for col in ("action", "cause", "contacted", "held out", "churn: contacted / held out", "effect",
+                f"{level} interval", "relative"):
+        table.add_column(col, no_wrap=col in ("action", f"{level} interval"), justify="left" if col in ("action", "cause") else "right")
+    for r in result["measured"].itertuples(index=False):
+        known = r.effect == r.effect
+        table.add_row(r.action, r.cause, f"{r.n_treated:,}", f"{r.n_control:,}",
+                      f"{_pct(r.churn_treated)} / {_pct(r.churn_control)}", f"{r.effect:+.1%}" if known else "-",
+                      f"{r.ci_low:+.1%} .. {r.ci_high:+.1%}" if known else "-",
+                      f"{r.relative_effect:+.0%}" if r.relative_effect == r.relative_effect else "-")
+    console.print(table)
+    priors = result["evidence"]["effects"]
+    console.print(f"Evidence kept in {result['evidence_file']} (all measured runs pooled); the next contact plans use "
+                  f"these relative effects instead of the priors: {priors or 'none yet (too few customers per arm)'}. "
+                  f"MLflow run {result['mlflow_run_id']}")
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}" if x == x else "-"
+
+
+@app.command()
 def promote(
     version: Annotated[str, typer.Argument(help="Model version to make the champion.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the version).")],
@@ -236,6 +284,26 @@ def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
     ws, day = Workspace(Path(workdir)), resolve_as_of(cfg, as_of)
     console.print(_guarded(lambda: run_training_features(cfg, ws, day)))
     console.print(_guarded(lambda: run_scoring_features(cfg, ws, day)))
+
+
+@stage_app.command("value")
+def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
+    """12-month value forecast and key accounts as of the date."""
+    from churn.config import load_config
+    from churn.runners import Workspace, resolve_as_of, run_value
+
+    cfg = load_config(config)
+    console.print(_guarded(lambda: run_value(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))))
+
+
+@stage_app.command("effects")
+def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
+    """Uplift per action from the campaigns table, for the customers being scored."""
+    from churn.config import load_config
+    from churn.runners import Workspace, resolve_as_of, run_effects
+
+    cfg = load_config(config)
+    console.print(_guarded(lambda: run_effects(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))))
 
 
 @stage_app.command("train")
@@ -340,11 +408,16 @@ def _print_scoring(summary: dict) -> None:
     budget = "an unlimited budget" if d["budget"] is None else f"{d['budget']:,.0f}"
     console.print(
         f"Contact plan: {d['n_chosen']:,} customers, budget used {d['budget_used']:,.0f} of {budget}, "
-        f"expected value retained {d['expected_value_retained']:,.0f}"
-        + (f" (contacting the riskiest first with the same budget: {versus['risk_ranking']['expected_value_retained']:,.0f})"
-           if versus else "")
-        + f"; {d['n_holdout']:,} held out at random."
+        f"expected value retained {d['expected_value_retained']:,.0f}; {d['n_holdout']:,} more held out at random "
+        f"(value {d['holdout_value']:,.0f} forgone to measure the actions)."
+        + (f" The plan before the holdout retains {d['planned_value']:,.0f}; contacting the riskiest first with the "
+           f"same budget: {versus['risk_ranking']['expected_value_retained']:,.0f}." if versus else "")
     )
+    sources = d.get("effect_sources") or {}
+    if sources.get("uplift"):
+        fitted = [a["action"] for a in summary.get("uplift", {}).get("actions", []) if a.get("model")]
+        console.print(f"Action effects: uplift models from past campaigns for {', '.join(fitted)} "
+                      f"({sources['uplift']:,} options), priors for the other {sources.get('prior', 0):,} options.")
     set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
     if set_aside:
         console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")

@@ -188,6 +188,56 @@ class ScoreConfig(Section):
     playbook: str = "playbook.yaml"  # relative to the config file
 
 
+class KeyAccountRules(Section):
+    """Which customers are key accounts; the first rule that matches names the reason.
+
+    1. `use_flag`: the customers table's `is_key_account` flag ("flag").
+    2. `top_revenue_share`: the largest customers making up the first X of trailing 12-month
+       revenue (Pareto cut, as `actions.value_tiers`): "top 20% of 12-month revenue".
+    3. `segments`: customers whose segment is one of these (case-insensitive): "segment hospital".
+    """
+
+    use_flag: bool = True
+    top_revenue_share: float | None = Field(None, gt=0, le=1)
+    segments: list[str] = Field(default_factory=list)
+
+    @field_validator("segments")
+    @classmethod
+    def _no_blank_segments(cls, segments: list[str]) -> list[str]:
+        if any(not s.strip() for s in segments):
+            raise ValueError("key-account segments must not be blank")
+        return segments
+
+
+class ValueConfig(Section):
+    """Customer value: the 12-month forecast behind value tiers, and the key-account rules."""
+
+    # forecast_margin: tiers by the BG/NBD x Gamma-Gamma margin forecast (falls back to trailing
+    # value when the models cannot be fitted); trailing: by the last 12 months' margin (value_12m).
+    tier_by: Literal["forecast_margin", "trailing"] = "forecast_margin"
+    horizon_days: int = Field(365, gt=0)
+    margin_rate: float | None = Field(None, ge=0, le=1)  # for customers without a known margin
+    key_accounts: KeyAccountRules = Field(default_factory=KeyAccountRules)
+
+
+class EffectsConfig(Section):
+    """What retention actions achieve: uplift models on the `campaigns` table's randomised past
+    actions (used instead of the decide priors, per action) and `churn effect`'s measurements."""
+
+    use_campaigns: bool = True
+    # relative: each action's measured relative effect (held-out minus treated churn, as a share of
+    # the held-out churn) replaces its prior, so a customer's effect = its churn probability x that
+    # share. two_model / x_learner: per-customer uplift models on top, for the actions whose
+    # average effect is proven (needs thousands of campaign rows per action to beat noise).
+    method: Literal["relative", "two_model", "x_learner"] = "relative"
+    min_per_arm: int = Field(50, ge=1)  # fewer treated or held-out rows for an action: keep its prior
+    confidence: float = Field(0.9, gt=0, lt=1)
+    seed: int = 0
+    # Per-customer uplift is noisy: estimates are clipped to [-max_effect, max_effect] (absolute
+    # reduction in churn probability) before they reach the budget optimiser.
+    max_effect: float = Field(0.5, gt=0, le=1)
+
+
 class DecideConfig(Section):
     """Budget, capacity, holdout and prior effects of the retention decisions."""
 
@@ -292,7 +342,9 @@ class Config(Section):
     evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     explain: ExplainConfig
+    value: ValueConfig = Field(default_factory=ValueConfig)
     score: ScoreConfig = Field(default_factory=ScoreConfig)
+    effects: EffectsConfig = Field(default_factory=EffectsConfig)
     decide: DecideConfig = Field(default_factory=DecideConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)

@@ -9,8 +9,9 @@ in, DataFrames and dicts out; no file I/O, no MLflow):
 - `choose_actions`: at most one action per customer, maximising the total expected value
   retained under a total budget and per-owner (or per-team) channel capacities: an exact
   mixed-integer program (`scipy.optimize.milp`, HiGHS) or a greedy heuristic;
-- `assign_holdout`: a reproducible random control group that is not contacted, so the effect of
-  the actions can be measured later (the `campaigns` table's `treated = false`);
+- `assign_holdout`: a reproducible random control group among the chosen customers, not
+  contacted, so the effect of each action can be measured later (`churn effect`; the
+  `campaigns` table's `treated = false`);
 - `compare_with_risk_ranking`: the plan against "contact the riskiest customers with their
   playbook action until the budget is spent", on the same budget and capacity;
 - `decide`: the three steps above for a whole retention list.
@@ -36,7 +37,9 @@ Effects and value. For each option,
 `effect` is an ABSOLUTE reduction in churn probability (0.05 = five points fewer), the unit of
 `churn.uplift.predict_effects`; the config's priors are RELATIVE (the share of the customer's risk
 the action removes: 0.25 = a quarter). `forecast_value` is the listing's `forecast_value_12m` when
-present (NaN falls back to `value_12m`), else `value_12m`; missing values count as 0.
+present (NaN falls back to `value_12m`), else `value_12m`; `value_if_retained_12m` (the forecast
+for a customer who stays, see `churn.value.customer_value`) takes the forecast's place when present;
+missing values count as 0.
 
 Capacity. `capacity` maps a name to {channel: most actions of that channel in this run}. An
 option draws on one "capacity pool": when its playbook `owner_role` has an entry (e.g.
@@ -66,6 +69,7 @@ STATUSES = ("chosen", "below budget line", "owner at capacity", "not worth its c
 HOLDOUT = "holdout"
 NO_OWNER = "(no owner)"
 OPTION_COLUMNS = ("customer_id", "owner", "action", "channel", "cost", "expected_retained_value")
+VALUE_COLUMNS = ("value_if_retained_12m", "forecast_value_12m", "value_12m")
 LISTING_COLUMNS = ("customer_id", "owner", "is_key_account", "value_tier", "primary_cause", "churn_probability")
 
 
@@ -94,8 +98,8 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     prior. Columns naming no playbook action are ignored (logged).
     """
     _require(listing, LISTING_COLUMNS, "listing")
-    if "forecast_value_12m" not in listing.columns and "value_12m" not in listing.columns:
-        raise ValueError("listing lacks a value column: forecast_value_12m or value_12m")
+    if not any(c in listing.columns for c in VALUE_COLUMNS):
+        raise ValueError(f"listing lacks a value column: one of {list(VALUE_COLUMNS)}")
     ids = listing["customer_id"].astype("string")
     if ids.isna().any():
         raise ValueError("listing has customers without a customer_id")
@@ -163,11 +167,12 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
 
 
 def _forecast_value(listing: pd.DataFrame) -> np.ndarray:
+    # The first of value_if_retained_12m / forecast_value_12m present, with value_12m where it is
+    # missing (a customer BG/NBD gives up on still has its past year's value if it stays).
     value = pd.Series(np.nan, index=listing.index, dtype="float64")
-    if "forecast_value_12m" in listing.columns:
-        value = pd.to_numeric(listing["forecast_value_12m"], errors="coerce").astype("float64")
-    if "value_12m" in listing.columns:
-        value = value.fillna(pd.to_numeric(listing["value_12m"], errors="coerce").astype("float64"))
+    first = next((c for c in VALUE_COLUMNS[:2] if c in listing.columns), None)
+    for col in ([first] if first else []) + ["value_12m"] * ("value_12m" in listing.columns):
+        value = value.fillna(pd.to_numeric(listing[col], errors="coerce").astype("float64"))
     return value.fillna(0.0).to_numpy(dtype="float64")
 
 
@@ -525,42 +530,68 @@ def compare_with_risk_ranking(options: pd.DataFrame, listing: pd.DataFrame, cfg:
 # --------------------------------------------------------------------------- all together
 
 def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Holdout, options and choice for a whole retention list: one row per listing customer (the
-    columns of `choose_actions` plus `holdout`), status "holdout" for the held-out customers and
-    "not worth its cost" for those the playbook offers nothing. attrs["summary"]: the plan's
-    summary plus n_holdout, holdout_share, seed and the comparison with risk ranking."""
-    holdout = assign_holdout(listing["customer_id"], cfg.holdout_share, cfg.seed)
-    contacted = listing.loc[~holdout.to_numpy()]
-    options = action_options(contacted, playbook, cfg, effects)
+    """Options, choice and holdout for a whole retention list: one row per listing customer (the
+    columns of `choose_actions` plus `holdout` and `holdout_action`).
+
+    The random holdout is drawn among the customers the plan chooses (`cfg.holdout_share` of them,
+    `assign_holdout`): each held-out customer keeps the action it would have got as
+    `holdout_action`, status "holdout", cost and value 0, so every action has its own control
+    group for `churn effect`. Customers the playbook offers nothing are "not worth its cost".
+
+    attrs["summary"]: the plan's summary with budget_used / expected_value_retained / n_chosen for
+    the customers actually contacted, planned_budget / planned_value for the plan before the
+    holdout, n_holdout, holdout_value (expected value forgone to measure the actions), holdout_share,
+    seed, and the comparison with risk ranking (the plan before the holdout against contacting the
+    riskiest first, same budget and capacity).
+    """
+    options = action_options(listing, playbook, cfg, effects)
     plan = choose_actions(options, cfg)
     ids = listing["customer_id"].astype("string")
     out = pd.DataFrame({"customer_id": pd.array(ids.to_numpy(), dtype="string")}).merge(plan, on="customer_id", how="left", sort=False)
-    out["holdout"] = holdout.to_numpy()
+    chosen = (out["status"] == "chosen").fillna(False).to_numpy(dtype=bool)
+    holdout = np.zeros(len(out), dtype=bool)
+    holdout[chosen] = assign_holdout(out.loc[chosen, "customer_id"], cfg.holdout_share, cfg.seed).to_numpy()
+    action = out["chosen_action"].astype(object).where(out["chosen_action"].notna(), None)
+    out["holdout"] = holdout
+    out["holdout_action"] = pd.array(np.where(holdout, action, None), dtype="string")
+    out["chosen_action"] = pd.Series(np.where(holdout, None, action), dtype=object)
+    held_value = float(out.loc[holdout, "expected_retained_value"].sum())
+    held_cost = float(out.loc[holdout, "cost"].sum())
+    out.loc[holdout, ["cost", "expected_retained_value"]] = 0.0
     out["status"] = out["status"].astype("string").mask(out["holdout"], HOLDOUT).fillna("not worth its cost")
     out["owner"] = out["owner"].fillna(listing["owner"].astype("string").reset_index(drop=True))
     out["cost"] = out["cost"].fillna(0.0)
     out["expected_retained_value"] = out["expected_retained_value"].fillna(0.0)
-    out["chosen_action"] = out["chosen_action"].astype(object).where(out["chosen_action"].notna(), None)
     summary = dict(plan.attrs["summary"])
-    summary.update(n_customers=int(len(out)), n_holdout=int(holdout.sum()), holdout_share=cfg.holdout_share, seed=cfg.seed,
-                   by_status={**summary["by_status"], HOLDOUT: int(holdout.sum()),
-                              "not worth its cost": int((out["status"] == "not worth its cost").sum())},
-                   versus_risk_ranking=compare_with_risk_ranking(options, contacted, cfg, plan) if len(options) else None)
+    summary.update(
+        planned_budget=summary["budget_used"], planned_value=summary["expected_value_retained"],
+        budget_used=summary["budget_used"] - held_cost, expected_value_retained=summary["expected_value_retained"] - held_value,
+        n_chosen=summary["n_chosen"] - int(holdout.sum()),
+        n_customers=int(len(out)), n_holdout=int(holdout.sum()), holdout_value=held_value,
+        holdout_share=cfg.holdout_share, seed=cfg.seed,
+        by_status={**summary["by_status"], "chosen": summary["by_status"]["chosen"] - int(holdout.sum()),
+                   HOLDOUT: int(holdout.sum()), "not worth its cost": int((out["status"] == "not worth its cost").sum())},
+        by_channel={str(k): int(v) for k, v in out.loc[out["status"] == "chosen", "channel"].value_counts().sort_index().items()},
+        effect_sources=({str(k): int(v) for k, v in options["effect_source"].value_counts().items()} if len(options) else {}),
+        versus_risk_ranking=compare_with_risk_ranking(options, listing, cfg, plan) if len(options) else None,
+    )
     out.attrs["summary"] = summary
     return out
 
 
-DECISION_COLUMNS = ["contact", "decision", "holdout", "expected_retained_value"]
+DECISION_COLUMNS = ["contact", "decision", "holdout", "holdout_action", "expected_retained_value"]
 
 
 def apply_plan(listing: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
     """The retention list with the plan's columns: `contact` (the action chosen within budget and
-    capacity, empty if none), `decision` (chosen / holdout / why not), `holdout`, `expected_retained_value`."""
+    capacity, empty if none), `decision` (chosen / holdout / why not), `holdout`, `holdout_action` (the
+    action a held-out customer would have got), `expected_retained_value`."""
     by_id = plan.set_index("customer_id")
     ids = listing["customer_id"].astype("string")
     out = listing.copy()
     out["contact"] = by_id["chosen_action"].reindex(ids).astype("string").to_numpy()
     out["decision"] = by_id["status"].reindex(ids).astype("string").to_numpy()
     out["holdout"] = by_id["holdout"].reindex(ids).fillna(False).astype(bool).to_numpy()
+    out["holdout_action"] = by_id["holdout_action"].reindex(ids).astype("string").to_numpy()
     out["expected_retained_value"] = by_id["expected_retained_value"].reindex(ids).fillna(0.0).round(2).to_numpy()
     return out

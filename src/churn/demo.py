@@ -1,12 +1,20 @@
 """A seeded, reproducible sample history of a pharmaceutical distributor.
 
 `generate_history` invents customers (hospitals, pharmacies, clinics, distributors), their
-orders, rep contacts, tickets and surveys. About 30% of customers stop buying during the
+orders, rep contacts, tickets, surveys and the company's past retention campaigns. About 30% of customers stop buying during the
 period, and each causal churner shows the symptoms of its loss cause for weeks before the
 stop (price: tickets about price, shrinking discounts; service: slow tickets; quality:
 returns; engagement: reps stop calling). Stayers get the same symptoms more weakly now and
 then ("scares"), so symptoms alone never give the answer away. The hidden truth comes back
 alongside the tables so models and explanations can be scored against it.
+
+Past campaigns (the `campaigns` table): every month from the second year on, the company's old
+rule flags customers in a bad patch (the likelier the further it has gone) plus a few others at
+random, none flagged in the last 90 days, gives each the action its segment gets
+(`CAMPAIGN_ACTIONS`) and holds out 30% at random. A treated churner whose stop lies within the
+next 90 days is saved with the probability `CAMPAIGN_EFFECT[action, cause]`
+(the action works best on fading engagement, not at all on a sudden loss); held-out customers
+are left alone. The truth's `saved_by` names the action that saved a customer.
 
 Events are vectorised across all customers at once (candidates of a Poisson process, thinned
 by a time-varying intensity); nothing loops over days.
@@ -15,7 +23,7 @@ by a time-varying intensity); nothing loops over days.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -59,6 +67,28 @@ CHURN_SHARE = 0.30
 CAUSE_P = np.array([0.25, 0.25, 0.20, 0.18, 0.12])  # price, service, quality, engagement, sudden
 SCARE_SHARE = 0.20
 SCARE_W = 0.5  # scares show their cause's symptoms at half intensity
+
+# Past retention campaigns: action by segment (key accounts first), with the playbook's names and costs.
+CAMPAIGN_ACTIONS = ("ka_business_review", "rep_visit", "reengagement_call", "auto_reengagement")
+CAMPAIGN_COST = np.array([1000.0, 250.0, 40.0, 2.0])
+CAMPAIGN_BY_SEGMENT = np.array([1, 2, 3, 1])  # hospital, pharmacy, clinic, distributor (key accounts: 0)
+# True chance that a treated churner is saved, by action (rows) and cause (price, service, quality,
+# engagement, sudden): personal contact works best on fading engagement, e-mail hardly at all.
+CAMPAIGN_EFFECT = np.array(
+    [
+        [0.50, 0.60, 0.40, 0.80, 0.0],
+        [0.40, 0.50, 0.30, 0.70, 0.0],
+        [0.20, 0.30, 0.15, 0.45, 0.0],
+        [0.03, 0.05, 0.03, 0.15, 0.0],
+    ]
+)
+CAMPAIGN_EVERY_MONTHS = 1
+CAMPAIGN_COOL_DOWN = 90  # days: a customer flagged (treated or held out) is not flagged again sooner
+CAMPAIGN_HOLDOUT = 0.3
+CAMPAIGN_NOTICED = 0.9  # share of customers deep in a bad patch that the old rule flags ...
+CAMPAIGN_LATE = 2.0  # ... x (share of the patch gone by) ** this: late trouble is plainer
+CAMPAIGN_BROAD = 0.02  # share of the other active customers flagged as well
+CAMPAIGN_REACH = 90  # days: a churner whose stop is further off is not yet reachable
 
 TICKET_CATEGORIES = ("quality", "service", "delivery", "price", "billing", "other")
 T_QUALITY, T_SERVICE, T_DELIVERY, T_PRICE, T_BILLING, T_OTHER = range(6)
@@ -149,8 +179,9 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
         raise ValueError(f"demo period {cfg.start}..{cfg.end} is shorter than a year")
     # Independent streams per table: changing how one table is drawn leaves the others alone,
     # and error injection never shifts the clean data.
-    r_cust, r_ord, r_int, r_tix, r_srv, r_err = np.random.default_rng(cfg.seed).spawn(6)
+    r_cust, r_ord, r_int, r_tix, r_srv, r_err, r_camp = np.random.default_rng(cfg.seed).spawn(7)
     lat = _latent(r_cust, cfg, T)
+    lat, campaigns, saved_by = _campaigns(r_camp, lat)
     width = max(5, len(str(cfg.n_customers + 1000)))
     ids = _ids("C", np.arange(1, cfg.n_customers + 1), width)
     tables = {
@@ -159,11 +190,14 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
         "interactions": _interactions(r_int, lat, ids),
         "tickets": _tickets(r_tix, lat, ids),
         "surveys": _surveys(r_srv, lat, ids),
+        "campaigns": _campaign_table(campaigns, lat, ids),
     }
     injected = {k: 0 for k in _ERROR_KINDS}
     if cfg.inject_errors:
         injected = _inject_errors(r_err, tables, lat, width)
-    return DemoHistory(tables=tables, truth=_truth(lat, ids), injected=injected)
+    truth = _truth(lat, ids).assign(saved_by=_str(np.where(saved_by >= 0, np.array(CAMPAIGN_ACTIONS)[saved_by], "")))
+    truth["saved_by"] = truth["saved_by"].mask(truth["saved_by"] == "")
+    return DemoHistory(tables=tables, truth=truth, injected=injected)
 
 
 # --------------------------------------------------------------------------- customers
@@ -312,6 +346,63 @@ def _truth(lat: _Latent, ids: np.ndarray) -> pd.DataFrame:
             "churn_ts": np.where(lat.churn, base + stop * day, np.datetime64("NaT", "ns")),
             "onset_ts": np.where(causal, base + onset * day, np.datetime64("NaT", "ns")),
             "cause": _cat(np.where(lat.churn, lat.cause, NONE), CAUSES),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- campaigns
+
+
+def _campaigns(rng: np.random.Generator, lat: _Latent) -> tuple[_Latent, dict[str, np.ndarray], np.ndarray]:
+    """Past quarterly campaigns (module docstring): who was flagged, treated or held out, and who
+    was saved. Returns the latent state with saved churners turned into stayers, the campaign rows
+    (customer index, day, action code, treated) and, per customer, the action code that saved it (-1)."""
+    n = lat.first.size
+    churn, stop, ep_hi = lat.churn.copy(), lat.stop.copy(), lat.ep_hi.copy()
+    saved_by = np.full(n, -1)
+    last_flag = np.full(n, -np.inf)
+    action = np.where(lat.key, 0, CAMPAIGN_BY_SEGMENT[lat.seg])
+    start = np.datetime64(lat.start, "M")
+    rows = []
+    for k in range(12 // CAMPAIGN_EVERY_MONTHS, 10_000):
+        month = start + k * CAMPAIGN_EVERY_MONTHS
+        d = float((month.astype("M8[D]") - np.datetime64(lat.start, "D")).astype(np.int64))
+        if d > lat.T - 30:
+            break
+        active = (lat.first <= d) & (d < stop) & (d - last_flag >= CAMPAIGN_COOL_DOWN)
+        bad_patch = active & (lat.ep_lo <= d) & (d < ep_hi)
+        # The worse the patch has become, the likelier the old rule notices it.
+        ramp = np.clip((d - lat.ep_lo) / np.maximum(ep_hi - lat.ep_lo, 1.0), 0.0, 1.0)
+        u = rng.random(n)
+        flagged = np.flatnonzero(np.where(bad_patch, u < CAMPAIGN_NOTICED * ramp ** CAMPAIGN_LATE,
+                                          active & (u < CAMPAIGN_BROAD)))
+        last_flag[flagged] = d
+        treated = rng.random(flagged.size) >= CAMPAIGN_HOLDOUT
+        cause = np.clip(lat.cause[flagged] - PRICE, 0, SUDDEN - PRICE)
+        reachable = churn[flagged] & (stop[flagged] > d) & (stop[flagged] - d <= CAMPAIGN_REACH)
+        p_save = CAMPAIGN_EFFECT[action[flagged], cause]
+        saved = flagged[treated & reachable & (rng.random(flagged.size) < p_save)]
+        churn[saved] = False
+        stop[saved] = np.inf
+        ep_hi[saved] = np.maximum(lat.ep_lo[saved], np.minimum(ep_hi[saved], d + 14))  # recovery within two weeks
+        saved_by[saved] = action[saved]
+        rows.append((flagged, np.full(flagged.size, d), action[flagged], treated))
+    ci, day, act, treated = (np.concatenate(p) for p in zip(*rows, strict=True)) if rows else [np.array([], int)] * 4
+    lat = replace(lat, churn=churn, stop=stop, ep_hi=ep_hi)
+    return lat, {"ci": ci, "day": day, "action": act, "treated": treated.astype(bool)}, saved_by
+
+
+def _campaign_table(c: dict[str, np.ndarray], lat: _Latent, ids: np.ndarray) -> pd.DataFrame:
+    # Deterministic clock (no rng): the campaign rows never shift another table's draws.
+    secs = c["day"].astype(np.int64) * DAY_S + 9 * 3600 + (c["ci"] * 7919) % (8 * 3600)
+    sort = np.lexsort((c["ci"], secs))
+    return pd.DataFrame(
+        {
+            "customer_id": _cat(c["ci"][sort], ids),
+            "ts": _str(_fmt_ts(lat.start, secs[sort])),
+            "action": _cat(c["action"][sort], CAMPAIGN_ACTIONS),
+            "treated": c["treated"][sort],
+            "cost": CAMPAIGN_COST[c["action"][sort]],
         }
     )
 

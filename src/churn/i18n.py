@@ -102,7 +102,9 @@ COLUMNS = {
         "action_cost": "Action cost", "value_12m": "12-month value", "expected_loss": "Expected loss",
         "reasons": "Why", "model_version": "Model", "as_of": "As of",
         "contact": "Contact now", "decision": "Decision", "holdout": "Held out (control)",
-        "expected_retained_value": "Expected value retained",
+        "expected_retained_value": "Expected value retained", "key_account_rule": "Key account because",
+        "forecast_value_12m": "Forecast 12-month value", "value_if_retained_12m": "12-month value if retained",
+        "holdout_action": "Action held back",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -113,7 +115,9 @@ COLUMNS = {
         "action_cost": "措施成本", "value_12m": "近12个月价值", "expected_loss": "预期损失",
         "reasons": "原因说明", "model_version": "模型", "as_of": "数据日期",
         "contact": "本期联系措施", "decision": "决策", "holdout": "对照组（不联系）",
-        "expected_retained_value": "预期挽回价值",
+        "expected_retained_value": "预期挽回价值", "key_account_rule": "大客户认定依据",
+        "forecast_value_12m": "未来12个月预测价值", "value_if_retained_12m": "挽留后12个月价值",
+        "holdout_action": "对照组暂缓的措施",
     },
 }
 

@@ -40,7 +40,7 @@ NO_OWNER = "__none__"  # filter value of customers without an owner
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
                  "other": "#7f8c8d"}
-MONEY_COLUMNS = ("action_cost", "value_12m", "expected_loss")
+MONEY_COLUMNS = ("action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss")
 PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
 
 
@@ -316,7 +316,8 @@ def _list_payload(frame: pd.DataFrame, language: str) -> dict:
     for i, r in enumerate(frame.itertuples(index=False)):
         rows.append([
             i + 1, str(r.customer_id), _text(getattr(r, "name", None)), contact_text[i],
-            _number(r.churn_probability), _key(r.risk_band), _key(r.value_tier), bool(r.is_key_account),
+            _number(r.churn_probability), _key(r.risk_band), _key(r.value_tier),
+            (_text(getattr(r, "key_account_rule", None)) or True) if bool(r.is_key_account) else False,
             _key(r.owner), i18n.term(i18n.SEGMENTS, r.segment, language), i18n.term(i18n.REGIONS, r.region, language),
             _key(r.primary_cause), _key(r.secondary_cause),
             i18n.action_label(r.action, _text(r.action_label), language),

@@ -37,6 +37,11 @@ class Workspace:
     curves = property(lambda self: self.metrics / "curves")
     plots = property(lambda self: self.metrics / "plots")
     registered = property(lambda self: self.metrics / "registered.json")
+    customer_value = property(lambda self: self.root / "value" / "customer_value.parquet")
+    value_summary = property(lambda self: self.root / "value" / "value_summary.json")
+    action_effects = property(lambda self: self.root / "effects" / "action_effects.parquet")
+    effects_summary = property(lambda self: self.root / "effects" / "effects_summary.json")
+    evidence = property(lambda self: self.models / "evidence.json")  # what `churn effect` measured, per run
 
 
 def resolve_as_of(cfg: Config, as_of: dt.date | str | None = None) -> pd.Timestamp:
@@ -97,6 +102,61 @@ def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dic
     features = build_features(tables, population(tables, [as_of], cfg.labels), cfg.features)
     io.write_parquet(features, ws.scoring_features)
     return {"active_customers": len(features), "rows_at_or_after_as_of": later, "as_of": str(as_of.date())}
+
+
+def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    from churn.validate import point_in_time
+    from churn.value import customer_value
+
+    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    value = customer_value(tables["orders"], tables.get("customers"), as_of, cfg.value)
+    io.write_parquet(value, ws.customer_value)
+    summary = dict(value.attrs) | {"customers": len(value)}
+    io.write_json(summary, ws.value_summary)
+    return summary
+
+
+def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    """Uplift per action from the campaigns table (none: the decide priors stay)."""
+    from churn.effects import campaign_examples, uplift_effects
+    from churn.train import feature_columns
+    from churn.validate import point_in_time
+
+    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    features = io.read_parquet(ws.scoring_features)
+    use = cfg.effects.use_campaigns and "campaigns" in tables
+    examples = campaign_examples(tables, as_of, cfg.labels, cfg.features) if use else pd.DataFrame()
+    effects, summary, priors = uplift_effects(examples, features, feature_columns(features), cfg.effects)
+    io.write_parquet(effects.reset_index(), ws.action_effects)
+    result = {"campaign_rows": len(examples), "actions": summary.to_dict(orient="records"), "priors": priors,
+              "as_of": str(as_of.date()), "method": cfg.effects.method}
+    io.write_json(result, ws.effects_summary)
+    return result
+
+
+def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Path, out_dir: Path) -> dict:
+    """`churn effect`: contacted against held-out customers of the scoring run of `run_date`
+    (else the campaigns table's rows of that day), once its horizon has passed."""
+    from churn import tracking
+    from churn.effects import effect_records, evidence, measure_effects, pool_measurements
+
+    tables = io.read_tables(ws.validated)
+    archive = runs_dir / f"{run_date.date()}.parquet"
+    run_list = io.read_parquet(archive) if archive.exists() else None
+    records, source = effect_records(tables, run_list, run_date, cfg.labels)
+    measured = measure_effects(records, cfg.effects.confidence)
+    io.write_csv(measured, out_dir / f"effects_{run_date.date()}.csv")
+    book = io.read_json(ws.evidence) if ws.evidence.exists() else {"runs": {}}
+    book["runs"][str(run_date.date())] = {"source": source, "measured": measured.to_dict(orient="records")}
+    pooled = pool_measurements([pd.DataFrame(r["measured"]) for r in book["runs"].values()], cfg.effects.confidence)
+    book |= {"pooled": pooled.to_dict(orient="records"), "confidence": cfg.effects.confidence,
+             "priors": evidence(pooled, cfg.effects.min_per_arm)}
+    io.write_json(book, ws.evidence)
+    result = {"run": str(run_date.date()), "source": source, "customers": len(records), "measured": measured,
+              "evidence": book["priors"], "evidence_file": str(ws.evidence)}
+    result["mlflow_run_id"] = tracking.log_effects(cfg.tracking, result, [out_dir / f"effects_{run_date.date()}.csv",
+                                                                          ws.evidence])
+    return result
 
 
 def run_train(cfg: Config, ws: Workspace) -> dict:
@@ -199,11 +259,19 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     model, label = tracking.load_model(model_uri, cfg.tracking)
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")
+    value = io.read_parquet(ws.customer_value) if _same_day(ws.value_summary, as_of) else None
     playbook = load_playbook(cfg.score.playbook)
     listing = retention_list(features, customers, model, cfg.score, cfg.explain, playbook,
-                             cfg.features.trend_window, label, as_of)
-    plan = decide(listing, playbook, cfg.decide)
+                             cfg.features.trend_window, label, as_of, value, cfg.value)
+    uplift = io.read_json(ws.effects_summary) if _same_day(ws.effects_summary, as_of) else None
+    effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
+    # Measured effects replace the priors: first the campaigns table's, then our own runs' (`churn effect`).
+    decide_cfg = _with_evidence(cfg.decide, {"effects": uplift["priors"], "effect_by_cause": {}} if uplift else None)
+    measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
+    decide_cfg = _with_evidence(decide_cfg, measured)
+    plan = decide(listing, playbook, decide_cfg, effects)
     listing = apply_plan(listing, plan)
+    io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # for `churn effect` once the horizon passes
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
     set_aside = {t: v["bad_rows"] for t, v in io.read_json(ws.validation_summary)["tables"].items()}
@@ -214,6 +282,9 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}
     summary["model_grade"] = tracking.model_grade(model_uri, cfg.tracking)
+    summary["value"] = io.read_json(ws.value_summary) if value is not None else None
+    summary["uplift"] = uplift
+    summary["action_effects"] = _effect_sources(cfg, uplift, measured)
     _write_report(listing, summary, cfg, out_dir)
     publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
     if publish_url:  # the run id is the as-of date: re-scoring a date replaces its rows, never duplicates them
@@ -228,6 +299,35 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
         [out_dir / "retention_list.csv", out_dir / "run_summary.json"],
     )
     return summary
+
+
+def _same_day(summary_path: Path, as_of: pd.Timestamp) -> bool:
+    """A stage output is used only when it was made for this as-of date (never a stale one)."""
+    return summary_path.exists() and io.read_json(summary_path).get("as_of") == str(as_of.date())
+
+
+def _with_evidence(decide_cfg, priors: dict | None):
+    """The decide config with measured relative effects in place of the priors. A measured action
+    effect also replaces the action's per-cause priors, unless a cause was measured too."""
+    if not priors:
+        return decide_cfg
+    by_cause = {a: c for a, c in decide_cfg.effect_by_cause.items() if a not in priors["effects"]}
+    for a, c in priors["effect_by_cause"].items():
+        by_cause[a] = {**by_cause.get(a, {}), **c}
+    return decide_cfg.model_copy(update={"effects": {**decide_cfg.effects, **priors["effects"]},
+                                         "effect_by_cause": by_cause})
+
+
+def _effect_sources(cfg: Config, uplift: dict | None, evidence: dict | None) -> dict:
+    """Per action: the relative effect the plan used and where it came from."""
+    out = {a: {"relative_effect": e, "source": "prior (config)"} for a, e in cfg.decide.effects.items()}
+    for source, priors in (("campaigns table", (uplift or {}).get("priors", {})),
+                           ("measured runs (churn effect)", (evidence or {}).get("effects", {}))):
+        out |= {a: {"relative_effect": e, "source": source} for a, e in priors.items()}
+    for a in (uplift or {}).get("actions", []):
+        if a.get("model"):
+            out[a["action"]] = {"relative_effect": None, "source": "per-customer uplift model (campaigns table)"}
+    return out
 
 
 def _write_report(listing: pd.DataFrame, summary: dict, cfg: Config, out_dir: Path) -> None:

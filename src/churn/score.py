@@ -5,14 +5,15 @@ from __future__ import annotations
 import pandas as pd
 
 from churn.actions import Playbook, choose_actions, reasons, risk_bands, value_tiers
-from churn.config import ExplainConfig, ScoreConfig
+from churn.config import ExplainConfig, ScoreConfig, ValueConfig
 from churn.explain import explain_causes
 from churn.train import ChurnModel
 
 LIST_COLUMNS = [
-    "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "owner", "segment",
-    "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
-    "owner_role", "action_cost", "value_12m", "expected_loss", "reasons", "model_version", "as_of",
+    "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
+    "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
+    "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss", "reasons", "model_version",
+    "as_of",
 ]
 
 
@@ -26,15 +27,37 @@ def retention_list(
     trend_window: int,
     model_version: str,
     as_of: pd.Timestamp,
+    value: pd.DataFrame | None = None,
+    value_cfg: ValueConfig | None = None,
 ) -> pd.DataFrame:
-    """One row per scored customer, sorted by expected loss (largest first)."""
+    """One row per scored customer, sorted by expected loss (largest first).
+
+    `value` (from `churn.value.customer_value`) brings the 12-month margin forecast
+    (`forecast_value_12m`), the forecast for a customer who stays (`value_if_retained_12m`, what
+    the contact plan can save) and the key-account verdict with its rule; value tiers are Pareto cuts
+    of the forecast (customers without one use their trailing value) unless `value_cfg.tier_by`
+    is "trailing". Without `value`, tiers use the trailing value and key accounts the customers' flag.
+    `expected_loss` stays churn probability x trailing value: money the customer brings now.
+    """
     frame = features.reset_index(drop=True)
     out = pd.DataFrame({"customer_id": frame["customer_id"].astype("string")})
     out["churn_probability"] = model.predict_proba(frame).round(4)
     out["risk_band"] = risk_bands(out["churn_probability"], cfg.risk_bands)
     out["value_12m"] = frame["value_365"].astype("float64").round(2)
-    out["value_tier"] = value_tiers(out["value_12m"], cfg.value_tier_cuts)
     info = _customer_info(out["customer_id"], customers)
+    if value is not None:
+        by_id = value.drop_duplicates("customer_id").set_index("customer_id").reindex(out["customer_id"].to_numpy())
+        out["forecast_value_12m"] = by_id["forecast_margin_12m"].astype("float64").round(2).to_numpy()
+        out["value_if_retained_12m"] = by_id["margin_if_retained_12m"].astype("float64").round(2).to_numpy()
+        info["is_key_account"] = by_id["is_key_account"].fillna(False).astype(bool).to_numpy()
+        info["key_account_rule"] = by_id["key_account_rule"].astype("string").to_numpy()
+    else:
+        out["forecast_value_12m"] = float("nan")
+        out["value_if_retained_12m"] = float("nan")
+        info["key_account_rule"] = info["is_key_account"].map({True: "flag", False: pd.NA}).astype("string")
+    by_forecast = value is not None and (value_cfg is None or value_cfg.tier_by == "forecast_margin")
+    tier_value = out["forecast_value_12m"].fillna(out["value_12m"]) if by_forecast else out["value_12m"]
+    out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
     out = out.join(explain_causes(model.contributions(frame), explain)[["primary_cause", "cause_share", "secondary_cause"]])
     out = out.join(choose_actions(out, playbook, cfg.act_on_risk_bands))

@@ -261,3 +261,19 @@ def log_scoring(cfg: TrackingConfig, params: dict, metrics: dict[str, float], ar
         for artifact in artifacts:
             mlflow.log_artifact(str(artifact))
     return run.info.run_id
+
+
+def log_effects(cfg: TrackingConfig, result: dict, artifacts: list[Path]) -> str:
+    """One run per `churn effect`: per action, the measured effect and its interval as metrics."""
+    _experiment(cfg.experiment, configure(cfg))
+    with mlflow.start_run(run_name=f"effect {result['run']}", tags={"job": "effect"}) as run:
+        mlflow.log_params({"run_date": result["run"], "source": result["source"], "customers": result["customers"]})
+        rows = result["measured"]
+        for r in rows[rows["cause"] == "all"].itertuples(index=False):
+            for key in ("effect", "ci_low", "ci_high", "n_treated", "n_control"):
+                value = getattr(r, key)
+                if value == value:  # NaN (one arm empty) is not logged
+                    mlflow.log_metric(f"{r.action}.{key}", float(value))
+        for artifact in artifacts:
+            mlflow.log_artifact(str(artifact))
+    return run.info.run_id

@@ -36,13 +36,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, field_validator
 from scipy import stats
 
 from churn.btyd import fit_bgnbd, fit_gamma_gamma, rfm_summary
-from churn.config import Section
+from churn.config import KeyAccountRules, ValueConfig
 
-__all__ = ["KeyAccountRules", "forecast_customer_value", "key_accounts", "validate_forecast"]
+__all__ = ["KeyAccountRules", "customer_value", "forecast_customer_value", "key_accounts", "validate_forecast"]
 
 UNIT_DAYS = 7.0  # BG/NBD time unit: weeks
 TRAILING_DAYS = 365
@@ -56,25 +55,48 @@ VALUE_COLUMNS = [
 ]
 
 
-class KeyAccountRules(Section):
-    """Which customers are key accounts; the first rule that matches names the reason.
+# --------------------------------------------------------------------------- the value stage
 
-    1. `use_flag`: the customers table's `is_key_account` flag ("flag").
-    2. `top_revenue_share`: the largest customers making up the first X of trailing 12-month
-       revenue (Pareto cut, as `actions.value_tiers`): "top 20% of 12-month revenue".
-    3. `segments`: customers whose segment is one of these (case-insensitive): "segment hospital".
+CUSTOMER_VALUE_COLUMNS = ["customer_id", "trailing_revenue_12m", "forecast_revenue_12m", "forecast_margin_12m",
+                          "p_alive", "margin_if_retained_12m", "is_key_account", "key_account_rule"]
+
+
+
+def customer_value(orders: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp,
+                   cfg: ValueConfig) -> pd.DataFrame:
+    """Per customer (everyone with a purchase before `as_of`, and everyone in `customers`): the
+    trailing and forecast 12-month value and the key-account verdict (`CUSTOMER_VALUE_COLUMNS`).
+
+    `margin_if_retained_12m` is the margin forecast for a customer who stays: BG/NBD's expected
+    purchases are P(alive) x the expectation given alive, so it is forecast_margin_12m / p_alive
+    (missing where p_alive underflows to 0). It is what a retention action saves; multiplying the plain
+    forecast by a churn probability would count the risk of leaving twice.
+
+    When the forecast models cannot be fitted (e.g. nobody bought twice) the forecast columns are
+    missing and `attrs["forecast"]` says why; value tiers then fall back to the trailing value.
+    `attrs`: forecast ("bgnbd_gamma_gamma" or the reason it failed), spend_rule, key_accounts (count).
     """
-
-    use_flag: bool = True
-    top_revenue_share: float | None = Field(None, gt=0, le=1)
-    segments: list[str] = Field(default_factory=list)
-
-    @field_validator("segments")
-    @classmethod
-    def _no_blank_segments(cls, segments: list[str]) -> list[str]:
-        if any(not s.strip() for s in segments):
-            raise ValueError("key-account segments must not be blank")
-        return segments
+    as_of = pd.Timestamp(as_of)
+    try:
+        value = forecast_customer_value(orders, as_of, cfg.horizon_days, cfg.margin_rate)
+        note = {"forecast": "bgnbd_gamma_gamma", "spend_rule": value.attrs["spend_rule"]}
+    except (ValueError, RuntimeError) as err:
+        past = _past(orders, as_of)
+        trailing = _trailing(past, as_of, TRAILING_DAYS)
+        value = pd.DataFrame({"customer_id": pd.array(trailing.index, dtype="string"),
+                              "trailing_revenue_12m": trailing["revenue"].to_numpy(dtype="float64"),
+                              "forecast_revenue_12m": np.nan, "forecast_margin_12m": np.nan, "p_alive": np.nan})
+        note = {"forecast": f"not available: {err}", "spend_rule": None}
+    p_alive = value["p_alive"].astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if_retained = (value["forecast_margin_12m"] / p_alive).where(p_alive > 0)
+    value = value.assign(margin_if_retained_12m=if_retained.where(np.isfinite(if_retained)))
+    keys = key_accounts(customers, value, cfg.key_accounts)
+    out = keys.merge(value.drop(columns=["is_key_account", "key_account_rule"], errors="ignore"),
+                     on="customer_id", how="left")
+    out = out[CUSTOMER_VALUE_COLUMNS].sort_values("customer_id", ignore_index=True)
+    out.attrs.update(note | {"key_accounts": int(out["is_key_account"].sum()), "as_of": str(as_of.date())})
+    return out
 
 
 # --------------------------------------------------------------------------- forecast

@@ -63,7 +63,12 @@
     td.appendChild(el("span", "sub", fmtPct(r[C.p])));
     td = cell(tr, "");
     td.appendChild(document.createTextNode(ui.tiers[r[C.tier]] || r[C.tier] || ""));
-    if (r[C.ka]) { td.appendChild(el("br")); td.appendChild(el("span", "badge", ui.key_account)); }
+    if (r[C.ka]) {
+      td.appendChild(el("br"));
+      var badge = el("span", "badge", ui.key_account);
+      if (typeof r[C.ka] === "string") badge.title = r[C.ka];  // the rule that made it a key account
+      td.appendChild(badge);
+    }
     cell(tr, "owner").textContent = r[C.owner] === null ? ui.no_owner : r[C.owner];
     td = cell(tr, "nowrap");
     td.appendChild(document.createTextNode(r[C.segment]));
