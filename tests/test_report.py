@@ -126,6 +126,16 @@ def test_headline_figures(listing, language):
                                                    expected_value_retained=2345678.9), language)
     assert re.search(r'id="kpi-budget">.*?kpi-value">12,346 \S+ 50,000<', with_budget, re.S)
     assert re.search(r'id="kpi-retained">.*?kpi-value">2,345,679<', with_budget, re.S)
+    t = i18n.TEXT[language]
+    assert t["prior_note"] not in with_budget  # no plan details given: no note
+    sources = {"rep_visit": {"source": "campaigns table"}, "check_in_call": {"source": "prior (config)"}}
+    planned = render_html(listing, summary_for(listing, budget=50000, budget_used=100.0, expected_value_retained=1.0,
+                                               decisions={"n_holdout": 37}, action_effects=sources), language)
+    assert t["holdout_note"].format(n="37") in planned
+    assert t["measured_note"].format(actions="rep_visit") in planned
+    assumed = render_html(listing, summary_for(listing, action_effects={"rep_visit": {"source": "prior (config)"}}),
+                          language)
+    assert t["prior_note"] in assumed
 
 
 def test_breakdowns_and_charts(listing):

@@ -183,10 +183,20 @@ def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict) -> li
          "note": t["at_risk_note"].format(share=_pct(n_risk / n if n else 0))},
         {"id": "kpi-value-at-risk", "label": t["value_at_risk"],
          "value": _money(frame.loc[at_risk, "expected_loss"].sum()), "note": t["value_at_risk_note"]},
-        {"id": "kpi-budget", "label": t["budget_used"], "value": budget_text, "note": ""},
+        {"id": "kpi-budget", "label": t["budget_used"], "value": budget_text,
+         "note": t["holdout_note"].format(n=_count(summary["decisions"]["n_holdout"]))
+         if summary.get("decisions", {}).get("n_holdout") else ""},
         {"id": "kpi-retained", "label": t["value_retained"],
-         "value": _money(retained) if retained is not None else t["not_available"], "note": ""},
+         "value": _money(retained) if retained is not None else t["not_available"], "note": _effects_note(summary, t)},
     ]
+
+
+def _effects_note(summary: dict, t: dict) -> str:
+    sources = summary.get("action_effects")
+    if not sources:
+        return ""
+    measured = sorted(a for a, v in sources.items() if not v["source"].startswith("prior"))
+    return t["measured_note"].format(actions=", ".join(measured)) if measured else t["prior_note"]
 
 
 def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str) -> list[dict]:
