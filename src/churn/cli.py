@@ -413,11 +413,16 @@ def _print_scoring(summary: dict) -> None:
         + (f" The plan before the holdout retains {d['planned_value']:,.0f}; contacting the riskiest first with the "
            f"same budget: {versus['risk_ranking']['expected_value_retained']:,.0f}." if versus else "")
     )
-    sources = d.get("effect_sources") or {}
-    if sources.get("uplift"):
-        fitted = [a["action"] for a in summary.get("uplift", {}).get("actions", []) if a.get("model")]
-        console.print(f"Action effects: uplift models from past campaigns for {', '.join(fitted)} "
-                      f"({sources['uplift']:,} options), priors for the other {sources.get('prior', 0):,} options.")
+    effects = summary.get("action_effects") or {}
+    measured = {a: v for a, v in effects.items() if not v["source"].startswith("prior")}
+    if measured:
+        by_source: dict[str, list[str]] = {}
+        for a, v in sorted(measured.items()):
+            shown = f"{a} {v['relative_effect']:+.0%}" if v["relative_effect"] is not None else a
+            by_source.setdefault(v["source"], []).append(shown)
+        console.print("Action effects measured (share of the churn risk removed): "
+                      + "; ".join(f"{src}: {', '.join(names)}" for src, names in by_source.items())
+                      + f"; config priors for the other {len(effects) - len(measured)} actions.")
     set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
     if set_aside:
         console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
