@@ -328,3 +328,24 @@ def test_end_to_end_on_a_random_history(history):
     shrunk = BGNBD.fit(summary, penalizer=0.01)
     assert shrunk.a < 10 and shrunk.b < 100
     assert np.isfinite(forecast_value(summary, shrunk, gg, horizon_units=13)).all()
+
+
+def test_a_fit_that_does_not_converge_is_retried_with_a_small_penalizer_and_the_baseline_uses_it():
+    from conftest import END, make_history
+
+    from churn.btyd import fit_bgnbd_or_penalized
+    from churn.train import bgnbd_churn_probability
+
+    # almost no heterogeneity in dropout here: the plain fit lets a and b drift off together
+    s = rfm_summary(make_history(seed=0)["orders"], END, unit_days=7.0)
+    with pytest.raises(RuntimeError, match="did not converge"):
+        fit_bgnbd(s["frequency"], s["recency"], s["T"])
+    model, penalizer = fit_bgnbd_or_penalized(s["frequency"], s["recency"], s["T"])
+    assert penalizer == 1e-4 and np.isfinite([model.r, model.alpha, model.a, model.b]).all()
+    frame = pd.DataFrame({"btyd_x": s["frequency"].to_numpy(), "btyd_tx": s["recency"].to_numpy() * 7,
+                          "btyd_T": s["T"].to_numpy() * 7})
+    p = bgnbd_churn_probability(frame, 90)
+    assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
+    # the fallback is not used where the plain fit converges
+    ok = rfm_summary(make_history(seed=1)["orders"], END, unit_days=7.0)
+    assert fit_bgnbd_or_penalized(ok["frequency"], ok["recency"], ok["T"])[1] == 0.0

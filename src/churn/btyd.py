@@ -317,6 +317,27 @@ def forecast_value(summary: pd.DataFrame, bgnbd: BGNBD, gg: GammaGamma, horizon_
     return pd.Series(np.asarray(purchases * spend, dtype="float64"), index=summary.index, name="expected_value")
 
 
+FALLBACK_PENALIZER = 1e-4
+
+
+def fit_bgnbd_or_penalized(frequency, recency, T) -> tuple[BGNBD, float]:
+    """BG/NBD by plain maximum likelihood; if that does not converge, with penalizer 1e-4.
+
+    Returns the model and the penalizer used (0 or 1e-4). When the dropout probability hardly
+    varies between customers the likelihood keeps rising as a and b grow together (a/(a+b)
+    fixed), and the optimizer can run out of iterations (measured: Online Retail II as of
+    2010-07-01). A penalizer of 1e-4 (on log(a)^2 + log(b)^2 + log(r)^2, next to a mean
+    log-likelihood of order 1) stops the drift at finite a and b. Where the plain fit does
+    converge, the penalized one changes the total expected purchases by under 0.4% (measured on
+    conftest.make_history seeds 1-5; per customer by up to 15%, for lapsed customers expecting
+    almost no purchases).
+    """
+    try:
+        return fit_bgnbd(frequency, recency, T), 0.0
+    except RuntimeError:
+        return fit_bgnbd(frequency, recency, T, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
+
+
 def _minimize(objective, start: np.ndarray, name: str) -> np.ndarray:
     # Bounds on log-parameters keep exp() finite. The data is rescaled so real optima sit well
     # inside; an optimum at infinity (BG/NBD's a, b for a homogeneous dropout) stops at e^15.

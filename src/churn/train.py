@@ -252,12 +252,12 @@ class Baselines:
 def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
     """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers'
     purchase histories (x repeat days, recency t_x and age T, in weeks)."""
-    from churn.btyd import fit_bgnbd
+    from churn.btyd import fit_bgnbd_or_penalized
 
     x = frame["btyd_x"].fillna(0).to_numpy(dtype=float)
     tx = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / 7
     T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / 7, tx + 1e-9)
-    model = fit_bgnbd(x, tx, T)
+    model, _ = fit_bgnbd_or_penalized(x, tx, T)
     alive = model.p_alive(x, tx, T)
     t = horizon_days / 7
     no_purchase_if_alive = ((model.alpha + T) / (model.alpha + T + t)) ** (model.r + x)
