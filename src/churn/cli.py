@@ -293,7 +293,9 @@ def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workd
     from churn.runners import Workspace, resolve_as_of, run_value
 
     cfg = load_config(config)
-    console.print(_guarded(lambda: run_value(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))))
+    out = _guarded(lambda: run_value(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
+    console.print(f"Customer value as of {out['as_of']} for {out['customers']:,} customers: forecast "
+                  f"{out['forecast']}, {out['key_accounts']:,} key accounts")
 
 
 @stage_app.command("effects")
@@ -303,7 +305,9 @@ def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wor
     from churn.runners import Workspace, resolve_as_of, run_effects
 
     cfg = load_config(config)
-    console.print(_guarded(lambda: run_effects(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))))
+    out = _guarded(lambda: run_effects(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
+    console.print(f"Campaign rows with a complete horizon: {out['campaign_rows']:,}; measured relative effects "
+                  f"replacing the priors: {out['priors'] or 'none'}")
 
 
 @stage_app.command("train")
