@@ -132,7 +132,7 @@ def test_headline_figures(listing, language):
     planned = render_html(listing, summary_for(listing, budget=50000, budget_used=100.0, expected_value_retained=1.0,
                                                decisions={"n_holdout": 37}, action_effects=sources), language)
     assert t["holdout_note"].format(n="37") in planned
-    assert t["measured_note"].format(actions="rep_visit") in planned
+    assert t["measured_note"].format(actions=i18n.action_label("rep_visit", "rep_visit", language)) in planned
     assumed = render_html(listing, summary_for(listing, action_effects={"rep_visit": {"source": "prior (config)"}}),
                           language)
     assert t["prior_note"] in assumed

@@ -159,7 +159,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         model=model,
         grade=summary.get("model_grade") or t["not_available"],
         masked=mask_personal,
-        kpis=_kpis(frame, at_risk, summary, t),
+        kpis=_kpis(frame, at_risk, summary, t, language),
         charts=_charts(frame, at_risk, language),
         breakdowns=[_breakdown(frame, at_risk, col, language) for col in ("segment", "region")],
         owners=_breakdown(frame, at_risk, "owner", language),
@@ -171,7 +171,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
     )
 
 
-def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict) -> list[dict]:
+def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, language: str) -> list[dict]:
     n, n_risk = len(frame), int(at_risk.sum())
     budget, used, retained = (summary.get(k) for k in ("budget", "budget_used", "expected_value_retained"))
     budget_text = _money(used) if used is not None else t["not_available"]
@@ -187,16 +187,18 @@ def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict) -> li
          "note": t["holdout_note"].format(n=_count(summary["decisions"]["n_holdout"]))
          if summary.get("decisions", {}).get("n_holdout") else ""},
         {"id": "kpi-retained", "label": t["value_retained"],
-         "value": _money(retained) if retained is not None else t["not_available"], "note": _effects_note(summary, t)},
+         "value": _money(retained) if retained is not None else t["not_available"],
+         "note": _effects_note(summary, t, language)},
     ]
 
 
-def _effects_note(summary: dict, t: dict) -> str:
+def _effects_note(summary: dict, t: dict, language: str) -> str:
     sources = summary.get("action_effects")
     if not sources:
         return ""
     measured = sorted(a for a, v in sources.items() if not v["source"].startswith("prior"))
-    return t["measured_note"].format(actions=", ".join(measured)) if measured else t["prior_note"]
+    names = ", ".join(i18n.action_label(a, a, language) for a in measured)
+    return t["measured_note"].format(actions=names) if measured else t["prior_note"]
 
 
 def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str) -> list[dict]:
