@@ -48,7 +48,10 @@ def make_listing(n: int = 5, seed: int = 0, prefix: str = "C") -> pd.DataFrame:
         "reasons": text([f"no order in {30 + i} days; seed {seed}" for i in range(n)]),
         "model_version": f"churn v{seed + 1}",
         "as_of": "2026-10-01",
-    })
+        "key_account_rule": text(["flag" if i % 3 == 0 else None for i in range(n)]),
+        "forecast_value_12m": [900.0 * (i + 1) for i in range(n)],
+        "value_if_retained_12m": [1100.0 * (i + 1) if i % 4 else float("nan") for i in range(n)],
+    })[LIST_COLUMNS]
     if n > 1:
         frame.loc[1, "cause_share"] = float("nan")  # a missing float goes in as NULL
     assert list(frame.columns) == LIST_COLUMNS
