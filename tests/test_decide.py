@@ -434,3 +434,35 @@ def test_decide_puts_it_together(playbook):
     vs = s["versus_risk_ranking"]
     assert vs["optimiser"]["expected_value_retained"] == pytest.approx(s["planned_value"])
     assert vs["optimiser"]["expected_value_retained"] >= vs["risk_ranking"]["expected_value_retained"]
+
+
+# --------------------------------------------------------------------------- measured effects
+
+def test_measured_effects_replace_the_priors():
+    from churn.decide import with_measured_effects
+
+    cfg = DecideConfig(effects=PRIORS, effect_by_cause={"rep_visit": {"price": 0.05}, "pricing_offer": {"price": 0.4}})
+    campaigns = {"priors": {"rep_visit": 0.45, "check_in_call": 0.2}}
+    runs = {"effects": {"check_in_call": 0.1}, "effect_by_cause": {"pricing_offer": {"service": 0.2}}}
+    out = with_measured_effects(cfg, campaigns, runs)
+    assert out.effects["rep_visit"] == 0.45
+    assert out.effects["check_in_call"] == 0.1  # our own runs come after the campaigns table
+    assert out.effects["price_callback"] == PRIORS["price_callback"]  # not measured: the prior stays
+    # a measured action effect also overrides that action's per-cause priors ...
+    assert "rep_visit" not in out.effect_by_cause
+    # ... while a measured cause is added next to the priors of the other causes
+    assert out.effect_by_cause["pricing_offer"] == {"price": 0.4, "service": 0.2}
+    assert with_measured_effects(cfg, None, None) == cfg
+
+
+def test_effect_sources_say_where_each_effect_came_from():
+    from churn.decide import effect_sources
+
+    cfg = DecideConfig(effects=PRIORS)
+    campaigns = {"priors": {"rep_visit": 0.45}, "actions": [{"action": "reengagement_call", "model": True},
+                                                             {"action": "rep_visit", "model": False}]}
+    out = effect_sources(cfg, campaigns, {"effects": {"auto_reengagement": 0.02}})
+    assert out["rep_visit"] == {"relative_effect": 0.45, "source": "campaigns table"}
+    assert out["auto_reengagement"] == {"relative_effect": 0.02, "source": "measured runs (churn effect)"}
+    assert out["reengagement_call"]["source"] == "per-customer uplift model (campaigns table)"
+    assert out["price_callback"] == {"relative_effect": PRIORS["price_callback"], "source": "prior (config)"}

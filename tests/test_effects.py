@@ -228,3 +228,19 @@ def test_campaign_features_feed_the_uplift_models(history):
     assert set(summary["action"]) == {"rep_visit", "check_in_call"}
     assert (summary["n_treated"] + summary["n_control"]).sum() == len(ex)
     assert effects.index.tolist() == feats["customer_id"].tolist()
+
+
+def test_recording_a_run_again_replaces_it_and_pools_every_run():
+    from churn.effects import record_run
+
+    cfg = EffectsConfig(min_per_arm=50)
+    a = measure_effects(records({("visit", "price", True): (100, 10), ("visit", "price", False): (50, 20)}))
+    b = measure_effects(records({("visit", "price", True): (60, 12), ("visit", "price", False): (30, 6)}))
+    book = record_run(None, "2026-01-01", "scoring run", a, cfg)
+    assert list(book["runs"]) == ["2026-01-01"] and book["priors"]["effects"]["visit"] == pytest.approx(0.75)
+    both = record_run(book, "2026-02-01", "scoring run", b, cfg)
+    assert list(both["runs"]) == ["2026-01-01", "2026-02-01"] and list(book["runs"]) == ["2026-01-01"]
+    pooled = pd.DataFrame(both["pooled"]).set_index(["action", "cause"])
+    assert pooled.loc[("visit", "all"), "n_control"] == 80
+    again = record_run(both, "2026-02-01", "scoring run", b, cfg)
+    assert list(again["runs"]) == ["2026-01-01", "2026-02-01"] and again["pooled"] == both["pooled"]

@@ -14,7 +14,9 @@ in, DataFrames and dicts out; no file I/O, no MLflow):
   `campaigns` table's `treated = false`);
 - `compare_with_risk_ranking`: the plan against "contact the riskiest customers with their
   playbook action until the budget is spent", on the same budget and capacity;
-- `decide`: the three steps above for a whole retention list.
+- `decide`: the three steps above for a whole retention list;
+- `with_measured_effects` / `effect_sources`: measured relative effects (past campaigns,
+  `churn effect`) in place of the config's priors, and which source each action's effect has.
 
 Allowed actions (the "ladder" rule). A customer's segment is `key_account` when
 `is_key_account`, else its `value_tier`; the segments are ordered key_account > high > medium >
@@ -576,6 +578,36 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
         versus_risk_ranking=compare_with_risk_ranking(options, listing, cfg, plan) if len(options) else None,
     )
     out.attrs["summary"] = summary
+    return out
+
+
+def with_measured_effects(cfg: DecideConfig, campaigns: dict | None, runs: dict | None) -> DecideConfig:
+    """The config with measured relative effects in place of the priors: first the campaigns
+    table's (`campaigns["priors"]`, per action, from `churn.effects.uplift_effects`), then our own
+    runs' (`runs` = {"effects": {action: x}, "effect_by_cause": {action: {cause: x}}}, from
+    `churn effect`). A measured action effect also replaces that action's per-cause priors, unless
+    a cause was measured too."""
+    for measured in ({"effects": (campaigns or {}).get("priors", {}), "effect_by_cause": {}}, runs or {}):
+        effects, by_measured_cause = measured.get("effects", {}), measured.get("effect_by_cause", {})
+        if not effects and not by_measured_cause:
+            continue
+        by_cause = {a: c for a, c in cfg.effect_by_cause.items() if a not in effects}
+        for a, c in by_measured_cause.items():
+            by_cause[a] = {**by_cause.get(a, {}), **c}
+        cfg = cfg.model_copy(update={"effects": {**cfg.effects, **effects}, "effect_by_cause": by_cause})
+    return cfg
+
+
+def effect_sources(cfg: DecideConfig, campaigns: dict | None, runs: dict | None) -> dict:
+    """Per action: the relative effect a plan uses and where it comes from (the arguments of
+    `with_measured_effects`; an action with a per-customer uplift model says so)."""
+    out = {a: {"relative_effect": e, "source": "prior (config)"} for a, e in cfg.effects.items()}
+    for source, priors in (("campaigns table", (campaigns or {}).get("priors", {})),
+                           ("measured runs (churn effect)", (runs or {}).get("effects", {}))):
+        out |= {a: {"relative_effect": e, "source": source} for a, e in priors.items()}
+    for a in (campaigns or {}).get("actions", []):
+        if a.get("model"):
+            out[a["action"]] = {"relative_effect": None, "source": "per-customer uplift model (campaigns table)"}
     return out
 
 

@@ -265,3 +265,14 @@ def pool_measurements(per_run: list[pd.DataFrame], confidence: float = 0.9) -> p
                              + [0] * (s.n_control - s.x_c)})
         rows.append(_compare(s.action, s.cause, part, confidence))
     return pd.DataFrame(rows, columns=MEASURE_COLUMNS)
+
+
+def record_run(book: dict | None, run: str, source: str, measured: pd.DataFrame, cfg: EffectsConfig) -> dict:
+    """The evidence book (`models/evidence.json`) with run `run`'s measurements in it: a new entry,
+    or the run's old entry replaced (never a second one); then pooled over every run and turned into
+    relative effects for the decide priors. The input book is left as it was."""
+    runs = dict((book or {}).get("runs", {}))
+    runs[run] = {"source": source, "measured": measured.to_dict(orient="records")}
+    pooled = pool_measurements([pd.DataFrame(r["measured"]) for r in runs.values()], cfg.confidence)
+    return {"runs": runs, "pooled": pooled.to_dict(orient="records"), "confidence": cfg.confidence,
+            "priors": evidence(pooled, cfg.min_per_arm)}

@@ -138,19 +138,15 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
     """`churn effect`: contacted against held-out customers of the scoring run of `run_date`
     (else the campaigns table's rows of that day), once its horizon has passed."""
     from churn import tracking
-    from churn.effects import effect_records, evidence, measure_effects, pool_measurements
+    from churn.effects import effect_records, measure_effects, record_run
 
-    tables = io.read_tables(ws.validated)
     archive = runs_dir / f"{run_date.date()}.parquet"
     run_list = io.read_parquet(archive) if archive.exists() else None
-    records, source = effect_records(tables, run_list, run_date, cfg.labels)
+    records, source = effect_records(io.read_tables(ws.validated), run_list, run_date, cfg.labels)
     measured = measure_effects(records, cfg.effects.confidence)
     io.write_csv(measured, out_dir / f"effects_{run_date.date()}.csv")
-    book = io.read_json(ws.evidence) if ws.evidence.exists() else {"runs": {}}
-    book["runs"][str(run_date.date())] = {"source": source, "measured": measured.to_dict(orient="records")}
-    pooled = pool_measurements([pd.DataFrame(r["measured"]) for r in book["runs"].values()], cfg.effects.confidence)
-    book |= {"pooled": pooled.to_dict(orient="records"), "confidence": cfg.effects.confidence,
-             "priors": evidence(pooled, cfg.effects.min_per_arm)}
+    book = record_run(io.read_json(ws.evidence) if ws.evidence.exists() else None, str(run_date.date()), source,
+                      measured, cfg.effects)
     io.write_json(book, ws.evidence)
     result = {"run": str(run_date.date()), "source": source, "customers": len(records), "measured": measured,
               "evidence": book["priors"], "evidence_file": str(ws.evidence)}
@@ -253,7 +249,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
     from churn import tracking
-    from churn.decide import apply_plan, decide
+    from churn.decide import apply_plan, decide, effect_sources, with_measured_effects
     from churn.score import retention_list
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
@@ -265,11 +261,8 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
                              cfg.features.trend_window, label, as_of, value, cfg.value)
     uplift = io.read_json(ws.effects_summary) if _same_day(ws.effects_summary, as_of) else None
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
-    # Measured effects replace the priors: first the campaigns table's, then our own runs' (`churn effect`).
-    decide_cfg = _with_evidence(cfg.decide, {"effects": uplift["priors"], "effect_by_cause": {}} if uplift else None)
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
-    decide_cfg = _with_evidence(decide_cfg, measured)
-    plan = decide(listing, playbook, decide_cfg, effects)
+    plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
     listing = apply_plan(listing, plan)
     io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # for `churn effect` once the horizon passes
     io.write_parquet(listing, out_dir / "retention_list.parquet")
@@ -284,7 +277,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     summary["model_grade"] = tracking.model_grade(model_uri, cfg.tracking)
     summary["value"] = io.read_json(ws.value_summary) if value is not None else None
     summary["uplift"] = uplift
-    summary["action_effects"] = _effect_sources(cfg, uplift, measured)
+    summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
     _write_report(listing, summary, cfg, out_dir)
     publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
     if publish_url:  # the run id is the as-of date: re-scoring a date replaces its rows, never duplicates them
@@ -304,30 +297,6 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
 def _same_day(summary_path: Path, as_of: pd.Timestamp) -> bool:
     """A stage output is used only when it was made for this as-of date (never a stale one)."""
     return summary_path.exists() and io.read_json(summary_path).get("as_of") == str(as_of.date())
-
-
-def _with_evidence(decide_cfg, priors: dict | None):
-    """The decide config with measured relative effects in place of the priors. A measured action
-    effect also replaces the action's per-cause priors, unless a cause was measured too."""
-    if not priors:
-        return decide_cfg
-    by_cause = {a: c for a, c in decide_cfg.effect_by_cause.items() if a not in priors["effects"]}
-    for a, c in priors["effect_by_cause"].items():
-        by_cause[a] = {**by_cause.get(a, {}), **c}
-    return decide_cfg.model_copy(update={"effects": {**decide_cfg.effects, **priors["effects"]},
-                                         "effect_by_cause": by_cause})
-
-
-def _effect_sources(cfg: Config, uplift: dict | None, evidence: dict | None) -> dict:
-    """Per action: the relative effect the plan used and where it came from."""
-    out = {a: {"relative_effect": e, "source": "prior (config)"} for a, e in cfg.decide.effects.items()}
-    for source, priors in (("campaigns table", (uplift or {}).get("priors", {})),
-                           ("measured runs (churn effect)", (evidence or {}).get("effects", {}))):
-        out |= {a: {"relative_effect": e, "source": source} for a, e in priors.items()}
-    for a in (uplift or {}).get("actions", []):
-        if a.get("model"):
-            out[a["action"]] = {"relative_effect": None, "source": "per-customer uplift model (campaigns table)"}
-    return out
 
 
 def _write_report(listing: pd.DataFrame, summary: dict, cfg: Config, out_dir: Path) -> None:
