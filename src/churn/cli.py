@@ -199,7 +199,8 @@ def effect(
                         "effect = held-out minus contacted churn rate")
     for col in ("action", "cause", "contacted", "held out", "churn: contacted / held out", "effect",
                 f"{level} interval", "relative"):
-        table.add_column(col, no_wrap=col in ("action", f"{level} interval"), justify="left" if col in ("action", "cause") else "right")
+        table.add_column(col, no_wrap=col in ("action", f"{level} interval"),
+                         justify="left" if col in ("action", "cause") else "right")
     for r in result["measured"].itertuples(index=False):
         known = r.effect == r.effect
         table.add_row(r.action, r.cause, f"{r.n_treated:,}", f"{r.n_control:,}",

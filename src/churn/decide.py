@@ -549,7 +549,8 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
     options = action_options(listing, playbook, cfg, effects)
     plan = choose_actions(options, cfg)
     ids = listing["customer_id"].astype("string")
-    out = pd.DataFrame({"customer_id": pd.array(ids.to_numpy(), dtype="string")}).merge(plan, on="customer_id", how="left", sort=False)
+    out = pd.DataFrame({"customer_id": pd.array(ids.to_numpy(), dtype="string")})
+    out = out.merge(plan, on="customer_id", how="left", sort=False)
     chosen = (out["status"] == "chosen").fillna(False).to_numpy(dtype=bool)
     holdout = np.zeros(len(out), dtype=bool)
     holdout[chosen] = assign_holdout(out.loc[chosen, "customer_id"], cfg.holdout_share, cfg.seed).to_numpy()
@@ -564,17 +565,19 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
     out["owner"] = out["owner"].fillna(listing["owner"].astype("string").reset_index(drop=True))
     out["cost"] = out["cost"].fillna(0.0)
     out["expected_retained_value"] = out["expected_retained_value"].fillna(0.0)
-    summary = dict(plan.attrs["summary"])
+    # The plan's figures are recounted for the customers actually contacted; the plan itself (before
+    # the holdout) is what compare_with_risk_ranking judges.
+    planned = plan.attrs["summary"]
+    contacted = out["status"] == "chosen"
+    summary = dict(planned)
     summary.update(
-        planned_budget=summary["budget_used"], planned_value=summary["expected_value_retained"],
-        budget_used=summary["budget_used"] - held_cost, expected_value_retained=summary["expected_value_retained"] - held_value,
-        n_chosen=summary["n_chosen"] - int(holdout.sum()),
-        n_customers=int(len(out)), n_holdout=int(holdout.sum()), holdout_value=held_value,
+        planned_budget=planned["budget_used"], planned_value=planned["expected_value_retained"],
+        budget_used=planned["budget_used"] - held_cost, expected_value_retained=planned["expected_value_retained"] - held_value,
+        n_chosen=int(contacted.sum()), n_customers=int(len(out)), n_holdout=int(holdout.sum()), holdout_value=held_value,
         holdout_share=cfg.holdout_share, seed=cfg.seed,
-        by_status={**summary["by_status"], "chosen": summary["by_status"]["chosen"] - int(holdout.sum()),
-                   HOLDOUT: int(holdout.sum()), "not worth its cost": int((out["status"] == "not worth its cost").sum())},
-        by_channel={str(k): int(v) for k, v in out.loc[out["status"] == "chosen", "channel"].value_counts().sort_index().items()},
-        effect_sources=({str(k): int(v) for k, v in options["effect_source"].value_counts().items()} if len(options) else {}),
+        by_status={s: int((out["status"] == s).sum()) for s in (*STATUSES, HOLDOUT)},
+        by_channel={str(k): int(v) for k, v in out.loc[contacted, "channel"].value_counts().sort_index().items()},
+        options_by_effect_source={str(k): int(v) for k, v in options["effect_source"].value_counts().items()},
         versus_risk_ranking=compare_with_risk_ranking(options, listing, cfg, plan) if len(options) else None,
     )
     out.attrs["summary"] = summary

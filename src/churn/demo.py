@@ -354,7 +354,7 @@ def _truth(lat: _Latent, ids: np.ndarray) -> pd.DataFrame:
 
 
 def _campaigns(rng: np.random.Generator, lat: _Latent) -> tuple[_Latent, dict[str, np.ndarray], np.ndarray]:
-    """Past quarterly campaigns (module docstring): who was flagged, treated or held out, and who
+    """Past monthly campaigns (module docstring): who was flagged, treated or held out, and who
     was saved. Returns the latent state with saved churners turned into stayers, the campaign rows
     (customer index, day, action code, treated) and, per customer, the action code that saved it (-1)."""
     n = lat.first.size
@@ -362,13 +362,11 @@ def _campaigns(rng: np.random.Generator, lat: _Latent) -> tuple[_Latent, dict[st
     saved_by = np.full(n, -1)
     last_flag = np.full(n, -np.inf)
     action = np.where(lat.key, 0, CAMPAIGN_BY_SEGMENT[lat.seg])
-    start = np.datetime64(lat.start, "M")
+    first = np.datetime64(lat.start, "M") + 12  # from the second year on
+    months = np.arange(first, first + lat.T // 28, CAMPAIGN_EVERY_MONTHS).astype("M8[D]")
+    days = (months - np.datetime64(lat.start, "D")).astype(np.int64).astype(float)
     rows = []
-    for k in range(12 // CAMPAIGN_EVERY_MONTHS, 10_000):
-        month = start + k * CAMPAIGN_EVERY_MONTHS
-        d = float((month.astype("M8[D]") - np.datetime64(lat.start, "D")).astype(np.int64))
-        if d > lat.T - 30:
-            break
+    for d in days[days <= lat.T - 30]:
         active = (lat.first <= d) & (d < stop) & (d - last_flag >= CAMPAIGN_COOL_DOWN)
         bad_patch = active & (lat.ep_lo <= d) & (d < ep_hi)
         # The worse the patch has become, the likelier the old rule notices it.

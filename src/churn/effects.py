@@ -30,6 +30,7 @@ from scipy import stats
 from churn.config import EffectsConfig, FeaturesConfig, LabelsConfig
 
 ALL = "all"
+EXAMPLE_KEYS = ["customer_id", "cutoff", "action", "treated", "churned"]  # campaign examples, besides the features
 RECORD_COLUMNS = ("customer_id", "action", "treated", "cause", "churned")
 MEASURE_COLUMNS = ["action", "cause", "n_treated", "n_control", "churn_treated", "churn_control", "effect",
                    "ci_low", "ci_high", "relative_effect", "p_value"]
@@ -50,7 +51,7 @@ def campaign_examples(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labe
 
     camp = tables.get("campaigns")
     if camp is None or camp.empty:
-        return pd.DataFrame(columns=["customer_id", "cutoff", "action", "treated", "churned"])
+        return pd.DataFrame(columns=EXAMPLE_KEYS)
     horizon = pd.Timedelta(days=labels_cfg.horizon_days)
     rows = camp.assign(cutoff=camp["ts"].dt.normalize().astype("datetime64[us]"),
                        customer_id=camp["customer_id"].astype("string"))
@@ -58,13 +59,12 @@ def campaign_examples(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labe
     rows = rows.sort_values(["cutoff", "customer_id", "ts"], kind="stable")
     rows = rows.drop_duplicates(["customer_id", "cutoff"]).reset_index(drop=True)
     if rows.empty:
-        return pd.DataFrame(columns=["customer_id", "cutoff", "action", "treated", "churned"])
+        return pd.DataFrame(columns=EXAMPLE_KEYS)
     pop = rows[["customer_id", "cutoff"]]
     feats = build_features(tables, pop, features_cfg)
-    out = feats.assign(action=rows["action"].astype("string").to_numpy(),
-                       treated=rows["treated"].astype(bool).to_numpy(),
-                       churned=label(tables, pop, labels_cfg).to_numpy())
-    return out
+    return feats.assign(action=rows["action"].astype("string").to_numpy(),
+                        treated=rows["treated"].astype(bool).to_numpy(),
+                        churned=label(tables, pop, labels_cfg).to_numpy())
 
 
 def uplift_effects(examples: pd.DataFrame, features: pd.DataFrame, feature_names: list[str],
@@ -191,7 +191,11 @@ def measure_effects(records: pd.DataFrame, confidence: float = 0.9) -> pd.DataFr
 
 def _compare(action: str, cause: str, part: pd.DataFrame, confidence: float) -> dict:
     t, c = part.loc[part["treated"], "churned"], part.loc[~part["treated"], "churned"]
-    n_t, n_c, x_t, x_c = len(t), len(c), int(t.sum()), int(c.sum())
+    return _compare_counts(action, cause, len(t), int(t.sum()), len(c), int(c.sum()), confidence)
+
+
+def _compare_counts(action: str, cause: str, n_t: int, x_t: int, n_c: int, x_c: int, confidence: float) -> dict:
+    """One `MEASURE_COLUMNS` row from n customers and x churners per arm (t: treated, c: held out)."""
     row = {"action": action, "cause": cause, "n_treated": n_t, "n_control": n_c,
            "churn_treated": x_t / n_t if n_t else np.nan, "churn_control": x_c / n_c if n_c else np.nan,
            "effect": np.nan, "ci_low": np.nan, "ci_high": np.nan, "relative_effect": np.nan, "p_value": np.nan}
@@ -258,12 +262,8 @@ def pool_measurements(per_run: list[pd.DataFrame], confidence: float = 0.9) -> p
     m = m.assign(x_t=(m["churn_treated"].fillna(0) * m["n_treated"]).round().astype("int64"),
                  x_c=(m["churn_control"].fillna(0) * m["n_control"]).round().astype("int64"))
     sums = m.groupby(["action", "cause"], sort=True)[["n_treated", "n_control", "x_t", "x_c"]].sum().reset_index()
-    rows = []
-    for s in sums.itertuples(index=False):
-        part = pd.DataFrame({"treated": [True] * s.n_treated + [False] * s.n_control,
-                             "churned": [1] * s.x_t + [0] * (s.n_treated - s.x_t) + [1] * s.x_c
-                             + [0] * (s.n_control - s.x_c)})
-        rows.append(_compare(s.action, s.cause, part, confidence))
+    rows = [_compare_counts(s.action, s.cause, int(s.n_treated), int(s.x_t), int(s.n_control), int(s.x_c), confidence)
+            for s in sums.itertuples(index=False)]
     return pd.DataFrame(rows, columns=MEASURE_COLUMNS)
 
 

@@ -118,14 +118,14 @@ def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 
 def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     """Uplift per action from the campaigns table (none: the decide priors stay)."""
-    from churn.effects import campaign_examples, uplift_effects
+    from churn.effects import EXAMPLE_KEYS, campaign_examples, uplift_effects
     from churn.train import feature_columns
     from churn.validate import point_in_time
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
     features = io.read_parquet(ws.scoring_features)
-    use = cfg.effects.use_campaigns and "campaigns" in tables
-    examples = campaign_examples(tables, as_of, cfg.labels, cfg.features) if use else pd.DataFrame()
+    examples = (campaign_examples(tables, as_of, cfg.labels, cfg.features) if cfg.effects.use_campaigns
+                else pd.DataFrame(columns=EXAMPLE_KEYS))
     effects, summary, priors = uplift_effects(examples, features, feature_columns(features), cfg.effects)
     io.write_parquet(effects.reset_index(), ws.action_effects)
     result = {"campaign_rows": len(examples), "actions": summary.to_dict(orient="records"), "priors": priors,
@@ -255,16 +255,17 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     model, label = tracking.load_model(model_uri, cfg.tracking)
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")
-    value = io.read_parquet(ws.customer_value) if _same_day(ws.value_summary, as_of) else None
+    value_summary = _made_for(ws.value_summary, as_of)
+    value = io.read_parquet(ws.customer_value) if value_summary else None
     playbook = load_playbook(cfg.score.playbook)
     listing = retention_list(features, customers, model, cfg.score, cfg.explain, playbook,
                              cfg.features.trend_window, label, as_of, value, cfg.value)
-    uplift = io.read_json(ws.effects_summary) if _same_day(ws.effects_summary, as_of) else None
+    uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
     plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
     listing = apply_plan(listing, plan)
-    io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # for `churn effect` once the horizon passes
+    io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # read by `churn effect` later
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
     set_aside = {t: v["bad_rows"] for t, v in io.read_json(ws.validation_summary)["tables"].items()}
@@ -275,7 +276,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}
     summary["model_grade"] = tracking.model_grade(model_uri, cfg.tracking)
-    summary["value"] = io.read_json(ws.value_summary) if value is not None else None
+    summary["value"] = value_summary
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
     _write_report(listing, summary, cfg, out_dir)
@@ -294,9 +295,11 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     return summary
 
 
-def _same_day(summary_path: Path, as_of: pd.Timestamp) -> bool:
-    """A stage output is used only when it was made for this as-of date (never a stale one)."""
-    return summary_path.exists() and io.read_json(summary_path).get("as_of") == str(as_of.date())
+def _made_for(summary_path: Path, as_of: pd.Timestamp) -> dict | None:
+    """A stage's summary when its output was made for this as-of date, else None: a stale output
+    from another date is never used."""
+    summary = io.read_json(summary_path) if summary_path.exists() else None
+    return summary if summary and summary.get("as_of") == str(as_of.date()) else None
 
 
 def _write_report(listing: pd.DataFrame, summary: dict, cfg: Config, out_dir: Path) -> None:

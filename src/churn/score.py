@@ -12,8 +12,8 @@ from churn.train import ChurnModel
 LIST_COLUMNS = [
     "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
     "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
-    "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss", "reasons", "model_version",
-    "as_of",
+    "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
+    "reasons", "model_version", "as_of",
 ]
 
 
