@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from prefect import task
@@ -9,6 +10,7 @@ from prefect.cache_policies import NO_CACHE
 
 from churn.config import Config, load_config
 from churn.runners import Workspace
+from churn.terminal import timed_stage
 
 
 def load(config: str, data: str | None, horizon_days: int | None, active_days: int | None) -> Config:
@@ -18,8 +20,16 @@ def load(config: str, data: str | None, horizon_days: int | None, active_days: i
 
 
 def as_task(fn, **options):
-    """A runner as a Prefect task (the library itself carries no Prefect decorators)."""
-    return task(fn, name=fn.__name__.removeprefix("run_").replace("_", "-"), cache_policy=NO_CACHE, **options)
+    """A runner as a Prefect task (the library itself carries no Prefect decorators); its start and finish
+    are logged as a stage, which the CLI shows as progress."""
+    name = fn.__name__.removeprefix("run_").replace("_", "-")
+
+    @functools.wraps(fn)
+    def stage(*args, **kwargs):
+        with timed_stage(name):
+            return fn(*args, **kwargs)
+
+    return task(stage, name=name, cache_policy=NO_CACHE, **options)
 
 
 def setup(config: str, data: str | None, horizon_days: int | None, active_days: int | None,

@@ -69,7 +69,8 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "table `orders` is missing required column(s) ['amount']" in " ".join(proc.stdout.split())
+    assert "error: table `orders` is missing required column(s) ['amount']" in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stdout + proc.stderr
 
 
 def test_scoring_without_a_champion_says_what_to_do(tracking_uri):

@@ -1,10 +1,9 @@
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 from conftest import CONFIG
 
-from churn.config import load_config
+from churn.config import ConfigError, load_config
 
 
 def test_project_config_loads_with_overrides():
@@ -21,8 +20,29 @@ def test_project_config_loads_with_overrides():
     ({"explain.causes": {"weather": ["x"]}}, r"unknown cause\(s\) \['weather'\]"),
 ])
 def test_bad_config_is_refused(override, message):
-    with pytest.raises(ValidationError, match=message):
+    with pytest.raises(ConfigError, match=message):
         load_config(CONFIG, **override)
+
+
+def test_a_bad_config_names_the_file_and_every_setting_at_fault():
+    with pytest.raises(ConfigError) as refused:
+        load_config(CONFIG, **{"labels.horizon_days": 0, "train.bogus": 1})
+    message = str(refused.value)
+    assert message.startswith(f"config {CONFIG} is not valid: ")
+    assert "labels.horizon_days: Input should be greater than 0 (got 0)" in message
+    assert "train.bogus: Extra inputs are not permitted (got 1)" in message
+    assert "https://" not in message and "\n" not in message
+
+
+@pytest.mark.parametrize("text, message", [
+    ("train: [unclosed\n", "is not valid YAML"),
+    ("- a list\n", "must be a mapping of sections"),
+])
+def test_an_unreadable_config_is_refused(tmp_path, text, message):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        load_config(path)
 
 
 def test_missing_config_file(tmp_path):

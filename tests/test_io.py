@@ -41,6 +41,14 @@ def test_missing_sources_are_clear(location, message):
         io.read_source(SourceConfig(location=location))
 
 
+def test_an_unreachable_database_is_a_source_error_without_the_password():
+    # Port 9 (discard) on the loopback: nothing listens there, the connection is refused at once.
+    url = "postgresql+psycopg://churn:s3cret@127.0.0.1:9/crm?connect_timeout=5"
+    with pytest.raises(io.SourceError, match=r"cannot connect to the database postgresql\+psycopg://churn:\*\*\*@127.0.0.1:9/crm") as refused:
+        io.read_source(SourceConfig(location=url))
+    assert "s3cret" not in str(refused.value)
+
+
 def test_folder_without_orders_or_customers(tmp_path):
     pd.DataFrame({"customer_id": ["1"]}).to_csv(tmp_path / "tickets.csv", index=False)
     with pytest.raises(io.SourceError, match="neither an `orders` nor a `customers` table"):

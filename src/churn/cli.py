@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
@@ -20,37 +22,102 @@ app = typer.Typer(help="Churn prediction and retention recommendations.", no_arg
 stage_app = typer.Typer(help="Run one pipeline stage (what dvc.yaml calls).", no_args_is_help=True)
 app.add_typer(stage_app, name="stage")
 console = Console()
+err_console = Console(stderr=True)
 
 ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="A folder of canonical files or a database URL.")]
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Use only data before this date (default: today).")]
 HorizonOpt = Annotated[int | None, typer.Option("--horizon-days", help="Churn horizon in days.")]
 ActiveOpt = Annotated[int | None, typer.Option("--active-days", help="A customer is active with an order in these days.")]
-WorkOpt = Annotated[str, typer.Option("--workdir", help="Folder for intermediate files.")]
+WorkOpt = Annotated[str, typer.Option("--workdir", help="Folder for intermediate files (and logs/churn.log).")]
 OutOpt = Annotated[str, typer.Option("--out", help="Folder for the retention list.")]
 ModelOpt = Annotated[str, typer.Option("--model", help="Model URI or local MLflow model folder.")]
 
 DEFAULT_CONFIG = "configs/params.yaml"
+DEFAULT_WORKDIR = "data/work"
 DEMO_DB = Path("data/demo/history.db")
 DEMO_TRUTH = Path("data/demo/truth.parquet")  # ground truth for checks; the pipeline never reads it
+LOG_FILE = Path("logs") / "churn.log"  # under the command's --workdir
+
+# Set by the app's callback (`churn --verbose ...`) and by each command while it runs.
+_run: dict = {"verbose": False, "progress": None}
+
+
+@app.callback()
+def _options(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines and full tracebacks.")]
+    = False,
+) -> None:
+    _run["verbose"] = verbose
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Errors the project raises on purpose: they print one clear line, no traceback."""
+    from churn.io import SourceError
+    from churn.terminal import OrchestratorUnavailable
+    from churn.validate import ContractError, DataQualityError
+
+    return (SourceError, ContractError, DataQualityError, OrchestratorUnavailable, LookupError, FileNotFoundError,
+            ValueError)
+
+
+def _command(fn):
+    """A CLI command: logs routed for a person (terminal.session); expected errors as one line and exit 2."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        from churn import terminal
+
+        log_file = Path(kwargs.get("workdir") or DEFAULT_WORKDIR) / LOG_FILE
+        with terminal.session(console, verbose=_run["verbose"], log_file=log_file) as progress:
+            _run["progress"] = progress
+            try:
+                return fn(*args, **kwargs)
+            except _expected_errors() as err:
+                if _run["verbose"]:
+                    traceback.print_exc()
+                err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+                if progress.failed_flow_run:
+                    err_console.print(f"[dim]Prefect flow run {progress.failed_flow_run!r} failed; its full log is in "
+                                      f"{log_file} (or run with --verbose).[/]", highlight=False)
+                raise typer.Exit(2) from None
+            finally:
+                _run["progress"] = None
+
+    return run
 
 
 def _fail(err: Exception) -> None:
-    console.print(f"[bold red]error:[/] {err}")
+    err_console.print(f"[bold red]error:[/] {err}", highlight=False)
     raise typer.Exit(2)
 
 
-def _guarded(fn):
-    from churn.io import SourceError
-    from churn.validate import ContractError, DataQualityError
+def _flow(flow, title: str, **params):
+    """Run a Prefect flow with its stages shown as they go (Prefect's own lines only with --verbose)."""
+    from churn.terminal import ensure_prefect_api, server_startup_timeout
+    from pipelines.common import load
 
-    try:
-        return fn()
-    except (SourceError, ContractError, DataQualityError, LookupError, FileNotFoundError, ValueError) as err:
-        _fail(err)
+    # A broken config is refused before Prefect's server is started (the flow loads it again).
+    load(params["config"], params.get("data"), params.get("horizon_days"), params.get("active_days"))
+    with console.status("Connecting to Prefect") as status:
+        if not os.environ.get("PREFECT_API_URL"):
+            status.update(f"Starting Prefect's local server (the first run on a machine sets up its database; "
+                          f"waiting up to {server_startup_timeout():g} s)")
+        ensure_prefect_api()
+        status.update(title)
+        console.print(f"[bold]{title}[/]")
+        progress = _run["progress"]
+        if progress is not None:
+            progress.status = status
+        try:
+            return flow(**params)
+        finally:
+            if progress is not None:
+                progress.status = None
 
 
 @app.command()
+@_command
 def demo(
     config: ConfigOpt = DEFAULT_CONFIG,
     customers: Annotated[int | None, typer.Option(help="Customers in the sample business.")] = None,
@@ -70,8 +137,9 @@ def demo(
     console.print(f"Sample history written to {DEMO_DB}: " + ", ".join(
         f"{k} {v:,}" for k, v in counts.items() if k != "injected"))
     data = f"sqlite:///{DEMO_DB}"
-    trained = _guarded(lambda: training_flow(config=config, data=data, as_of=as_of, workdir=workdir))
-    scored = _guarded(lambda: scoring_flow(config=config, data=data, as_of=as_of, out=out, workdir=workdir))
+    trained = _flow(training_flow, f"Training as of {as_of}", config=config, data=data, as_of=as_of, workdir=workdir)
+    scored = _flow(scoring_flow, f"Scoring as of {as_of}", config=config, data=data, as_of=as_of, out=out,
+                   workdir=workdir)
     check = run_demo_check(cfg, Workspace(Path(workdir)), DEMO_TRUTH)
     _print_training(trained)
     console.print(f"Loss cause named correctly for {check['accuracy']:.1%} of the {check['judged']:,} holdout "
@@ -90,6 +158,7 @@ def demo(
 
 
 @app.command()
+@_command
 def train(
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
@@ -101,12 +170,13 @@ def train(
     """Pull, validate, build features, train, evaluate and register a model (Prefect flow)."""
     from pipelines.training import training_flow
 
-    result = _guarded(lambda: training_flow(config=config, data=data, as_of=as_of, horizon_days=horizon_days,
-                                            active_days=active_days, workdir=workdir))
+    result = _flow(training_flow, "Training", config=config, data=data, as_of=as_of, horizon_days=horizon_days,
+                   active_days=active_days, workdir=workdir)
     _print_training(result)
 
 
 @app.command()
+@_command
 def score(
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
@@ -120,12 +190,13 @@ def score(
     """Score every active customer and write the ranked retention list (Prefect flow)."""
     from pipelines.scoring import scoring_flow
 
-    result = _guarded(lambda: scoring_flow(config=config, data=data, as_of=as_of, model=model, out=out,
-                                           horizon_days=horizon_days, active_days=active_days, workdir=workdir))
+    result = _flow(scoring_flow, "Scoring", config=config, data=data, as_of=as_of, model=model, out=out,
+                   horizon_days=horizon_days, active_days=active_days, workdir=workdir)
     _print_scoring(result["list"])
 
 
 @app.command()
+@_command
 def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Pull and validate the history only; print what was kept and set aside."""
     from churn.config import load_config
@@ -133,12 +204,13 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: 
 
     cfg = load_config(config, **{"source.location": data})
     ws = Workspace(Path(workdir))
-    _guarded(lambda: run_pull(cfg, ws))
-    summary = _guarded(lambda: run_validate(cfg, ws))
+    run_pull(cfg, ws)
+    summary = run_validate(cfg, ws)
     _print_validation(summary, ws)
 
 
 @app.command()
+@_command
 def backtest(
     start: Annotated[str, typer.Option("--from", help="First as-of date.")],
     end: Annotated[str, typer.Option("--to", help="Last as-of date.")],
@@ -153,9 +225,9 @@ def backtest(
     """Train, score and evaluate at every as-of date from --from to --to (Prefect flow)."""
     from pipelines.backtest import backtest_flow
 
-    result = _guarded(lambda: backtest_flow(start=start, end=end, every=every, config=config, data=data,
-                                            horizon_days=horizon_days, active_days=active_days, out=out,
-                                            workdir=workdir))
+    result = _flow(backtest_flow, f"Backtest from {start} to {end}", start=start, end=end, every=every,
+                   config=config, data=data, horizon_days=horizon_days, active_days=active_days, out=out,
+                   workdir=workdir)
     table = Table(title=f"Backtest, {result['horizon_days']}-day horizon: ROC-AUC by as-of date")
     frame = __import__("pandas").DataFrame(result["dates"])
     wide = frame.pivot(index="as_of", columns="model", values="roc_auc")
@@ -170,6 +242,7 @@ def backtest(
 
 
 @app.command()
+@_command
 def effect(
     as_of: Annotated[str, typer.Option("--as-of", help="Date of the earlier scoring run (or campaign) to measure.")],
     config: ConfigOpt = DEFAULT_CONFIG,
@@ -191,9 +264,9 @@ def effect(
     cfg = load_config(config, **{"source.location": data, "labels.horizon_days": horizon_days})
     ws = Workspace(Path(workdir), Path(models))
     with console.status("Pulling and validating the history"):
-        _guarded(lambda: run_pull(cfg, ws))
-        _guarded(lambda: run_validate(cfg, ws))
-    result = _guarded(lambda: run_effect(cfg, ws, pd.Timestamp(as_of), Path(runs), Path(out)))
+        run_pull(cfg, ws)
+        run_validate(cfg, ws)
+    result = run_effect(cfg, ws, pd.Timestamp(as_of), Path(runs), Path(out))
     level = f"{cfg.effects.confidence:.0%}"
     table = Table(title=f"Actions of {result['run']} ({result['source']}): {cfg.labels.horizon_days}-day churn, "
                         "effect = held-out minus contacted churn rate")
@@ -219,6 +292,7 @@ def _pct(x: float) -> str:
 
 
 @app.command()
+@_command
 def promote(
     version: Annotated[str, typer.Argument(help="Model version to make the champion.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the version).")],
@@ -231,12 +305,13 @@ def promote(
     from churn.config import load_config
     from churn.runners import run_promote
 
-    record = _guarded(lambda: run_promote(load_config(config), version, by or getpass.getuser(), reason))
+    record = run_promote(load_config(config), version, by or getpass.getuser(), reason)
     console.print(f"churn v{record['version']} is now @champion (was v{record['previous_champion']}), "
                   f"by {record['promoted_by']}: {record['reason']}")
 
 
 @app.command()
+@_command
 def serve(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Serve the training and scoring flows on their cron schedules (needs a Prefect server)."""
     from churn.config import load_config
@@ -249,6 +324,7 @@ def serve(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
 
 @stage_app.command("demo-data")
+@_command
 def stage_demo_data(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     """Write the sample business into data/demo/."""
     from churn.config import load_config
@@ -258,24 +334,27 @@ def stage_demo_data(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 
 
 @stage_app.command("pull")
+@_command
 def stage_pull(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
     from churn.runners import Workspace, run_pull
 
     cfg = load_config(config, **{"source.location": data})
-    console.print(_guarded(lambda: run_pull(cfg, Workspace(Path(workdir)))))
+    console.print(run_pull(cfg, Workspace(Path(workdir))))
 
 
 @stage_app.command("validate")
+@_command
 def stage_validate(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
     from churn.runners import Workspace, run_validate
 
     ws = Workspace(Path(workdir))
-    _print_validation(_guarded(lambda: run_validate(load_config(config), ws)), ws)
+    _print_validation(run_validate(load_config(config), ws), ws)
 
 
 @stage_app.command("features")
+@_command
 def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Training examples and scoring features as of the date."""
     from churn.config import load_config
@@ -283,43 +362,47 @@ def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 
     cfg = load_config(config)
     ws, day = Workspace(Path(workdir)), resolve_as_of(cfg, as_of)
-    console.print(_guarded(lambda: run_training_features(cfg, ws, day)))
-    console.print(_guarded(lambda: run_scoring_features(cfg, ws, day)))
+    console.print(run_training_features(cfg, ws, day))
+    console.print(run_scoring_features(cfg, ws, day))
 
 
 @stage_app.command("value")
+@_command
 def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """12-month value forecast and key accounts as of the date."""
     from churn.config import load_config
     from churn.runners import Workspace, resolve_as_of, run_value
 
     cfg = load_config(config)
-    out = _guarded(lambda: run_value(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
+    out = run_value(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))
     console.print(f"Customer value as of {out['as_of']} for {out['customers']:,} customers: forecast "
                   f"{out['forecast']}, {out['key_accounts']:,} key accounts")
 
 
 @stage_app.command("effects")
+@_command
 def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Uplift per action from the campaigns table, for the customers being scored."""
     from churn.config import load_config
     from churn.runners import Workspace, resolve_as_of, run_effects
 
     cfg = load_config(config)
-    out = _guarded(lambda: run_effects(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
+    out = run_effects(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))
     console.print(f"Campaign rows with a complete horizon: {out['campaign_rows']:,}; measured relative effects "
                   f"replacing the priors: {out['priors'] or 'none'}")
 
 
 @stage_app.command("train")
+@_command
 def stage_train(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
     from churn.runners import Workspace, run_train
 
-    _print_training({"metrics": _guarded(lambda: run_train(load_config(config), Workspace(Path(workdir))))})
+    _print_training({"metrics": run_train(load_config(config), Workspace(Path(workdir)))})
 
 
 @stage_app.command("register")
+@_command
 def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
     from churn.runners import Workspace, resolve_as_of, run_register
@@ -329,6 +412,7 @@ def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 
 
 @stage_app.command("backtest")
+@_command
 def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work",
                    out: Annotated[str, typer.Option("--out")] = "metrics/backtest") -> None:
     """The backtest between backtest.start and backtest.end on the validated tables."""
@@ -340,12 +424,13 @@ def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/
     cfg = load_config(config)
     if not (cfg.backtest.start and cfg.backtest.end):
         _fail(ValueError("set backtest.start and backtest.end in the config for `churn stage backtest`"))
-    result = _guarded(lambda: run_backtest(cfg, Workspace(Path(workdir)), pd.Timestamp(cfg.backtest.start),
-                                           pd.Timestamp(cfg.backtest.end), None, Path(out)))
+    result = run_backtest(cfg, Workspace(Path(workdir)), pd.Timestamp(cfg.backtest.start),
+                          pd.Timestamp(cfg.backtest.end), None, Path(out))
     console.print(_metrics_table("Backtest, pooled over all dates", result["pooled"]))
 
 
 @stage_app.command("score")
+@_command
 def stage_score(
     config: ConfigOpt = DEFAULT_CONFIG,
     as_of: AsOfOpt = None,
@@ -358,7 +443,7 @@ def stage_score(
 
     cfg = load_config(config)
     ws = Workspace(Path(workdir))
-    _print_scoring(_guarded(lambda: run_score(cfg, ws, resolve_as_of(cfg, as_of), model, Path(out))))
+    _print_scoring(run_score(cfg, ws, resolve_as_of(cfg, as_of), model, Path(out)))
 
 
 def _print_validation(summary: dict, ws) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 CANONICAL_TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns")
 CAUSES = ("price", "service", "quality", "engagement", "other")
@@ -370,7 +370,26 @@ def load_config(path: str | Path = "configs/params.yaml", **overrides: object) -
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
-    return Config.model_validate(raw)
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(path, err) from None
+
+
+class ConfigError(ValueError):
+    """A config that breaks the schema: names the file and every setting at fault, without a traceback."""
+
+    def __init__(self, path: str | Path, err: ValidationError):
+        self.errors = err.errors(include_url=False)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg'].removeprefix('Value error, ')}"
+            f" (got {_short(e['input'])})" for e in self.errors)
+        super().__init__(f"config {path} is not valid: {problems}")
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
@@ -378,7 +397,12 @@ def _read_raw(path: Path, seen: tuple[Path, ...] = ()) -> dict:
         raise FileNotFoundError(f"config file {path} not found (run from the project root or pass --config)")
     if path.resolve() in seen:
         raise ValueError(f"config {path} extends itself through {[str(p) for p in seen]}")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ValueError(f"config {path} is not valid YAML: {' '.join(str(err).split())}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"config {path} must be a mapping of sections (train:, score:, ...), not {type(raw).__name__}")
     # The playbook is named relative to the file that names it, so configs work from any folder.
     if isinstance(raw.get("score"), dict) and "playbook" in raw["score"]:
         raw["score"]["playbook"] = str(path.parent / raw["score"]["playbook"])

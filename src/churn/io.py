@@ -65,7 +65,13 @@ def _read_database(url: str, mappings: dict[str, TableMapping]) -> dict[str, pd.
             raise SourceError(f"SQLite database {path} does not exist (run `churn demo` to create the sample)")
     engine = sa.create_engine(url)
     try:
-        with engine.connect() as conn:
+        try:
+            connection = engine.connect()
+        except sa.exc.DBAPIError as err:
+            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+            reason = str(err.orig or err).strip().splitlines()[0] if str(err.orig or err).strip() else type(err).__name__
+            raise SourceError(f"cannot connect to the database {shown}: {reason}") from err
+        with connection as conn:
             present = set(sa.inspect(conn).get_table_names())
             out: dict[str, pd.DataFrame] = {}
             for name in CANONICAL_TABLES:

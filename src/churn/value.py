@@ -13,7 +13,8 @@ Units and choices (the same in every function here):
   spend is per purchase *day*, the day's positive rows summed), so the forecast revenue is
   expected purchase days in the horizon x expected spend per purchase day.
 - **Fitting**: BG/NBD and Gamma-Gamma are fitted by maximum likelihood (`churn.btyd`; no
-  penalizer unless the plain BG/NBD fit does not converge, see `churn.btyd.fit_bgnbd_or_penalized`) on every customer
+  penalizer unless the plain BG/NBD fit fails or lands on the one-dropout-rate ridge, see
+  `churn.btyd.fit_bgnbd_or_penalized`) on every customer
   with a positive row before `as_of`, in weeks (the horizon is `horizon_days / 7` weeks).
   Nothing at or after `as_of` is read.
 - **One-time buyers** (x = 0): BG/NBD still expects some purchases (fewer the longer ago the
@@ -126,7 +127,7 @@ def forecast_customer_value(orders: pd.DataFrame, as_of: pd.Timestamp, horizon_d
     (instead of the population median); with no margin column it applies to everyone.
 
     `result.attrs`: as_of, horizon_days, the fitted models ("bgnbd", weeks; "gamma_gamma"),
-    "bgnbd_penalizer" (0, or 1e-4 when the plain fit did not converge),
+    "bgnbd_penalizer" (0, or 1e-4 when the plain fit failed or landed on the ridge),
     and "spend_rule" ("gamma_gamma" or "gamma_gamma_heavy_tail", see `_expected_spend`).
     Raises ValueError when orders lack customer_id, ts or amount, when nobody bought before
     `as_of`, or when the models cannot be fitted (e.g. no repeat purchases at all).
