@@ -83,6 +83,8 @@ def _command(fn):
                 raise typer.Exit(2) from None
             finally:
                 _run["progress"] = None
+                if _run.get("server") is not None:  # stopped here, while Prefect's lines are still routed
+                    terminal.stop_prefect_server(_run.pop("server"))
 
     return run
 
@@ -103,7 +105,7 @@ def _flow(flow, title: str, **params):
         if not os.environ.get("PREFECT_API_URL"):
             status.update(f"Starting Prefect's local server (the first run on a machine sets up its database; "
                           f"waiting up to {server_startup_timeout():g} s)")
-        ensure_prefect_api()
+        _run["server"] = ensure_prefect_api() or _run.get("server")
         status.update(title)
         console.print(f"[bold]{title}[/]")
         progress = _run["progress"]

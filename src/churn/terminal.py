@@ -38,8 +38,8 @@ def server_startup_timeout() -> int:
             f"{SERVER_STARTUP_TIMEOUT_ENV} must be a whole number of seconds, not {raw!r}") from None
 
 
-def ensure_prefect_api(timeout: int | None = None) -> str:
-    """Make sure the flows have a Prefect API, and say which.
+def ensure_prefect_api(timeout: int | None = None):
+    """Make sure the flows have a Prefect API; return the temporary server started for them, else None.
 
     With PREFECT_API_URL set, that server is checked (one health request). Otherwise Prefect's temporary
     local server is started here, with a start-up time the first run on a new machine can meet; the flows
@@ -56,7 +56,7 @@ def ensure_prefect_api(timeout: int | None = None) -> str:
             raise OrchestratorUnavailable(
                 f"the Prefect server at PREFECT_API_URL={api} does not answer ({type(err).__name__}). Start it "
                 "(`prefect server start`) or unset PREFECT_API_URL to use a temporary local server") from None
-        return api
+        return None
     if not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         raise OrchestratorUnavailable("no Prefect server: set PREFECT_API_URL to a running server's API "
                                       "(e.g. http://127.0.0.1:4200/api after `prefect server start`)")
@@ -74,7 +74,17 @@ def ensure_prefect_api(timeout: int | None = None) -> str:
             f"Prefect's temporary local server did not start within {wait:g} s. Give it longer "
             f"({SERVER_STARTUP_TIMEOUT_ENV}=600), or run a server (`prefect server start` in another terminal) "
             "and point churn at it with PREFECT_API_URL=http://127.0.0.1:4200/api") from None
-    return server.api_url
+    return server
+
+
+def stop_prefect_server(server) -> None:
+    """Stop a temporary server from ensure_prefect_api once Prefect's queued logs and events have reached it."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=10)
+    server.stop()
 
 
 class _QuietPrefect(logging.Filter):
