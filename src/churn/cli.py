@@ -40,7 +40,7 @@ DEMO_TRUTH = Path("data/demo/truth.parquet")  # ground truth for checks; the pip
 LOG_FILE = Path("logs") / "churn.log"  # under the command's --workdir
 
 # Set by the app's callback (`churn --verbose ...`) and by each command while it runs.
-_run: dict = {"verbose": False, "progress": None}
+_run: dict = {"verbose": False, "progress": None, "server": None}
 
 
 @app.callback()
