@@ -89,23 +89,17 @@ def _command(fn):
     return run
 
 
-def _fail(err: Exception) -> None:
-    err_console.print(f"[bold red]error:[/] {err}", highlight=False)
-    raise typer.Exit(2)
-
-
 def _flow(flow, title: str, **params):
     """Run a Prefect flow with its stages shown as they go (Prefect's own lines only with --verbose)."""
-    from churn.terminal import ensure_prefect_api, server_startup_timeout
+    from churn.terminal import ensure_prefect_api
     from pipelines.common import load
 
     # A broken config is refused before Prefect's server is started (the flow loads it again).
     load(params["config"], params.get("data"), params.get("horizon_days"), params.get("active_days"))
     with console.status("Connecting to Prefect") as status:
-        if not os.environ.get("PREFECT_API_URL"):
-            status.update(f"Starting Prefect's local server (the first run on a machine sets up its database; "
-                          f"waiting up to {server_startup_timeout():g} s)")
-        _run["server"] = ensure_prefect_api() or _run.get("server")
+        _run["server"] = ensure_prefect_api(on_start=lambda wait: status.update(
+            f"Starting Prefect's local server (the first run on a machine sets up its database; "
+            f"waiting up to {wait} s)"))
         status.update(title)
         console.print(f"[bold]{title}[/]")
         progress = _run["progress"]
@@ -425,7 +419,7 @@ def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/
 
     cfg = load_config(config)
     if not (cfg.backtest.start and cfg.backtest.end):
-        _fail(ValueError("set backtest.start and backtest.end in the config for `churn stage backtest`"))
+        raise ValueError("set backtest.start and backtest.end in the config for `churn stage backtest`")
     result = run_backtest(cfg, Workspace(Path(workdir)), pd.Timestamp(cfg.backtest.start),
                           pd.Timestamp(cfg.backtest.end), None, Path(out))
     console.print(_metrics_table("Backtest, pooled over all dates", result["pooled"]))

@@ -69,7 +69,8 @@ def _read_database(url: str, mappings: dict[str, TableMapping]) -> dict[str, pd.
             connection = engine.connect()
         except sa.exc.DBAPIError as err:
             shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-            reason = str(err.orig or err).strip().splitlines()[0] if str(err.orig or err).strip() else type(err).__name__
+            text = str(err.orig or err).strip()
+            reason = text.splitlines()[0] if text else type(err).__name__
             raise SourceError(f"cannot connect to the database {shown}: {reason}") from err
         with connection as conn:
             present = set(sa.inspect(conn).get_table_names())

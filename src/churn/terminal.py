@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 # Stage start and finish records come from the flows' task wrapper (pipelines/common.py).
@@ -38,12 +38,13 @@ def server_startup_timeout() -> int:
             f"{SERVER_STARTUP_TIMEOUT_ENV} must be a whole number of seconds, not {raw!r}") from None
 
 
-def ensure_prefect_api(timeout: int | None = None):
+def ensure_prefect_api(on_start: Callable[[int], None] | None = None):
     """Make sure the flows have a Prefect API; return the temporary server started for them, else None.
 
     With PREFECT_API_URL set, that server is checked (one health request). Otherwise Prefect's temporary
-    local server is started here, with a start-up time the first run on a new machine can meet; the flows
-    then reuse it (Prefect keeps one per process). Raises OrchestratorUnavailable with what to do.
+    local server is started here, with a start-up time the first run on a new machine can meet (`on_start`
+    is told how many seconds it may take); the flows then reuse it (Prefect keeps one per process).
+    Raises OrchestratorUnavailable with what to do.
     """
     import httpx
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
@@ -62,8 +63,10 @@ def ensure_prefect_api(timeout: int | None = None):
                                       "(e.g. http://127.0.0.1:4200/api after `prefect server start`)")
     from prefect.server.api.server import SubprocessASGIServer
 
-    wait = server_startup_timeout() if timeout is None else timeout
+    wait = server_startup_timeout()
     server = SubprocessASGIServer()
+    if on_start is not None and not server.running:
+        on_start(wait)
     try:
         server.start(timeout=wait)
     except RuntimeError as err:
