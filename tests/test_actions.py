@@ -2,8 +2,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from churn.actions import Playbook, choose_actions, reasons, risk_bands, value_tiers
-from churn.config import load_playbook
+from churn.actions import Playbook, choose_actions, load_playbook, reasons, risk_bands, value_tiers
 
 
 def test_value_tiers_follow_pareto_cuts():

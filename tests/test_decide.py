@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from churn.config import load_playbook
+from churn.actions import load_playbook
 from churn.decide import (
     STATUSES,
     DecideConfig,

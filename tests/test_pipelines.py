@@ -8,7 +8,7 @@ import pytest
 from conftest import CONFIG, DEMO_AS_OF
 
 from churn.decide import DECISION_COLUMNS
-from churn.score import LIST_COLUMNS
+from churn.vocab import LIST_COLUMNS
 from pipelines.scoring import scoring_flow
 from pipelines.serve import deployments
 from pipelines.training import training_flow

@@ -15,7 +15,7 @@ from pg import create_database, pg_url  # noqa: F401  (the fixture; conftest.py 
 
 from churn import io, runners
 from churn.config import SourceConfig, TableMapping, ValidateConfig, load_config
-from churn.score import LIST_COLUMNS
+from churn.vocab import LIST_COLUMNS
 from churn.validate import validate_history
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -12,8 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from churn import i18n
-from churn.actions import PHRASES, choose_actions, reasons, risk_bands, value_tiers
-from churn.config import CAUSES, load_playbook
+from churn.actions import PHRASES, choose_actions, load_playbook, reasons, risk_bands, value_tiers
 from churn.report import (
     mask_emails,
     mask_names,
@@ -23,7 +22,7 @@ from churn.report import (
     translate_reasons,
     write_excel,
 )
-from churn.score import LIST_COLUMNS
+from churn.vocab import LIST_CAUSES, LIST_COLUMNS
 
 LANGUAGES = ["en", "zh"]
 AS_OF = "2026-10-01"
@@ -53,9 +52,9 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
     out["owner"] = pd.array([owners[i % len(owners)] for i in rng.permutation(n)], dtype="string")
     out["segment"] = pd.array(rng.choice(["hospital", "pharmacy", "clinic", "distributor"], n), dtype="string")
     out["region"] = pd.array(rng.choice(["East", "North", "Northeast", "Atlantis"], n), dtype="string")
-    out["primary_cause"] = [CAUSES[i % len(CAUSES)] for i in range(n)]
+    out["primary_cause"] = [LIST_CAUSES[i % len(LIST_CAUSES)] for i in range(n)]
     out["cause_share"] = np.round(rng.uniform(0.35, 1, n), 3)
-    out["secondary_cause"] = [CAUSES[(i + 2) % len(CAUSES)] if i % 3 else None for i in range(n)]
+    out["secondary_cause"] = [LIST_CAUSES[(i + 2) % len(LIST_CAUSES)] if i % 3 else None for i in range(n)]
     out = out.join(choose_actions(out, load_playbook("configs/playbook.yaml"), ["high", "medium"]))
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"]).round(2)
     features = pd.DataFrame({
@@ -258,7 +257,7 @@ def test_reasons_are_translated_phrase_by_phrase():
 def test_every_playbook_action_is_translated():
     playbook = load_playbook("configs/playbook.yaml")
     assert set(playbook.actions) <= set(i18n.ACTION_LABELS_ZH)
-    assert set(i18n.CAUSES["zh"]) == set(CAUSES)
+    assert set(i18n.CAUSES["zh"]) == set(LIST_CAUSES)
     assert {a.channel for a in playbook.actions.values()} <= set(i18n.CHANNELS["zh"])
     assert {a.owner_role for a in playbook.actions.values()} <= set(i18n.OWNER_ROLES["zh"])
     assert set(i18n.TEXT["en"]) == set(i18n.TEXT["zh"]) and set(i18n.COLUMNS["en"]) == set(i18n.COLUMNS["zh"])

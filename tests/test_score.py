@@ -2,10 +2,12 @@ import pandas as pd
 import pytest
 from conftest import CONFIG, make_history
 
-from churn.config import load_config, load_playbook
+from churn.actions import load_playbook
+from churn.config import load_config
 from churn.features import build_features, training_examples
 from churn.labels import plan_cutoffs, population
-from churn.score import LIST_COLUMNS, retention_list
+from churn.score import retention_list
+from churn.vocab import LIST_COLUMNS
 from churn.train import train_model
 
 AS_OF = pd.Timestamp("2025-01-01")

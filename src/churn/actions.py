@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import yaml
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from churn.config import CAUSES
-
-SEGMENTS = ("key_account", "high", "medium", "low")
+from churn.vocab import CAUSES, COMPLAINT_CAUSE, KEY_ACCOUNT, LIST_CAUSES, SEGMENTS
 
 
 class Action(BaseModel):
@@ -31,7 +32,7 @@ class Playbook(BaseModel):
     @classmethod
     def _complete(cls, rules: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         for seg in SEGMENTS:
-            missing = [c for c in CAUSES if c not in rules.get(seg, {})]
+            missing = [c for c in LIST_CAUSES if c not in rules.get(seg, {})]
             if missing:
                 raise ValueError(f"playbook rules.{seg} has no action for cause(s) {missing}")
         return rules
@@ -44,6 +45,11 @@ class Playbook(BaseModel):
             raise ValueError(f"playbook uses undefined action(s) {unknown}")
         return self
 
+
+
+def load_playbook(path: str | Path) -> Playbook:
+    """The retention playbook (see configs/playbook.yaml), checked against the vocabulary."""
+    return Playbook.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
 
 def value_tiers(value: pd.Series, cuts: dict[str, float]) -> pd.Series:
     """Pareto tiers: the largest customers making up the first `cuts['high']` of total value
@@ -66,7 +72,7 @@ def risk_bands(probability: pd.Series, bands: dict[str, float]) -> pd.Series:
 
 def choose_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str]) -> pd.DataFrame:
     """action, action_label, channel, owner_role, action_cost for each customer row."""
-    segment = np.where(frame["is_key_account"].astype(bool), "key_account", frame["value_tier"])
+    segment = np.where(frame["is_key_account"].astype(bool), KEY_ACCOUNT, frame["value_tier"])
     names = [
         playbook.rules[seg][cause] if band in act_on else playbook.no_action
         for seg, cause, band in zip(segment, frame["primary_cause"], frame["risk_band"], strict=True)
@@ -101,7 +107,6 @@ PHRASES = {
         "none": "no warning signs in the data",
     }
 }
-COMPLAINT_CAUSE = {"price": "price", "billing": "price", "service": "service", "delivery": "service", "quality": "quality"}
 
 
 def _signs(f: pd.Series, t: int, say) -> dict[str, list[str]]:
@@ -110,7 +115,7 @@ def _signs(f: pd.Series, t: int, say) -> dict[str, list[str]]:
         value = f.get(name, np.nan)
         return float(value) if pd.notna(value) else np.nan
 
-    signs: dict[str, list[str]] = {c: [] for c in ("symptom", "price", "service", "quality", "engagement")}
+    signs: dict[str, list[str]] = {c: [] for c in ("symptom", *CAUSES)}
     last, prev = num(f"orders_{t}"), num(f"orders_prev_{t}")
     if prev > 0 and last < prev * 0.8:
         signs["symptom"].append(say("orders_down", pct=round(100 * (prev - last) / prev), t=t))

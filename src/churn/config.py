@@ -14,8 +14,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-CANONICAL_TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns")
-CAUSES = ("price", "service", "quality", "engagement", "other")
+from churn.vocab import AT_RISK_BANDS, CAUSES, LIST_CAUSES, TABLES
+
 
 
 class Section(BaseModel):
@@ -52,9 +52,9 @@ class SourceConfig(Section):
     @field_validator("tables")
     @classmethod
     def _known_tables(cls, v: dict[str, TableMapping]) -> dict[str, TableMapping]:
-        unknown = sorted(set(v) - set(CANONICAL_TABLES))
+        unknown = sorted(set(v) - set(TABLES))
         if unknown:
-            raise ValueError(f"unknown canonical table(s) {unknown}; expected some of {list(CANONICAL_TABLES)}")
+            raise ValueError(f"unknown canonical table(s) {unknown}; expected some of {list(TABLES)}")
         return v
 
 
@@ -172,9 +172,9 @@ class ExplainConfig(Section):
     @field_validator("causes")
     @classmethod
     def _known_causes(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
-        unknown = sorted(set(v) - set(CAUSES[:-1]))
+        unknown = sorted(set(v) - set(CAUSES))
         if unknown:
-            raise ValueError(f"unknown cause(s) {unknown}; causes are {list(CAUSES[:-1])}")
+            raise ValueError(f"unknown cause(s) {unknown}; causes are {list(CAUSES)}")
         return v
 
 
@@ -184,7 +184,7 @@ class ScoreConfig(Section):
     risk_bands: dict[str, float] = Field(default_factory=lambda: {"high": 0.5, "medium": 0.25})
     # Pareto cut points on cumulative share of trailing-12-month value, largest customers first.
     value_tier_cuts: dict[str, float] = Field(default_factory=lambda: {"high": 0.6, "medium": 0.9})
-    act_on_risk_bands: list[str] = Field(default_factory=lambda: ["high", "medium"])
+    act_on_risk_bands: list[str] = Field(default_factory=lambda: list(AT_RISK_BANDS))
     playbook: str = "playbook.yaml"  # relative to the config file
 
 
@@ -280,9 +280,9 @@ class DecideConfig(Section):
     @field_validator("effect_by_cause")
     @classmethod
     def _effect_by_cause(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-        unknown = sorted({c for by in v.values() for c in by} - set(CAUSES))
+        unknown = sorted({c for by in v.values() for c in by} - set(LIST_CAUSES))
         if unknown:
-            raise ValueError(f"effect_by_cause has unknown cause(s) {unknown}; causes are {list(CAUSES)}")
+            raise ValueError(f"effect_by_cause has unknown cause(s) {unknown}; causes are {list(LIST_CAUSES)}")
         bad = {f"{a}.{c}": e for a, by in v.items() for c, e in by.items() if not -1 <= e <= 1}
         if bad:
             raise ValueError(f"prior effects are shares of the churn risk, between -1 and 1; got {bad}")
@@ -418,11 +418,3 @@ def _merge(base: dict, override: dict) -> dict:
     for key, value in override.items():
         out[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
     return out
-
-
-def load_playbook(path: str | Path):
-    """The retention playbook (see configs/playbook.yaml)."""
-    from churn.actions import Playbook  # local import: actions depends on config
-
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    return Playbook.model_validate(raw)

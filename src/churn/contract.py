@@ -37,7 +37,7 @@ class TableSpec:
 C = ColumnSpec
 SCORE = (0.0, 10.0)
 
-TABLES: dict[str, TableSpec] = {
+TABLES: dict[str, TableSpec] = {  # by name, in the order of churn.vocab.TABLES
     t.name: t
     for t in (
         TableSpec(
@@ -108,5 +108,3 @@ TABLES: dict[str, TableSpec] = {
         ),
     )
 }
-
-CHILD_TABLES = ("orders", "interactions", "tickets", "surveys", "campaigns")

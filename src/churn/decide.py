@@ -20,7 +20,7 @@ in, DataFrames and dicts out; no file I/O, no MLflow):
 
 Allowed actions (the "ladder" rule). A customer's segment is `key_account` when
 `is_key_account`, else its `value_tier`; the segments are ordered key_account > high > medium >
-low (`churn.actions.SEGMENTS`). A customer may get the playbook's action for its own segment and
+low (`churn.vocab.SEGMENTS`). A customer may get the playbook's action for its own segment and
 primary cause (the "playbook action"), plus the action the playbook names for the same cause in
 every LOWER segment whose cost is not above the playbook action's cost. A high-value customer with
 a price problem may thus get pricing_offer (its own), price_callback (medium) or auto_price_email
@@ -62,14 +62,13 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from churn.actions import SEGMENTS
-from churn.config import CAUSES, DecideConfig
+from churn.config import DecideConfig
+from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, NO_OWNER, SEGMENTS
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("chosen", "below budget line", "owner at capacity", "not worth its cost")
 HOLDOUT = "holdout"
-NO_OWNER = "(no owner)"
 OPTION_COLUMNS = ("customer_id", "owner", "action", "channel", "cost", "expected_retained_value")
 VALUE_COLUMNS = ("value_if_retained_12m", "forecast_value_12m", "value_12m")
 LISTING_COLUMNS = ("customer_id", "owner", "is_key_account", "value_tier", "primary_cause", "churn_probability")
@@ -110,11 +109,11 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     p = pd.to_numeric(listing["churn_probability"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
         raise ValueError("listing.churn_probability must be a probability in [0, 1] for every customer")
-    segment = np.where(listing["is_key_account"].fillna(False).astype(bool).to_numpy(), "key_account",
+    segment = np.where(listing["is_key_account"].fillna(False).astype(bool).to_numpy(), KEY_ACCOUNT,
                        listing["value_tier"].astype("object").to_numpy())
     cause = listing["primary_cause"].astype("object").to_numpy()
     bad_seg = sorted({str(s) for s in segment} - set(SEGMENTS))
-    bad_cause = sorted({str(c) for c in cause} - set(CAUSES))
+    bad_cause = sorted({str(c) for c in cause} - set(LIST_CAUSES))
     if bad_seg or bad_cause:
         raise ValueError(f"listing has unknown value_tier(s) {bad_seg} or primary_cause(s) {bad_cause}")
     unknown_priors = sorted((set(cfg.effects) | set(cfg.effect_by_cause)) - set(playbook.actions))
@@ -132,7 +131,7 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
         "forecast_value": value,
     })
     ladder = pd.DataFrame(
-        [(seg, c, name, k == 0) for seg in SEGMENTS for c in CAUSES
+        [(seg, c, name, k == 0) for seg in SEGMENTS for c in LIST_CAUSES
          for k, name in enumerate(allowed_actions(playbook, seg, c))],
         columns=["segment", "primary_cause", "action", "playbook_action"],
     )

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from churn.config import EffectsConfig, FeaturesConfig, LabelsConfig
+from churn.vocab import LIST_CAUSES
 
 ALL = "all"
 EXAMPLE_KEYS = ["customer_id", "cutoff", "action", "treated", "churned"]  # campaign examples, besides the features
@@ -240,15 +241,13 @@ def evidence(measured: pd.DataFrame, min_per_arm: int) -> dict:
     held out; relative effects are clipped to [-1, 1] (an action that raised churn keeps its sign,
     so the optimiser leaves it alone).
     """
-    from churn.config import CAUSES
-
     ok = measured[(measured["n_treated"] >= min_per_arm) & (measured["n_control"] >= min_per_arm)
                   & measured["relative_effect"].notna()]
     rel = ok["relative_effect"].clip(-1, 1).round(4)
     effects = {a: float(v) for a, c, v in zip(ok["action"], ok["cause"], rel, strict=True) if c == ALL}
     by_cause: dict[str, dict[str, float]] = {}
     for a, c, v in zip(ok["action"], ok["cause"], rel, strict=True):
-        if c in CAUSES:
+        if c in LIST_CAUSES:
             by_cause.setdefault(a, {})[c] = float(v)
     return {"effects": effects, "effect_by_cause": by_cause}
 

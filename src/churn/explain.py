@@ -8,8 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import ExplainConfig
-
-CAUSE_ORDER = ("price", "service", "quality", "engagement")
+from churn.vocab import CAUSES, OTHER_CAUSE
 
 
 def feature_groups(features: list[str], cfg: ExplainConfig) -> dict[str, str]:
@@ -37,13 +36,13 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFr
     """
     groups = feature_groups(list(contributions.columns), cfg)
     scores = pd.DataFrame(index=contributions.index)
-    for cause in CAUSE_ORDER:
+    for cause in CAUSES:
         cols = [f for f, g in groups.items() if g == cause]
         scores[cause] = contributions[cols].sum(axis=1).clip(lower=0) if cols else 0.0
     sym_cols = [f for f, g in groups.items() if g == "symptom"]
     decline = contributions[sym_cols].sum(axis=1).clip(lower=0) if sym_cols else pd.Series(0.0, index=scores.index)
 
-    values = scores[list(CAUSE_ORDER)].to_numpy()
+    values = scores[list(CAUSES)].to_numpy()
     total = values.sum(axis=1)
     order = np.argsort(-values, axis=1, kind="stable")
     top, second = order[:, 0], order[:, 1]
@@ -53,9 +52,9 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFr
     dominant = (top_score >= cfg.min_cause_logit) & (share >= cfg.min_share)
     faded = ~dominant & (decline.to_numpy() >= cfg.decline_logit)
 
-    causes = np.array(CAUSE_ORDER, dtype=object)
-    primary = np.where(dominant, causes[top], np.where(faded, "engagement", "other"))
-    eng = CAUSE_ORDER.index("engagement")
+    causes = np.array(CAUSES, dtype=object)
+    primary = np.where(dominant, causes[top], np.where(faded, "engagement", OTHER_CAUSE))
+    eng = CAUSES.index("engagement")
     faded_share = (values[:, eng] + decline.to_numpy()) / np.maximum(total + decline.to_numpy(), 1e-12)
     cause_share = np.where(dominant, share, np.where(faded, faded_share, 0.0))
     sec_ok = dominant & (values[rows, second] >= cfg.min_cause_logit)
@@ -70,12 +69,12 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFr
 def cause_agreement(customer_id: pd.Series, predicted: pd.Series, truth: pd.DataFrame) -> dict:
     """Share of customers whose true cause (one of the four) the predicted primary cause names."""
     true = customer_id.map(truth.set_index("customer_id")["cause"]).to_numpy()
-    keep = pd.Series(true).isin(CAUSE_ORDER).to_numpy()
+    keep = pd.Series(true).isin(CAUSES).to_numpy()
     t, p = pd.Series(true[keep], name="true"), pd.Series(predicted.to_numpy()[keep], name="predicted")
     confusion = pd.crosstab(t, p)
     return {
         "judged": int(keep.sum()),
         "accuracy": float((t == p).mean()) if keep.any() else float("nan"),
-        "per_cause": {c: float((p[t == c] == c).mean()) for c in CAUSE_ORDER if (t == c).any()},
+        "per_cause": {c: float((p[t == c] == c).mean()) for c in CAUSES if (t == c).any()},
         "confusion": {r: {c: int(v) for c, v in row.items()} for r, row in confusion.iterrows()},
     }

@@ -17,7 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from churn.config import CANONICAL_TABLES, SourceConfig, TableMapping
+from churn.config import SourceConfig, TableMapping
+from churn.vocab import TABLES
 
 FILE_SUFFIXES = (".parquet", ".csv", ".xlsx", ".xls")
 
@@ -75,7 +76,7 @@ def _read_database(url: str, mappings: dict[str, TableMapping]) -> dict[str, pd.
         with connection as conn:
             present = set(sa.inspect(conn).get_table_names())
             out: dict[str, pd.DataFrame] = {}
-            for name in CANONICAL_TABLES:
+            for name in TABLES:
                 mapping = mappings.get(name, TableMapping())
                 if mapping.query:
                     df = pd.read_sql_query(sa.text(mapping.query), conn)
@@ -105,7 +106,7 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
     if not folder.is_dir():
         raise SourceError(f"data folder {folder} does not exist")
     out: dict[str, pd.DataFrame] = {}
-    for name in CANONICAL_TABLES:
+    for name in TABLES:
         mapping = mappings.get(name, TableMapping())
         if mapping.query:
             out[name] = _rename(_query_folder(folder, mapping.query, name), mapping)
@@ -205,7 +206,7 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> None:
 
 def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
     folder = Path(folder)
-    return {n: pd.read_parquet(folder / f"{n}.parquet") for n in CANONICAL_TABLES if (folder / f"{n}.parquet").exists()}
+    return {n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES if (folder / f"{n}.parquet").exists()}
 
 
 def write_sqlite(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:

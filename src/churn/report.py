@@ -1,6 +1,6 @@
 """The managers' report: the retention list as one self-contained HTML page and as an Excel workbook.
 
-Pure functions: a retention list (`churn.score.LIST_COLUMNS`, plus optional customer `name`,
+Pure functions: a retention list (`churn.vocab.LIST_COLUMNS`, plus optional customer `name`,
 `contact_name`, `email`, `phone`) and the scoring run's summary in, text or a workbook out.
 The only I/O is `write_excel` saving to the path or buffer it is given.
 
@@ -28,14 +28,9 @@ import pandas as pd
 from markupsafe import Markup
 
 from churn import i18n
-from churn.score import LIST_COLUMNS
+from churn.vocab import AT_RISK_BANDS, LIST_CAUSES, LIST_COLUMNS, NO_OWNER, RISK_BANDS, VALUE_TIERS
 
 PERSONAL_COLUMNS = ("name", "contact_name", "email", "phone")
-AT_RISK = ("high", "medium")
-BANDS = ("high", "medium", "low")
-TIERS = ("high", "medium", "low")
-CAUSES = ("price", "service", "quality", "engagement", "other")
-NO_OWNER = "__none__"  # filter value of customers without an owner
 
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
@@ -146,7 +141,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
     i18n.check_language(language)
     t = i18n.TEXT[language]
     frame = _prepare(listing, mask_personal)
-    at_risk = frame["risk_band"].isin(AT_RISK)
+    at_risk = frame["risk_band"].isin(AT_RISK_BANDS)
     as_of = summary.get("as_of") or _first(frame, "as_of")
     model = summary.get("model") or _first(frame, "model_version")
 
@@ -207,8 +202,8 @@ def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str) -> list[dict
     risky = frame[at_risk]
     value_by_cause = risky.groupby("primary_cause")["expected_loss"].sum()
     count_by_cause = risky["primary_cause"].value_counts()
-    causes = [c for c in CAUSES if c in set(frame["primary_cause"])] + sorted(
-        set(frame["primary_cause"].dropna()) - set(CAUSES))
+    causes = [c for c in LIST_CAUSES if c in set(frame["primary_cause"])] + sorted(
+        set(frame["primary_cause"].dropna()) - set(LIST_CAUSES))
     def by_cause(values: pd.Series) -> list[tuple[str, float, str]]:
         items = [(i18n.term(i18n.CAUSES, c, language), float(values.get(c, 0)), CAUSE_COLOURS.get(c, "#999"))
                  for c in causes]
@@ -217,7 +212,7 @@ def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str) -> list[dict
     return [
         {"id": "chart-risk-bands", "title": t["chart_risk_bands"],
          "svg": _bar_chart([(i18n.term(i18n.RISK_BANDS, b, language), float(bands.get(b, 0)), BAND_COLOURS[b])
-                            for b in BANDS], _count)},
+                            for b in RISK_BANDS], _count)},
         {"id": "chart-value-by-cause", "title": t["chart_value_by_cause"],
          "svg": _bar_chart(by_cause(value_by_cause), _money)},
         {"id": "chart-customers-by-cause", "title": t["chart_customers_by_cause"],
@@ -282,16 +277,16 @@ def _filters(frame: pd.DataFrame, language: str) -> list[dict]:
     owners = sorted(frame["owner"].dropna().astype(str).unique(), key=str.casefold)
     owner_options = [(o, o) for o in owners] + ([(NO_OWNER, t["no_owner"])] if frame["owner"].isna().any() else [])
     present = set(frame["primary_cause"].dropna())
-    causes = [c for c in CAUSES if c in present] + sorted(present - set(CAUSES))
+    causes = [c for c in LIST_CAUSES if c in present] + sorted(present - set(LIST_CAUSES))
     return [
         {"id": "filter-owner", "field": "owner", "label": t["filter_owner"], "options": owner_options},
         {"id": "filter-tier", "field": "value_tier", "label": t["filter_tier"],
-         "options": [(v, i18n.term(i18n.VALUE_TIERS, v, language)) for v in TIERS]},
+         "options": [(v, i18n.term(i18n.VALUE_TIERS, v, language)) for v in VALUE_TIERS]},
         {"id": "filter-cause", "field": "primary_cause", "label": t["filter_cause"],
          "options": [(c, i18n.term(i18n.CAUSES, c, language)) for c in causes]},
         {"id": "filter-risk", "field": "risk_band", "label": t["filter_risk"],
          "options": [("__at_risk__", t["at_risk_option"])]
-         + [(b, i18n.term(i18n.RISK_BANDS, b, language)) for b in BANDS]},
+         + [(b, i18n.term(i18n.RISK_BANDS, b, language)) for b in RISK_BANDS]},
     ]
 
 

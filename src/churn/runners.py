@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from churn import io
-from churn.config import Config, load_playbook
+from churn.config import Config
+from churn.vocab import AT_RISK_BANDS
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
     from churn import tracking
+    from churn.actions import load_playbook
     from churn.decide import apply_plan, decide, effect_sources, with_measured_effects
     from churn.score import retention_list
 
@@ -331,7 +333,7 @@ def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
 
 
 def _list_summary(listing: pd.DataFrame) -> dict:
-    at_risk = listing["risk_band"].isin(["high", "medium"])
+    at_risk = listing["risk_band"].isin(AT_RISK_BANDS)
     return {
         "customers_scored": len(listing),
         "customers_at_risk": int(at_risk.sum()),

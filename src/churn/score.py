@@ -8,13 +8,8 @@ from churn.actions import Playbook, choose_actions, reasons, risk_bands, value_t
 from churn.config import ExplainConfig, ScoreConfig, ValueConfig
 from churn.explain import explain_causes
 from churn.train import ChurnModel
+from churn.vocab import LIST_COLUMNS
 
-LIST_COLUMNS = [
-    "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
-    "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
-    "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
-    "reasons", "model_version", "as_of",
-]
 
 
 def retention_list(

@@ -16,7 +16,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from churn.config import ValidateConfig
-from churn.contract import CHILD_TABLES, TABLES, TableSpec
+from churn.contract import TABLES, TableSpec
+from churn.vocab import CUSTOMER_TABLES
 
 TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 FALSE = {"false", "0", "no", "n", "f", "0.0"}
@@ -59,7 +60,7 @@ def validate_history(
         if name == "customers":
             # Children of a duplicated customer are not "unknown": the customer exists, its row is ambiguous.
             known_ids = typed["customer_id"]
-        rule_problems = _check_rules(typed, spec, pulled_at, known_ids if name in CHILD_TABLES else None)
+        rule_problems = _check_rules(typed, spec, pulled_at, known_ids if name in CUSTOMER_TABLES else None)
         if len(type_problems):
             # A cell that could not be read is reported once, not again as a missing value.
             seen = pd.MultiIndex.from_frame(type_problems[["row", "column"]])

@@ -1,0 +1,45 @@
+"""churn's domain vocabulary, defined once: table names, loss causes, risk bands, value tiers,
+playbook segments, the no-owner marker and the retention list's columns.
+
+A leaf module (no churn imports): every layer may import it. Translations of these words live
+in `churn.i18n`; their meaning is here.
+"""
+
+from __future__ import annotations
+
+# The canonical tables of an interaction history; every table but customers refers to a customer.
+TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns")
+CUSTOMER_TABLES = TABLES[1:]
+
+# Loss causes a customer can be explained by; "other" when no cause dominates.
+CAUSES = ("price", "service", "quality", "engagement")
+OTHER_CAUSE = "other"
+LIST_CAUSES = (*CAUSES, OTHER_CAUSE)
+# Complaint categories (tickets.category) and the loss cause each points to.
+COMPLAINT_CAUSE = {"price": "price", "billing": "price", "service": "service", "delivery": "service",
+                   "quality": "quality"}
+
+# Churn risk bands, riskiest first; the bands a retention plan acts on by default.
+RISK_BANDS = ("high", "medium", "low")
+AT_RISK_BANDS = ("high", "medium")
+# Value tiers (Pareto cuts of customer value), most valuable first.
+VALUE_TIERS = ("high", "medium", "low")
+# Playbook segments: key accounts first, then the value tiers. A customer may get the action of a
+# lower segment, never of a higher one.
+KEY_ACCOUNT = "key_account"
+SEGMENTS = (KEY_ACCOUNT, *VALUE_TIERS)
+
+# The owner shown for customers without an account manager (an owner of their own in the plan and
+# the workbook's sheets).
+NO_OWNER = "(no owner)"
+
+# The retention list, column by column, in order (the contact plan adds its own columns after these).
+LIST_COLUMNS = [
+    "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
+    "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
+    "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
+    "reasons", "model_version", "as_of",
+]
+
+__all__ = ["TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
+           "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS"]

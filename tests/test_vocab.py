@@ -1,0 +1,36 @@
+"""The domain vocabulary is defined once (churn.vocab) and every other definition agrees with it."""
+
+import pytest
+
+from churn import i18n, vocab
+from churn.actions import load_playbook
+from churn.config import load_config
+from churn.contract import TABLES
+
+
+def test_contract_describes_the_vocabulary_tables_in_order():
+    assert tuple(TABLES) == vocab.TABLES
+
+
+@pytest.mark.parametrize("words, dictionary", [
+    (vocab.LIST_CAUSES, i18n.CAUSES), (vocab.RISK_BANDS, i18n.RISK_BANDS), (vocab.VALUE_TIERS, i18n.VALUE_TIERS),
+    (vocab.TABLES, i18n.TABLES),
+])
+def test_every_word_has_a_chinese_translation(words, dictionary):
+    assert set(words) <= set(dictionary["zh"])
+
+
+def test_config_and_playbook_speak_the_vocabulary():
+    cfg = load_config("configs/params.yaml")
+    assert set(cfg.explain.causes) == set(vocab.CAUSES)
+    assert set(cfg.score.risk_bands) == set(vocab.AT_RISK_BANDS)
+    assert set(cfg.score.value_tier_cuts) == set(vocab.VALUE_TIERS) - {vocab.VALUE_TIERS[-1]}
+    playbook = load_playbook(cfg.score.playbook)
+    assert set(playbook.rules) == set(vocab.SEGMENTS)
+    assert all(set(by_cause) == set(vocab.LIST_CAUSES) for by_cause in playbook.rules.values())
+
+
+def test_complaint_categories_point_to_causes():
+    categories = TABLES["tickets"].column("category").allowed
+    assert set(vocab.COMPLAINT_CAUSE) <= set(categories)
+    assert set(vocab.COMPLAINT_CAUSE.values()) <= set(vocab.CAUSES)
