@@ -1,0 +1,182 @@
+"""The package's structure stays what the README says: each DVC stage lists every module and config
+section its runner reads (so `dvc repro` is never silently stale), and imports go only downward.
+
+Read from the source with `ast` (nothing is imported or run): a stage's command `churn stage X` is the
+CLI function registered as X; the runners it calls, the runners' helpers they call, and everything
+those import (transitively, inside functions too) are the stage's code; every `cfg.<section>` they
+touch is a config section the stage reads.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src"
+PARAMS = "configs/params.yaml"
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def module_path(name: str) -> Path | None:
+    """The file of a churn module (a package's __init__.py), or None when there is no such module."""
+    base = SRC / Path(*name.split("."))
+    if (base / "__init__.py").exists():
+        return base / "__init__.py"
+    return base.with_suffix(".py") if base.with_suffix(".py").exists() else None
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(node: ast.AST, current: str) -> set[str]:
+    """churn modules imported anywhere under `node` (functions included), with their parent packages."""
+    found = set()
+    package = current if module_path(current) and module_path(current).name == "__init__.py" else (
+        current.rpartition(".")[0])
+    for n in ast.walk(node):
+        names = []
+        if isinstance(n, ast.Import):
+            names = [a.name for a in n.names]
+        elif isinstance(n, ast.ImportFrom):
+            base = n.module or ""
+            if n.level:
+                anchor = package.split(".")[: len(package.split(".")) - (n.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            names = [base] + [f"{base}.{a.name}" for a in n.names]
+        for name in names:
+            if name.split(".")[0] != "churn":
+                continue
+            parts = name.split(".")
+            for i in range(1, len(parts) + 1):
+                if module_path(".".join(parts[:i])):
+                    found.add(".".join(parts[:i]))
+    return found
+
+
+def closure(modules: set[str]) -> set[str]:
+    seen, todo = set(), list(modules)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo.extend(imported_modules(_tree(module_path(name)), name) - seen)
+    return seen
+
+
+def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
+    return {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def _config_sections() -> dict[str, str]:
+    """Config attribute -> its key in params.yaml (`cfg.validate_` is the `validate` section)."""
+    from churn.config import Config
+
+    return {name: field.alias or name for name, field in Config.model_fields.items()}
+
+
+def reads(fn: ast.FunctionDef, local: dict[str, ast.FunctionDef], seen: set[str]) -> tuple[set[str], set[str], list]:
+    """(config sections read, local helpers called, whole-config hand-offs) of a function and its local helpers."""
+    sections, modules, leaks = set(), set(), []
+    seen.add(fn.name)
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "cfg":
+            sections.add(n.attr)
+        if isinstance(n, ast.Call):
+            callee = n.func.id if isinstance(n.func, ast.Name) else None
+            passes_cfg = any(isinstance(a, ast.Name) and a.id == "cfg" for a in [*n.args, *(k.value for k in n.keywords)])
+            if callee in local:
+                if callee not in seen:
+                    s, m, lk = reads(local[callee], local, seen)
+                    sections |= s
+                    modules |= m
+                    leaks += lk
+            elif passes_cfg and callee not in ("load_config",):
+                leaks.append(ast.unparse(n.func))
+    return sections, modules, leaks
+
+
+def stage_code(command: str) -> tuple[set[str], set[str], list]:
+    """The modules and config sections behind `churn stage <command>`."""
+    cli, runners = _tree(SRC / "churn" / "cli.py"), _tree(SRC / "churn" / "runners.py")
+    entry = next(
+        f for f in _functions(cli).values()
+        for d in f.decorator_list
+        if isinstance(d, ast.Call) and ast.unparse(d.func) == "stage_app.command" and d.args
+        and d.args[0].value == command
+    )
+    run_fns = _functions(runners)
+    sections, _, leaks = reads(entry, run_fns, set())
+    called = {n.func.id for n in ast.walk(entry) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    # Module-level imports of runners, plus the function-level ones of the runners this stage calls.
+    modules = {"churn.runners"} | imported_modules(ast.Module(body=[n for n in runners.body
+                                                                    if not isinstance(n, ast.FunctionDef)],
+                                                              type_ignores=[]), "churn.runners")
+    todo, done = [c for c in called if c in run_fns], set()
+    while todo:
+        name = todo.pop()
+        if name in done:
+            continue
+        done.add(name)
+        modules |= imported_modules(run_fns[name], "churn.runners")
+        todo += [n.func.id for n in ast.walk(run_fns[name]) if isinstance(n, ast.Call)
+                 and isinstance(n.func, ast.Name) and n.func.id in run_fns]
+    modules.discard("churn.runners")  # its own imports are the ones of the runners called, above
+    return closure(modules) | {"churn.runners"}, sections, leaks
+
+
+def _empty(path: Path) -> bool:
+    """A module with nothing but a docstring (churn/__init__.py) runs no code a stage could depend on."""
+    body = _tree(path).body
+    return all(isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant) for n in body)
+
+
+def _stages() -> dict[str, dict]:
+    return yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+
+
+def _package_data(modules: set[str]) -> set[str]:
+    """Folders of non-Python files inside src/churn that a module reads (templates)."""
+    needed = set()
+    for folder in (p for p in (SRC / "churn").rglob("*") if p.is_dir() and p.name != "__pycache__"):
+        if (folder / "__init__.py").exists():
+            continue
+        for name in modules:
+            path = module_path(name)
+            if path.parent == folder.parent and f'"{folder.name}"' in path.read_text(encoding="utf-8"):
+                needed.add(str(folder.relative_to(ROOT)))
+    return needed
+
+
+@pytest.mark.parametrize("stage", sorted(_stages()))
+def test_dvc_stage_lists_every_module_and_config_section_its_runner_reads(stage):
+    spec = _stages()[stage]
+    command = spec["cmd"].split("churn stage ", 1)[1].split()[0]
+    modules, sections, leaks = stage_code(command)
+    assert not leaks, f"stage {stage} hands the whole config to {leaks}: pass the sections it needs"
+    deps = [str(d) for d in spec.get("deps", [])]
+    files = {str(module_path(m).relative_to(ROOT)) for m in modules if not _empty(module_path(m))}
+    files |= _package_data(modules)
+    missing = sorted(f for f in files if not any(f == d or f.startswith(d.rstrip("/") + "/") for d in deps))
+    assert not missing, f"dvc.yaml stage {stage} runs code it does not list as deps: {missing}"
+    params = {key for entry in spec.get("params", []) for key in (entry.get(PARAMS, []) if isinstance(entry, dict)
+                                                                   else [entry])}
+    read = {key for attr, key in _config_sections().items() if attr in sections}
+    assert read - params == set(), f"dvc.yaml stage {stage} reads config section(s) {sorted(read - params)} " \
+                                   f"not in its params"
+
+
+def test_the_analysis_sees_what_a_stage_reads():
+    # Guards the check above against passing vacuously: the score stage's known reads are found.
+    modules, sections, _ = stage_code("score")
+    assert {"churn.score", "churn.report", "churn.i18n", "churn.vocab", "churn.config"} <= modules
+    assert {"score", "explain", "report", "decide"} <= sections
