@@ -1,5 +1,6 @@
 """`dvc repro` in a fresh copy of the project reproduces everything, and a second run does nothing."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -54,3 +55,13 @@ def test_dvc_repro_from_a_fresh_clone(tmp_path):
     assert "up to date" in second
     run([str(BIN / "dvc"), "plots", "show", "-o", str(tmp_path / "plots")], repo, env)
     assert (tmp_path / "plots" / "index.html").exists()
+
+    # A setting changes what a stage computes: that stage (and only a stage reading it) is out of date.
+    for section, key, value, stale in [("report", "language", "zh", {"score"}),
+                                       ("evaluate", "max_calibration_gap", 0.03, {"train", "register"})]:
+        changed = yaml.safe_load((repo / "configs/params.yaml").read_text())
+        changed[section][key] = value
+        (repo / "configs/params.yaml").write_text(yaml.safe_dump(changed, sort_keys=False))
+        status = json.loads(run([str(BIN / "dvc"), "status", "--json"], repo, env))
+        assert set(status) == stale, f"{section}.{key} changed: dvc reports {sorted(status)} out of date"
+        (repo / "configs/params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
