@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import DemoConfig, ValidateConfig
-from churn.demo import generate_history
-from churn.validate import validate_history
+from churn.data import generate_history, validate_history
 from churn.value import KeyAccountRules, key_accounts, validate_forecast
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -137,7 +137,7 @@ DEMO_AS_OF = "2026-10-01"
 def small_business(tmp_path_factory) -> tuple[str, dict[str, pd.DataFrame]]:
     """A small demo business (800 customers, real cause signals) as a canonical CSV folder."""
     from churn.config import DemoConfig
-    from churn.demo import generate_history
+    from churn.data import generate_history
 
     history = generate_history(DemoConfig(n_customers=800, seed=3, inject_errors=False))
     return write_canonical_folder(history.tables, tmp_path_factory.mktemp("business")), history.tables

@@ -7,8 +7,7 @@ from conftest import CONFIG
 from churn import io, runners
 from churn.backtest import backtest_dates, run_backtest
 from churn.config import DemoConfig, load_config
-from churn.demo import generate_history
-from churn.validate import validate_history
+from churn.data import generate_history, validate_history
 
 CFG = load_config(CONFIG, **{"train.search.enabled": False, "labels.train_cutoffs": 4})
 

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from churn.btyd import (HOMOGENEOUS_DROPOUT, BGNBD, GammaGamma, fit_bgnbd, fit_gamma_gamma, forecast_value,
-                        rfm_summary)
+from churn.btyd import BGNBD, HOMOGENEOUS_DROPOUT, GammaGamma, fit_bgnbd, fit_gamma_gamma, forecast_value, rfm_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Fader, Hardie & Lee (2005): BG/NBD on the 2,357-customer CDNOW sample (weeks), and its log-likelihood.

@@ -4,10 +4,9 @@ import json
 import subprocess
 import sys
 
-import typer
-
 import pandas as pd
 import pytest
+import typer
 from conftest import CONFIG, DEMO_AS_OF, ROOT, write_canonical_folder
 from typer.testing import CliRunner
 

@@ -1,4 +1,4 @@
-"""Tests for the sample-history generator (churn.demo)."""
+"""Tests for the sample-history generator (churn.data.demo)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from churn.config import DemoConfig
-from churn.demo import DemoHistory, generate_history
+from churn.data import DemoHistory, generate_history
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 CFG = DemoConfig(seed=11, n_customers=800, inject_errors=False)
@@ -199,7 +199,7 @@ def test_churn_share_and_cause_mix(clean: DemoHistory) -> None:
 
 
 def test_campaigns_hold_out_at_random_and_save_only_the_treated(clean: DemoHistory) -> None:
-    from churn.demo import CAMPAIGN_ACTIONS
+    from churn.data import CAMPAIGN_ACTIONS
 
     c = clean.tables["campaigns"].assign(t=lambda d: parse(d["ts"]))
     assert set(c["action"]) <= set(CAMPAIGN_ACTIONS)

@@ -34,11 +34,11 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_history
 
 from churn.config import FeaturesConfig
-from churn.contract import TABLES
+from churn.data import TABLES
 from churn.features import build_features
-from conftest import make_history
 
 NAN = float("nan")
 US_PER_DAY = 86_400_000_000

@@ -15,8 +15,8 @@ from pg import create_database, pg_url  # noqa: F401  (the fixture; conftest.py 
 
 from churn import io, runners
 from churn.config import SourceConfig, TableMapping, ValidateConfig, load_config
+from churn.data import validate_history
 from churn.vocab import LIST_COLUMNS
-from churn.validate import validate_history
 
 # --- helpers ------------------------------------------------------------------------------------
 

@@ -7,8 +7,8 @@ from churn.config import load_config
 from churn.features import build_features, training_examples
 from churn.labels import plan_cutoffs, population
 from churn.score import retention_list
-from churn.vocab import LIST_COLUMNS
 from churn.train import train_model
+from churn.vocab import LIST_COLUMNS
 
 AS_OF = pd.Timestamp("2025-01-01")
 

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from churn.config import ValidateConfig
-from churn.validate import ContractError, DataQualityError, point_in_time, to_utc_naive, validate_history
+from churn.data import ContractError, DataQualityError, point_in_time, to_utc_naive, validate_history
 
 PULLED = pd.Timestamp("2026-01-01")
 LOOSE = ValidateConfig(max_bad_share=1.0)

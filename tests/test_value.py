@@ -10,7 +10,7 @@ from conftest import END, make_history
 
 from churn.btyd import GammaGamma
 from churn.config import ValidateConfig
-from churn.validate import validate_history
+from churn.data import validate_history
 from churn.value import (
     VALUE_COLUMNS,
     KeyAccountRules,

@@ -5,7 +5,7 @@ import pytest
 from churn import i18n, vocab
 from churn.actions import load_playbook
 from churn.config import load_config
-from churn.contract import TABLES
+from churn.data import TABLES
 
 
 def test_contract_describes_the_vocabulary_tables_in_order():

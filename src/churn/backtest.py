@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 
 from churn.config import BacktestConfig, FeaturesConfig, LabelsConfig, TrainConfig
+from churn.data import data_end, point_in_time
 from churn.evaluate import MODELS, evaluate_all
 from churn.features import build_features, training_examples
 from churn.labels import label, plan_cutoffs, population
 from churn.train import train_model
-from churn.validate import point_in_time
 
 
 def backtest_dates(start: pd.Timestamp, end: pd.Timestamp, every: int | str) -> list[pd.Timestamp]:
@@ -26,11 +26,6 @@ def backtest_dates(start: pd.Timestamp, end: pd.Timestamp, every: int | str) -> 
         return [pd.Timestamp(start).normalize() + pd.DateOffset(months=k * int(count))
                 for k in range(0, 1200) if pd.Timestamp(start) + pd.DateOffset(months=k * int(count)) <= end]
     return list(pd.date_range(pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize(), freq=f"{count}D"))
-
-
-def data_end(tables: dict[str, pd.DataFrame]) -> pd.Timestamp:
-    """The day after the latest order: label windows must end by then to be complete."""
-    return (tables["orders"]["ts"].max() + pd.Timedelta(days=1)).normalize()
 
 
 def run_backtest(

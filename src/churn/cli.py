@@ -53,9 +53,9 @@ def _options(
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors the project raises on purpose: they print one clear line, no traceback."""
+    from churn.data import ContractError, DataQualityError
     from churn.io import SourceError
     from churn.terminal import OrchestratorUnavailable
-    from churn.validate import ContractError, DataQualityError
 
     return (SourceError, ContractError, DataQualityError, OrchestratorUnavailable, LookupError, FileNotFoundError,
             ValueError)

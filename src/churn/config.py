@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from churn.vocab import AT_RISK_BANDS, CAUSES, LIST_CAUSES, TABLES
 
 
-
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

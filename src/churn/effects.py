@@ -119,7 +119,7 @@ def effect_records(tables: dict[str, pd.DataFrame], run_list: pd.DataFrame | Non
     has none). churned: no positive order within the horizon after `run_date`, judged on `tables`,
     which must reach the end of that horizon.
     """
-    from churn.backtest import data_end
+    from churn.data import data_end
     from churn.labels import label
 
     run_date = pd.Timestamp(run_date).normalize()

@@ -43,7 +43,7 @@ import duckdb
 import pandas as pd
 
 from churn.config import FeaturesConfig
-from churn.contract import TABLES
+from churn.data import TABLES
 
 TICKET_CATEGORIES = TABLES["tickets"].column("category").allowed
 SURVEY_DIMENSIONS = ("score", "quality_score", "service_score", "price_score")

@@ -52,7 +52,7 @@ def resolve_as_of(cfg: Config, as_of: dt.date | str | None = None) -> pd.Timesta
 
 
 def run_demo_data(cfg: Config, db_path: Path, truth_path: Path) -> dict:
-    from churn.demo import generate_history
+    from churn.data import generate_history
 
     history = generate_history(cfg.demo)
     io.write_sqlite(history.tables, db_path)
@@ -72,7 +72,7 @@ def run_pull(cfg: Config, ws: Workspace) -> dict:
 
 
 def run_validate(cfg: Config, ws: Workspace) -> dict:
-    from churn.validate import validate_history
+    from churn.data import validate_history
 
     pulled_at = pd.Timestamp(io.read_json(ws.raw / "pull.json")["pulled_at"])
     result = validate_history(io.read_tables(ws.raw), cfg.validate_, pulled_at)
@@ -83,9 +83,9 @@ def run_validate(cfg: Config, ws: Workspace) -> dict:
 
 
 def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    from churn.data import point_in_time
     from churn.features import training_examples
     from churn.labels import plan_cutoffs
-    from churn.validate import point_in_time
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
     plan = plan_cutoffs(as_of, cfg.labels)
@@ -95,9 +95,9 @@ def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> di
 
 
 def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    from churn.data import point_in_time
     from churn.features import build_features
     from churn.labels import population
-    from churn.validate import point_in_time
 
     tables, later = point_in_time(io.read_tables(ws.validated), as_of)
     features = build_features(tables, population(tables, [as_of], cfg.labels), cfg.features)
@@ -106,7 +106,7 @@ def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dic
 
 
 def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
-    from churn.validate import point_in_time
+    from churn.data import point_in_time
     from churn.value import customer_value
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
@@ -119,9 +119,9 @@ def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 
 def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     """Uplift per action from the campaigns table (none: the decide priors stay)."""
+    from churn.data import point_in_time
     from churn.effects import EXAMPLE_KEYS, campaign_examples, uplift_effects
     from churn.train import feature_columns
-    from churn.validate import point_in_time
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
     features = io.read_parquet(ws.scoring_features)
@@ -227,7 +227,8 @@ def run_promote(cfg: Config, version: str, who: str, why: str) -> dict:
 def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timestamp, every: int | str | None,
                  out_dir: Path, progress=print) -> dict:
     from churn import plots, tracking
-    from churn.backtest import backtest_dates, run_backtest as backtest
+    from churn.backtest import backtest_dates
+    from churn.backtest import run_backtest as backtest
 
     dates = backtest_dates(start, end, every or cfg.backtest.every)
     per_date, predictions, pooled = backtest(io.read_tables(ws.validated), dates, cfg.backtest, cfg.labels,

@@ -11,7 +11,6 @@ from churn.train import ChurnModel
 from churn.vocab import LIST_COLUMNS
 
 
-
 def retention_list(
     features: pd.DataFrame,
     customers: pd.DataFrame | None,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_history
 
 from churn.config import FeaturesConfig, LabelsConfig
+from churn.data import point_in_time
 from churn.features import build_features
 from churn.labels import label, plan_cutoffs, population
-from churn.validate import point_in_time
-from conftest import make_history
 
 US = pd.Timedelta(microseconds=1)
 DAY = pd.Timedelta(days=1)

@@ -5,12 +5,11 @@ import pytest
 from conftest import CONFIG
 
 from churn.config import load_config
-from churn.demo import generate_history
+from churn.data import generate_history, point_in_time, validate_history
 from churn.explain import cause_agreement, explain_causes
 from churn.features import training_examples
 from churn.labels import plan_cutoffs
 from churn.train import train_model
-from churn.validate import point_in_time, validate_history
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,14 @@
+"""The interaction history: its contract, validation, the view as of a date, and the demo business.
+
+Bottom layer of churn (imports only `churn.vocab` and `churn.config`).
+"""
+
+from churn.data.contract import TABLES, ColumnSpec, TableSpec
+from churn.data.demo import CAMPAIGN_ACTIONS, DemoHistory, generate_history
+from churn.data.history import data_end, point_in_time
+from churn.data.validate import ContractError, DataQualityError, ValidationResult, to_utc_naive, validate_history
+
+__all__ = [
+    "CAMPAIGN_ACTIONS", "TABLES", "ColumnSpec", "ContractError", "DataQualityError", "DemoHistory", "TableSpec",
+    "ValidationResult", "data_end", "generate_history", "point_in_time", "to_utc_naive", "validate_history",
+]
