@@ -5,9 +5,9 @@ import pytest
 from conftest import CONFIG
 
 from churn import io, runners
-from churn.backtest import backtest_dates, run_backtest
 from churn.config import DemoConfig, load_config
 from churn.data import generate_history, validate_history
+from churn.model import backtest_dates, run_backtest
 
 CFG = load_config(CONFIG, **{"train.search.enabled": False, "labels.train_cutoffs": 4})
 

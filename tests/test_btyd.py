@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import special
 
-from churn.btyd import BGNBD, HOMOGENEOUS_DROPOUT, GammaGamma, fit_bgnbd, fit_gamma_gamma, forecast_value, rfm_summary
+from churn.model import BGNBD, HOMOGENEOUS_DROPOUT, GammaGamma, fit_bgnbd, fit_gamma_gamma, forecast_value, rfm_summary
 
 FIXTURES = Path(__file__).parent / "fixtures"
 # Fader, Hardie & Lee (2005): BG/NBD on the 2,357-customer CDNOW sample (weeks), and its log-likelihood.
@@ -340,8 +340,7 @@ def test_end_to_end_on_a_random_history(history):
 def test_a_fit_on_the_homogeneous_dropout_ridge_is_redone_with_a_small_penalizer_and_the_baseline_uses_it(seed):
     from conftest import END, make_history
 
-    from churn.btyd import fit_bgnbd_or_penalized
-    from churn.train import bgnbd_churn_probability
+    from churn.model import bgnbd_churn_probability, fit_bgnbd_or_penalized
 
     # almost no heterogeneity in dropout here: the plain fit lets a and b drift off together, and
     # either stops somewhere on that ridge or does not converge (seed 3 here)
@@ -356,7 +355,7 @@ def test_a_fit_on_the_homogeneous_dropout_ridge_is_redone_with_a_small_penalizer
 
 
 def test_a_fit_with_real_heterogeneity_keeps_the_plain_maximum_likelihood(cdnow, cdnow_fit):
-    from churn.btyd import fit_bgnbd_or_penalized
+    from churn.model import fit_bgnbd_or_penalized
 
     model, penalizer = fit_bgnbd_or_penalized(cdnow["frequency"], cdnow["recency"], cdnow["T"])
     assert penalizer == 0.0 and model == cdnow_fit

@@ -19,7 +19,7 @@ from churn.effects import (
     uplift_effects,
     wilson_interval,
 )
-from churn.train import feature_columns
+from churn.model import feature_columns
 
 LABELS = LabelsConfig(horizon_days=90, active_days=180)
 

@@ -5,10 +5,8 @@ from conftest import CONFIG
 
 from churn.config import DemoConfig, load_config
 from churn.data import generate_history, point_in_time, validate_history
-from churn.evaluate import decide_promotion, evaluate, expected_calibration_error, grade
-from churn.features import training_examples
-from churn.labels import plan_cutoffs
-from churn.train import train_model
+from churn.features import plan_cutoffs, training_examples
+from churn.model import decide_promotion, evaluate, expected_calibration_error, grade, train_model
 
 CFG = load_config(CONFIG, **{"train.search.enabled": False})
 

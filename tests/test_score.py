@@ -4,10 +4,9 @@ from conftest import CONFIG, make_history
 
 from churn.actions import load_playbook
 from churn.config import load_config
-from churn.features import build_features, training_examples
-from churn.labels import plan_cutoffs, population
+from churn.features import build_features, plan_cutoffs, population, training_examples
+from churn.model import train_model
 from churn.score import retention_list
-from churn.train import train_model
 from churn.vocab import LIST_COLUMNS
 
 AS_OF = pd.Timestamp("2025-01-01")

@@ -5,9 +5,8 @@ from conftest import CONFIG, make_history
 
 from churn import tracking
 from churn.config import load_config
-from churn.features import training_examples
-from churn.labels import plan_cutoffs
-from churn.train import train_model
+from churn.features import plan_cutoffs, training_examples
+from churn.model import train_model
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,8 @@ import pytest
 from conftest import CONFIG, make_history
 
 from churn.config import load_config
-from churn.evaluate import evaluate, lift_at
-from churn.features import training_examples
-from churn.labels import plan_cutoffs
-from churn.train import ChurnModel, calibrate, fit_calibration, train_model
+from churn.features import plan_cutoffs, training_examples
+from churn.model import ChurnModel, calibrate, evaluate, fit_calibration, lift_at, train_model
 
 TRAIN = load_config(CONFIG, **{"train.search.enabled": False}).train
 

@@ -455,7 +455,7 @@ def _print_validation(summary: dict, ws) -> None:
 
 
 def _metrics_table(title: str, m: dict) -> Table:
-    from churn.evaluate import METRICS, MODELS
+    from churn.model import METRICS, MODELS
 
     table = Table(title=title)
     for col in ("model", "ROC-AUC", "PR-AUC", "Brier", "log loss", "lift@10%", "ECE"):

@@ -47,8 +47,7 @@ def campaign_examples(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labe
 
     A customer in several campaigns on one day keeps its first row (one outcome, one treatment).
     """
-    from churn.features import build_features
-    from churn.labels import label
+    from churn.features import build_features, label
 
     camp = tables.get("campaigns")
     if camp is None or camp.empty:
@@ -120,7 +119,7 @@ def effect_records(tables: dict[str, pd.DataFrame], run_list: pd.DataFrame | Non
     which must reach the end of that horizon.
     """
     from churn.data import data_end
-    from churn.labels import label
+    from churn.features import label
 
     run_date = pd.Timestamp(run_date).normalize()
     end, last = run_date + pd.Timedelta(days=labels_cfg.horizon_days), data_end(tables)

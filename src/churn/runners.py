@@ -84,8 +84,7 @@ def run_validate(cfg: Config, ws: Workspace) -> dict:
 
 def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     from churn.data import point_in_time
-    from churn.features import training_examples
-    from churn.labels import plan_cutoffs
+    from churn.features import plan_cutoffs, training_examples
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
     plan = plan_cutoffs(as_of, cfg.labels)
@@ -96,8 +95,7 @@ def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> di
 
 def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     from churn.data import point_in_time
-    from churn.features import build_features
-    from churn.labels import population
+    from churn.features import build_features, population
 
     tables, later = point_in_time(io.read_tables(ws.validated), as_of)
     features = build_features(tables, population(tables, [as_of], cfg.labels), cfg.features)
@@ -121,7 +119,7 @@ def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     """Uplift per action from the campaigns table (none: the decide priors stay)."""
     from churn.data import point_in_time
     from churn.effects import EXAMPLE_KEYS, campaign_examples, uplift_effects
-    from churn.train import feature_columns
+    from churn.model import feature_columns
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
     features = io.read_parquet(ws.scoring_features)
@@ -157,9 +155,8 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
 
 
 def run_train(cfg: Config, ws: Workspace) -> dict:
-    from churn import plots, tracking
-    from churn.evaluate import curves, grade
-    from churn.train import train_model
+    from churn import tracking
+    from churn.model import curves, grade, plots, train_model
 
     examples = io.read_parquet(ws.examples)
     result = train_model(examples, cfg.train, cfg.labels.horizon_days)
@@ -192,7 +189,7 @@ def run_train(cfg: Config, ws: Workspace) -> dict:
 def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     """Log the training run, then register: champion only if the promotion rule says so."""
     from churn import tracking
-    from churn.evaluate import decide_promotion
+    from churn.model import decide_promotion
 
     trained = io.read_json(ws.train_metrics)
     examples = io.read_parquet(ws.examples)
@@ -226,9 +223,9 @@ def run_promote(cfg: Config, version: str, who: str, why: str) -> dict:
 
 def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timestamp, every: int | str | None,
                  out_dir: Path, progress=print) -> dict:
-    from churn import plots, tracking
-    from churn.backtest import backtest_dates
-    from churn.backtest import run_backtest as backtest
+    from churn import tracking
+    from churn.model import backtest_dates, plots
+    from churn.model import run_backtest as backtest
 
     dates = backtest_dates(start, end, every or cfg.backtest.every)
     per_date, predictions, pooled = backtest(io.read_tables(ws.validated), dates, cfg.backtest, cfg.labels,

@@ -7,7 +7,7 @@ import pandas as pd
 from churn.actions import Playbook, choose_actions, reasons, risk_bands, value_tiers
 from churn.config import ExplainConfig, ScoreConfig, ValueConfig
 from churn.explain import explain_causes
-from churn.train import ChurnModel
+from churn.model import ChurnModel
 from churn.vocab import LIST_COLUMNS
 
 

@@ -16,7 +16,7 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from churn.config import TrackingConfig
-from churn.train import ChurnModel
+from churn.model import ChurnModel
 
 # Explicit requirements: inferring them costs ~13 s per logged model.
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
@@ -143,7 +143,7 @@ def _experiment(name: str, tracking_uri: str):
 def champion_holdout_metrics(cfg: TrackingConfig, holdout: pd.DataFrame) -> dict | None:
     """The current champion's ROC-AUC and Brier on `holdout` (examples with `churned`), or None
     when there is no champion or it cannot score these features (then it cannot be compared)."""
-    from churn.evaluate import evaluate
+    from churn.model import evaluate
 
     try:
         model, label = load_model(f"models:/{cfg.registered_model}@champion", cfg)
@@ -185,7 +185,7 @@ def promote(cfg: TrackingConfig, version: str, who: str, why: str) -> dict:
 def log_backtest(cfg: TrackingConfig, per_date: pd.DataFrame, pooled: dict[str, float], artifacts: list[Path],
                  params: dict) -> str:
     """One parent run for the backtest (pooled metrics, table, plot) and a child run per as-of date."""
-    from churn.evaluate import METRICS
+    from churn.model import METRICS
 
     _experiment(cfg.experiment, configure(cfg))
     with mlflow.start_run(run_name="backtest", tags={"job": "backtest"}) as parent:

@@ -14,8 +14,7 @@ from conftest import make_history
 
 from churn.config import FeaturesConfig, LabelsConfig
 from churn.data import point_in_time
-from churn.features import build_features
-from churn.labels import label, plan_cutoffs, population
+from churn.features import build_features, label, plan_cutoffs, population
 
 US = pd.Timedelta(microseconds=1)
 DAY = pd.Timedelta(days=1)

@@ -7,9 +7,8 @@ from conftest import CONFIG
 from churn.config import load_config
 from churn.data import generate_history, point_in_time, validate_history
 from churn.explain import cause_agreement, explain_causes
-from churn.features import training_examples
-from churn.labels import plan_cutoffs
-from churn.train import train_model
+from churn.features import plan_cutoffs, training_examples
+from churn.model import train_model
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +57,7 @@ def test_past_campaigns_measure_the_actions_that_work(demo_run):
     """The demo's campaigns save churners with known chances (rep visits most, e-mail hardly at all):
     the measured effects must find that order, and the visits' effect must be clear of zero."""
     from churn.effects import campaign_examples, uplift_effects
-    from churn.train import feature_columns
+    from churn.model import feature_columns
 
     cfg, _, valid, _, _ = demo_run
     as_of = pd.Timestamp(cfg.demo.end)

@@ -1,0 +1,44 @@
+"""The churn model and what it is measured against: LightGBM training with temporal search and
+calibration, the baselines (recency rule, RFM logistic, BG/NBD with Gamma-Gamma in `btyd`), metrics,
+grade and promotion rule (`evaluation`), backtests over many as-of dates, and the evaluation plots.
+
+Imports only `churn.features`, `churn.data`, `churn.config` and `churn.vocab`.
+"""
+
+from churn.model.backtest import backtest_dates, run_backtest
+from churn.model.btyd import (
+    BGNBD,
+    HOMOGENEOUS_DROPOUT,
+    GammaGamma,
+    fit_bgnbd,
+    fit_bgnbd_or_penalized,
+    fit_gamma_gamma,
+    forecast_value,
+    rfm_summary,
+)
+from churn.model.evaluation import (
+    METRICS,
+    MODELS,
+    curves,
+    decide_promotion,
+    evaluate,
+    evaluate_all,
+    expected_calibration_error,
+    grade,
+    lift_at,
+)
+from churn.model.train import (
+    ChurnModel,
+    bgnbd_churn_probability,
+    calibrate,
+    feature_columns,
+    fit_calibration,
+    train_model,
+)
+
+__all__ = [
+    "BGNBD", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS", "ChurnModel", "GammaGamma", "backtest_dates",
+    "bgnbd_churn_probability", "calibrate", "curves", "decide_promotion", "evaluate", "evaluate_all",
+    "expected_calibration_error", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized", "fit_calibration",
+    "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "rfm_summary", "run_backtest", "train_model",
+]
