@@ -8,7 +8,7 @@ Run by hand (not a test), from the repository root:
 
 1. The demo business (`generate_history(DemoConfig())`: 5,000 customers, injected bad rows),
    validated with `validate_history` (pulled at the as-of date, so nothing later is kept).
-   `churn.value.validate_forecast` fits on the orders before `as_of - horizon`, forecasts the next
+   `churn.score.value.validate_forecast` fits on the orders before `as_of - horizon`, forecasts the next
    horizon and compares with what each customer bought then (gross sales: positive rows; returns
    are not netted). Prints the fitted parameters, the summary (total forecast / actual, MAE,
    Spearman) for BG/NBD x Gamma-Gamma and for the naive "next horizon = trailing horizon", the
@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from churn.config import DemoConfig, ValidateConfig
+from churn.config import DemoConfig, KeyAccountRules, ValidateConfig
 from churn.data import generate_history, validate_history
-from churn.value import KeyAccountRules, key_accounts, validate_forecast
+from churn.score import key_accounts, validate_forecast
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RETAIL = ROOT / ".." / "shared" / "data" / "online_retail_ii.parquet"
@@ -139,7 +139,7 @@ def demo(as_of: pd.Timestamp, horizon_days: int) -> None:
           f"{time.perf_counter() - t0:.1f} s")
     result = report("Demo holdout", tables["orders"], as_of, horizon_days)
 
-    from churn.value import forecast_customer_value
+    from churn.score import forecast_customer_value
 
     t0 = time.perf_counter()
     now = forecast_customer_value(tables["orders"], as_of, horizon_days)

@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from churn.actions import Playbook, choose_actions, load_playbook, reasons, risk_bands, value_tiers
+from churn.action import Playbook, load_playbook, playbook_actions
+from churn.score import reasons, risk_bands, value_tiers
 
 
 def test_value_tiers_follow_pareto_cuts():
@@ -30,7 +31,7 @@ def playbook():
 ])
 def test_playbook_by_segment_and_cause(playbook, key, tier, cause, band, action):
     frame = pd.DataFrame({"is_key_account": [key], "value_tier": [tier], "primary_cause": [cause], "risk_band": [band]})
-    out = choose_actions(frame, playbook, ["high", "medium"])
+    out = playbook_actions(frame, playbook, ["high", "medium"])
     assert out.loc[0, "action"] == action
     assert out.loc[0, "action_cost"] == playbook.actions[action].cost
 

@@ -10,17 +10,17 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from churn.actions import load_playbook
-from churn.decide import (
+from churn.action import (
     STATUSES,
-    DecideConfig,
     action_options,
     allowed_actions,
     assign_holdout,
     choose_actions,
     compare_with_risk_ranking,
     decide,
+    load_playbook,
 )
+from churn.config import DecideConfig
 
 PRIORS = {
     "ka_pricing_review": 0.35, "ka_service_recovery": 0.35, "ka_quality_review": 0.30, "ka_business_review": 0.30,
@@ -439,7 +439,7 @@ def test_decide_puts_it_together(playbook):
 # --------------------------------------------------------------------------- measured effects
 
 def test_measured_effects_replace_the_priors():
-    from churn.decide import with_measured_effects
+    from churn.action import with_measured_effects
 
     cfg = DecideConfig(effects=PRIORS, effect_by_cause={"rep_visit": {"price": 0.05}, "pricing_offer": {"price": 0.4}})
     campaigns = {"priors": {"rep_visit": 0.45, "check_in_call": 0.2}}
@@ -456,7 +456,7 @@ def test_measured_effects_replace_the_priors():
 
 
 def test_effect_sources_say_where_each_effect_came_from():
-    from churn.decide import effect_sources
+    from churn.action import effect_sources
 
     cfg = DecideConfig(effects=PRIORS)
     campaigns = {"priors": {"rep_visit": 0.45}, "actions": [{"action": "reengagement_call", "model": True},

@@ -1,4 +1,4 @@
-"""Tests for churn.effects: measured effects with intervals, campaign examples, evidence."""
+"""Tests for churn.action.effects: measured effects with intervals, campaign examples, evidence."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from conftest import make_history
 
-from churn.config import EffectsConfig, FeaturesConfig, LabelsConfig
-from churn.effects import (
+from churn.action import (
     MEASURE_COLUMNS,
     campaign_examples,
     effect_records,
@@ -19,6 +18,7 @@ from churn.effects import (
     uplift_effects,
     wilson_interval,
 )
+from churn.config import EffectsConfig, FeaturesConfig, LabelsConfig
 from churn.model import feature_columns
 
 LABELS = LabelsConfig(horizon_days=90, active_days=180)
@@ -231,7 +231,7 @@ def test_campaign_features_feed_the_uplift_models(history):
 
 
 def test_recording_a_run_again_replaces_it_and_pools_every_run():
-    from churn.effects import record_run
+    from churn.action import record_run
 
     cfg = EffectsConfig(min_per_arm=50)
     a = measure_effects(records({("visit", "price", True): (100, 10), ("visit", "price", False): (50, 20)}))

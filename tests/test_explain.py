@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from churn.config import load_config
-from churn.explain import cause_agreement, explain_causes, feature_groups
+from churn.score import cause_agreement, explain_causes, feature_groups
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from conftest import CONFIG, DEMO_AS_OF
 
-from churn.decide import DECISION_COLUMNS
+from churn.action import DECISION_COLUMNS
 from churn.vocab import LIST_COLUMNS
 from pipelines.scoring import scoring_flow
 from pipelines.serve import deployments

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from churn import i18n
-from churn.actions import PHRASES, choose_actions, load_playbook, reasons, risk_bands, value_tiers
+from churn.action import load_playbook, playbook_actions
 from churn.report import (
     mask_emails,
     mask_names,
@@ -22,6 +22,7 @@ from churn.report import (
     translate_reasons,
     write_excel,
 )
+from churn.score import PHRASES, reasons, risk_bands, value_tiers
 from churn.vocab import LIST_CAUSES, LIST_COLUMNS
 
 LANGUAGES = ["en", "zh"]
@@ -55,7 +56,7 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
     out["primary_cause"] = [LIST_CAUSES[i % len(LIST_CAUSES)] for i in range(n)]
     out["cause_share"] = np.round(rng.uniform(0.35, 1, n), 3)
     out["secondary_cause"] = [LIST_CAUSES[(i + 2) % len(LIST_CAUSES)] if i % 3 else None for i in range(n)]
-    out = out.join(choose_actions(out, load_playbook("configs/playbook.yaml"), ["high", "medium"]))
+    out = out.join(playbook_actions(out, load_playbook("configs/playbook.yaml"), ["high", "medium"]))
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"]).round(2)
     features = pd.DataFrame({
         "orders_90": rng.integers(0, 10, n), "orders_prev_90": rng.integers(0, 12, n),

@@ -2,12 +2,12 @@ import pandas as pd
 import pytest
 from conftest import CONFIG, make_history
 
-from churn.actions import load_playbook
+from churn.action import load_playbook, with_playbook_actions
 from churn.config import load_config
 from churn.features import build_features, plan_cutoffs, population, training_examples
 from churn.model import train_model
 from churn.score import retention_list
-from churn.vocab import LIST_COLUMNS
+from churn.vocab import ACTION_COLUMNS, LIST_COLUMNS, SCORED_COLUMNS
 
 AS_OF = pd.Timestamp("2025-01-01")
 
@@ -19,14 +19,14 @@ def scored():
     ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
     model = train_model(ex, cfg.train).model
     feats = build_features(tables, population(tables, [AS_OF], cfg.labels), cfg.features)
-    listing = retention_list(feats, tables["customers"], model, cfg.score, cfg.explain,
-                             load_playbook(cfg.score.playbook), cfg.features.trend_window, "churn v7", AS_OF)
+    listing = retention_list(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
+                             trend_window=cfg.features.trend_window, model_version="churn v7", as_of=AS_OF)
     return cfg, feats, listing, (tables, model)
 
 
 def test_one_row_per_active_customer_sorted_by_expected_loss(scored):
     _, feats, listing, _ = scored
-    assert list(listing.columns) == LIST_COLUMNS
+    assert list(listing.columns) == SCORED_COLUMNS
     assert sorted(listing["customer_id"]) == sorted(feats["customer_id"])
     assert listing["expected_loss"].is_monotonic_decreasing
 
@@ -40,7 +40,10 @@ def test_expected_loss_is_probability_times_value(scored):
 
 
 def test_actions_only_for_customers_at_risk(scored):
-    cfg, _, listing, _ = scored
+    cfg, _, scored_list, _ = scored
+    listing = with_playbook_actions(scored_list, load_playbook(cfg.score.playbook), act_on=cfg.score.act_on_risk_bands)
+    assert list(listing.columns) == LIST_COLUMNS
+    assert listing.drop(columns=ACTION_COLUMNS).equals(scored_list)
     at_risk = listing["risk_band"].isin(cfg.score.act_on_risk_bands)
     assert (listing.loc[~at_risk, "action"] == "monitor").all()
     assert (listing.loc[at_risk, "action"] != "monitor").all()
@@ -53,8 +56,8 @@ def test_orders_only_history_scores_without_customer_details():
     ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
     model = train_model(ex, cfg.train).model
     feats = build_features(tables, population(tables, [AS_OF], cfg.labels), cfg.features)
-    listing = retention_list(feats, None, model, cfg.score, cfg.explain, load_playbook(cfg.score.playbook),
-                             cfg.features.trend_window, "v", AS_OF)
+    listing = retention_list(feats, None, model, cfg=cfg.score, explain=cfg.explain,
+                             trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF)
     assert len(listing) == len(feats) and listing["owner"].isna().all()
     assert not listing["is_key_account"].any()
     # orders alone carry no price or service signal: returns point to quality, a decline to engagement
@@ -63,24 +66,25 @@ def test_orders_only_history_scores_without_customer_details():
 
 def test_value_forecast_sets_tiers_and_key_accounts(scored):
     from churn.config import KeyAccountRules, ValueConfig
-    from churn.value import customer_value
+    from churn.score import customer_value
 
     cfg, feats, _, (tables, model) = scored
     vcfg = ValueConfig(key_accounts=KeyAccountRules(use_flag=False, top_revenue_share=0.3))
     value = customer_value(tables["orders"], tables["customers"], AS_OF, vcfg)
-    listing = retention_list(feats, tables["customers"], model, cfg.score, cfg.explain,
-                             load_playbook(cfg.score.playbook), cfg.features.trend_window, "v", AS_OF, value, vcfg)
+    listing = retention_list(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
+                             trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF, value=value,
+                             value_cfg=vcfg)
     by_id = value.set_index("customer_id").reindex(listing["customer_id"])
     assert listing["forecast_value_12m"].to_numpy() == pytest.approx(by_id["forecast_margin_12m"].round(2).to_numpy())
     assert listing["is_key_account"].tolist() == by_id["is_key_account"].tolist()
     assert (listing.loc[listing["is_key_account"], "key_account_rule"] == "top 30% of 12-month revenue").all()
     assert listing.loc[~listing["is_key_account"], "key_account_rule"].isna().all()
     # tiers are Pareto cuts of the forecast, not of the trailing value
-    from churn.actions import value_tiers
+    from churn.score import value_tiers
 
     expected = value_tiers(listing["forecast_value_12m"].fillna(listing["value_12m"]), cfg.score.value_tier_cuts)
     assert listing["value_tier"].tolist() == expected.tolist()
-    trailing = retention_list(feats, tables["customers"], model, cfg.score, cfg.explain,
-                              load_playbook(cfg.score.playbook), cfg.features.trend_window, "v", AS_OF, value,
-                              vcfg.model_copy(update={"tier_by": "trailing"}))
+    trailing = retention_list(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
+                              trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF, value=value,
+                              value_cfg=vcfg.model_copy(update={"tier_by": "trailing"}))
     assert trailing["value_tier"].tolist() == value_tiers(trailing["value_12m"], cfg.score.value_tier_cuts).tolist()

@@ -11,7 +11,7 @@ from conftest import END, make_history
 from churn.config import ValidateConfig
 from churn.data import validate_history
 from churn.model import GammaGamma
-from churn.value import (
+from churn.score.value import (
     VALUE_COLUMNS,
     KeyAccountRules,
     _expected_spend,
@@ -273,7 +273,7 @@ def test_key_account_rules_refuse_bad_settings(raw):
 
 def test_customer_value_adds_key_accounts_and_the_value_if_retained(orders, value):
     from churn.config import ValueConfig
-    from churn.value import CUSTOMER_VALUE_COLUMNS, customer_value
+    from churn.score import CUSTOMER_VALUE_COLUMNS, customer_value
 
     customers = pd.DataFrame({"customer_id": pd.array(["LAPSED", "NEVER_BOUGHT"], dtype="string"),
                               "is_key_account": [True, False], "segment": ["hospital", "hospital"]})
@@ -297,7 +297,7 @@ def test_customer_value_adds_key_accounts_and_the_value_if_retained(orders, valu
 
 def test_customer_value_falls_back_to_trailing_value_when_the_forecast_cannot_be_fitted(orders):
     from churn.config import ValueConfig
-    from churn.value import customer_value
+    from churn.score import customer_value
 
     once_each = orders.drop_duplicates("customer_id")
     out = customer_value(once_each, None, AS_OF, ValueConfig())

@@ -3,7 +3,7 @@
 import pytest
 
 from churn import i18n, vocab
-from churn.actions import load_playbook
+from churn.action import load_playbook
 from churn.config import load_config
 from churn.data import TABLES
 

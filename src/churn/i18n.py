@@ -1,6 +1,6 @@
 """Translations for the managers' report: English (the pipeline's own words) and Simplified Chinese.
 
-A leaf module (no churn imports), so `churn.actions` can import `PHRASES_ZH` from here.
+A leaf module (no churn imports), so `churn.action.playbook` can import `PHRASES_ZH` from here.
 Lookups fall back to the original value: a value the dictionaries do not know (a new region, a
 custom playbook action) is shown as it is rather than dropped.
 """
@@ -11,7 +11,7 @@ import pandas as pd
 
 LANGUAGES = ("en", "zh")
 
-# Reason phrases (same keys and placeholders as `churn.actions.PHRASES["en"]`; Chinese has no
+# Reason phrases (same keys and placeholders as `churn.action.playbook.PHRASES["en"]`; Chinese has no
 # plural, so "{s}" is the one placeholder left out). `{category}` and `{dimension}` receive the
 # English words price/billing/service/delivery/quality: translate them with `TERMS_ZH` first.
 PHRASES_ZH = {

@@ -88,7 +88,7 @@ def mask_personal_columns(frame: pd.DataFrame) -> pd.DataFrame:
 @functools.cache
 def _reason_patterns() -> tuple[tuple[str, re.Pattern], ...]:
     """A regex per English reason phrase, capturing its placeholders."""
-    from churn.actions import PHRASES
+    from churn.score import PHRASES
 
     patterns = []
     for key, template in PHRASES["en"].items():
@@ -117,7 +117,7 @@ def _translate_reason(text: str, language: str) -> str:
 
 
 def translate_reasons(reasons: pd.Series, language: str) -> pd.Series:
-    """English reason sentences (`churn.actions.reasons`) in `language`."""
+    """English reason sentences (`churn.action.playbook.reasons`) in `language`."""
     i18n.check_language(language)
     if language == "en":
         return reasons.fillna("").astype("string")

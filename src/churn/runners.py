@@ -105,7 +105,7 @@ def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dic
 
 def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     from churn.data import point_in_time
-    from churn.value import customer_value
+    from churn.score import customer_value
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
     value = customer_value(tables["orders"], tables.get("customers"), as_of, cfg.value)
@@ -117,8 +117,8 @@ def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 
 def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     """Uplift per action from the campaigns table (none: the decide priors stay)."""
+    from churn.action import EXAMPLE_KEYS, campaign_examples, uplift_effects
     from churn.data import point_in_time
-    from churn.effects import EXAMPLE_KEYS, campaign_examples, uplift_effects
     from churn.model import feature_columns
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
@@ -137,7 +137,7 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
     """`churn effect`: contacted against held-out customers of the scoring run of `run_date`
     (else the campaigns table's rows of that day), once its horizon has passed."""
     from churn import tracking
-    from churn.effects import effect_records, measure_effects, record_run
+    from churn.action import effect_records, measure_effects, record_run
 
     archive = runs_dir / f"{run_date.date()}.parquet"
     run_list = io.read_parquet(archive) if archive.exists() else None
@@ -248,8 +248,14 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
     from churn import tracking
-    from churn.actions import load_playbook
-    from churn.decide import apply_plan, decide, effect_sources, with_measured_effects
+    from churn.action import (
+        apply_plan,
+        decide,
+        effect_sources,
+        load_playbook,
+        with_measured_effects,
+        with_playbook_actions,
+    )
     from churn.score import retention_list
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
@@ -258,8 +264,10 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     value_summary = _made_for(ws.value_summary, as_of)
     value = io.read_parquet(ws.customer_value) if value_summary else None
     playbook = load_playbook(cfg.score.playbook)
-    listing = retention_list(features, customers, model, cfg.score, cfg.explain, playbook,
-                             cfg.features.trend_window, label, as_of, value, cfg.value)
+    scored = retention_list(features, customers, model, cfg=cfg.score, explain=cfg.explain,
+                            trend_window=cfg.features.trend_window, model_version=label, as_of=as_of, value=value,
+                            value_cfg=cfg.value)
+    listing = with_playbook_actions(scored, playbook, act_on=cfg.score.act_on_risk_bands)
     uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
@@ -316,7 +324,7 @@ def _write_report(listing: pd.DataFrame, summary: dict, cfg: Config, out_dir: Pa
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     """Demo only: how often primary_cause names the true cause of the holdout's churners."""
     from churn import tracking
-    from churn.explain import cause_agreement, explain_causes
+    from churn.score import cause_agreement, explain_causes
 
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     examples = io.read_parquet(ws.examples)

@@ -40,6 +40,10 @@ LIST_COLUMNS = [
     "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
     "reasons", "model_version", "as_of",
 ]
+# The playbook's columns in the list; the scored list before actions are chosen has the others.
+ACTION_COLUMNS = ["action", "action_label", "channel", "owner_role", "action_cost"]
+SCORED_COLUMNS = [c for c in LIST_COLUMNS if c not in ACTION_COLUMNS]
 
 __all__ = ["TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
-           "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS"]
+           "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS",
+           "ACTION_COLUMNS", "SCORED_COLUMNS"]

@@ -6,9 +6,9 @@ from conftest import CONFIG
 
 from churn.config import load_config
 from churn.data import generate_history, point_in_time, validate_history
-from churn.explain import cause_agreement, explain_causes
 from churn.features import plan_cutoffs, training_examples
 from churn.model import train_model
+from churn.score import cause_agreement, explain_causes
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_primary_cause_names_the_true_cause_for_most_churners(demo_run):
 def test_past_campaigns_measure_the_actions_that_work(demo_run):
     """The demo's campaigns save churners with known chances (rep visits most, e-mail hardly at all):
     the measured effects must find that order, and the visits' effect must be clear of zero."""
-    from churn.effects import campaign_examples, uplift_effects
+    from churn.action import campaign_examples, uplift_effects
     from churn.model import feature_columns
 
     cfg, _, valid, _, _ = demo_run

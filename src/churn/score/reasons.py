@@ -1,94 +1,11 @@
-"""Value tiers, risk bands, reasons and the retention playbook."""
+"""Each customer's reasons: the warning signs in their own numbers, signs of the primary cause first."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from churn.vocab import CAUSES, COMPLAINT_CAUSE, KEY_ACCOUNT, LIST_CAUSES, SEGMENTS
-
-
-class Action(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    label: str
-    channel: str
-    owner_role: str
-    cost: float
-
-
-class Playbook(BaseModel):
-    """`actions` by name; `rules[segment][cause]` names the action (segment: key_account or a value tier)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    actions: dict[str, Action]
-    rules: dict[str, dict[str, str]]
-    no_action: str = "monitor"
-
-    @field_validator("rules")
-    @classmethod
-    def _complete(cls, rules: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        for seg in SEGMENTS:
-            missing = [c for c in LIST_CAUSES if c not in rules.get(seg, {})]
-            if missing:
-                raise ValueError(f"playbook rules.{seg} has no action for cause(s) {missing}")
-        return rules
-
-    @model_validator(mode="after")
-    def _known_actions(self) -> Playbook:
-        used = {a for seg in self.rules.values() for a in seg.values()} | {self.no_action}
-        unknown = sorted(used - set(self.actions))
-        if unknown:
-            raise ValueError(f"playbook uses undefined action(s) {unknown}")
-        return self
-
-
-
-def load_playbook(path: str | Path) -> Playbook:
-    """The retention playbook (see configs/playbook.yaml), checked against the vocabulary."""
-    return Playbook.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
-
-def value_tiers(value: pd.Series, cuts: dict[str, float]) -> pd.Series:
-    """Pareto tiers: the largest customers making up the first `cuts['high']` of total value
-    are high, up to `cuts['medium']` medium, the rest (and customers with no value) low."""
-    v = value.clip(lower=0).fillna(0)
-    order = v.sort_values(ascending=False, kind="stable")
-    total = order.sum()
-    before = (order.cumsum() - order) / total if total > 0 else order * 0
-    tier = np.where(before < cuts["high"], "high", np.where(before < cuts["medium"], "medium", "low"))
-    tier = pd.Series(tier, index=order.index).where(order > 0, "low")
-    return tier.reindex(value.index)
-
-
-def risk_bands(probability: pd.Series, bands: dict[str, float]) -> pd.Series:
-    return pd.Series(
-        np.where(probability >= bands["high"], "high", np.where(probability >= bands["medium"], "medium", "low")),
-        index=probability.index,
-    )
-
-
-def choose_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str]) -> pd.DataFrame:
-    """action, action_label, channel, owner_role, action_cost for each customer row."""
-    segment = np.where(frame["is_key_account"].astype(bool), KEY_ACCOUNT, frame["value_tier"])
-    names = [
-        playbook.rules[seg][cause] if band in act_on else playbook.no_action
-        for seg, cause, band in zip(segment, frame["primary_cause"], frame["risk_band"], strict=True)
-    ]
-    acts = [playbook.actions[n] for n in names]
-    return pd.DataFrame(
-        {
-            "action": names,
-            "action_label": [a.label for a in acts],
-            "channel": [a.channel for a in acts],
-            "owner_role": [a.owner_role for a in acts],
-            "action_cost": [a.cost for a in acts],
-        },
-        index=frame.index,
-    )
-
+from churn.vocab import CAUSES, COMPLAINT_CAUSE
 
 # Reason phrases; issue-4 languages are added here as further keys.
 PHRASES = {

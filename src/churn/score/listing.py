@@ -1,32 +1,34 @@
-"""Score active customers and build the ranked retention list."""
+"""Score active customers: churn risk, value, loss cause and reasons, ranked by expected loss."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from churn.actions import Playbook, choose_actions, reasons, risk_bands, value_tiers
 from churn.config import ExplainConfig, ScoreConfig, ValueConfig
-from churn.explain import explain_causes
 from churn.model import ChurnModel
-from churn.vocab import LIST_COLUMNS
+from churn.score.bands import risk_bands, value_tiers
+from churn.score.causes import explain_causes
+from churn.score.reasons import reasons
+from churn.vocab import SCORED_COLUMNS
 
 
 def retention_list(
     features: pd.DataFrame,
     customers: pd.DataFrame | None,
     model: ChurnModel,
+    *,
     cfg: ScoreConfig,
     explain: ExplainConfig,
-    playbook: Playbook,
     trend_window: int,
     model_version: str,
     as_of: pd.Timestamp,
     value: pd.DataFrame | None = None,
     value_cfg: ValueConfig | None = None,
 ) -> pd.DataFrame:
-    """One row per scored customer, sorted by expected loss (largest first).
+    """One row per scored customer (`churn.vocab.SCORED_COLUMNS`: risk, value, cause, reasons; the action
+    layer adds the playbook's action), sorted by expected loss (largest first).
 
-    `value` (from `churn.value.customer_value`) brings the 12-month margin forecast
+    `value` (from `churn.score.value.customer_value`) brings the 12-month margin forecast
     (`forecast_value_12m`), the forecast for a customer who stays (`value_if_retained_12m`, what
     the contact plan can save) and the key-account verdict with its rule; value tiers are Pareto cuts
     of the forecast (customers without one use their trailing value) unless `value_cfg.tier_by`
@@ -54,13 +56,12 @@ def retention_list(
     out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
     out = out.join(explain_causes(model.contributions(frame), explain)[["primary_cause", "cause_share", "secondary_cause"]])
-    out = out.join(choose_actions(out, playbook, cfg.act_on_risk_bands))
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
     out["reasons"] = reasons(frame, out["primary_cause"], trend_window)
     out["model_version"] = model_version
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()
     out = out.sort_values(["expected_loss", "churn_probability", "customer_id"], ascending=[False, False, True])
-    return out[LIST_COLUMNS].reset_index(drop=True)
+    return out[SCORED_COLUMNS].reset_index(drop=True)
 
 
 def _customer_info(ids: pd.Series, customers: pd.DataFrame | None) -> pd.DataFrame:

@@ -1,0 +1,78 @@
+"""The retention playbook: actions by segment (key account or value tier) and loss cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, LIST_COLUMNS, SEGMENTS
+
+
+class Action(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    label: str
+    channel: str
+    owner_role: str
+    cost: float
+
+
+class Playbook(BaseModel):
+    """`actions` by name; `rules[segment][cause]` names the action (segment: key_account or a value tier)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    actions: dict[str, Action]
+    rules: dict[str, dict[str, str]]
+    no_action: str = "monitor"
+
+    @field_validator("rules")
+    @classmethod
+    def _complete(cls, rules: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for seg in SEGMENTS:
+            missing = [c for c in LIST_CAUSES if c not in rules.get(seg, {})]
+            if missing:
+                raise ValueError(f"playbook rules.{seg} has no action for cause(s) {missing}")
+        return rules
+
+    @model_validator(mode="after")
+    def _known_actions(self) -> Playbook:
+        used = {a for seg in self.rules.values() for a in seg.values()} | {self.no_action}
+        unknown = sorted(used - set(self.actions))
+        if unknown:
+            raise ValueError(f"playbook uses undefined action(s) {unknown}")
+        return self
+
+
+
+def load_playbook(path: str | Path) -> Playbook:
+    """The retention playbook (see configs/playbook.yaml), checked against the vocabulary."""
+    return Playbook.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+def playbook_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str]) -> pd.DataFrame:
+    """The playbook's action (action, action_label, channel, owner_role, action_cost) for each customer row:
+    by segment (key account or value tier) and primary cause, for customers in the `act_on` risk bands."""
+    segment = np.where(frame["is_key_account"].astype(bool), KEY_ACCOUNT, frame["value_tier"])
+    names = [
+        playbook.rules[seg][cause] if band in act_on else playbook.no_action
+        for seg, cause, band in zip(segment, frame["primary_cause"], frame["risk_band"], strict=True)
+    ]
+    acts = [playbook.actions[n] for n in names]
+    return pd.DataFrame(
+        {
+            "action": names,
+            "action_label": [a.label for a in acts],
+            "channel": [a.channel for a in acts],
+            "owner_role": [a.owner_role for a in acts],
+            "action_cost": [a.cost for a in acts],
+        },
+        index=frame.index,
+    )
+
+
+def with_playbook_actions(listing: pd.DataFrame, playbook: Playbook, *, act_on: list[str]) -> pd.DataFrame:
+    """The scored list with each customer's playbook action, in the retention list's column order."""
+    return listing.join(playbook_actions(listing, playbook, act_on))[LIST_COLUMNS]

@@ -1,0 +1,24 @@
+"""Scoring: each active customer's churn risk and band, value and tier (BG/NBD x Gamma-Gamma forecast,
+key accounts), loss cause (from the model's feature contributions) and reasons, ranked by expected loss.
+
+Imports only `churn.model`, `churn.features`, `churn.data`, `churn.config` and `churn.vocab`.
+"""
+
+from churn.score.bands import risk_bands, value_tiers
+from churn.score.causes import cause_agreement, explain_causes, feature_groups
+from churn.score.listing import retention_list
+from churn.score.reasons import PHRASES, reasons
+from churn.score.value import (
+    CUSTOMER_VALUE_COLUMNS,
+    VALUE_COLUMNS,
+    customer_value,
+    forecast_customer_value,
+    key_accounts,
+    validate_forecast,
+)
+
+__all__ = [
+    "CUSTOMER_VALUE_COLUMNS", "PHRASES", "VALUE_COLUMNS", "cause_agreement", "customer_value", "explain_causes",
+    "feature_groups", "forecast_customer_value", "key_accounts", "reasons", "retention_list", "risk_bands",
+    "validate_forecast", "value_tiers",
+]
