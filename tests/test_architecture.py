@@ -178,5 +178,5 @@ def test_dvc_stage_lists_every_module_and_config_section_its_runner_reads(stage)
 def test_the_analysis_sees_what_a_stage_reads():
     # Guards the check above against passing vacuously: the score stage's known reads are found.
     modules, sections, _ = stage_code("score")
-    assert {"churn.score", "churn.report", "churn.i18n", "churn.vocab", "churn.config"} <= modules
+    assert {"churn.score", "churn.report", "churn.report.localize", "churn.vocab", "churn.config"} <= modules
     assert {"score", "explain", "report", "decide"} <= sections

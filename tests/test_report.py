@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from churn import i18n
 from churn.action import load_playbook, playbook_actions
 from churn.report import (
+    localize,
     mask_emails,
     mask_names,
     mask_phones,
@@ -119,20 +119,20 @@ def test_headline_figures(listing, language):
     assert re.search(rf'id="kpi-value-at-risk">.*?kpi-value">{value_at_risk}<', html, re.S)
     assert re.search(rf'id="kpi-at-risk">.*?kpi-value">{at_risk.sum():,}<', html, re.S)
     assert re.search(rf'id="kpi-scored">.*?kpi-value">{len(listing):,}<', html, re.S)
-    missing = i18n.TEXT[language]["not_available"]
+    missing = localize.TEXT[language]["not_available"]
     assert re.search(rf'id="kpi-budget">.*?kpi-value">{missing}<', html, re.S)
     assert re.search(rf'class="grade-value">\s*{missing}\s*<', html)
     with_budget = render_html(listing, summary_for(listing, budget=50000, budget_used=12345.6,
                                                    expected_value_retained=2345678.9), language)
     assert re.search(r'id="kpi-budget">.*?kpi-value">12,346 \S+ 50,000<', with_budget, re.S)
     assert re.search(r'id="kpi-retained">.*?kpi-value">2,345,679<', with_budget, re.S)
-    t = i18n.TEXT[language]
+    t = localize.TEXT[language]
     assert t["prior_note"] not in with_budget  # no plan details given: no note
     sources = {"rep_visit": {"source": "campaigns table"}, "check_in_call": {"source": "prior (config)"}}
     planned = render_html(listing, summary_for(listing, budget=50000, budget_used=100.0, expected_value_retained=1.0,
                                                decisions={"n_holdout": 37}, action_effects=sources), language)
     assert t["holdout_note"].format(n="37") in planned
-    assert t["measured_note"].format(actions=i18n.action_label("rep_visit", "rep_visit", language)) in planned
+    assert t["measured_note"].format(actions=localize.action_label("rep_visit", "rep_visit", language)) in planned
     assumed = render_html(listing, summary_for(listing, action_effects={"rep_visit": {"source": "prior (config)"}}),
                           language)
     assert t["prior_note"] in assumed
@@ -158,7 +158,7 @@ def test_chinese_report_translates_causes_bands_tiers_actions_and_reasons(listin
                  "高价值", "中价值", "低价值", "负责人", "风险价值", "（无负责人）"):
         assert word in html, word
     for action, label in listing[["action", "action_label"]].drop_duplicates().itertuples(index=False):
-        assert i18n.ACTION_LABELS_ZH[action] in html
+        assert localize.ACTION_LABELS_ZH[action] in html
         assert label not in html  # the English label is not shown
     assert "orders down" not in html and "complaint" not in html and "天内" in html
 
@@ -181,7 +181,7 @@ def test_masking_removes_names_and_contacts_from_html(listing, language):
     assert "Renji" not in masked and "renji-hospital" not in masked and "+86" not in masked
     assert "R*** H*** P*** 0***" in masked
     assert "AM-01 Wang Ming" in masked  # owners are staff: not masked
-    assert i18n.TEXT[language]["masked"] in masked
+    assert localize.TEXT[language]["masked"] in masked
 
 
 def test_mask_functions():
@@ -224,15 +224,15 @@ def placeholders(template: str) -> set[str]:
 
 
 def test_chinese_phrases_match_the_english_ones():
-    assert set(i18n.PHRASES_ZH) == set(PHRASES["en"])
+    assert set(localize.PHRASES_ZH) == set(PHRASES["en"])
     for key, english in PHRASES["en"].items():
         # Chinese has no plural: "{s}" is the only placeholder it leaves out.
-        assert placeholders(i18n.PHRASES_ZH[key]) == placeholders(english) - {"s"}, key
+        assert placeholders(localize.PHRASES_ZH[key]) == placeholders(english) - {"s"}, key
 
 
 def test_chinese_phrases_work_in_actions_reasons(monkeypatch):
     """The dict drops into `actions.PHRASES` as it is: every phrase formats with reasons' values."""
-    monkeypatch.setitem(PHRASES, "zh", i18n.PHRASES_ZH)
+    monkeypatch.setitem(PHRASES, "zh", localize.PHRASES_ZH)
     features = pd.DataFrame({"orders_90": [2, 5], "orders_prev_90": [10, 5], "recency_days": [120.0, 2.0],
                              "ipt_mean_days": [10.0, 10.0], "complaints_quality_90": [3, 0]})
     text = reasons(features, pd.Series(["quality", "other"]), 90, language="zh")
@@ -257,11 +257,11 @@ def test_reasons_are_translated_phrase_by_phrase():
 
 def test_every_playbook_action_is_translated():
     playbook = load_playbook("configs/playbook.yaml")
-    assert set(playbook.actions) <= set(i18n.ACTION_LABELS_ZH)
-    assert set(i18n.CAUSES["zh"]) == set(LIST_CAUSES)
-    assert {a.channel for a in playbook.actions.values()} <= set(i18n.CHANNELS["zh"])
-    assert {a.owner_role for a in playbook.actions.values()} <= set(i18n.OWNER_ROLES["zh"])
-    assert set(i18n.TEXT["en"]) == set(i18n.TEXT["zh"]) and set(i18n.COLUMNS["en"]) == set(i18n.COLUMNS["zh"])
+    assert set(playbook.actions) <= set(localize.ACTION_LABELS_ZH)
+    assert set(localize.CAUSES["zh"]) == set(LIST_CAUSES)
+    assert {a.channel for a in playbook.actions.values()} <= set(localize.CHANNELS["zh"])
+    assert {a.owner_role for a in playbook.actions.values()} <= set(localize.OWNER_ROLES["zh"])
+    assert set(localize.TEXT["en"]) == set(localize.TEXT["zh"]) and set(localize.COLUMNS["en"]) == set(localize.COLUMNS["zh"])
 
 
 # ------------------------------------------------------------------------------------------ Excel
@@ -281,8 +281,8 @@ def column_of(ws, heading: str) -> str:
 def test_excel_list_sheet(listing, language):
     wb = excel(listing, language)
     ws = wb.worksheets[0]
-    n, headings = len(listing), i18n.COLUMNS[language]
-    assert ws.title == i18n.TEXT[language]["sheet_list"]
+    n, headings = len(listing), localize.COLUMNS[language]
+    assert ws.title == localize.TEXT[language]["sheet_list"]
     assert ws.freeze_panes == "A2"
     assert ws.max_row == n + 1 and ws.max_column == len(LIST_COLUMNS)
     assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{n + 1}"
@@ -293,7 +293,7 @@ def test_excel_list_sheet(listing, language):
     rules = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
     assert rules[f"{prob}2:{prob}{n + 1}"] == ["colorScale"]
     assert rules[f"{band}2:{band}{n + 1}"] == ["cellIs"]
-    high = i18n.RISK_BANDS[language]["high"]
+    high = localize.RISK_BANDS[language]["high"]
     assert [r.formula for cf in ws.conditional_formatting for r in cf.rules if r.type == "cellIs"] == [[f'"{high}"']]
 
     loss = column_of(ws, headings["expected_loss"])
@@ -304,7 +304,7 @@ def test_excel_list_sheet(listing, language):
     if language == "zh":
         assert {c.value for c in ws[band][1:]} <= {"高风险", "中风险", "低风险"}
         action = column_of(ws, headings["action_label"])
-        assert {c.value for c in ws[action][1:]} <= set(i18n.ACTION_LABELS_ZH.values())
+        assert {c.value for c in ws[action][1:]} <= set(localize.ACTION_LABELS_ZH.values())
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -312,7 +312,7 @@ def test_excel_sheet_per_owner(listing, language):
     wb = excel(listing, language)
     owner_sheets = wb.worksheets[1:]
     assert len(owner_sheets) == listing["owner"].nunique() + 1  # plus customers without an owner
-    assert owner_sheets[-1].title == sheet_name(i18n.TEXT[language]["no_owner"], set())
+    assert owner_sheets[-1].title == sheet_name(localize.TEXT[language]["no_owner"], set())
     assert len({s.title.casefold() for s in wb.worksheets}) == len(wb.worksheets)
     owner = listing["owner"].fillna("(none)")
     owner_of, counts = dict(zip(listing["customer_id"], owner, strict=True)), owner.value_counts()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from test_report import make_listing, summary_for
 
-from churn import i18n
-from churn.report import render_html
+from churn.report import localize, render_html
+from churn.vocab import NO_OWNER
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -66,7 +66,7 @@ def shown(page) -> tuple[int, int]:
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_path):
     page, requests, errors = open_report(browser, listing, language, tmp_path)
-    t = i18n.TEXT[language]
+    t = localize.TEXT[language]
     n = len(listing)
 
     assert page.inner_text("h1") == t["title"]
@@ -94,7 +94,7 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
 
     # customers without an owner; at risk (high + medium); all rows on one page
     page.click("#reset-filters")
-    page.select_option("#filter-owner", "__none__")
+    page.select_option("#filter-owner", NO_OWNER)
     no_owner = int(listing["owner"].isna().sum())
     assert shown(page) == (no_owner, no_owner)
     assert set(page.locator("#list-body td.owner").all_inner_texts()) == {t["no_owner"]}

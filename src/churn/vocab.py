@@ -2,7 +2,7 @@
 playbook segments, the no-owner marker and the retention list's columns.
 
 A leaf module (no churn imports): every layer may import it. Translations of these words live
-in `churn.i18n`; their meaning is here.
+in `churn.report.localize`; their meaning is here.
 """
 
 from __future__ import annotations

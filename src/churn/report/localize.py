@@ -1,17 +1,23 @@
-"""Translations for the managers' report: English (the pipeline's own words) and Simplified Chinese.
+"""The report's words in each language: English (the pipeline's own words) and Simplified Chinese, for
+headings, causes, bands, tiers, actions and the reasons. The HTML page and the workbook both use it.
 
-A leaf module (no churn imports), so `churn.action.playbook` can import `PHRASES_ZH` from here.
 Lookups fall back to the original value: a value the dictionaries do not know (a new region, a
 custom playbook action) is shown as it is rather than dropped.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import string
+
 import pandas as pd
+
+from churn.report.frame import _missing
 
 LANGUAGES = ("en", "zh")
 
-# Reason phrases (same keys and placeholders as `churn.action.playbook.PHRASES["en"]`; Chinese has no
+# Reason phrases (same keys and placeholders as `churn.score.PHRASES["en"]`; Chinese has no
 # plural, so "{s}" is the one placeholder left out). `{category}` and `{dimension}` receive the
 # English words price/billing/service/delivery/quality: translate them with `TERMS_ZH` first.
 PHRASES_ZH = {
@@ -275,3 +281,52 @@ def action_label(action: str, english_label: str, language: str) -> str:
     if language == "zh":
         return ACTION_LABELS_ZH.get(action, english_label)
     return english_label
+
+
+# ------------------------------------------------------------------------------------ translation
+
+@functools.cache
+def _reason_patterns() -> tuple[tuple[str, re.Pattern], ...]:
+    """A regex per English reason phrase, capturing its placeholders."""
+    from churn.score import PHRASES
+
+    patterns = []
+    for key, template in PHRASES["en"].items():
+        regex = ""
+        for literal, field, _, _ in string.Formatter().parse(template):
+            regex += re.escape(literal)
+            if field is not None:
+                regex += "(?P<s>s?)" if field == "s" else f"(?P<{field}>.+?)"
+        patterns.append((key, re.compile(f"^{regex}$")))
+    return tuple(patterns)
+
+
+def _translate_reason(text: str, language: str) -> str:
+    parts = []
+    for part in text.split(REASON_SEPARATOR["en"]):
+        for key, pattern in _reason_patterns():
+            match = pattern.match(part)
+            if match and key in PHRASES_ZH:
+                values = {k: TERMS_ZH.get(v, v) if k in ("category", "dimension") else v
+                          for k, v in match.groupdict().items()}
+                parts.append(PHRASES_ZH[key].format(**values))
+                break
+        else:
+            parts.append(part)  # not an English phrase (already translated, or new): as it is
+    return REASON_SEPARATOR[language].join(parts)
+
+
+def translate_reasons(reasons: pd.Series, language: str) -> pd.Series:
+    """English reason sentences (`churn.action.playbook.reasons`) in `language`."""
+    check_language(language)
+    if language == "en":
+        return reasons.fillna("").astype("string")
+    cache: dict[str, str] = {}
+
+    def one(value: object) -> str:
+        if _missing(value) or not str(value):
+            return ""
+        if value not in cache:
+            cache[value] = _translate_reason(str(value), language)
+        return cache[value]
+    return reasons.map(one).astype("string")

@@ -1,0 +1,22 @@
+"""The managers' report: the retention list as one self-contained HTML page and as an Excel workbook.
+
+Pure functions: a retention list (`churn.vocab.LIST_COLUMNS`, plus optional customer `name`,
+`contact_name`, `email`, `phone`) and the scoring run's summary in, text or a workbook out.
+The only I/O is `write_excel` saving to the path or buffer it is given.
+
+- `frame`: the list as the report shows it (masking of personal details, column order, formatting).
+- `localize`: every word of the report in English and Simplified Chinese (`LANGUAGES`).
+- `html.render_html(listing, summary, language, mask_personal)`: one HTML file with inline CSS, JS
+  and SVG charts (`templates/`) and no external resource, so it opens from a mail attachment.
+- `excel.write_excel(listing, target, language, mask_personal)`: the full list and one sheet per owner.
+
+Imports only `churn.score` (the reason phrases) and `churn.vocab`.
+"""
+
+from churn.report.excel import sheet_name, write_excel
+from churn.report.frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
+from churn.report.html import render_html
+from churn.report.localize import LANGUAGES, translate_reasons
+
+__all__ = ["LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
+           "render_html", "sheet_name", "translate_reasons", "write_excel"]

@@ -1,0 +1,166 @@
+"""The retention list as an Excel workbook: the full list (frozen header, autofilter, colour scale on churn
+probability, high risk filled) and one sheet per owner, customers without an owner last."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import IO
+
+import pandas as pd
+
+from churn.report import localize
+from churn.report.frame import MONEY_COLUMNS, _missing, _text, prepare_list
+from churn.report.localize import translate_reasons
+
+OWNER_SHEET_COLUMNS = [
+    "customer_id", "name", "contact_name", "email", "phone", "churn_probability", "risk_band", "value_tier",
+    "is_key_account", "segment", "region", "primary_cause", "action_label", "channel", "owner_role", "action_cost",
+    "value_12m", "expected_loss", "reasons",
+]
+_FORBIDDEN_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+_RESERVED_SHEET_NAMES = {"history"}
+
+
+def sheet_name(name: str, taken: set[str]) -> str:
+    """A valid, unique Excel sheet name: no []:*?/\\, no leading/trailing apostrophe, at most 31
+    characters, not "History", unique ignoring case (as Excel compares). Adds the name to `taken`."""
+    base = _FORBIDDEN_SHEET_CHARS.sub("_", str(name)).strip().strip("'").strip() or "_"
+    base = base[:31].rstrip()
+    if base.casefold() in _RESERVED_SHEET_NAMES:
+        base = f"{base} _"
+    candidate, n = base, 2
+    while candidate.casefold() in taken:
+        suffix = f" ({n})"
+        candidate, n = base[: 31 - len(suffix)].rstrip() + suffix, n + 1
+    taken.add(candidate.casefold())
+    return candidate
+
+
+def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language: str = "en",
+                mask_personal: bool = False) -> None:
+    """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO).
+
+    Sheet 1 has the full list; then one sheet per owner (alphabetical) with that owner's customers
+    and actions, and customers without an owner last, in "(no owner)".
+    """
+    from openpyxl import Workbook
+
+    localize.check_language(language)
+    t = localize.TEXT[language]
+    frame = prepare_list(listing, mask_personal)
+    table = _excel_values(frame, language)
+    wb = Workbook()
+    taken: set[str] = set()
+    ws = wb.active
+    ws.title = sheet_name(t["sheet_list"], taken)
+    _write_sheet(ws, table, language)
+
+    owner = frame["owner"].astype("object")
+    owner_columns = [c for c in OWNER_SHEET_COLUMNS if c in table.columns]
+    for name in sorted(owner.dropna().astype(str).unique(), key=str.casefold):
+        part = table.loc[(owner == name).to_numpy(), owner_columns]
+        _write_sheet(wb.create_sheet(sheet_name(name, taken)), part, language)
+    if owner.isna().any():
+        part = table.loc[owner.isna().to_numpy(), owner_columns]
+        _write_sheet(wb.create_sheet(sheet_name(t["no_owner"], taken)), part, language)
+    wb.save(target)
+
+
+def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The list with readable (translated) values; numbers stay numbers."""
+    t = localize.TEXT[language]
+    out = frame.copy()
+    out["risk_band"] = frame["risk_band"].map(lambda v: localize.term(localize.RISK_BANDS, v, language))
+    out["value_tier"] = frame["value_tier"].map(lambda v: localize.term(localize.VALUE_TIERS, v, language))
+    for c in ("primary_cause", "secondary_cause"):
+        out[c] = frame[c].map(lambda v: localize.term(localize.CAUSES, v, language))
+    out["is_key_account"] = frame["is_key_account"].map(lambda v: t["yes"] if bool(v) else t["no"])
+    out["segment"] = frame["segment"].map(lambda v: localize.term(localize.SEGMENTS, v, language))
+    out["region"] = frame["region"].map(lambda v: localize.term(localize.REGIONS, v, language))
+    out["channel"] = frame["channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))
+    out["owner_role"] = frame["owner_role"].map(lambda v: localize.term(localize.OWNER_ROLES, v, language))
+    out["action_label"] = [localize.action_label(a, _text(label), language)
+                           for a, label in zip(frame["action"], frame["action_label"], strict=True)]
+    out["reasons"] = translate_reasons(frame["reasons"], language)
+    return out
+
+
+def _write_sheet(ws, table: pd.DataFrame, language: str) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    headings = localize.COLUMNS[language]
+    columns = list(table.columns)
+    ws.append([headings.get(c, c) for c in columns])
+    for values in table.itertuples(index=False):
+        row = [_excel_cell(v, ILLEGAL_CHARACTERS_RE) for v in values]
+        ws.append(row)
+        if any(isinstance(v, str) and v.startswith("=") for v in row):
+            for cell in ws[ws.max_row]:  # text from the data, not a formula
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+    n = len(table)
+    last = get_column_letter(len(columns))
+
+    header_fill, thin = PatternFill("solid", fgColor="1F3A5F"), Side(style="thin", color="B0B7C3")
+    for cell in ws[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = header_fill
+        cell.alignment = Alignment(vertical="center", wrap_text=True)
+        cell.border = Border(bottom=thin)
+    ws.row_dimensions[1].height = 30
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{last}{n + 1}"
+
+    formats = {"churn_probability": "0.0%", "cause_share": "0%"} | {c: "#,##0" for c in MONEY_COLUMNS}
+    for j, column in enumerate(columns, start=1):
+        letter = get_column_letter(j)
+        if column in formats and n:
+            for (cell,) in ws.iter_rows(min_row=2, max_row=n + 1, min_col=j, max_col=j):
+                cell.number_format = formats[column]
+        ws.column_dimensions[letter].width = _column_width(headings.get(column, column), table[column], column)
+
+    if n and "churn_probability" in columns:
+        letter = get_column_letter(columns.index("churn_probability") + 1)
+        ws.conditional_formatting.add(
+            f"{letter}2:{letter}{n + 1}",
+            ColorScaleRule(start_type="num", start_value=0, start_color="FFFFFF",
+                           mid_type="num", mid_value=0.5, mid_color="F8D57E",
+                           end_type="num", end_value=1, end_color="E06666"))
+    if n and "risk_band" in columns:
+        letter = get_column_letter(columns.index("risk_band") + 1)
+        high = localize.term(localize.RISK_BANDS, "high", language)
+        ws.conditional_formatting.add(
+            f"{letter}2:{letter}{n + 1}",
+            CellIsRule(operator="equal", formula=[f'"{high}"'], fill=PatternFill("solid", bgColor="F4CCCC"),
+                       font=Font(bold=True, color="990000")))
+
+
+def _excel_cell(value: object, illegal: re.Pattern) -> object:
+    if _missing(value):
+        return None
+    if isinstance(value, str):
+        return illegal.sub("", value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def _column_width(heading: str, values: pd.Series, column: str) -> float:
+    if column == "reasons":
+        return 70
+    sample = [heading] + [str(v) for v in values.head(500) if not _missing(v)]
+    if column in ("churn_probability", "cause_share"):
+        sample = [heading, "100.0%"]
+    elif column in MONEY_COLUMNS:
+        sample = [heading] + [f"{v:,.0f}" for v in values.head(500) if not _missing(v)]
+    widest = max(_display_width(s) for s in sample)
+    return float(min(60, max(8, widest + 2)))
+
+
+def _display_width(text: str) -> int:
+    # CJK characters take two columns.
+    return sum(2 if ord(ch) >= 0x2E80 else 1 for ch in text)

@@ -1,0 +1,118 @@
+"""The list as the report shows it: personal details masked on request, columns in reading order, and
+the small formatting helpers the HTML page and the workbook share."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+
+from churn.vocab import LIST_COLUMNS
+
+PERSONAL_COLUMNS = ("name", "contact_name", "email", "phone")
+MONEY_COLUMNS = ("action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss")
+
+
+# --------------------------------------------------------------------------------------- masking
+
+def mask_names(series: pd.Series) -> pd.Series:
+    """Each word reduced to its first character: "Renji Hospital 42" -> "R*** H*** 4***"."""
+    def one(value: object) -> object:
+        if _missing(value):
+            return value
+        return " ".join(word[0] + "***" for word in str(value).split()) or "***"
+    return series.map(one).astype("string")
+
+
+def mask_emails(series: pd.Series) -> pd.Series:
+    """"jane.doe@renji.example.cn" -> "j***@***.cn"."""
+    def one(value: object) -> object:
+        if _missing(value):
+            return value
+        local, _, domain = str(value).partition("@")
+        tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
+        return f"{local[:1]}***@***" + (f".{tld}" if tld else "")
+    return series.map(one).astype("string")
+
+
+def mask_phones(series: pd.Series) -> pd.Series:
+    """Only the last two digits kept: "+86 21 6438 5521" -> "***21"."""
+    def one(value: object) -> object:
+        if _missing(value):
+            return value
+        digits = re.sub(r"\D", "", str(value))
+        return "***" + digits[-2:]
+    return series.map(one).astype("string")
+
+
+_MASKS = {"name": mask_names, "contact_name": mask_names, "email": mask_emails, "phone": mask_phones}
+
+
+def mask_personal_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with customer names and contact details masked (owners are staff and stay)."""
+    out = frame.copy()
+    for column, mask in _MASKS.items():
+        if column in out.columns:
+            out[column] = mask(out[column])
+    return out
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+def prepare_list(listing: pd.DataFrame, mask_personal: bool) -> pd.DataFrame:
+    """The list in rank order with the report's columns: personal columns after the id, unknown extras last."""
+    missing = [c for c in ("customer_id", "churn_probability", "risk_band", "expected_loss") if c not in listing]
+    if missing:
+        raise ValueError(f"the retention list has no column(s) {missing}")
+    frame = listing.reset_index(drop=True)
+    for column in LIST_COLUMNS:
+        if column not in frame.columns:
+            frame[column] = False if column == "is_key_account" else (0.0 if column in MONEY_COLUMNS else None)
+    if mask_personal:
+        frame = mask_personal_columns(frame)
+    personal = [c for c in PERSONAL_COLUMNS if c in frame.columns]
+    extras = [c for c in frame.columns if c not in LIST_COLUMNS and c not in personal]
+    order = ["customer_id", *personal, *LIST_COLUMNS[1:], *extras]
+    frame = frame[order]
+    for column in ("churn_probability", "cause_share", *MONEY_COLUMNS):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["expected_loss"] = frame["expected_loss"].fillna(0.0)
+    frame["action_cost"] = frame["action_cost"].fillna(0.0)
+    frame["is_key_account"] = frame["is_key_account"].astype("boolean").fillna(False).astype(bool)
+    return frame
+
+
+def _missing(value: object) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _text(value: object) -> str:
+    return "" if _missing(value) else str(value)
+
+
+def _key(value: object) -> str | None:
+    return None if _missing(value) else str(value)
+
+
+def _number(value: object) -> float | None:
+    return None if _missing(value) else float(value)
+
+
+def _first(frame: pd.DataFrame, column: str) -> str:
+    values = frame[column].dropna()
+    return str(values.iloc[0]) if len(values) else "n/a"
+
+
+def _money(value: object) -> str:
+    return "n/a" if _missing(value) else f"{float(value):,.0f}"
+
+
+def _count(value: object) -> str:
+    return f"{int(value):,}"
+
+
+def _pct(share: float) -> str:
+    return f"{100 * share:.1f}%"

@@ -1,0 +1,236 @@
+"""The retention list as one self-contained HTML page: inline CSS, JS and SVG charts, no external resource,
+so it opens from a mail attachment with no internet. Its list, filters and charts are drawn from one
+JSON payload in the page."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+import pandas as pd
+from markupsafe import Markup
+
+from churn.report import localize
+from churn.report.frame import _count, _first, _key, _money, _number, _pct, _text, prepare_list
+from churn.report.localize import translate_reasons
+from churn.vocab import AT_RISK_BANDS, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
+
+BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
+CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
+                 "other": "#7f8c8d"}
+PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
+
+
+def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False) -> str:
+    """The whole report as one self-contained HTML document."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    localize.check_language(language)
+    t = localize.TEXT[language]
+    frame = prepare_list(listing, mask_personal)
+    at_risk = frame["risk_band"].isin(AT_RISK_BANDS)
+    as_of = summary.get("as_of") or _first(frame, "as_of")
+    model = summary.get("model") or _first(frame, "model_version")
+
+    env = Environment(loader=PackageLoader("churn.report", "templates"), autoescape=select_autoescape(["j2", "html"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html.j2").render(
+        t=t,
+        lang="zh-CN" if language == "zh" else "en",
+        as_of=as_of,
+        model=model,
+        grade=summary.get("model_grade") or t["not_available"],
+        masked=mask_personal,
+        kpis=_kpis(frame, at_risk, summary, t, language),
+        charts=_charts(frame, at_risk, language),
+        breakdowns=[_breakdown(frame, at_risk, col, language) for col in ("segment", "region")],
+        owners=_breakdown(frame, at_risk, "owner", language),
+        filters=_filters(frame, language),
+        page_sizes=PAGE_SIZES,
+        set_aside=_set_aside(summary, language),
+        headers=_list_headers(language),
+        data=Markup(_script_json(_list_payload(frame, language))),
+    )
+
+
+def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, language: str) -> list[dict]:
+    n, n_risk = len(frame), int(at_risk.sum())
+    budget, used, retained = (summary.get(k) for k in ("budget", "budget_used", "expected_value_retained"))
+    budget_text = _money(used) if used is not None else t["not_available"]
+    if used is not None and budget is not None:
+        budget_text = f"{_money(used)} {t['budget_of']} {_money(budget)}"
+    return [
+        {"id": "kpi-scored", "label": t["customers_scored"], "value": _count(n), "note": ""},
+        {"id": "kpi-at-risk", "label": t["customers_at_risk"], "value": _count(n_risk),
+         "note": t["at_risk_note"].format(share=_pct(n_risk / n if n else 0))},
+        {"id": "kpi-value-at-risk", "label": t["value_at_risk"],
+         "value": _money(frame.loc[at_risk, "expected_loss"].sum()), "note": t["value_at_risk_note"]},
+        {"id": "kpi-budget", "label": t["budget_used"], "value": budget_text,
+         "note": t["holdout_note"].format(n=_count(summary["decisions"]["n_holdout"]))
+         if summary.get("decisions", {}).get("n_holdout") else ""},
+        {"id": "kpi-retained", "label": t["value_retained"],
+         "value": _money(retained) if retained is not None else t["not_available"],
+         "note": _effects_note(summary, t, language)},
+    ]
+
+
+def _effects_note(summary: dict, t: dict, language: str) -> str:
+    sources = summary.get("action_effects")
+    if not sources:
+        return ""
+    measured = sorted(a for a, v in sources.items() if not v["source"].startswith("prior"))
+    names = ", ".join(localize.action_label(a, a, language) for a in measured)
+    return t["measured_note"].format(actions=names) if measured else t["prior_note"]
+
+
+def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str) -> list[dict]:
+    t = localize.TEXT[language]
+    bands = frame["risk_band"].value_counts()
+    risky = frame[at_risk]
+    value_by_cause = risky.groupby("primary_cause")["expected_loss"].sum()
+    count_by_cause = risky["primary_cause"].value_counts()
+    causes = [c for c in LIST_CAUSES if c in set(frame["primary_cause"])] + sorted(
+        set(frame["primary_cause"].dropna()) - set(LIST_CAUSES))
+    def by_cause(values: pd.Series) -> list[tuple[str, float, str]]:
+        items = [(localize.term(localize.CAUSES, c, language), float(values.get(c, 0)), CAUSE_COLOURS.get(c, "#999"))
+                 for c in causes]
+        return sorted([i for i in items if i[1] > 0], key=lambda i: -i[1])
+
+    return [
+        {"id": "chart-risk-bands", "title": t["chart_risk_bands"],
+         "svg": _bar_chart([(localize.term(localize.RISK_BANDS, b, language), float(bands.get(b, 0)), BAND_COLOURS[b])
+                            for b in RISK_BANDS], _count)},
+        {"id": "chart-value-by-cause", "title": t["chart_value_by_cause"],
+         "svg": _bar_chart(by_cause(value_by_cause), _money)},
+        {"id": "chart-customers-by-cause", "title": t["chart_customers_by_cause"],
+         "svg": _bar_chart(by_cause(count_by_cause), _count)},
+    ]
+
+
+def _bar_chart(items: list[tuple[str, float, str]], fmt) -> Markup:
+    """A horizontal bar chart as inline SVG (text is real text: it takes the page's fonts)."""
+    label_w, bar_w, value_w, row_h, gap = 96, 180, 84, 22, 8
+    width, height = label_w + bar_w + value_w, max(1, len(items)) * (row_h + gap) - gap + 4
+    top = max((v for _, v, _ in items), default=0) or 1
+    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" width="100%" role="img" '
+             f'preserveAspectRatio="xMinYMin meet">']  # inline SVG in HTML needs no xmlns
+    for i, (label, value, colour) in enumerate(items):
+        y = 2 + i * (row_h + gap)
+        w = max(0.0, bar_w * value / top)
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + row_h / 2}" text-anchor="end" dominant-baseline="central">'
+            f"{escape(label)}</text>"
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{row_h}" rx="3" fill="{colour}"/>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + row_h / 2}" dominant-baseline="central" class="value">'
+            f"{escape(fmt(value))}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def _breakdown(frame: pd.DataFrame, at_risk: pd.Series, column: str, language: str) -> dict:
+    """Customers, at risk, high risk, value at risk and the cost of the actions per group."""
+    t = localize.TEXT[language]
+    table = {"segment": localize.SEGMENTS, "region": localize.REGIONS}.get(column)
+    key = frame[column].astype("object").where(frame[column].notna(), None)
+    work = pd.DataFrame({
+        "key": key.fillna(NO_OWNER if column == "owner" else ""),
+        "n": 1, "risk": at_risk.astype(int), "high": (frame["risk_band"] == "high").astype(int),
+        "var": frame["expected_loss"].where(at_risk, 0.0), "cost": frame["action_cost"].where(at_risk, 0.0),
+    })
+    grouped = work.groupby("key", sort=False)[["n", "risk", "high", "var", "cost"]].sum()
+    grouped = grouped.sort_values(["var", "risk", "n"], ascending=False)
+    rows = []
+    for value, r in grouped.iterrows():
+        if value == NO_OWNER:
+            label = t["no_owner"]
+        elif value == "":
+            label = t["unknown"]
+        else:
+            label = localize.term(table, value, language) if table else value
+        rows.append({"key": value, "label": label, **_breakdown_cells(r)})
+    total = _breakdown_cells(grouped.sum())
+    title = {"segment": t["by_segment"], "region": t["by_region"], "owner": t["by_owner"]}[column]
+    return {"id": f"by-{column}", "title": title, "group": t[f"group_{column}"], "rows": rows, "total": total,
+            "show_cost": column == "owner"}
+
+
+def _breakdown_cells(r: pd.Series) -> dict:
+    return {"n": _count(r["n"]), "risk": _count(r["risk"]), "high": _count(r["high"]),
+            "share": _pct(r["risk"] / r["n"] if r["n"] else 0), "var": _money(r["var"]), "cost": _money(r["cost"])}
+
+
+def _filters(frame: pd.DataFrame, language: str) -> list[dict]:
+    t = localize.TEXT[language]
+    owners = sorted(frame["owner"].dropna().astype(str).unique(), key=str.casefold)
+    owner_options = [(o, o) for o in owners] + ([(NO_OWNER, t["no_owner"])] if frame["owner"].isna().any() else [])
+    present = set(frame["primary_cause"].dropna())
+    causes = [c for c in LIST_CAUSES if c in present] + sorted(present - set(LIST_CAUSES))
+    return [
+        {"id": "filter-owner", "field": "owner", "label": t["filter_owner"], "options": owner_options},
+        {"id": "filter-tier", "field": "value_tier", "label": t["filter_tier"],
+         "options": [(v, localize.term(localize.VALUE_TIERS, v, language)) for v in VALUE_TIERS]},
+        {"id": "filter-cause", "field": "primary_cause", "label": t["filter_cause"],
+         "options": [(c, localize.term(localize.CAUSES, c, language)) for c in causes]},
+        {"id": "filter-risk", "field": "risk_band", "label": t["filter_risk"],
+         "options": [("__at_risk__", t["at_risk_option"])]
+         + [(b, localize.term(localize.RISK_BANDS, b, language)) for b in RISK_BANDS]},
+    ]
+
+
+def _list_headers(language: str) -> list[dict]:
+    c = localize.COLUMNS[language]
+    return [
+        {"label": c["rank"], "cls": "num"},
+        {"label": c["customer_id"], "cls": ""},
+        {"label": f"{c['risk_band']} / {c['churn_probability']}", "cls": ""},
+        {"label": c["value_tier"], "cls": ""},
+        {"label": c["owner"], "cls": ""},
+        {"label": f"{c['segment']} / {c['region']}", "cls": ""},
+        {"label": c["primary_cause"], "cls": ""},
+        {"label": c["action_label"], "cls": ""},
+        {"label": f"{c['expected_loss']} / {c['value_12m']}", "cls": "num"},
+        {"label": c["reasons"], "cls": "why"},
+    ]
+
+
+def _list_payload(frame: pd.DataFrame, language: str) -> dict:
+    """The ranked list as compact JSON rows (translated text, raw keys for the filters)."""
+    t = localize.TEXT[language]
+    contact = [c for c in ("contact_name", "email", "phone") if c in frame.columns]
+    contact_text = [" · ".join(_text(v) for v in values if _text(v)) for values in zip(*(frame[c] for c in contact))] \
+        if contact else [""] * len(frame)
+    band_label = {b: localize.term(localize.RISK_BANDS, b, language) for b in frame["risk_band"].dropna().unique()}
+    tier_label = {v: localize.term(localize.VALUE_TIERS, v, language) for v in frame["value_tier"].dropna().unique()}
+    cause_names = set(frame["primary_cause"].dropna()) | set(frame["secondary_cause"].dropna())
+    cause_label = {c: localize.term(localize.CAUSES, c, language) for c in cause_names}
+    reasons = translate_reasons(frame["reasons"], language)
+    cols = ["rank", "id", "name", "contact", "p", "band", "tier", "ka", "owner", "segment", "region", "cause",
+            "secondary", "action", "channel", "role", "cost", "value", "loss", "why"]
+    rows = []
+    for i, r in enumerate(frame.itertuples(index=False)):
+        rows.append([
+            i + 1, str(r.customer_id), _text(getattr(r, "name", None)), contact_text[i],
+            _number(r.churn_probability), _key(r.risk_band), _key(r.value_tier),
+            (_text(getattr(r, "key_account_rule", None)) or True) if bool(r.is_key_account) else False,
+            _key(r.owner), localize.term(localize.SEGMENTS, r.segment, language), localize.term(localize.REGIONS, r.region, language),
+            _key(r.primary_cause), _key(r.secondary_cause),
+            localize.action_label(r.action, _text(r.action_label), language),
+            localize.term(localize.CHANNELS, r.channel, language), localize.term(localize.OWNER_ROLES, r.owner_role, language),
+            _number(r.action_cost), _number(r.value_12m), _number(r.expected_loss), reasons.iat[i],
+        ])
+    ui = {k: t[k] for k in ("shown", "page", "no_owner", "key_account", "secondary", "nothing_shown", "all_rows")}
+    ui |= {"bands": band_label, "tiers": tier_label, "causes": cause_label,
+           "band_colours": BAND_COLOURS, "cause_colours": CAUSE_COLOURS, "no_owner_value": NO_OWNER}
+    return {"cols": cols, "rows": rows, "ui": ui}
+
+
+def _set_aside(summary: dict, language: str) -> str:
+    counts = summary.get("rows_set_aside") or {}
+    parts = [f"{localize.term(localize.TABLES, table, language)} {_count(n)}" for table, n in counts.items() if n]
+    return ", ".join(parts)
+
+
+def _script_json(payload: dict) -> str:
+    # Safe inside <script type="application/json">: no "</script>" or "<!--" can close it early.
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
