@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from churn.config import Config, load_config
-from churn.runners import Workspace
+from churn.ops import Workspace
 from churn.terminal import timed_stage
 
 

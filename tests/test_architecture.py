@@ -180,3 +180,80 @@ def test_the_analysis_sees_what_a_stage_reads():
     modules, sections, _ = stage_code("score")
     assert {"churn.score", "churn.report", "churn.report.localize", "churn.vocab", "churn.config"} <= modules
     assert {"score", "explain", "report", "decide"} <= sections
+
+
+# Layers, bottom to top: a module imports only from its own layer or a lower one.
+LAYERS = ["churn.vocab", "churn.config", "churn.data", "churn.features", "churn.model", "churn.score", "churn.action",
+          "churn.report", "churn.ops", "churn.runners", "churn.terminal", "churn.cli"]
+
+
+def _layer(module: str) -> int:
+    return next(i for i, name in enumerate(LAYERS) if module == name or module.startswith(name + "."))
+
+
+def _modules() -> list[str]:
+    return sorted(module_name(p) for p in (SRC / "churn").rglob("*.py") if module_name(p) != "churn")
+
+
+def _imports(module: str) -> list[tuple[str, str]]:
+    """(imported module, the import statement) for every import of a churn module or of pipelines."""
+    found = []
+    for n in ast.walk(_tree(module_path(module))):
+        if isinstance(n, ast.ImportFrom) and n.module and not n.level:
+            found.append((n.module, ast.unparse(n)))
+        elif isinstance(n, ast.Import):
+            found += [(a.name, ast.unparse(n)) for a in n.names]
+    return [(m, s) for m, s in found if m.split(".")[0] in ("churn", "pipelines")]
+
+
+def test_every_module_has_a_layer():
+    assert [m for m in _modules() if not any(m == n or m.startswith(n + ".") for n in LAYERS)] == []
+
+
+@pytest.mark.parametrize("module", _modules())
+def test_imports_go_only_downward_and_through_each_package_face(module):
+    upward, private, orchestration = [], [], []
+    for target, statement in _imports(module):
+        if target.split(".")[0] == "pipelines":
+            if module != "churn.cli":
+                orchestration.append(statement)
+            continue
+        if target == "churn":  # `from churn import x`: the layer of x
+            target = f"churn.{statement.split(' import ')[1].split(' as ')[0].split(',')[0].strip()}"
+        if _layer(target) > _layer(module):
+            upward.append(statement)
+        package = ".".join(target.split(".")[:2])
+        if target.count(".") >= 2 and not module.startswith(package + ".") and module != package:
+            private.append(statement)
+    assert not upward, f"{module} imports a layer above it: {upward}"
+    assert not private, f"{module} reaches inside another package instead of its public face: {private}"
+    assert not orchestration, f"{module} imports pipelines/ (only churn.cli may): {orchestration}"
+
+
+def test_no_import_circles():
+    graph = {m: set() for m in _modules()}
+    for module in graph:
+        for target, statement in _imports(module):
+            names = statement.split(" import ")[1].split(",") if statement.startswith("from ") else []
+            # the module named, or the submodules a `from package import module` names
+            for t in [target, *(f"{target}.{n.split(' as ')[0].strip()}" for n in names)]:
+                if t in graph and t != module:
+                    graph[module].add(t)
+    # A package's face imports its modules; a module importing its own package's face closes a circle.
+    seen, stack, circles = set(), [], []
+
+    def visit(node):
+        if node in stack:
+            circles.append(stack[stack.index(node):] + [node])
+            return
+        if node in seen:
+            return
+        seen.add(node)
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            visit(nxt)
+        stack.pop()
+
+    for node in sorted(graph):
+        visit(node)
+    assert not circles, f"import circles: {circles[:3]}"

@@ -4,10 +4,11 @@ import pandas as pd
 import pytest
 from conftest import CONFIG
 
-from churn import io, runners
+from churn import runners
 from churn.config import DemoConfig, load_config
 from churn.data import generate_history, validate_history
 from churn.model import backtest_dates, run_backtest
+from churn.ops import io
 
 CFG = load_config(CONFIG, **{"train.search.enabled": False, "labels.train_cutoffs": 4})
 

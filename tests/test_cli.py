@@ -73,8 +73,8 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path):
 
 
 def test_scoring_without_a_champion_says_what_to_do(tracking_uri):
-    from churn import tracking
     from churn.config import load_config
+    from churn.ops import tracking
 
     with pytest.raises(LookupError, match="churn promote VERSION"):
         tracking.load_model("models:/churn@champion", load_config(CONFIG).tracking)

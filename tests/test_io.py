@@ -1,8 +1,8 @@
 import pandas as pd
 import pytest
 
-from churn import io
 from churn.config import SourceConfig, TableMapping
+from churn.ops import io
 
 
 def test_folder_in_canonical_form_needs_no_mapping(tmp_path):

@@ -94,7 +94,8 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     # An earlier run, measured once its horizon has passed: contacted vs held out, per action and cause.
     from churn.cli import effect
     from churn.config import load_config
-    from churn.runners import Workspace, run_effect
+    from churn.ops import Workspace
+    from churn.runners import run_effect
 
     earlier = "2026-05-01"
     scoring_flow(config=FAST, data=data, as_of=earlier, out=str(out), **dirs)

@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from conftest import CONFIG, make_history
 from pg import create_database, pg_url  # noqa: F401  (the fixture; conftest.py may import it instead)
 
-from churn import io, runners
+from churn import runners
 from churn.config import SourceConfig, TableMapping, ValidateConfig, load_config
 from churn.data import validate_history
+from churn.ops import io
 from churn.vocab import LIST_COLUMNS
 
 # --- helpers ------------------------------------------------------------------------------------

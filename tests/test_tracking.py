@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 from conftest import CONFIG, make_history
 
-from churn import tracking
 from churn.config import load_config
 from churn.features import plan_cutoffs, training_examples
 from churn.model import train_model
+from churn.ops import tracking
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,7 @@ def _options(
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors the project raises on purpose: they print one clear line, no traceback."""
     from churn.data import ContractError, DataQualityError
-    from churn.io import SourceError
+    from churn.ops import SourceError
     from churn.terminal import OrchestratorUnavailable
 
     return (SourceError, ContractError, DataQualityError, OrchestratorUnavailable, LookupError, FileNotFoundError,
@@ -122,7 +122,8 @@ def demo(
 ) -> None:
     """Write the sample pharmaceutical distributor, train, score and check the causes."""
     from churn.config import load_config
-    from churn.runners import Workspace, run_demo_check, run_demo_data
+    from churn.ops import Workspace
+    from churn.runners import run_demo_check, run_demo_data
     from pipelines.scoring import scoring_flow
     from pipelines.training import training_flow
 
@@ -196,7 +197,8 @@ def score(
 def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Pull and validate the history only; print what was kept and set aside."""
     from churn.config import load_config
-    from churn.runners import Workspace, run_pull, run_validate
+    from churn.ops import Workspace
+    from churn.runners import run_pull, run_validate
 
     cfg = load_config(config, **{"source.location": data})
     ws = Workspace(Path(workdir))
@@ -255,7 +257,8 @@ def effect(
     import pandas as pd
 
     from churn.config import load_config
-    from churn.runners import Workspace, run_effect, run_pull, run_validate
+    from churn.ops import Workspace
+    from churn.runners import run_effect, run_pull, run_validate
 
     cfg = load_config(config, **{"source.location": data, "labels.horizon_days": horizon_days})
     ws = Workspace(Path(workdir), Path(models))
@@ -333,7 +336,8 @@ def stage_demo_data(config: ConfigOpt = DEFAULT_CONFIG) -> None:
 @_command
 def stage_pull(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
-    from churn.runners import Workspace, run_pull
+    from churn.ops import Workspace
+    from churn.runners import run_pull
 
     cfg = load_config(config, **{"source.location": data})
     console.print(run_pull(cfg, Workspace(Path(workdir))))
@@ -343,7 +347,8 @@ def stage_pull(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir
 @_command
 def stage_validate(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
-    from churn.runners import Workspace, run_validate
+    from churn.ops import Workspace
+    from churn.runners import run_validate
 
     ws = Workspace(Path(workdir))
     _print_validation(run_validate(load_config(config), ws), ws)
@@ -354,7 +359,8 @@ def stage_validate(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/
 def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Training examples and scoring features as of the date."""
     from churn.config import load_config
-    from churn.runners import Workspace, resolve_as_of, run_scoring_features, run_training_features
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_scoring_features, run_training_features
 
     cfg = load_config(config)
     ws, day = Workspace(Path(workdir)), resolve_as_of(cfg, as_of)
@@ -367,7 +373,8 @@ def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """12-month value forecast and key accounts as of the date."""
     from churn.config import load_config
-    from churn.runners import Workspace, resolve_as_of, run_value
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_value
 
     cfg = load_config(config)
     out = run_value(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))
@@ -380,7 +387,8 @@ def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workd
 def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Uplift per action from the campaigns table, for the customers being scored."""
     from churn.config import load_config
-    from churn.runners import Workspace, resolve_as_of, run_effects
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_effects
 
     cfg = load_config(config)
     out = run_effects(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))
@@ -392,7 +400,8 @@ def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wor
 @_command
 def stage_train(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
-    from churn.runners import Workspace, run_train
+    from churn.ops import Workspace
+    from churn.runners import run_train
 
     _print_training({"metrics": run_train(load_config(config), Workspace(Path(workdir)))})
 
@@ -401,7 +410,8 @@ def stage_train(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/wor
 @_command
 def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     from churn.config import load_config
-    from churn.runners import Workspace, resolve_as_of, run_register
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_register
 
     cfg = load_config(config)
     console.print(run_register(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
@@ -415,7 +425,8 @@ def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/
     import pandas as pd
 
     from churn.config import load_config
-    from churn.runners import Workspace, run_backtest
+    from churn.ops import Workspace
+    from churn.runners import run_backtest
 
     cfg = load_config(config)
     if not (cfg.backtest.start and cfg.backtest.end):
@@ -435,7 +446,8 @@ def stage_score(
     workdir: WorkOpt = "data/work",
 ) -> None:
     from churn.config import load_config
-    from churn.runners import Workspace, resolve_as_of, run_score
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_score
 
     cfg = load_config(config)
     ws = Workspace(Path(workdir))

@@ -8,41 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from churn import io
 from churn.config import Config
+from churn.ops import Workspace, io
 from churn.vocab import AT_RISK_BANDS
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """Where stages hand files to each other."""
-
-    root: Path = Path("data/work")
-    models: Path = Path("models")
-    metrics: Path = Path("metrics")
-
-    raw = property(lambda self: self.root / "raw")
-    validated = property(lambda self: self.root / "validated")
-    quarantine = property(lambda self: self.root / "quarantine.parquet")
-    validation_summary = property(lambda self: self.root / "validation_summary.json")
-    examples = property(lambda self: self.root / "features" / "training_examples.parquet")
-    scoring_features = property(lambda self: self.root / "features" / "scoring_features.parquet")
-    model_dir = property(lambda self: self.models / "churn_model")
-    train_metrics = property(lambda self: self.metrics / "train_metrics.json")
-    holdout = property(lambda self: self.metrics / "holdout_predictions.parquet")
-    curves = property(lambda self: self.metrics / "curves")
-    plots = property(lambda self: self.metrics / "plots")
-    registered = property(lambda self: self.metrics / "registered.json")
-    customer_value = property(lambda self: self.root / "value" / "customer_value.parquet")
-    value_summary = property(lambda self: self.root / "value" / "value_summary.json")
-    action_effects = property(lambda self: self.root / "effects" / "action_effects.parquet")
-    effects_summary = property(lambda self: self.root / "effects" / "effects_summary.json")
-    evidence = property(lambda self: self.models / "evidence.json")  # what `churn effect` measured, per run
 
 
 def resolve_as_of(cfg: Config, as_of: dt.date | str | None = None) -> pd.Timestamp:
@@ -136,8 +108,8 @@ def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Path, out_dir: Path) -> dict:
     """`churn effect`: contacted against held-out customers of the scoring run of `run_date`
     (else the campaigns table's rows of that day), once its horizon has passed."""
-    from churn import tracking
     from churn.action import effect_records, measure_effects, record_run
+    from churn.ops import tracking
 
     archive = runs_dir / f"{run_date.date()}.parquet"
     run_list = io.read_parquet(archive) if archive.exists() else None
@@ -155,8 +127,8 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
 
 
 def run_train(cfg: Config, ws: Workspace) -> dict:
-    from churn import tracking
     from churn.model import curves, grade, plots, train_model
+    from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
     result = train_model(examples, cfg.train, cfg.labels.horizon_days)
@@ -188,8 +160,8 @@ def run_train(cfg: Config, ws: Workspace) -> dict:
 
 def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     """Log the training run, then register: champion only if the promotion rule says so."""
-    from churn import tracking
     from churn.model import decide_promotion
+    from churn.ops import tracking
 
     trained = io.read_json(ws.train_metrics)
     examples = io.read_parquet(ws.examples)
@@ -216,16 +188,16 @@ def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 
 
 def run_promote(cfg: Config, version: str, who: str, why: str) -> dict:
-    from churn import tracking
+    from churn.ops import tracking
 
     return tracking.promote(cfg.tracking, version, who, why)
 
 
 def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timestamp, every: int | str | None,
                  out_dir: Path, progress=print) -> dict:
-    from churn import tracking
     from churn.model import backtest_dates, plots
     from churn.model import run_backtest as backtest
+    from churn.ops import tracking
 
     dates = backtest_dates(start, end, every or cfg.backtest.every)
     per_date, predictions, pooled = backtest(io.read_tables(ws.validated), dates, cfg.backtest, cfg.labels,
@@ -247,7 +219,6 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
-    from churn import tracking
     from churn.action import (
         apply_plan,
         decide,
@@ -256,6 +227,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
         with_measured_effects,
         with_playbook_actions,
     )
+    from churn.ops import tracking
     from churn.score import retention_list
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
@@ -323,7 +295,7 @@ def _write_report(listing: pd.DataFrame, summary: dict, cfg: Config, out_dir: Pa
 
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     """Demo only: how often primary_cause names the true cause of the holdout's churners."""
-    from churn import tracking
+    from churn.ops import tracking
     from churn.score import cause_agreement, explain_causes
 
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)

@@ -9,7 +9,7 @@ from typing import IO
 
 import pandas as pd
 
-from churn.report import localize
+import churn.report.localize as localize
 from churn.report.frame import MONEY_COLUMNS, _missing, _text, prepare_list
 from churn.report.localize import translate_reasons
 

@@ -1,0 +1,14 @@
+"""Operations: reading the history and writing outputs atomically (`io`, including publishing the list to a
+database), MLflow tracking and the model registry (`tracking`), and the workspace that names every file
+the stages hand to each other.
+
+Imports the domain layers below it (`churn.model` for the model it saves and loads); nothing imports
+it but the runners and the CLI. `tracking` (MLflow, the model) is imported on its own, `from churn.ops
+import tracking`, so stages that only read and write files do not load the model code.
+"""
+
+from churn.ops import io
+from churn.ops.io import SourceError
+from churn.ops.workspace import Workspace
+
+__all__ = ["SourceError", "Workspace", "io"]
