@@ -3,10 +3,10 @@ import pandas as pd
 import pytest
 from conftest import CONFIG
 
-from churn.config import DemoConfig, load_config
+from churn.config import DemoConfig, EvaluateConfig, load_config
 from churn.data import generate_history, point_in_time, validate_history
 from churn.features import plan_cutoffs, training_examples
-from churn.model import decide_promotion, evaluate, expected_calibration_error, grade, train_model
+from churn.model import calibration_check, decide_promotion, evaluate, expected_calibration_error, grade, train_model
 
 CFG = load_config(CONFIG, **{"train.search.enabled": False})
 
@@ -74,3 +74,10 @@ def test_model_trained_on_shuffled_labels_is_never_promoted(business_examples):
     decision = decide_promotion(result.metrics, None, CFG.evaluate)
     assert decision["alias"] == "challenger" and not decision["checks"]["beats_best_baseline"]
     assert grade(result.metrics, CFG.evaluate)["grade"] == "C"
+
+
+@pytest.mark.parametrize("predicted, observed, ok", [(0.10, 0.11, True), (0.10, 0.13, False), (0.15, 0.10, False)])
+def test_calibration_check_compares_mean_predicted_with_observed_churn(predicted, observed, ok):
+    cfg = EvaluateConfig()
+    check = calibration_check({"model_mean_predicted": predicted, "model_observed_rate": observed}, cfg)
+    assert check == {"gap": round(abs(predicted - observed), 4), "ok": ok, "max_gap": cfg.max_calibration_gap}

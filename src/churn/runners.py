@@ -127,7 +127,7 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
 
 
 def run_train(cfg: Config, ws: Workspace) -> dict:
-    from churn.model import curves, grade, plots, train_model
+    from churn.model import curves, plots, train_model, training_report
     from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
@@ -142,18 +142,7 @@ def run_train(cfg: Config, ws: Workspace) -> dict:
     io.write_csv(result.importance, ws.metrics / "feature_importance.csv")
     if result.search is not None:
         io.write_csv(result.search, ws.metrics / "search.csv")
-    m = result.metrics
-    gap = abs(m["model_mean_predicted"] - m["model_observed_rate"])
-    report = {
-        "metrics": m,
-        "grade": grade(m, cfg.evaluate),
-        "calibration": {"gap": round(gap, 4), "ok": gap <= cfg.evaluate.max_calibration_gap,
-                        "max_gap": cfg.evaluate.max_calibration_gap},
-        "params": result.params,
-        "search": {"points_tried": 0 if result.search is None else len(result.search),
-                   "grid_points": 0 if result.search is None else result.search.attrs["grid_points"]},
-        "data": result.data_summary,
-    }
+    report = training_report(result.metrics, result.params, result.search, result.data_summary, cfg.evaluate)
     io.write_json(report, ws.train_metrics)
     return report
 
@@ -169,19 +158,15 @@ def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     decision = decide_promotion(trained["metrics"], champion, cfg.evaluate)
     decision["champion_before"] = champion
     io.write_json(decision, ws.metrics / "promotion.json")
-    params = (cfg.train.model_dump(exclude={"search"}) | cfg.labels.model_dump() | trained["params"]
-              | {"as_of": str(as_of.date()), "source": cfg.source.location})
+    params = tracking.training_params(cfg.train, cfg.labels, trained, as_of, cfg.source.location)
     features = io.read_json(ws.model_dir / "artifacts" / "raw" / "meta.json")["features"]
     io.write_json({"features": features, "data": trained["data"]}, ws.metrics / "run_inputs.json")
     artifacts = [ws.plots, ws.curves, ws.metrics / "feature_importance.csv", ws.metrics / "run_inputs.json",
                  ws.validation_summary, ws.metrics / "promotion.json", ws.train_metrics]
     if (ws.metrics / "search.csv").exists() and trained["search"]["points_tried"]:
         artifacts.append(ws.metrics / "search.csv")
-    metrics = trained["metrics"] | {"calibration_gap": trained["calibration"]["gap"],
-                                    "grade_auc_gain": trained["grade"]["auc_gain"]}
-    tags = {"job": "train", "as_of": str(as_of.date()), "grade": trained["grade"]["grade"],
-            "promotion": decision["alias"], "promotion_reason": decision["explanation"]}
-    reg = tracking.log_training(cfg.tracking, ws.model_dir, params, metrics, artifacts, tags, decision["alias"])
+    reg = tracking.log_training(cfg.tracking, ws.model_dir, params, tracking.training_metrics(trained), artifacts,
+                                tracking.training_tags(trained, decision, as_of), decision["alias"])
     out = reg.__dict__ | {"as_of": str(as_of.date()), "grade": trained["grade"]["grade"], "decision": decision}
     io.write_json(out, ws.registered)
     return out

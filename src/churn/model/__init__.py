@@ -19,6 +19,7 @@ from churn.model.btyd import (
 from churn.model.evaluation import (
     METRICS,
     MODELS,
+    calibration_check,
     curves,
     decide_promotion,
     evaluate,
@@ -26,6 +27,7 @@ from churn.model.evaluation import (
     expected_calibration_error,
     grade,
     lift_at,
+    training_report,
 )
 from churn.model.train import (
     ChurnModel,
@@ -38,7 +40,8 @@ from churn.model.train import (
 
 __all__ = [
     "BGNBD", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS", "ChurnModel", "GammaGamma", "backtest_dates",
-    "bgnbd_churn_probability", "calibrate", "curves", "decide_promotion", "evaluate", "evaluate_all",
-    "expected_calibration_error", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized", "fit_calibration",
-    "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "rfm_summary", "run_backtest", "train_model",
+    "bgnbd_churn_probability", "calibrate", "calibration_check", "curves", "decide_promotion", "evaluate",
+    "evaluate_all", "expected_calibration_error", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
+    "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "rfm_summary", "run_backtest",
+    "train_model", "training_report",
 ]

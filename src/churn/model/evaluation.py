@@ -76,6 +76,27 @@ def grade(metrics: dict[str, float], cfg: EvaluateConfig) -> dict:
             "best_baseline_auc": auc_base, "best_baseline_lift": lift_base}
 
 
+def calibration_check(metrics: dict[str, float], cfg: EvaluateConfig) -> dict:
+    """Whether the model's mean predicted churn is within `max_calibration_gap` of the observed rate."""
+    gap = abs(metrics["model_mean_predicted"] - metrics["model_observed_rate"])
+    return {"gap": round(gap, 4), "ok": gap <= cfg.max_calibration_gap, "max_gap": cfg.max_calibration_gap}
+
+
+def training_report(metrics: dict[str, float], params: dict, search: pd.DataFrame | None, data: dict,
+                    cfg: EvaluateConfig) -> dict:
+    """What a training run is judged by (metrics/train_metrics.json): holdout metrics, grade, calibration,
+    the chosen parameters, how much of the search grid was tried, and the data it saw."""
+    return {
+        "metrics": metrics,
+        "grade": grade(metrics, cfg),
+        "calibration": calibration_check(metrics, cfg),
+        "params": params,
+        "search": {"points_tried": 0 if search is None else len(search),
+                   "grid_points": 0 if search is None else search.attrs["grid_points"]},
+        "data": data,
+    }
+
+
 def decide_promotion(new: dict[str, float], champion: dict[str, float] | None, cfg: EvaluateConfig) -> dict:
     """Champion only if the new model beats the best baseline and is not worse than the current
     champion on the same holdout (ROC-AUC and Brier within tolerances); otherwise challenger."""

@@ -15,7 +15,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
-from churn.config import TrackingConfig
+from churn.config import LabelsConfig, TrackingConfig, TrainConfig
 from churn.model import ChurnModel
 
 # Explicit requirements: inferring them costs ~13 s per logged model.
@@ -130,6 +130,25 @@ def log_training(
         if key in tags:
             client.set_model_version_tag(cfg.registered_model, version_, key, tags[key])
     return Registered(run.info.run_id, version_, alias, info.model_uri, tracking_uri, experiment.experiment_id)
+
+
+def training_params(train: TrainConfig, labels: LabelsConfig, trained: dict, as_of: pd.Timestamp, source: str) -> dict:
+    """The MLflow params of a training run: the train and labels settings, the parameters the search chose,
+    the as-of date and the source."""
+    return (train.model_dump(exclude={"search"}) | labels.model_dump() | trained["params"]
+            | {"as_of": str(as_of.date()), "source": source})
+
+
+def training_metrics(trained: dict) -> dict:
+    """The MLflow metrics of a training run: the holdout metrics, calibration gap and ROC-AUC gain."""
+    return trained["metrics"] | {"calibration_gap": trained["calibration"]["gap"],
+                                 "grade_auc_gain": trained["grade"]["auc_gain"]}
+
+
+def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
+    """The MLflow tags of a training run: its grade and the promotion decision with its reason."""
+    return {"job": "train", "as_of": str(as_of.date()), "grade": trained["grade"]["grade"],
+            "promotion": decision["alias"], "promotion_reason": decision["explanation"]}
 
 
 def _experiment(name: str, tracking_uri: str):
