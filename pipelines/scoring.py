@@ -1,5 +1,5 @@
-"""Scoring flow: pull, validate, features, customer value, action effects, score with causes and actions,
-plan the contacts, publish the list."""
+"""Scoring flow: pull, validate, features, customer value, action effects, score (risk, value, causes,
+reasons), decide (playbook actions and the contact plan), report, publish."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def scoring_flow(
     features = as_task(runners.run_scoring_features)(cfg, ws, day)
     value = as_task(runners.run_value)(cfg, ws, day)
     effects = as_task(runners.run_effects)(cfg, ws, day)
-    listing = as_task(runners.run_score)(cfg, ws, day, model, Path(out))
+    scored = as_task(runners.run_score)(cfg, ws, day, model)
+    as_task(runners.run_decide)(cfg, ws, day, Path(out))
+    report = as_task(runners.run_report)(cfg, ws, day, Path(out))
+    listing = as_task(runners.run_publish)(cfg, ws, day, Path(out))
     return {"pulled": pulled, "validation": validation, "features": features, "value": value, "effects": effects,
-            "list": listing}
+            "scored": scored, "report": report, "list": listing}

@@ -178,8 +178,12 @@ def test_dvc_stage_lists_every_module_and_config_section_its_runner_reads(stage)
 def test_the_analysis_sees_what_a_stage_reads():
     # Guards the check above against passing vacuously: the score stage's known reads are found.
     modules, sections, _ = stage_code("score")
-    assert {"churn.score", "churn.report", "churn.report.localize", "churn.vocab", "churn.config"} <= modules
-    assert {"score", "explain", "report", "decide"} <= sections
+    assert {"churn.score", "churn.score.causes", "churn.model", "churn.vocab", "churn.config"} <= modules
+    assert {"score", "explain", "value", "features"} <= sections
+    modules, sections, _ = stage_code("report")
+    assert {"churn.report", "churn.report.localize", "churn.report.html"} <= modules and "report" in sections
+    modules, sections, _ = stage_code("decide")
+    assert {"churn.action", "churn.action.plan"} <= modules and {"score", "decide"} <= sections
 
 
 # Layers, bottom to top: a module imports only from its own layer or a lower one.

@@ -43,7 +43,7 @@ def test_dvc_repro_from_a_fresh_clone(tmp_path):
 
     first = run([str(BIN / "dvc"), "repro"], repo, env)
     for stage in ("demo_data", "pull", "validate", "features", "value", "effects", "train", "register", "backtest",
-                  "score"):
+                  "score", "decide", "report", "publish"):
         assert f"Running stage '{stage}'" in first
     listing = pd.read_csv(repo / "data/retention/retention_list.csv")
     assert len(listing) > 0 and listing["expected_loss"].is_monotonic_decreasing
@@ -57,7 +57,7 @@ def test_dvc_repro_from_a_fresh_clone(tmp_path):
     assert (tmp_path / "plots" / "index.html").exists()
 
     # A setting changes what a stage computes: that stage (and only a stage reading it) is out of date.
-    for section, key, value, stale in [("report", "language", "zh", {"score"}),
+    for section, key, value, stale in [("report", "language", "zh", {"report"}),
                                        ("evaluate", "max_calibration_gap", 0.03, {"train", "register"})]:
         changed = yaml.safe_load((repo / "configs/params.yaml").read_text())
         changed[section][key] = value

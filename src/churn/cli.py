@@ -438,20 +438,56 @@ def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/
 
 @stage_app.command("score")
 @_command
-def stage_score(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    as_of: AsOfOpt = None,
-    model: ModelOpt = "models/churn_model",
-    out: OutOpt = "data/retention",
-    workdir: WorkOpt = "data/work",
-) -> None:
+def stage_score(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, model: ModelOpt = "models/churn_model",
+                workdir: WorkOpt = "data/work") -> None:
+    """Risk, value, loss cause and reasons of every active customer (the scored list)."""
     from churn.config import load_config
     from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_score
 
     cfg = load_config(config)
-    ws = Workspace(Path(workdir))
-    _print_scoring(run_score(cfg, ws, resolve_as_of(cfg, as_of), model, Path(out)))
+    out = run_score(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), model)
+    console.print(f"Scored {out['customers_scored']:,} active customers as of {out['as_of']} with {out['model']}")
+
+
+@stage_app.command("decide")
+@_command
+def stage_decide(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out: OutOpt = "data/retention",
+                 workdir: WorkOpt = "data/work") -> None:
+    """The playbook's actions and the contact plan: the retention list."""
+    from churn.config import load_config
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_decide
+
+    cfg = load_config(config)
+    summary = run_decide(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), Path(out))
+    console.print(f"Contact plan: {summary['decisions']['n_chosen']:,} customers; list: {out}/retention_list.csv")
+
+
+@stage_app.command("report")
+@_command
+def stage_report(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out: OutOpt = "data/retention",
+                 workdir: WorkOpt = "data/work") -> None:
+    """The managers' report (HTML and workbook) of the retention list."""
+    from churn.config import load_config
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_report
+
+    cfg = load_config(config)
+    console.print(", ".join(run_report(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), Path(out))["files"]))
+
+
+@stage_app.command("publish")
+@_command
+def stage_publish(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out: OutOpt = "data/retention",
+                  workdir: WorkOpt = "data/work") -> None:
+    """Publish the list (if publish.url is set), write run_summary.json, log the run to MLflow."""
+    from churn.config import load_config
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_publish
+
+    cfg = load_config(config)
+    _print_scoring(run_publish(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), Path(out)))
 
 
 def _print_validation(summary: dict, ws) -> None:

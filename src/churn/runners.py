@@ -203,7 +203,28 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
     return result
 
 
-def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, out_dir: Path) -> dict:
+def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -> dict:
+    """Score every active customer: risk, value, loss cause and reasons (the scored list, before actions)."""
+    from churn.ops import tracking
+    from churn.score import retention_list
+
+    model, label = tracking.load_model(model_uri, cfg.tracking)
+    features = io.read_parquet(ws.scoring_features)
+    customers = io.read_tables(ws.validated).get("customers")
+    value = io.read_parquet(ws.customer_value) if _made_for(ws.value_summary, as_of) else None
+    scored = retention_list(features, customers, model, cfg=cfg.score, explain=cfg.explain,
+                            trend_window=cfg.features.trend_window, model_version=label, as_of=as_of, value=value,
+                            value_cfg=cfg.value)
+    io.write_parquet(scored, ws.scored_list)
+    summary = {"as_of": str(as_of.date()), "model": label, "model_grade": tracking.model_grade(model_uri, cfg.tracking),
+               "customers_scored": len(scored)}
+    io.write_json(summary, ws.score_summary)
+    return summary
+
+
+def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:
+    """The playbook's action for each scored customer and the contact plan within the budget (with its
+    random holdout): the retention list, and the run's summary the report and publishing read."""
     from churn.action import (
         apply_plan,
         decide,
@@ -212,19 +233,12 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
         with_measured_effects,
         with_playbook_actions,
     )
-    from churn.ops import tracking
-    from churn.score import retention_list
 
-    model, label = tracking.load_model(model_uri, cfg.tracking)
-    features = io.read_parquet(ws.scoring_features)
-    customers = io.read_tables(ws.validated).get("customers")
-    value_summary = _made_for(ws.value_summary, as_of)
-    value = io.read_parquet(ws.customer_value) if value_summary else None
+    scored_run = _made_for(ws.score_summary, as_of)
+    if scored_run is None:
+        raise FileNotFoundError(f"no scored list for {as_of.date()} in {ws.scored_list}: run the score stage first")
     playbook = load_playbook(cfg.score.playbook)
-    scored = retention_list(features, customers, model, cfg=cfg.score, explain=cfg.explain,
-                            trend_window=cfg.features.trend_window, model_version=label, as_of=as_of, value=value,
-                            value_cfg=cfg.value)
-    listing = with_playbook_actions(scored, playbook, act_on=cfg.score.act_on_risk_bands)
+    listing = with_playbook_actions(io.read_parquet(ws.scored_list), playbook, act_on=cfg.score.act_on_risk_bands)
     uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
@@ -235,28 +249,62 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str, o
     io.write_csv(listing, out_dir / "retention_list.csv")
     set_aside = {t: v["bad_rows"] for t, v in io.read_json(ws.validation_summary)["tables"].items()}
     decisions = plan.attrs["summary"]
-    summary = _list_summary(listing) | {"model": label, "as_of": str(as_of.date()), "out": str(out_dir),
+    summary = _list_summary(listing) | {"model": scored_run["model"], "as_of": str(as_of.date()), "out": str(out_dir),
                                         "rows_set_aside": set_aside, "quarantine": str(ws.quarantine),
                                         "budget": decisions["budget"], "budget_used": decisions["budget_used"],
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}
-    summary["model_grade"] = tracking.model_grade(model_uri, cfg.tracking)
-    summary["value"] = value_summary
+    summary["model_grade"] = scored_run["model_grade"]
+    summary["value"] = _made_for(ws.value_summary, as_of)
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
-    _write_report(listing, summary, cfg, out_dir)
+    io.write_json(summary, ws.plan_summary)
+    return summary
+
+
+def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:
+    """The managers' report of the run: the HTML page and, if configured, the Excel workbook."""
+    from churn.report import render_html, write_excel
+
+    summary = _planned(ws, as_of)
+    listing = io.read_parquet(out_dir / "retention_list.parquet")
+    html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal)
+    with io.atomic_path(out_dir / "report.html") as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    written = [str(out_dir / "report.html")]
+    if cfg.report.excel:
+        with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
+            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal)
+        written.append(str(out_dir / "retention_list.xlsx"))
+    return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
+
+
+def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:
+    """Publish the list to the configured database table (if any), write run_summary.json and log the run
+    to MLflow. The database run id is the as-of date: re-publishing a date replaces its rows."""
+    from churn.ops import tracking
+
+    summary = _planned(ws, as_of)
     publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
-    if publish_url:  # the run id is the as-of date: re-scoring a date replaces its rows, never duplicates them
+    if publish_url:
+        listing = io.read_parquet(out_dir / "retention_list.parquet")
         summary["published"] = io.publish_retention_list(listing, publish_url, str(as_of.date()), cfg.publish.table,
                                                          chunksize=cfg.publish.chunksize)
     io.write_json(summary, out_dir / "run_summary.json")
     summary["mlflow_run_id"] = tracking.log_scoring(
-        cfg.tracking, {"as_of": str(as_of.date()), "model": label, "source": cfg.source.location},
+        cfg.tracking, {"as_of": str(as_of.date()), "model": summary["model"], "source": cfg.source.location},
         {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
                                  "expected_value_retained")}
-        | {"rows_set_aside": sum(set_aside.values())},
+        | {"rows_set_aside": sum(summary["rows_set_aside"].values())},
         [out_dir / "retention_list.csv", out_dir / "run_summary.json"],
     )
+    return summary
+
+
+def _planned(ws: Workspace, as_of: pd.Timestamp) -> dict:
+    summary = _made_for(ws.plan_summary, as_of)
+    if summary is None:
+        raise FileNotFoundError(f"no contact plan for {as_of.date()} in {ws.plan_summary}: run the decide stage first")
     return summary
 
 
@@ -265,17 +313,6 @@ def _made_for(summary_path: Path, as_of: pd.Timestamp) -> dict | None:
     from another date is never used."""
     summary = io.read_json(summary_path) if summary_path.exists() else None
     return summary if summary and summary.get("as_of") == str(as_of.date()) else None
-
-
-def _write_report(listing: pd.DataFrame, summary: dict, cfg: Config, out_dir: Path) -> None:
-    from churn.report import render_html, write_excel
-
-    html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal)
-    with io.atomic_path(out_dir / "report.html") as tmp:
-        tmp.write_text(html, encoding="utf-8")
-    if cfg.report.excel:
-        with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
-            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal)
 
 
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:

@@ -30,4 +30,7 @@ class Workspace:
     value_summary = property(lambda self: self.root / "value" / "value_summary.json")
     action_effects = property(lambda self: self.root / "effects" / "action_effects.parquet")
     effects_summary = property(lambda self: self.root / "effects" / "effects_summary.json")
+    scored_list = property(lambda self: self.root / "score" / "scored_list.parquet")
+    score_summary = property(lambda self: self.root / "score" / "score_summary.json")
+    plan_summary = property(lambda self: self.root / "decide" / "plan_summary.json")
     evidence = property(lambda self: self.models / "evidence.json")  # what `churn effect` measured, per run
