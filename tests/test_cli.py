@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 import pytest
 import typer
-from conftest import CONFIG, DEMO_AS_OF, ROOT, write_canonical_folder
+from helpers import CONFIG, DEMO_AS_OF, ROOT, write_canonical_folder
 from typer.testing import CliRunner
 
 from churn.cli import app

@@ -1,7 +1,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import CONFIG
+from helpers import CONFIG
 
 from churn.config import ConfigError, load_config
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import ROOT
+from helpers import ROOT
 
 BIN = Path(sys.executable).parent
 

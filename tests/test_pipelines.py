@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import CONFIG, DEMO_AS_OF
+from helpers import CONFIG, DEMO_AS_OF
 
 from churn.action import DECISION_COLUMNS
 from churn.vocab import LIST_COLUMNS

@@ -7,7 +7,7 @@ import sys
 
 import pandas as pd
 import pytest
-from conftest import DEMO_AS_OF, write_canonical_folder
+from helpers import DEMO_AS_OF, write_canonical_folder
 from rich.console import Console
 
 from churn import terminal

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_history
+from helpers import make_history
 
 from churn.config import FeaturesConfig, LabelsConfig
 from churn.data import point_in_time

@@ -2,7 +2,7 @@
 
 import pandas as pd
 import pytest
-from conftest import CONFIG
+from helpers import CONFIG
 
 from churn.config import load_config
 from churn.data import generate_history, point_in_time, validate_history

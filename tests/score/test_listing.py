@@ -1,6 +1,6 @@
 import pandas as pd
 import pytest
-from conftest import CONFIG, make_history
+from helpers import CONFIG, make_history
 
 from churn.action import load_playbook, with_playbook_actions
 from churn.config import load_config

@@ -12,7 +12,7 @@ from scipy import special
 
 from churn.model import BGNBD, HOMOGENEOUS_DROPOUT, GammaGamma, fit_bgnbd, fit_gamma_gamma, forecast_value, rfm_summary
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 # Fader, Hardie & Lee (2005): BG/NBD on the 2,357-customer CDNOW sample (weeks), and its log-likelihood.
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_LL = -9582.4
@@ -338,7 +338,7 @@ def test_end_to_end_on_a_random_history(history):
 
 @pytest.mark.parametrize("seed", [0, 3])
 def test_a_fit_on_the_homogeneous_dropout_ridge_is_redone_with_a_small_penalizer_and_the_baseline_uses_it(seed):
-    from conftest import END, make_history
+    from helpers import END, make_history
 
     from churn.model import bgnbd_churn_probability, fit_bgnbd_or_penalized
 

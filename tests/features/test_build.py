@@ -34,7 +34,7 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_history
+from helpers import make_history
 
 from churn.config import FeaturesConfig
 from churn.data import TABLES

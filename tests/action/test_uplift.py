@@ -30,7 +30,7 @@ from churn.action.uplift import (
     uplift_by_decile,
 )
 
-HILLSTROM = Path(__file__).resolve().parents[2] / "shared" / "data" / "hillstrom.csv"
+HILLSTROM = Path(__file__).resolve().parents[3] / "shared" / "data" / "hillstrom.csv"
 FEATURES = ["recency", "history_segment", "history", "mens", "womens", "zip_code", "newbie", "channel"]
 # Per ranking, the picks of `benchmarks/hillstrom_uplift.py --tune` (TUNED there): the grid point
 # with the best mean Qini in 4-fold CV x 2 on the fit half only (the held-out half never chooses).

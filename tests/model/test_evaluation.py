@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CONFIG
+from helpers import CONFIG
 
 from churn.config import DemoConfig, EvaluateConfig, load_config
 from churn.data import generate_history, point_in_time, validate_history

@@ -1,7 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import CONFIG, make_history
+from helpers import CONFIG, make_history
 
 from churn.config import load_config
 from churn.features import plan_cutoffs, training_examples

@@ -10,7 +10,7 @@ import uuid
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from conftest import CONFIG, make_history
+from helpers import CONFIG, make_history
 from pg import create_database, pg_url  # noqa: F401  (the fixture; conftest.py may import it instead)
 
 from churn import runners

@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import CONFIG
 from pydantic import ValidationError
 
 from churn.action import (
@@ -20,15 +21,9 @@ from churn.action import (
     decide,
     load_playbook,
 )
-from churn.config import DecideConfig
+from churn.config import DecideConfig, load_config
 
-PRIORS = {
-    "ka_pricing_review": 0.35, "ka_service_recovery": 0.35, "ka_quality_review": 0.30, "ka_business_review": 0.30,
-    "ka_check_in": 0.20, "pricing_offer": 0.30, "service_recovery": 0.30, "quality_follow_up": 0.25,
-    "rep_visit": 0.20, "account_check_in": 0.12, "price_callback": 0.15, "service_callback": 0.15,
-    "quality_callback": 0.12, "reengagement_call": 0.10, "check_in_call": 0.06, "auto_price_email": 0.05,
-    "auto_service_email": 0.04, "auto_quality_email": 0.04, "auto_reengagement": 0.03,
-}
+PRIORS = load_config(CONFIG).decide.effects  # the configured priors, read not copied
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import CONFIG
+from helpers import CONFIG
 
 from churn import runners
 from churn.config import DemoConfig, load_config

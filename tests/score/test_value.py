@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
-from conftest import END, make_history
+from helpers import END, make_history
 
 from churn.config import ValidateConfig
 from churn.data import validate_history

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_history
+from helpers import make_history
 
 from churn.action import (
     MEASURE_COLUMNS,
