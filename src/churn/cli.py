@@ -10,8 +10,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from churn.console import (
+    console,
+    err_console,
+    metrics_table,
+    print_backtest,
+    print_demo,
+    print_effect,
+    print_scoring,
+    print_training,
+    print_validation,
+)
 
 # Offline machines: Prefect otherwise reports telemetry errors on every start.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -21,8 +31,6 @@ app = typer.Typer(help="Churn prediction and retention recommendations.", no_arg
                   pretty_exceptions_enable=False)
 stage_app = typer.Typer(help="Run one pipeline stage (what dvc.yaml calls).", no_args_is_help=True)
 app.add_typer(stage_app, name="stage")
-console = Console()
-err_console = Console(stderr=True)
 
 ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="A folder of canonical files or a database URL.")]
@@ -138,20 +146,7 @@ def demo(
     scored = _flow(scoring_flow, f"Scoring as of {as_of}", config=config, data=data, as_of=as_of, out=out,
                    workdir=workdir)
     check = run_demo_check(cfg, Workspace(Path(workdir)), DEMO_TRUTH)
-    _print_training(trained)
-    console.print(f"Loss cause named correctly for {check['accuracy']:.1%} of the {check['judged']:,} holdout "
-                  f"churners with a known cause (per cause: "
-                  + ", ".join(f"{k} {v:.0%}" for k, v in check["per_cause"].items()) + ")")
-    _print_scoring(scored["list"])
-    reg = trained["registered"]
-    console.print(
-        f"\n[bold]Done.[/]\n"
-        f"  Retention list : {out}/retention_list.csv (and .parquet)\n"
-        f"  Report         : {out}/report.html, workbook {out}/retention_list.xlsx\n"
-        f"  Model quality  : metrics/train_metrics.json, metrics/plots/*.png\n"
-        f"  MLflow run     : {reg['run_id']} in {reg['tracking_uri']} (model churn v{reg['version']} @{reg['alias']})\n"
-        f"  Open the UI    : .venv/bin/mlflow ui --backend-store-uri {reg['tracking_uri']}  ->  http://127.0.0.1:5000"
-    )
+    print_demo(trained, check, scored["list"], out)
 
 
 @app.command()
@@ -169,7 +164,7 @@ def train(
 
     result = _flow(training_flow, "Training", config=config, data=data, as_of=as_of, horizon_days=horizon_days,
                    active_days=active_days, workdir=workdir)
-    _print_training(result)
+    print_training(result)
 
 
 @app.command()
@@ -189,7 +184,7 @@ def score(
 
     result = _flow(scoring_flow, "Scoring", config=config, data=data, as_of=as_of, model=model, out=out,
                    horizon_days=horizon_days, active_days=active_days, workdir=workdir)
-    _print_scoring(result["list"])
+    print_scoring(result["list"])
 
 
 @app.command()
@@ -204,7 +199,7 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: 
     ws = Workspace(Path(workdir))
     run_pull(cfg, ws)
     summary = run_validate(cfg, ws)
-    _print_validation(summary, ws)
+    print_validation(summary, ws)
 
 
 @app.command()
@@ -226,17 +221,7 @@ def backtest(
     result = _flow(backtest_flow, f"Backtest from {start} to {end}", start=start, end=end, every=every,
                    config=config, data=data, horizon_days=horizon_days, active_days=active_days, out=out,
                    workdir=workdir)
-    table = Table(title=f"Backtest, {result['horizon_days']}-day horizon: ROC-AUC by as-of date")
-    frame = __import__("pandas").DataFrame(result["dates"])
-    wide = frame.pivot(index="as_of", columns="model", values="roc_auc")
-    table.add_column("as of")
-    for name in wide.columns:
-        table.add_column(name, justify="right")
-    for day, row in wide.iterrows():
-        table.add_row(day, *(f"{v:.3f}" for v in row))
-    console.print(table)
-    console.print(_metrics_table("Pooled over all dates", result["pooled"]))
-    console.print(f"Table: {out}/backtest.csv and .json, plot: {out}/backtest.png, MLflow run {result['mlflow_run_id']}")
+    print_backtest(result, out)
 
 
 @app.command()
@@ -266,28 +251,7 @@ def effect(
         run_pull(cfg, ws)
         run_validate(cfg, ws)
     result = run_effect(cfg, ws, pd.Timestamp(as_of), Path(runs), Path(out))
-    level = f"{cfg.effects.confidence:.0%}"
-    table = Table(title=f"Actions of {result['run']} ({result['source']}): {cfg.labels.horizon_days}-day churn, "
-                        "effect = held-out minus contacted churn rate")
-    for col in ("action", "cause", "contacted", "held out", "churn: contacted / held out", "effect",
-                f"{level} interval", "relative"):
-        table.add_column(col, no_wrap=col in ("action", f"{level} interval"),
-                         justify="left" if col in ("action", "cause") else "right")
-    for r in result["measured"].itertuples(index=False):
-        known = r.effect == r.effect
-        table.add_row(r.action, r.cause, f"{r.n_treated:,}", f"{r.n_control:,}",
-                      f"{_pct(r.churn_treated)} / {_pct(r.churn_control)}", f"{r.effect:+.1%}" if known else "-",
-                      f"{r.ci_low:+.1%} .. {r.ci_high:+.1%}" if known else "-",
-                      f"{r.relative_effect:+.0%}" if r.relative_effect == r.relative_effect else "-")
-    console.print(table)
-    priors = result["evidence"]["effects"]
-    console.print(f"Evidence kept in {result['evidence_file']} (all measured runs pooled); the next contact plans use "
-                  f"these relative effects instead of the priors: {priors or 'none yet (too few customers per arm)'}. "
-                  f"MLflow run {result['mlflow_run_id']}")
-
-
-def _pct(x: float) -> str:
-    return f"{x:.1%}" if x == x else "-"
+    print_effect(result, cfg.effects.confidence, cfg.labels.horizon_days)
 
 
 @app.command()
@@ -332,38 +296,43 @@ def stage_demo_data(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     console.print(run_demo_data(load_config(config), DEMO_DB, DEMO_TRUTH))
 
 
+def _stage_inputs(config: str, workdir: str, **overrides) -> tuple:
+    """What every stage command starts from: the config, loaded once (with any flag overrides), and the
+    workspace its files live in."""
+    from churn.config import load_config
+    from churn.ops import Workspace
+
+    return load_config(config, **overrides), Workspace(Path(workdir))
+
+
 @stage_app.command("pull")
 @_command
 def stage_pull(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
-    from churn.config import load_config
-    from churn.ops import Workspace
+    """Pull the history from the source into the workspace (raw tables)."""
     from churn.runners import run_pull
 
-    cfg = load_config(config, **{"source.location": data})
-    console.print(run_pull(cfg, Workspace(Path(workdir))))
+    cfg, ws = _stage_inputs(config, workdir, **{"source.location": data})
+    console.print(run_pull(cfg, ws))
 
 
 @stage_app.command("validate")
 @_command
 def stage_validate(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
-    from churn.config import load_config
-    from churn.ops import Workspace
+    """Validate the pulled tables against the contract; set bad rows aside with their reasons."""
     from churn.runners import run_validate
 
-    ws = Workspace(Path(workdir))
-    _print_validation(run_validate(load_config(config), ws), ws)
+    cfg, ws = _stage_inputs(config, workdir)
+    print_validation(run_validate(cfg, ws), ws)
 
 
 @stage_app.command("features")
 @_command
 def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Training examples and scoring features as of the date."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_scoring_features, run_training_features
 
-    cfg = load_config(config)
-    ws, day = Workspace(Path(workdir)), resolve_as_of(cfg, as_of)
+    cfg, ws = _stage_inputs(config, workdir)
+    day = resolve_as_of(cfg, as_of)
     console.print(run_training_features(cfg, ws, day))
     console.print(run_scoring_features(cfg, ws, day))
 
@@ -372,12 +341,10 @@ def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 @_command
 def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """12-month value forecast and key accounts as of the date."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_value
 
-    cfg = load_config(config)
-    out = run_value(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))
+    cfg, ws = _stage_inputs(config, workdir)
+    out = run_value(cfg, ws, resolve_as_of(cfg, as_of))
     console.print(f"Customer value as of {out['as_of']} for {out['customers']:,} customers: forecast "
                   f"{out['forecast']}, {out['key_accounts']:,} key accounts")
 
@@ -386,12 +353,10 @@ def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workd
 @_command
 def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Uplift per action from the campaigns table, for the customers being scored."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_effects
 
-    cfg = load_config(config)
-    out = run_effects(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of))
+    cfg, ws = _stage_inputs(config, workdir)
+    out = run_effects(cfg, ws, resolve_as_of(cfg, as_of))
     console.print(f"Campaign rows with a complete horizon: {out['campaign_rows']:,}; measured relative effects "
                   f"replacing the priors: {out['priors'] or 'none'}")
 
@@ -399,22 +364,21 @@ def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wor
 @stage_app.command("train")
 @_command
 def stage_train(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
-    from churn.config import load_config
-    from churn.ops import Workspace
+    """Train and evaluate the model against the baselines on the training examples."""
     from churn.runners import run_train
 
-    _print_training({"metrics": run_train(load_config(config), Workspace(Path(workdir)))})
+    cfg, ws = _stage_inputs(config, workdir)
+    print_training({"metrics": run_train(cfg, ws)})
 
 
 @stage_app.command("register")
 @_command
 def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
-    from churn.config import load_config
-    from churn.ops import Workspace
+    """Log the training run to MLflow and register the model (champion only if it earns it)."""
     from churn.runners import resolve_as_of, run_register
 
-    cfg = load_config(config)
-    console.print(run_register(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of)))
+    cfg, ws = _stage_inputs(config, workdir)
+    console.print(run_register(cfg, ws, resolve_as_of(cfg, as_of)))
 
 
 @stage_app.command("backtest")
@@ -424,16 +388,14 @@ def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/
     """The backtest between backtest.start and backtest.end on the validated tables."""
     import pandas as pd
 
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import run_backtest
 
-    cfg = load_config(config)
+    cfg, ws = _stage_inputs(config, workdir)
     if not (cfg.backtest.start and cfg.backtest.end):
         raise ValueError("set backtest.start and backtest.end in the config for `churn stage backtest`")
-    result = run_backtest(cfg, Workspace(Path(workdir)), pd.Timestamp(cfg.backtest.start),
+    result = run_backtest(cfg, ws, pd.Timestamp(cfg.backtest.start),
                           pd.Timestamp(cfg.backtest.end), None, Path(out))
-    console.print(_metrics_table("Backtest, pooled over all dates", result["pooled"]))
+    console.print(metrics_table("Backtest, pooled over all dates", result["pooled"]))
 
 
 @stage_app.command("score")
@@ -441,12 +403,10 @@ def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/
 def stage_score(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, model: ModelOpt = "models/churn_model",
                 workdir: WorkOpt = "data/work") -> None:
     """Risk, value, loss cause and reasons of every active customer (the scored list)."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_score
 
-    cfg = load_config(config)
-    out = run_score(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), model)
+    cfg, ws = _stage_inputs(config, workdir)
+    out = run_score(cfg, ws, resolve_as_of(cfg, as_of), model)
     console.print(f"Scored {out['customers_scored']:,} active customers as of {out['as_of']} with {out['model']}")
 
 
@@ -455,12 +415,10 @@ def stage_score(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, model
 def stage_decide(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out: OutOpt = "data/retention",
                  workdir: WorkOpt = "data/work") -> None:
     """The playbook's actions and the contact plan: the retention list."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_decide
 
-    cfg = load_config(config)
-    summary = run_decide(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), Path(out))
+    cfg, ws = _stage_inputs(config, workdir)
+    summary = run_decide(cfg, ws, resolve_as_of(cfg, as_of), Path(out))
     console.print(f"Contact plan: {summary['decisions']['n_chosen']:,} customers; list: {out}/retention_list.csv")
 
 
@@ -469,12 +427,10 @@ def stage_decide(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out:
 def stage_report(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out: OutOpt = "data/retention",
                  workdir: WorkOpt = "data/work") -> None:
     """The managers' report (HTML and workbook) of the retention list."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_report
 
-    cfg = load_config(config)
-    console.print(", ".join(run_report(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), Path(out))["files"]))
+    cfg, ws = _stage_inputs(config, workdir)
+    console.print(", ".join(run_report(cfg, ws, resolve_as_of(cfg, as_of), Path(out))["files"]))
 
 
 @stage_app.command("publish")
@@ -482,84 +438,10 @@ def stage_report(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out:
 def stage_publish(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out: OutOpt = "data/retention",
                   workdir: WorkOpt = "data/work") -> None:
     """Publish the list (if publish.url is set), write run_summary.json, log the run to MLflow."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import resolve_as_of, run_publish
 
-    cfg = load_config(config)
-    _print_scoring(run_publish(cfg, Workspace(Path(workdir)), resolve_as_of(cfg, as_of), Path(out)))
-
-
-def _print_validation(summary: dict, ws) -> None:
-    table = Table(title=f"Validation (pulled {summary['pulled_at']})")
-    for col in ("table", "rows", "kept", "set aside", "rules broken", "ignored columns"):
-        table.add_column(col)
-    for name, t in summary["tables"].items():
-        rules = ", ".join(f"{k}: {v}" for k, v in t["bad_rows_by_rule"].items()) or "-"
-        table.add_row(name, f"{t['rows']:,}", f"{t['kept_rows']:,}", f"{t['bad_rows']:,}", rules,
-                      ", ".join(t["ignored_columns"]) or "-")
-    console.print(table)
-    console.print(f"Set-aside rows with their reasons: {ws.quarantine}")
-
-
-def _metrics_table(title: str, m: dict) -> Table:
-    from churn.model import METRICS, MODELS
-
-    table = Table(title=title)
-    for col in ("model", "ROC-AUC", "PR-AUC", "Brier", "log loss", "lift@10%", "ECE"):
-        table.add_column(col, justify="right")
-    for name in MODELS:
-        if f"{name}_roc_auc" in m:
-            table.add_row(name, *(f"{m[f'{name}_{k}']:.3f}" for k in METRICS))
-    return table
-
-
-def _print_training(result: dict) -> None:
-    trained = result["metrics"]
-    console.print(_metrics_table("Holdout (latest complete cutoff)", trained["metrics"]))
-    g, c = trained["grade"], trained["calibration"]
-    console.print(f"Grade {g['grade']}: ROC-AUC {g['auc_gain']:+.3f} vs {g['best_baseline_auc']}, top-10% lift "
-                  f"{g['lift_gain']:+.1%} vs {g['best_baseline_lift']}. Calibration: mean predicted vs observed "
-                  f"churn differ by {c['gap']:.3f} ({'ok' if c['ok'] else 'OVER'} the {c['max_gap']} limit).")
-    if trained["search"]["points_tried"]:
-        console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "
-                      f"in the time budget; chosen {trained['params']}")
-    if "registered" in result:
-        r = result["registered"]
-        console.print(f"Registered churn v{r['version']} as @{r['alias']}: {r['decision']['explanation']} "
-                      f"(MLflow run {r['run_id']})")
-
-
-def _print_scoring(summary: dict) -> None:
-    console.print(
-        f"Scored {summary['customers_scored']:,} active customers as of {summary['as_of']} with {summary['model']}: "
-        f"{summary['customers_at_risk']:,} at risk, expected loss {summary['value_at_risk']:,.0f}. "
-        f"Causes among those at risk: {summary['primary_causes_at_risk']}. "
-        f"List: {summary['out']}/retention_list.csv"
-    )
-    d = summary["decisions"]
-    versus = d.get("versus_risk_ranking") or {}
-    budget = "an unlimited budget" if d["budget"] is None else f"{d['budget']:,.0f}"
-    console.print(
-        f"Contact plan: {d['n_chosen']:,} customers, budget used {d['budget_used']:,.0f} of {budget}, "
-        f"expected value retained {d['expected_value_retained']:,.0f}; {d['n_holdout']:,} more held out at random "
-        f"(value {d['holdout_value']:,.0f} forgone to measure the actions)."
-        + (f" The plan before the holdout retains {d['planned_value']:,.0f}; contacting the riskiest first with the "
-           f"same budget: {versus['risk_ranking']['expected_value_retained']:,.0f}." if versus else "")
-    )
-    effects = summary.get("action_effects") or {}
-    measured = {a: v for a, v in effects.items() if not v["source"].startswith("prior")}
-    if measured:
-        by_source: dict[str, list[str]] = {}
-        for a, v in sorted(measured.items()):
-            shown = f"{a} {v['relative_effect']:+.0%}" if v["relative_effect"] is not None else a
-            by_source.setdefault(v["source"], []).append(shown)
-        console.print("Action effects measured (share of the churn risk removed): "
-                      + "; ".join(f"{src}: {', '.join(names)}" for src, names in by_source.items())
-                      + f"; config priors for the other {len(effects) - len(measured)} actions.")
-    set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
-    if set_aside:
-        console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
+    cfg, ws = _stage_inputs(config, workdir)
+    print_scoring(run_publish(cfg, ws, resolve_as_of(cfg, as_of), Path(out)))
 
 
 def main() -> None:  # pragma: no cover
