@@ -1,4 +1,4 @@
-"""Typed configuration: one section per stage, each named after its module.
+"""Typed configuration: one section per stage (source, validate, labels, features, train, evaluate, ...).
 
 The whole file is loaded once at the entry point (CLI, Prefect flow, DVC stage) and each
 stage function receives only its own section.
