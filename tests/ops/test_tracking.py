@@ -84,3 +84,15 @@ def test_champion_metrics_and_manual_promotion(tmp_path, tracking_uri, trained_m
     assert audit.loc[0, "params.promoted_by"] == "ana"
     with pytest.raises(LookupError, match="has no version 9"):
         tracking.promote(cfg, "9", "ana", "typo")
+
+
+@pytest.mark.parametrize("old, name", [("churn.tracking", "ChurnPyfunc"), ("churn.train", "ChurnModel"),
+                                       ("churn.btyd", "BGNBD"), ("churn.evaluate", "evaluate_all")])
+def test_models_pickled_under_the_old_module_names_still_load(old, name):
+    # A registered model saved before the move stores e.g. `churn.tracking.ChurnPyfunc` by name (pickle's GLOBAL).
+    import importlib
+    import pickle
+
+    tracking.resolve_moved_modules()
+    found = pickle.loads(f"c{old}\n{name}\n.".encode())
+    assert found is getattr(importlib.import_module(tracking.MOVED_MODULES[old]), name)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -21,6 +23,16 @@ from churn.model import ChurnModel
 # Explicit requirements: inferring them costs ~13 s per logged model.
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
 MODEL_ARTIFACT = "churn_model"
+# Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
+# flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
+MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model.train",
+                 "churn.btyd": "churn.model.btyd", "churn.evaluate": "churn.model.evaluation"}
+
+
+def resolve_moved_modules() -> None:
+    """Let models pickled under churn's old module names load (the old names point at the new modules)."""
+    for old, new in MOVED_MODULES.items():
+        sys.modules.setdefault(old, importlib.import_module(new))
 
 
 class ChurnPyfunc(mlflow.pyfunc.PythonModel):
@@ -242,6 +254,7 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
         if not Path(uri, "MLmodel").exists():
             raise LookupError(f"{uri} is not an MLflow model folder (no MLmodel file)")
         label = f"local:{uri}"
+    resolve_moved_modules()
     loaded = mlflow.pyfunc.load_model(uri)
     return loaded.unwrap_python_model().model, label
 
