@@ -24,7 +24,6 @@ This is a check to run by hand after moving code, not a timed benchmark.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -218,10 +217,6 @@ def compare(before, after, path=""):
 
 def _is_nan(v) -> bool:
     return isinstance(v, float) and math.isnan(v)
-
-
-def digest(fingerprint: dict) -> str:
-    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:16]
 
 
 if __name__ == "__main__":

@@ -191,12 +191,9 @@ def score(
 @_command
 def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: WorkOpt = "data/work") -> None:
     """Pull and validate the history only; print what was kept and set aside."""
-    from churn.config import load_config
-    from churn.ops import Workspace
     from churn.runners import run_pull, run_validate
 
-    cfg = load_config(config, **{"source.location": data})
-    ws = Workspace(Path(workdir))
+    cfg, ws = _stage_inputs(config, workdir, **{"source.location": data})
     run_pull(cfg, ws)
     summary = run_validate(cfg, ws)
     print_validation(summary, ws)

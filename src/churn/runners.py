@@ -206,18 +206,19 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -> dict:
     """Score every active customer: risk, value, loss cause and reasons (the scored list, before actions)."""
     from churn.ops import tracking
-    from churn.score import retention_list
+    from churn.score import score_customers
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")
-    value = io.read_parquet(ws.customer_value) if _made_for(ws.value_summary, as_of) else None
-    scored = retention_list(features, customers, model, cfg=cfg.score, explain=cfg.explain,
+    value_summary = _made_for(ws.value_summary, as_of)
+    value = io.read_parquet(ws.customer_value) if value_summary else None
+    scored = score_customers(features, customers, model, cfg=cfg.score, explain=cfg.explain,
                             trend_window=cfg.features.trend_window, model_version=label, as_of=as_of, value=value,
                             value_cfg=cfg.value)
     io.write_parquet(scored, ws.scored_list)
     summary = {"as_of": str(as_of.date()), "model": label, "model_grade": tracking.model_grade(model_uri, cfg.tracking),
-               "customers_scored": len(scored)}
+               "customers_scored": len(scored), "value": value_summary}
     io.write_json(summary, ws.score_summary)
     return summary
 
@@ -234,9 +235,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
         with_playbook_actions,
     )
 
-    scored_run = _made_for(ws.score_summary, as_of)
-    if scored_run is None:
-        raise FileNotFoundError(f"no scored list for {as_of.date()} in {ws.scored_list}: run the score stage first")
+    scored_run = _needed(ws.score_summary, as_of, "score")
     playbook = load_playbook(cfg.score.playbook)
     listing = with_playbook_actions(io.read_parquet(ws.scored_list), playbook, act_on=cfg.score.act_on_risk_bands)
     uplift = _made_for(ws.effects_summary, as_of)
@@ -255,7 +254,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}
     summary["model_grade"] = scored_run["model_grade"]
-    summary["value"] = _made_for(ws.value_summary, as_of)
+    summary["value"] = scored_run["value"]
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
     io.write_json(summary, ws.plan_summary)
@@ -266,7 +265,7 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     """The managers' report of the run: the HTML page and, if configured, the Excel workbook."""
     from churn.report import render_html, write_excel
 
-    summary = _planned(ws, as_of)
+    summary = _needed(ws.plan_summary, as_of, "decide")
     listing = io.read_parquet(out_dir / "retention_list.parquet")
     html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal)
     with io.atomic_path(out_dir / "report.html") as tmp:
@@ -284,7 +283,7 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
     to MLflow. The database run id is the as-of date: re-publishing a date replaces its rows."""
     from churn.ops import tracking
 
-    summary = _planned(ws, as_of)
+    summary = _needed(ws.plan_summary, as_of, "decide")
     publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
     if publish_url:
         listing = io.read_parquet(out_dir / "retention_list.parquet")
@@ -301,10 +300,12 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
     return summary
 
 
-def _planned(ws: Workspace, as_of: pd.Timestamp) -> dict:
-    summary = _made_for(ws.plan_summary, as_of)
+def _needed(summary_path: Path, as_of: pd.Timestamp, stage: str) -> dict:
+    """The summary of an earlier stage of this run, which this stage cannot do without."""
+    summary = _made_for(summary_path, as_of)
     if summary is None:
-        raise FileNotFoundError(f"no contact plan for {as_of.date()} in {ws.plan_summary}: run the decide stage first")
+        raise FileNotFoundError(f"no output of the {stage} stage for {as_of.date()} ({summary_path}): "
+                                f"run `churn stage {stage}` first")
     return summary
 
 

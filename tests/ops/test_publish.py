@@ -23,7 +23,7 @@ from churn.vocab import LIST_COLUMNS
 
 
 def make_listing(n: int = 5, seed: int = 0, prefix: str = "C") -> pd.DataFrame:
-    """A retention-list-shaped frame (churn.score.LIST_COLUMNS, the dtypes retention_list gives)."""
+    """A retention-list-shaped frame (churn.vocab.LIST_COLUMNS, the dtypes the score and decide stages give)."""
     ids = [f"{prefix}{i:05d}" for i in range(n)]
     p = [round(0.9 - 0.1 * i - 0.01 * seed, 4) for i in range(n)]
     text = lambda values: pd.array(values, dtype="string")  # noqa: E731

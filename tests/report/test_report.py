@@ -37,7 +37,7 @@ SECRET_NAMES = ["Renji Hospital Pharmacy", "St. Mary's Clinic", "=HYPERLINK(\"ht
 
 
 def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = None) -> pd.DataFrame:
-    """A retention list built like `score.retention_list` (same columns and dtypes), from the real
+    """A retention list built like the score and decide stages build it (same columns and dtypes), from the real
     risk bands, value tiers, playbook and reason sentences, without training a model."""
     rng = np.random.default_rng(seed)
     owners = OWNERS + [None] if owners is None else owners

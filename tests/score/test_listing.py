@@ -6,7 +6,7 @@ from churn.action import load_playbook, with_playbook_actions
 from churn.config import load_config
 from churn.features import build_features, plan_cutoffs, population, training_examples
 from churn.model import train_model
-from churn.score import retention_list
+from churn.score import score_customers
 from churn.vocab import ACTION_COLUMNS, LIST_COLUMNS, SCORED_COLUMNS
 
 AS_OF = pd.Timestamp("2025-01-01")
@@ -19,7 +19,7 @@ def scored():
     ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
     model = train_model(ex, cfg.train).model
     feats = build_features(tables, population(tables, [AS_OF], cfg.labels), cfg.features)
-    listing = retention_list(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
+    listing = score_customers(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
                              trend_window=cfg.features.trend_window, model_version="churn v7", as_of=AS_OF)
     return cfg, feats, listing, (tables, model)
 
@@ -56,7 +56,7 @@ def test_orders_only_history_scores_without_customer_details():
     ex = training_examples(tables, plan_cutoffs(AS_OF, cfg.labels), cfg.labels, cfg.features)
     model = train_model(ex, cfg.train).model
     feats = build_features(tables, population(tables, [AS_OF], cfg.labels), cfg.features)
-    listing = retention_list(feats, None, model, cfg=cfg.score, explain=cfg.explain,
+    listing = score_customers(feats, None, model, cfg=cfg.score, explain=cfg.explain,
                              trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF)
     assert len(listing) == len(feats) and listing["owner"].isna().all()
     assert not listing["is_key_account"].any()
@@ -71,7 +71,7 @@ def test_value_forecast_sets_tiers_and_key_accounts(scored):
     cfg, feats, _, (tables, model) = scored
     vcfg = ValueConfig(key_accounts=KeyAccountRules(use_flag=False, top_revenue_share=0.3))
     value = customer_value(tables["orders"], tables["customers"], AS_OF, vcfg)
-    listing = retention_list(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
+    listing = score_customers(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
                              trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF, value=value,
                              value_cfg=vcfg)
     by_id = value.set_index("customer_id").reindex(listing["customer_id"])
@@ -84,7 +84,7 @@ def test_value_forecast_sets_tiers_and_key_accounts(scored):
 
     expected = value_tiers(listing["forecast_value_12m"].fillna(listing["value_12m"]), cfg.score.value_tier_cuts)
     assert listing["value_tier"].tolist() == expected.tolist()
-    trailing = retention_list(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
+    trailing = score_customers(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
                               trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF, value=value,
                               value_cfg=vcfg.model_copy(update={"tier_by": "trailing"}))
     assert trailing["value_tier"].tolist() == value_tiers(trailing["value_12m"], cfg.score.value_tier_cuts).tolist()

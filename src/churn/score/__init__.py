@@ -6,7 +6,7 @@ Imports only `churn.model`, `churn.features`, `churn.data`, `churn.config` and `
 
 from churn.score.bands import risk_bands, value_tiers
 from churn.score.causes import cause_agreement, explain_causes, feature_groups
-from churn.score.listing import retention_list
+from churn.score.listing import score_customers
 from churn.score.reasons import PHRASES, reasons
 from churn.score.value import (
     CUSTOMER_VALUE_COLUMNS,
@@ -19,6 +19,6 @@ from churn.score.value import (
 
 __all__ = [
     "CUSTOMER_VALUE_COLUMNS", "PHRASES", "VALUE_COLUMNS", "cause_agreement", "customer_value", "explain_causes",
-    "feature_groups", "forecast_customer_value", "key_accounts", "reasons", "retention_list", "risk_bands",
+    "feature_groups", "forecast_customer_value", "key_accounts", "reasons", "risk_bands", "score_customers",
     "validate_forecast", "value_tiers",
 ]

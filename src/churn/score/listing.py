@@ -12,7 +12,7 @@ from churn.score.reasons import reasons
 from churn.vocab import SCORED_COLUMNS
 
 
-def retention_list(
+def score_customers(
     features: pd.DataFrame,
     customers: pd.DataFrame | None,
     model: ChurnModel,
