@@ -234,10 +234,14 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
         with_measured_effects,
         with_playbook_actions,
     )
+    from churn.report import render_reasons
 
     scored_run = _needed(ws.score_summary, as_of, "score")
     playbook = load_playbook(cfg.score.playbook)
-    listing = with_playbook_actions(io.read_parquet(ws.scored_list), playbook, act_on=cfg.score.act_on_risk_bands)
+    scored = io.read_parquet(ws.scored_list)
+    # The list's own words are English; the report words the same codes in its language.
+    scored = scored.assign(reasons=render_reasons(scored["reason_codes"], "en"))
+    listing = with_playbook_actions(scored, playbook, act_on=cfg.score.act_on_risk_bands)
     uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None

@@ -38,11 +38,12 @@ LIST_COLUMNS = [
     "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
     "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
     "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
-    "reasons", "model_version", "as_of",
+    "reasons", "reason_codes", "model_version", "as_of",
 ]
-# The playbook's columns in the list; the scored list before actions are chosen has the others.
+# The playbook's columns in the list; the scored list before actions are chosen has the others but the
+# reasons' text (`reasons`, English words for `reason_codes`, the reasons as data).
 ACTION_COLUMNS = ["action", "action_label", "channel", "owner_role", "action_cost"]
-SCORED_COLUMNS = [c for c in LIST_COLUMNS if c not in ACTION_COLUMNS]
+SCORED_COLUMNS = [c for c in LIST_COLUMNS if c not in ACTION_COLUMNS and c != "reasons"]
 
 __all__ = ["TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
            "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS",

@@ -3,7 +3,7 @@ import pytest
 from pydantic import ValidationError
 
 from churn.action import Playbook, load_playbook, playbook_actions
-from churn.score import reasons, risk_bands, value_tiers
+from churn.score import risk_bands, value_tiers
 
 
 def test_value_tiers_follow_pareto_cuts():
@@ -45,16 +45,3 @@ def test_incomplete_playbook_is_refused(playbook):
     raw["rules"]["low"]["price"] = "free_lunch"
     with pytest.raises(ValidationError, match=r"undefined action\(s\) \['free_lunch'\]"):
         Playbook.model_validate(raw)
-
-
-def test_reasons_use_the_customers_own_numbers():
-    f = pd.DataFrame([{
-        "orders_90": 5, "orders_prev_90": 10, "recency_days": 70.0, "ipt_mean_days": 20.0,
-        "complaints_service_90": 3, "open_tickets": 2, "open_ticket_age_max": 35.0, "days_since_visit": 80.0,
-        "discount_trend": 0.0,
-    }])
-    text = reasons(f, pd.Series(["service"]), 90).iloc[0]
-    assert text.startswith("3 service complaints in 90 days; 2 open tickets (oldest 35 days)")
-    assert "orders down 50% vs the previous 90 days" in text
-    quiet = pd.DataFrame([{"orders_90": 3, "orders_prev_90": 3, "recency_days": 5.0, "ipt_mean_days": 10.0}])
-    assert reasons(quiet, pd.Series(["other"]), 90).iloc[0] == "no warning signs in the data"

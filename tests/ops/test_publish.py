@@ -47,6 +47,7 @@ def make_listing(n: int = 5, seed: int = 0, prefix: str = "C") -> pd.DataFrame:
         "value_12m": [1000.0 * (i + 1) for i in range(n)],
         "expected_loss": [round(1000.0 * (i + 1) * x, 2) for i, x in enumerate(p)],
         "reasons": text([f"no order in {30 + i} days; seed {seed}" for i in range(n)]),
+        "reason_codes": text([f'[{{"key":"silent","days":{30 + i}}}]' for i in range(n)]),
         "model_version": f"churn v{seed + 1}",
         "as_of": "2026-10-01",
         "key_account_rule": text(["flag" if i % 3 == 0 else None for i in range(n)]),
@@ -224,6 +225,19 @@ def test_a_table_with_other_columns_is_refused(db_url, table):
                                               r"missing \['risk_band', 'value_tier'.*extra \['crm_note'\]"):
         io.publish_retention_list(make_listing(3), db_url, "run-1", table=table)
     assert read_table(db_url, table)["crm_note"].tolist() == ["keep me"]
+
+
+def test_a_table_published_by_an_older_churn_gets_the_new_list_columns(db_url, table):
+    # A table published before the list had `reason_codes`: the column is added, empty for the old run.
+    old = make_listing(3).drop(columns=["reason_codes"])
+    io.publish_retention_list(old, db_url, "run-old", table=table)
+    out = io.publish_retention_list(make_listing(2), db_url, "run-new", table=table)
+    assert out["rows_in_table"] == 5
+    got = read_table(db_url, table)
+    assert list(got.columns) == ["run_id", *[c for c in LIST_COLUMNS if c != "reason_codes"], "published_at",
+                                 "reason_codes"]
+    assert got.loc[got["run_id"] == "run-old", "reason_codes"].isna().all()
+    assert got.loc[got["run_id"] == "run-new", "reason_codes"].tolist() == make_listing(2)["reason_codes"].tolist()
 
 
 def test_a_bad_list_is_refused_before_touching_the_database(db_url, table):

@@ -18,11 +18,11 @@ from churn.report import (
     mask_names,
     mask_phones,
     render_html,
+    render_reasons,
     sheet_name,
-    translate_reasons,
     write_excel,
 )
-from churn.score import PHRASES, reasons, risk_bands, value_tiers
+from churn.score import REASON_KEYS, reason_codes, risk_bands, value_tiers
 from churn.vocab import LIST_CAUSES, LIST_COLUMNS
 
 LANGUAGES = ["en", "zh"]
@@ -38,7 +38,7 @@ SECRET_NAMES = ["Renji Hospital Pharmacy", "St. Mary's Clinic", "=HYPERLINK(\"ht
 
 def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = None) -> pd.DataFrame:
     """A retention list built like the score and decide stages build it (same columns and dtypes), from the real
-    risk bands, value tiers, playbook and reason sentences, without training a model."""
+    risk bands, value tiers, playbook and reasons, without training a model."""
     rng = np.random.default_rng(seed)
     owners = OWNERS + [None] if owners is None else owners
     out = pd.DataFrame({"customer_id": pd.array([f"C{i:05d}" for i in range(n)], dtype="string")})
@@ -68,7 +68,8 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
         "service_score_mean_180": rng.uniform(2, 10, n), "days_since_visit": rng.choice([np.nan, 30.0, 90.0], n),
         "outbound_prev_90": rng.integers(0, 20, n), "outbound_90": rng.integers(0, 5, n),
     })
-    out["reasons"] = reasons(features, out["primary_cause"], 90)
+    out["reason_codes"] = reason_codes(features, out["primary_cause"], 90)
+    out["reasons"] = render_reasons(out["reason_codes"], "en")
     out["model_version"] = "churn v3"
     out["as_of"] = AS_OF
     out = out.sort_values(["expected_loss", "customer_id"], ascending=[False, True])
@@ -223,36 +224,50 @@ def placeholders(template: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
 
 
-def test_chinese_phrases_match_the_english_ones():
-    assert set(localize.PHRASES_ZH) == set(PHRASES["en"])
-    for key, english in PHRASES["en"].items():
-        # Chinese has no plural: "{s}" is the only placeholder it leaves out.
-        assert placeholders(localize.PHRASES_ZH[key]) == placeholders(english) - {"s"}, key
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reason_key_has_a_phrase_with_its_values(language):
+    phrases = localize.REASON_PHRASES[language]
+    assert set(phrases) == set(REASON_KEYS) | {"none"}
+    for key, values in REASON_KEYS.items():
+        # "{s}" is English's plural ending, derived from "n"; Chinese has no plural.
+        assert placeholders(phrases[key]) - {"s"} == set(values), key
 
 
-def test_chinese_phrases_work_in_actions_reasons(monkeypatch):
-    """The dict drops into `actions.PHRASES` as it is: every phrase formats with reasons' values."""
-    monkeypatch.setitem(PHRASES, "zh", localize.PHRASES_ZH)
-    features = pd.DataFrame({"orders_90": [2, 5], "orders_prev_90": [10, 5], "recency_days": [120.0, 2.0],
-                             "ipt_mean_days": [10.0, 10.0], "complaints_quality_90": [3, 0]})
-    text = reasons(features, pd.Series(["quality", "other"]), 90, language="zh")
-    assert text.iloc[0].startswith("90天内3次quality投诉")  # category words are translated by the caller
-    assert text.iloc[1] == "数据中无预警信号"
+REASONS = [
+    [{"key": "complaints", "n": 3, "category": "service", "t": 90}, {"key": "open_tickets", "n": 2, "days": 35},
+     {"key": "orders_down", "pct": 50, "t": 90}],
+    [{"key": "complaints", "n": 1, "category": "billing", "t": 90},
+     {"key": "low_score", "dimension": "price", "score": 4.7}, {"key": "discount_down", "before": 12, "after": 7}],
+    [{"key": "never_visited"}, {"key": "returns", "pct": 6}, {"key": "contacts_down", "before": 24, "after": 6, "t": 90}],
+    [],
+]
 
 
-def test_reasons_are_translated_phrase_by_phrase():
-    english = pd.Series([
-        "3 service complaints in 90 days; 2 open tickets (oldest 35 days); orders down 50% vs the previous 90 days",
-        "1 billing complaint in 90 days; price satisfaction 4.7/10; discount down from 12% to 7%",
-        "no rep visit on record; returns 6% of purchases; rep contacts down from 24 to 6 per 90 days",
-        "no warning signs in the data", None, "something new the dictionary does not know",
-    ], dtype="string")
-    zh = translate_reasons(english, "zh").tolist()
-    assert zh[0] == "90天内3次服务投诉；2个未关闭工单（最久35天）；订单量较前90天下降50%"
-    assert zh[1] == "90天内1次账单投诉；价格满意度4.7/10；折扣从12%降至7%"
-    assert zh[2] == "无销售代表拜访记录；退货占采购额的6%；销售代表联系次数从每90天24次降至6次"
-    assert zh[3:] == ["数据中无预警信号", "", "something new the dictionary does not know"]
-    assert translate_reasons(english, "en").tolist()[0] == english.iat[0]
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", ["3 service complaints in 90 days; 2 open tickets (oldest 35 days); orders down 50% vs the previous 90 days",
+            "1 billing complaint in 90 days; price satisfaction 4.7/10; discount down from 12% to 7%",
+            "no rep visit on record; returns 6% of purchases; rep contacts down from 24 to 6 per 90 days",
+            "no warning signs in the data", "", "", "brand_new days=3"]),
+    ("zh", ["90天内3次服务投诉；2个未关闭工单（最久35天）；订单量较前90天下降50%",
+            "90天内1次账单投诉；价格满意度4.7/10；折扣从12%降至7%",
+            "无销售代表拜访记录；退货占采购额的6%；销售代表联系次数从每90天24次降至6次",
+            "数据中无预警信号", "", "", "brand_new days=3"]),
+])
+def test_reasons_are_rendered_from_their_codes(language, expected):
+    import json
+
+    codes = pd.Series([json.dumps(r) for r in REASONS] + [None, "", '[{"key": "brand_new", "days": 3}]'],
+                      dtype="string")
+    assert render_reasons(codes, language).tolist() == expected
+
+
+def test_a_list_without_reason_codes_shows_its_own_reasons():
+    # A list written before reasons were data (no codes, or rows without them) keeps its text.
+    old = pd.DataFrame({"reasons": ["no order in 40 days", None]})
+    assert localize.list_reasons(old, "zh").tolist() == ["no order in 40 days", ""]
+    mixed = pd.DataFrame({"reasons": ["old words", "no order in 9 days"],
+                          "reason_codes": [None, '[{"key": "silent", "days": 9}]']})
+    assert localize.list_reasons(mixed, "zh").tolist() == ["old words", "已9天未下单"]
 
 
 def test_every_playbook_action_is_translated():
@@ -284,9 +299,10 @@ def test_excel_list_sheet(listing, language):
     n, headings = len(listing), localize.COLUMNS[language]
     assert ws.title == localize.TEXT[language]["sheet_list"]
     assert ws.freeze_panes == "A2"
-    assert ws.max_row == n + 1 and ws.max_column == len(LIST_COLUMNS)
+    shown = [c for c in LIST_COLUMNS if c != "reason_codes"]  # the reasons are shown in words
+    assert ws.max_row == n + 1 and ws.max_column == len(shown)
     assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{n + 1}"
-    assert [c.value for c in ws[1]] == [headings[c] for c in LIST_COLUMNS]
+    assert [c.value for c in ws[1]] == [headings[c] for c in shown]
     assert [ws.cell(r, 1).value for r in range(2, n + 2)] == listing["customer_id"].tolist()
 
     prob, band = column_of(ws, headings["churn_probability"]), column_of(ws, headings["risk_band"])

@@ -6,6 +6,7 @@ from churn.action import load_playbook, with_playbook_actions
 from churn.config import load_config
 from churn.features import build_features, plan_cutoffs, population, training_examples
 from churn.model import train_model
+from churn.report import render_reasons
 from churn.score import score_customers
 from churn.vocab import ACTION_COLUMNS, LIST_COLUMNS, SCORED_COLUMNS
 
@@ -41,9 +42,10 @@ def test_expected_loss_is_probability_times_value(scored):
 
 def test_actions_only_for_customers_at_risk(scored):
     cfg, _, scored_list, _ = scored
-    listing = with_playbook_actions(scored_list, load_playbook(cfg.score.playbook), act_on=cfg.score.act_on_risk_bands)
+    worded = scored_list.assign(reasons=render_reasons(scored_list["reason_codes"], "en"))
+    listing = with_playbook_actions(worded, load_playbook(cfg.score.playbook), act_on=cfg.score.act_on_risk_bands)
     assert list(listing.columns) == LIST_COLUMNS
-    assert listing.drop(columns=ACTION_COLUMNS).equals(scored_list)
+    assert listing.drop(columns=[*ACTION_COLUMNS, "reasons"]).equals(scored_list)
     at_risk = listing["risk_band"].isin(cfg.score.act_on_risk_bands)
     assert (listing.loc[~at_risk, "action"] == "monitor").all()
     assert (listing.loc[at_risk, "action"] != "monitor").all()

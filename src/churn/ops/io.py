@@ -240,7 +240,8 @@ def publish_retention_list(
     One transaction: create the table if it does not exist (primary key (run_id, customer_id), the
     list's columns and `published_at`), delete the rows of `run_id`, insert the list in chunks.
     Re-publishing a run replaces its rows; other runs' rows stay. Any failure rolls everything back.
-    `table` may be `schema.table`. An existing table with other columns is refused (PublishError).
+    `table` may be `schema.table`. An existing table gets the list's new columns (empty for earlier runs);
+    one with other columns is refused (PublishError).
     """
     import datetime as dt
 
@@ -318,12 +319,21 @@ def _transactional_engine(url: str):
 
 
 def _check_columns(conn, target, table: str) -> None:
+    """An existing table must have the list's columns. Columns a newer churn added to the list (such as
+    `reason_codes`) are added to it, empty for the runs already published; anything else is refused."""
     import sqlalchemy as sa
 
     present = [c["name"] for c in sa.inspect(conn).get_columns(target.name, schema=target.schema)]
     expected = [c.name for c in target.columns]
     missing = [c for c in expected if c not in present]
     extra = [c for c in present if c not in expected]
+    if missing and not extra and not any(target.c[c].primary_key or not target.c[c].nullable for c in missing):
+        preparer = conn.dialect.identifier_preparer
+        for c in missing:
+            column = target.c[c]
+            conn.execute(sa.text(f"ALTER TABLE {preparer.format_table(target)} ADD COLUMN "
+                                 f"{preparer.quote(c)} {column.type.compile(dialect=conn.dialect)}"))
+        return
     if missing or extra:
         raise PublishError(
             f"table {table!r} exists with other columns than the retention list: "

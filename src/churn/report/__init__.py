@@ -10,13 +10,13 @@ The only I/O is `write_excel` saving to the path or buffer it is given.
   and SVG charts (`templates/`) and no external resource, so it opens from a mail attachment.
 - `excel.write_excel(listing, target, language, mask_personal)`: the full list and one sheet per owner.
 
-Imports only `churn.score` (the reason phrases) and `churn.vocab`.
+Imports only `churn.vocab`.
 """
 
 from churn.report.excel import sheet_name, write_excel
 from churn.report.frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
 from churn.report.html import render_html
-from churn.report.localize import LANGUAGES, translate_reasons
+from churn.report.localize import LANGUAGES, list_reasons, render_reasons
 
 __all__ = ["LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
-           "render_html", "sheet_name", "translate_reasons", "write_excel"]
+           "list_reasons", "render_html", "render_reasons", "sheet_name", "write_excel"]

@@ -11,7 +11,7 @@ import pandas as pd
 
 import churn.report.localize as localize
 from churn.report.frame import MONEY_COLUMNS, _missing, _text, prepare_list
-from churn.report.localize import translate_reasons
+from churn.report.localize import list_reasons
 
 OWNER_SHEET_COLUMNS = [
     "customer_id", "name", "contact_name", "email", "phone", "churn_probability", "risk_band", "value_tier",
@@ -49,7 +49,8 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     localize.check_language(language)
     t = localize.TEXT[language]
     frame = prepare_list(listing, mask_personal)
-    table = _excel_values(frame, language)
+    # The reasons' codes are data for programs; the sheet shows them in words ("reasons").
+    table = _excel_values(frame, language).drop(columns=["reason_codes"])
     wb = Workbook()
     taken: set[str] = set()
     ws = wb.active
@@ -82,7 +83,7 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     out["owner_role"] = frame["owner_role"].map(lambda v: localize.term(localize.OWNER_ROLES, v, language))
     out["action_label"] = [localize.action_label(a, _text(label), language)
                            for a, label in zip(frame["action"], frame["action_label"], strict=True)]
-    out["reasons"] = translate_reasons(frame["reasons"], language)
+    out["reasons"] = list_reasons(frame, language)
     return out
 
 

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 import churn.report.localize as localize
 from churn.report.frame import _count, _first, _key, _money, _number, _pct, _text, prepare_list
-from churn.report.localize import translate_reasons
+from churn.report.localize import list_reasons
 from churn.vocab import AT_RISK_BANDS, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
 
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
@@ -203,7 +203,7 @@ def _list_payload(frame: pd.DataFrame, language: str) -> dict:
     tier_label = {v: localize.term(localize.VALUE_TIERS, v, language) for v in frame["value_tier"].dropna().unique()}
     cause_names = set(frame["primary_cause"].dropna()) | set(frame["secondary_cause"].dropna())
     cause_label = {c: localize.term(localize.CAUSES, c, language) for c in cause_names}
-    reasons = translate_reasons(frame["reasons"], language)
+    reasons = list_reasons(frame, language)
     cols = ["rank", "id", "name", "contact", "p", "band", "tier", "ka", "owner", "segment", "region", "cause",
             "secondary", "action", "channel", "role", "cost", "value", "loss", "why"]
     rows = []

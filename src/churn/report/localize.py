@@ -1,5 +1,5 @@
 """The report's words in each language: English (the pipeline's own words) and Simplified Chinese, for
-headings, causes, bands, tiers, actions and the reasons. The HTML page and the workbook both use it.
+headings, causes, bands, tiers, actions and the reasons (rendered from their codes). The HTML page and the workbook both use it.
 
 Lookups fall back to the original value: a value the dictionaries do not know (a new region, a
 custom playbook action) is shown as it is rather than dropped.
@@ -7,9 +7,7 @@ custom playbook action) is shown as it is rather than dropped.
 
 from __future__ import annotations
 
-import functools
-import re
-import string
+import json
 
 import pandas as pd
 
@@ -17,25 +15,44 @@ from churn.report.frame import _missing
 
 LANGUAGES = ("en", "zh")
 
-# Reason phrases (same keys and placeholders as `churn.score.PHRASES["en"]`; Chinese has no
-# plural, so "{s}" is the one placeholder left out). `{category}` and `{dimension}` receive the
-# English words price/billing/service/delivery/quality: translate them with `TERMS_ZH` first.
-PHRASES_ZH = {
-    "orders_down": "订单量较前{t}天下降{pct}%",
-    "silent": "已{days}天未下单",
-    "discount_down": "折扣从{before}%降至{after}%",
-    "complaints": "{t}天内{n}次{category}投诉",
-    "open_tickets": "{n}个未关闭工单（最久{days}天）",
-    "slow_resolution": "工单平均{days}天才解决",
-    "returns": "退货占采购额的{pct}%",
-    "low_score": "{dimension}满意度{score}/10",
-    "no_visit": "已{days}天无销售代表拜访",
-    "never_visited": "无销售代表拜访记录",
-    "contacts_down": "销售代表联系次数从每{t}天{before}次降至{after}次",
-    "none": "数据中无预警信号",
+# Reason phrases: one per reason key of `churn.score.reasons.REASON_KEYS` and language, filled with the
+# reason's values. `{s}` is English's plural ending ("" for one, "s" otherwise; Chinese has no plural).
+# `{category}` and `{dimension}` are complaint categories and satisfaction dimensions (`REASON_TERMS`).
+REASON_PHRASES = {
+    "en": {
+        "orders_down": "orders down {pct}% vs the previous {t} days",
+        "silent": "no order in {days} days",
+        "discount_down": "discount down from {before}% to {after}%",
+        "complaints": "{n} {category} complaint{s} in {t} days",
+        "open_tickets": "{n} open ticket{s} (oldest {days} days)",
+        "slow_resolution": "tickets take {days} days to resolve",
+        "returns": "returns {pct}% of purchases",
+        "low_score": "{dimension} satisfaction {score:.1f}/10",
+        "no_visit": "no rep visit in {days} days",
+        "never_visited": "no rep visit on record",
+        "contacts_down": "rep contacts down from {before} to {after} per {t} days",
+        "none": "no warning signs in the data",
+    },
+    "zh": {
+        "orders_down": "订单量较前{t}天下降{pct}%",
+        "silent": "已{days}天未下单",
+        "discount_down": "折扣从{before}%降至{after}%",
+        "complaints": "{t}天内{n}次{category}投诉",
+        "open_tickets": "{n}个未关闭工单（最久{days}天）",
+        "slow_resolution": "工单平均{days}天才解决",
+        "returns": "退货占采购额的{pct}%",
+        "low_score": "{dimension}满意度{score:.1f}/10",
+        "no_visit": "已{days}天无销售代表拜访",
+        "never_visited": "无销售代表拜访记录",
+        "contacts_down": "销售代表联系次数从每{t}天{before}次降至{after}次",
+        "none": "数据中无预警信号",
+    },
 }
 # Complaint categories and satisfaction dimensions inside the reason phrases.
-TERMS_ZH = {"price": "价格", "billing": "账单", "service": "服务", "delivery": "配送", "quality": "质量"}
+REASON_TERMS = {
+    "en": {},
+    "zh": {"price": "价格", "billing": "账单", "service": "服务", "delivery": "配送", "quality": "质量"},
+}
 REASON_SEPARATOR = {"en": "; ", "zh": "；"}
 
 CAUSES = {
@@ -283,50 +300,44 @@ def action_label(action: str, english_label: str, language: str) -> str:
     return english_label
 
 
-# ------------------------------------------------------------------------------------ translation
+# ------------------------------------------------------------------------------------ reasons
 
-@functools.cache
-def _reason_patterns() -> tuple[tuple[str, re.Pattern], ...]:
-    """A regex per English reason phrase, capturing its placeholders."""
-    from churn.score import PHRASES
-
-    patterns = []
-    for key, template in PHRASES["en"].items():
-        regex = ""
-        for literal, field, _, _ in string.Formatter().parse(template):
-            regex += re.escape(literal)
-            if field is not None:
-                regex += "(?P<s>s?)" if field == "s" else f"(?P<{field}>.+?)"
-        patterns.append((key, re.compile(f"^{regex}$")))
-    return tuple(patterns)
-
-
-def _translate_reason(text: str, language: str) -> str:
+def reason_text(reasons: list[dict], language: str) -> str:
+    """One customer's reasons (`churn.score.reasons` objects) as a sentence in `language`; a reason key
+    the dictionary does not know is shown as the key and its values rather than dropped."""
+    phrases, terms = REASON_PHRASES[language], REASON_TERMS[language]
     parts = []
-    for part in text.split(REASON_SEPARATOR["en"]):
-        for key, pattern in _reason_patterns():
-            match = pattern.match(part)
-            if match and key in PHRASES_ZH:
-                values = {k: TERMS_ZH.get(v, v) if k in ("category", "dimension") else v
-                          for k, v in match.groupdict().items()}
-                parts.append(PHRASES_ZH[key].format(**values))
-                break
-        else:
-            parts.append(part)  # not an English phrase (already translated, or new): as it is
-    return REASON_SEPARATOR[language].join(parts)
+    for reason in reasons:
+        values = {k: terms.get(v, v) if k in ("category", "dimension") else v for k, v in reason.items() if k != "key"}
+        if "n" in values:
+            values["s"] = "" if values["n"] == 1 else "s"
+        phrase = phrases.get(reason.get("key"))
+        parts.append(phrase.format(**values) if phrase else
+                     " ".join([str(reason.get("key")), *(f"{k}={v}" for k, v in values.items() if k != "s")]))
+    return REASON_SEPARATOR[language].join(parts) or phrases["none"]
 
 
-def translate_reasons(reasons: pd.Series, language: str) -> pd.Series:
-    """English reason sentences (`churn.action.playbook.reasons`) in `language`."""
+def render_reasons(codes: pd.Series, language: str) -> pd.Series:
+    """Each customer's reasons (the list's JSON `reason_codes`) as a sentence in `language`; "" where a
+    customer has no reason codes (a list written before reasons were data keeps its own `reasons`)."""
     check_language(language)
-    if language == "en":
-        return reasons.fillna("").astype("string")
     cache: dict[str, str] = {}
 
     def one(value: object) -> str:
-        if _missing(value) or not str(value):
+        if _missing(value) or not str(value).strip():
             return ""
         if value not in cache:
-            cache[value] = _translate_reason(str(value), language)
+            cache[value] = reason_text(json.loads(str(value)), language)
         return cache[value]
-    return reasons.map(one).astype("string")
+    return codes.map(one).astype("string")
+
+
+def list_reasons(listing: pd.DataFrame, language: str) -> pd.Series:
+    """The list's reasons in `language`, rendered from `reason_codes`; rows without codes (a list written by
+    an older churn) show their `reasons` text as it is."""
+    old = listing["reasons"] if "reasons" in listing.columns else pd.Series("", index=listing.index)
+    if "reason_codes" not in listing.columns:
+        return old.fillna("").astype("string")
+    codes = listing["reason_codes"]
+    has_codes = codes.map(lambda v: not _missing(v) and bool(str(v).strip())).astype(bool)
+    return render_reasons(codes, language).where(has_codes, old.fillna("").astype("string")).astype("string")

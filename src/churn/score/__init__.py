@@ -1,5 +1,6 @@
 """Scoring: each active customer's churn risk and band, value and tier (BG/NBD x Gamma-Gamma forecast,
-key accounts), loss cause (from the model's feature contributions) and reasons, ranked by expected loss.
+key accounts), loss cause (from the model's feature contributions) and reasons (as codes and values, no text), ranked by
+expected loss.
 
 Imports only `churn.model`, `churn.features`, `churn.data`, `churn.config` and `churn.vocab`.
 """
@@ -7,7 +8,7 @@ Imports only `churn.model`, `churn.features`, `churn.data`, `churn.config` and `
 from churn.score.bands import risk_bands, value_tiers
 from churn.score.causes import cause_agreement, explain_causes, feature_groups
 from churn.score.listing import score_customers
-from churn.score.reasons import PHRASES, reasons
+from churn.score.reasons import REASON_KEYS, reason_codes
 from churn.score.value import (
     CUSTOMER_VALUE_COLUMNS,
     VALUE_COLUMNS,
@@ -18,7 +19,7 @@ from churn.score.value import (
 )
 
 __all__ = [
-    "CUSTOMER_VALUE_COLUMNS", "PHRASES", "VALUE_COLUMNS", "cause_agreement", "customer_value", "explain_causes",
-    "feature_groups", "forecast_customer_value", "key_accounts", "reasons", "risk_bands", "score_customers",
+    "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "customer_value", "explain_causes",
+    "feature_groups", "forecast_customer_value", "key_accounts", "reason_codes", "risk_bands", "score_customers",
     "validate_forecast", "value_tiers",
 ]

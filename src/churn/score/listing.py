@@ -8,7 +8,7 @@ from churn.config import ExplainConfig, ScoreConfig, ValueConfig
 from churn.model import ChurnModel
 from churn.score.bands import risk_bands, value_tiers
 from churn.score.causes import explain_causes
-from churn.score.reasons import reasons
+from churn.score.reasons import reason_codes
 from churn.vocab import SCORED_COLUMNS
 
 
@@ -25,8 +25,8 @@ def score_customers(
     value: pd.DataFrame | None = None,
     value_cfg: ValueConfig | None = None,
 ) -> pd.DataFrame:
-    """One row per scored customer (`churn.vocab.SCORED_COLUMNS`: risk, value, cause, reasons; the action
-    layer adds the playbook's action), sorted by expected loss (largest first).
+    """One row per scored customer (`churn.vocab.SCORED_COLUMNS`: risk, value, cause, reason codes; the
+    reasons' text and the playbook's action are added after), sorted by expected loss (largest first).
 
     `value` (from `churn.score.value.customer_value`) brings the 12-month margin forecast
     (`forecast_value_12m`), the forecast for a customer who stays (`value_if_retained_12m`, what
@@ -57,7 +57,7 @@ def score_customers(
     out = out.join(info)
     out = out.join(explain_causes(model.contributions(frame), explain)[["primary_cause", "cause_share", "secondary_cause"]])
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
-    out["reasons"] = reasons(frame, out["primary_cause"], trend_window)
+    out["reason_codes"] = reason_codes(frame, out["primary_cause"], trend_window)
     out["model_version"] = model_version
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()
     out = out.sort_values(["expected_loss", "churn_probability", "customer_id"], ascending=[False, False, True])
