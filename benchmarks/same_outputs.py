@@ -51,6 +51,8 @@ def main() -> int:
     ap.add_argument("--customers", type=int, default=2000)
     ap.add_argument("--language", nargs="+", default=["en", "zh"])
     ap.add_argument("--no-cache", action="store_true", help="re-run the 'before' side even if cached")
+    ap.add_argument("--new-column", action="append", default=[], metavar="NAME",
+                    help="a list column the 'after' side adds on purpose: reported, then left out of the comparison")
     args = ap.parse_args()
 
     before = fingerprint_commit(args.before, args.customers, args.language, use_cache=not args.no_cache)
@@ -58,6 +60,8 @@ def main() -> int:
         after = fingerprint_commit(args.after, args.customers, args.language, use_cache=not args.no_cache)
     else:
         after = fingerprint_tree(ROOT, args.customers, args.language, "working tree")
+    for name in args.new_column:
+        after = _without_column(after, name)
     differences = list(compare(_strip(before, "<run>"), _strip(after, "<run>")))  # caches may predate a key
     if not differences:
         print(f"identical: {len(list(_leaves(before))):,} values compared "
@@ -74,7 +78,7 @@ def fingerprint_commit(ref: str, customers: int, languages: list[str], use_cache
                          text=True).stdout.strip()
     cached = CACHE / f"{sha[:12]}-{customers}-{'-'.join(languages)}.json"
     if use_cache and cached.exists():
-        print(f"before: {ref} ({sha[:12]}) from {cached.relative_to(ROOT)}")
+        print(f"{ref} ({sha[:12]}): outputs from {cached.relative_to(ROOT)}")
         return json.loads(cached.read_text())
     with tempfile.TemporaryDirectory(prefix="churn-before-") as tmp:
         tree = Path(tmp) / "tree"
@@ -136,6 +140,25 @@ def _read_outputs(run: Path) -> dict:
         "report text": _visible_text(html),
         "workbook": _workbook(out_dir / "retention_list.xlsx"),
     }
+
+
+def _without_column(fingerprint: dict, name: str) -> dict:
+    """The fingerprint without list column `name` (an intended addition); says how many rows fill it."""
+    out = json.loads(json.dumps(fingerprint))
+    for language, outputs in out.items():
+        for key in ("retention_list.csv", "retention_list.parquet"):
+            frame = outputs[key]
+            if name not in frame["columns"]:
+                sys.exit(f"--new-column {name}: not a column of {key} ({language})")
+            i = frame["columns"].index(name)
+            filled = sum(row[i] not in (None, "") for row in frame["rows"])
+            print(f"new column {name!r} in {language}/{key}: {filled:,} of {len(frame['rows']):,} rows filled; "
+                  f"left out of the comparison")
+            for part in ("columns", "dtypes"):
+                del frame[part][i]
+            for row in frame["rows"]:
+                del row[i]
+    return out
 
 
 def _frame(df: pd.DataFrame) -> dict:
