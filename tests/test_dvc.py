@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +46,12 @@ def test_dvc_repro_from_a_fresh_clone(tmp_path):
     for stage in ("demo_data", "pull", "validate", "features", "value", "effects", "train", "register", "backtest",
                   "score", "decide", "report", "publish"):
         assert f"Running stage '{stage}'" in first
+    # Each stage command says what it did, in words (churn.console.STAGE_LINES).
+    for line in (r"Sample history written to data/demo/history.db: customers 800", r"Pulled customers 800, orders \d",
+                 r"Features as of 2026-10-01: [\d,]+ training examples over \d+ cutoffs, [\d,]+ active customers",
+                 r"Scored [\d,]+ active customers as of 2026-10-01", r"Contact plan: [\d,]+ customers",
+                 r"Report \(en\): data/retention/report.html", r"Registered churn v1 as @\w+"):
+        assert re.search(line, " ".join(first.split())), line  # rich wraps long lines
     listing = pd.read_csv(repo / "data/retention/retention_list.csv")
     assert len(listing) > 0 and listing["expected_loss"].is_monotonic_decreasing
     metrics = run([str(BIN / "dvc"), "metrics", "show", "--json"], repo, env)

@@ -19,6 +19,7 @@ from churn.console import (
     print_demo,
     print_effect,
     print_scoring,
+    print_stage,
     print_training,
     print_validation,
 )
@@ -139,8 +140,7 @@ def demo(
     as_of = cfg.demo.end.isoformat()
     with console.status(f"Writing the sample business ({cfg.demo.n_customers:,} customers) to {DEMO_DB}"):
         counts = run_demo_data(cfg, DEMO_DB, DEMO_TRUTH)
-    console.print(f"Sample history written to {DEMO_DB}: " + ", ".join(
-        f"{k} {v:,}" for k, v in counts.items() if k != "injected"))
+    print_stage("demo-data", {"path": str(DEMO_DB), "rows": counts})
     data = f"sqlite:///{DEMO_DB}"
     trained = _flow(training_flow, f"Training as of {as_of}", config=config, data=data, as_of=as_of, workdir=workdir)
     scored = _flow(scoring_flow, f"Scoring as of {as_of}", config=config, data=data, as_of=as_of, out=out,
@@ -266,8 +266,7 @@ def promote(
     from churn.runners import run_promote
 
     record = run_promote(load_config(config), version, by or getpass.getuser(), reason)
-    console.print(f"churn v{record['version']} is now @champion (was v{record['previous_champion']}), "
-                  f"by {record['promoted_by']}: {record['reason']}")
+    print_stage("promote", record)
 
 
 @app.command()
@@ -290,7 +289,7 @@ def stage_demo_data(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     from churn.config import load_config
     from churn.runners import run_demo_data
 
-    console.print(run_demo_data(load_config(config), DEMO_DB, DEMO_TRUTH))
+    print_stage("demo-data", {"path": str(DEMO_DB), "rows": run_demo_data(load_config(config), DEMO_DB, DEMO_TRUTH)})
 
 
 def _stage_inputs(config: str, workdir: str, **overrides) -> tuple:
@@ -309,7 +308,7 @@ def stage_pull(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir
     from churn.runners import run_pull
 
     cfg, ws = _stage_inputs(config, workdir, **{"source.location": data})
-    console.print(run_pull(cfg, ws))
+    print_stage("pull", run_pull(cfg, ws))
 
 
 @stage_app.command("validate")
@@ -330,8 +329,8 @@ def stage_features(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 
     cfg, ws = _stage_inputs(config, workdir)
     day = resolve_as_of(cfg, as_of)
-    console.print(run_training_features(cfg, ws, day))
-    console.print(run_scoring_features(cfg, ws, day))
+    print_stage("features", {"training": run_training_features(cfg, ws, day),
+                             "scoring": run_scoring_features(cfg, ws, day)})
 
 
 @stage_app.command("value")
@@ -341,9 +340,7 @@ def stage_value(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workd
     from churn.runners import resolve_as_of, run_value
 
     cfg, ws = _stage_inputs(config, workdir)
-    out = run_value(cfg, ws, resolve_as_of(cfg, as_of))
-    console.print(f"Customer value as of {out['as_of']} for {out['customers']:,} customers: forecast "
-                  f"{out['forecast']}, {out['key_accounts']:,} key accounts")
+    print_stage("value", run_value(cfg, ws, resolve_as_of(cfg, as_of)))
 
 
 @stage_app.command("effects")
@@ -353,9 +350,7 @@ def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wor
     from churn.runners import resolve_as_of, run_effects
 
     cfg, ws = _stage_inputs(config, workdir)
-    out = run_effects(cfg, ws, resolve_as_of(cfg, as_of))
-    console.print(f"Campaign rows with a complete horizon: {out['campaign_rows']:,}; measured relative effects "
-                  f"replacing the priors: {out['priors'] or 'none'}")
+    print_stage("effects", run_effects(cfg, ws, resolve_as_of(cfg, as_of)))
 
 
 @stage_app.command("train")
@@ -375,7 +370,7 @@ def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
     from churn.runners import resolve_as_of, run_register
 
     cfg, ws = _stage_inputs(config, workdir)
-    console.print(run_register(cfg, ws, resolve_as_of(cfg, as_of)))
+    print_stage("register", run_register(cfg, ws, resolve_as_of(cfg, as_of)))
 
 
 @stage_app.command("backtest")
@@ -403,8 +398,7 @@ def stage_score(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, model
     from churn.runners import resolve_as_of, run_score
 
     cfg, ws = _stage_inputs(config, workdir)
-    out = run_score(cfg, ws, resolve_as_of(cfg, as_of), model)
-    console.print(f"Scored {out['customers_scored']:,} active customers as of {out['as_of']} with {out['model']}")
+    print_stage("score", run_score(cfg, ws, resolve_as_of(cfg, as_of), model))
 
 
 @stage_app.command("decide")
@@ -415,8 +409,7 @@ def stage_decide(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out:
     from churn.runners import resolve_as_of, run_decide
 
     cfg, ws = _stage_inputs(config, workdir)
-    summary = run_decide(cfg, ws, resolve_as_of(cfg, as_of), Path(out))
-    console.print(f"Contact plan: {summary['decisions']['n_chosen']:,} customers; list: {out}/retention_list.csv")
+    print_stage("decide", run_decide(cfg, ws, resolve_as_of(cfg, as_of), Path(out)))
 
 
 @stage_app.command("report")
@@ -427,7 +420,7 @@ def stage_report(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out:
     from churn.runners import resolve_as_of, run_report
 
     cfg, ws = _stage_inputs(config, workdir)
-    console.print(", ".join(run_report(cfg, ws, resolve_as_of(cfg, as_of), Path(out))["files"]))
+    print_stage("report", run_report(cfg, ws, resolve_as_of(cfg, as_of), Path(out)))
 
 
 @stage_app.command("publish")

@@ -141,3 +141,32 @@ def print_effect(result: dict, confidence: float, horizon_days: int) -> None:
 
 def pct(x: float) -> str:
     return f"{x:.1%}" if x == x else "-"
+
+
+# The line each `churn stage` command prints for its runner's result, one entry per stage (those with a
+# table of their own, validate, train, backtest and publish, use the functions above).
+STAGE_LINES = {
+    "demo-data": lambda r: f"Sample history written to {r['path']}: "
+                           + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if k != "injected"),
+    "pull": lambda r: "Pulled " + ", ".join(f"{k} {v:,}" for k, v in r.items()),
+    "features": lambda r: f"Features as of {r['scoring']['as_of']}: {r['training']['examples']:,} training examples "
+                          f"over {len(r['training']['cutoffs'])} cutoffs, {r['scoring']['active_customers']:,} active "
+                          f"customers to score",
+    "value": lambda r: f"Customer value as of {r['as_of']} for {r['customers']:,} customers: forecast "
+                       f"{r['forecast']}, {r['key_accounts']:,} key accounts",
+    "effects": lambda r: f"Campaign rows with a complete horizon: {r['campaign_rows']:,}; measured relative effects "
+                         f"replacing the priors: {r['priors'] or 'none'}",
+    "register": lambda r: f"Registered churn v{r['version']} as @{r['alias']}: {r['decision']['explanation']} "
+                          f"(MLflow run {r['run_id']})",
+    "score": lambda r: f"Scored {r['customers_scored']:,} active customers as of {r['as_of']} with {r['model']}",
+    "decide": lambda r: f"Contact plan: {r['decisions']['n_chosen']:,} customers; list: {r['out']}/retention_list.csv",
+    "report": lambda r: f"Report ({r['language']}): {', '.join(r['files'])}",
+    "promote": lambda r: f"churn v{r['version']} is now @champion (was v{r['previous_champion']}), "
+                         f"by {r['promoted_by']}: {r['reason']}",
+}
+
+
+def print_stage(stage: str, result: dict) -> None:
+    """The one line a stage command prints for its runner's result (`STAGE_LINES`)."""
+    console.print(STAGE_LINES[stage](result), highlight=False)
+
