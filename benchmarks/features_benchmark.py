@@ -8,7 +8,7 @@ Run by hand (not a test):
    see tests/conftest.py): customers, orders (~1.5 rows per order_id, ~5% negative returns),
    interactions, tickets and surveys in proportion to --orders, and writes it once to Parquet
    in a temporary folder, with the population (customers with a positive order in the
-   `active_days` before the cutoff, via churn.features.labels.population) for one cutoff (the end date).
+   `active_days` before the cutoff, via churn.features.population) for one cutoff (the end date).
 2. Runs every measurement in its own fresh subprocess (so peak RSS is per measurement), --repeats
    times each, interleaved (a, b, a, b, ...):
      a.  build_features(all tables, population, FeaturesConfig())
@@ -291,7 +291,7 @@ def profile(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg) -> d
     """build_features step by step (same calls, same order), then DuckDB's operator profile of orders."""
     import duckdb
 
-    from churn.features import build as F
+    from churn.features import _build as F  # profiles the private steps of build_features
 
     steps, sqls = {}, {}  # part -> (wall s, cpu s)
     t_all, c_all = time.perf_counter(), _cpu_s()

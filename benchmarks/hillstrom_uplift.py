@@ -17,17 +17,17 @@ repository root.
 2. Splits 50/50 with `--seed`, stratified by treatment x visit x conversion (conversion = spend > 0,
    so the split is stratified by treatment and each outcome), fits on one half and ranks the
    other half by
-     - the uplift model, churn.action.uplift.UpliftModel: two-model (T-learner) and X-learner;
+     - the uplift model, churn.action.UpliftModel: two-model (T-learner) and X-learner;
      - random scores (`--random-seeds` seeds; mean and standard deviation);
      - the predicted outcome alone ("outcome-only", the risk-score stand-in): a LightGBM fit on
        the treated half predicting the outcome (visit; for spend: spend, and visit as well),
        i.e. who is most likely to respond rather than who is changed.
-   Each model runs twice: with churn.action.uplift.DEFAULT_PARAMS ("defaults", fixed before looking at
+   Each model runs twice: with churn.action.DEFAULT_PARAMS ("defaults", fixed before looking at
    this data) and with "tuned" parameters: per ranking and outcome the grid point (GRID) with the
    best mean Qini coefficient in a 4-fold cross-validation, repeated twice, on the FIT half only.
    The picks are recorded in TUNED; `--tune` recomputes them (a few minutes) and uses its own picks.
 3. Prints a Markdown table per outcome (Qini coefficient and AUUC as sklift.metrics defines them,
-   via churn.action.uplift.qini_report; the observed uplift in the top decile), and writes
+   via churn.action.qini_report; the observed uplift in the top decile), and writes
    docs/uplift_qini_visit.png and docs/uplift_qini_spend.png: Qini curves of the tuned rankings and
    random targeting, and the observed uplift per decile of each ranking.
 4. With `--splits K` (default 5), repeats the Qini comparison on the split seeds 0..K-1 (recorded
@@ -37,7 +37,7 @@ repository root.
 Notes: the Qini coefficient here is sklift's normalised one (area between the curve and the
 random diagonal over the same for the perfect curve, negative effects included), so values are
 small (a few hundredths) even for useful rankings. sklift refuses non-binary outcomes, so for
-spend churn.action.uplift computes the same formulas itself (its docstring says how the perfect curves
+spend churn.action._uplift computes the same formulas itself (its docstring says how the perfect curves
 extend to amounts).
 """
 

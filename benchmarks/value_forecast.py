@@ -8,7 +8,7 @@ Run by hand (not a test), from the repository root:
 
 1. The demo business (`generate_history(DemoConfig())`: 5,000 customers, injected bad rows),
    validated with `validate_history` (pulled at the as-of date, so nothing later is kept).
-   `churn.score.value.validate_forecast` fits on the orders before `as_of - horizon`, forecasts the next
+   `churn.score.validate_forecast` fits on the orders before `as_of - horizon`, forecasts the next
    horizon and compares with what each customer bought then (gross sales: positive rows; returns
    are not netted). Prints the fitted parameters, the summary (total forecast / actual, MAE,
    Spearman) for BG/NBD x Gamma-Gamma and for the naive "next horizon = trailing horizon", the

@@ -127,7 +127,7 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
 
 
 def run_train(cfg: Config, ws: Workspace) -> dict:
-    from churn.model import curves, plots, train_model, training_report
+    from churn.model import curves, save_evaluation_plots, train_model, training_report
     from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
@@ -138,7 +138,7 @@ def run_train(cfg: Config, ws: Workspace) -> dict:
         for model, part in frame.groupby("model", sort=False):  # one file per line: what `dvc plots` draws
             io.write_csv(part.drop(columns="model"), ws.curves / f"{name}_{model}.csv")
     io.write_parquet(result.holdout, ws.holdout)
-    plots.save_evaluation_plots(points, result.importance, ws.plots)
+    save_evaluation_plots(points, result.importance, ws.plots)
     io.write_csv(result.importance, ws.metrics / "feature_importance.csv")
     if result.search is not None:
         io.write_csv(result.search, ws.metrics / "search.csv")
@@ -180,7 +180,7 @@ def run_promote(cfg: Config, version: str, who: str, why: str) -> dict:
 
 def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timestamp, every: int | str | None,
                  out_dir: Path, progress=print) -> dict:
-    from churn.model import backtest_dates, plots
+    from churn.model import backtest_dates, save_backtest_plot
     from churn.model import run_backtest as backtest
     from churn.ops import tracking
 
@@ -195,7 +195,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
     for metric in ("roc_auc", "pr_auc", "lift_top10", "brier"):
         wide = per_date.pivot(index="as_of", columns="model", values=metric).reset_index()
         io.write_csv(wide, out_dir / "plots" / f"backtest_{metric}.csv")
-    chart = plots.save_backtest_plot(per_date, out_dir / "backtest.png")
+    chart = save_backtest_plot(per_date, out_dir / "backtest.png")
     result["mlflow_run_id"] = tracking.log_backtest(cfg.tracking, per_date, pooled, [out_dir / "backtest.csv",
                                                     out_dir / "backtest.json", chart],
                                                     {"horizon_days": cfg.labels.horizon_days,

@@ -1,4 +1,4 @@
-"""Tests for churn.action.effects: measured effects with intervals, campaign examples, evidence."""
+"""Tests for churn.action._effects: measured effects with intervals, campaign examples, evidence."""
 
 from __future__ import annotations
 

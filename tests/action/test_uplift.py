@@ -18,7 +18,7 @@ from scipy.stats import spearmanr
 from sklearn.model_selection import train_test_split
 from sklift import metrics as skm
 
-from churn.action.uplift import (
+from churn.action._uplift import (
     DEFAULT_PARAMS,
     UpliftModel,
     _curve,
@@ -239,7 +239,7 @@ def campaign_examples(seed: int = 0) -> pd.DataFrame:
 
 def test_action_effects_fits_actions_with_enough_rows_and_skips_the_rest(caplog):
     examples = campaign_examples()
-    with caplog.at_level("INFO", logger="churn.action.uplift"):
+    with caplog.at_level("INFO", logger="churn.action._uplift"):
         models = action_effects(examples, ["x0", "segment"], min_per_arm=50, seed=0)
     assert list(models) == ["call", "email", "visit"]
     assert isinstance(models["call"], UpliftModel) and models["visit"] is None and models["email"] is None

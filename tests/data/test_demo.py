@@ -1,4 +1,4 @@
-"""Tests for the sample-history generator (churn.data.demo)."""
+"""Tests for the sample-history generator (churn.data._demo)."""
 
 from __future__ import annotations
 

@@ -87,7 +87,8 @@ def test_champion_metrics_and_manual_promotion(tmp_path, tracking_uri, trained_m
 
 
 @pytest.mark.parametrize("old, name", [("churn.tracking", "ChurnPyfunc"), ("churn.train", "ChurnModel"),
-                                       ("churn.btyd", "BGNBD"), ("churn.evaluate", "evaluate_all")])
+                                       ("churn.btyd", "BGNBD"), ("churn.evaluate", "evaluate_all"),
+                                       ("churn.model.train", "ChurnModel"), ("churn.model.btyd", "BGNBD")])
 def test_models_pickled_under_the_old_module_names_still_load(old, name):
     # A registered model saved before the move stores e.g. `churn.tracking.ChurnPyfunc` by name (pickle's GLOBAL).
     import importlib

@@ -11,7 +11,7 @@ from helpers import END, make_history
 from churn.config import ValidateConfig
 from churn.data import validate_history
 from churn.model import GammaGamma
-from churn.score.value import (
+from churn.score._value import (
     VALUE_COLUMNS,
     KeyAccountRules,
     _expected_spend,
@@ -137,7 +137,7 @@ def test_heavy_tailed_spend_uses_the_finite_posterior_mean():
 @pytest.mark.parametrize("as_of", [pd.Timestamp("2024-06-01"), END])
 def test_forecasts_stay_finite_when_dropout_hardly_varies(as_of):
     # almost no heterogeneity in dropout here: the plain fit lets a and b drift off together, so the
-    # value stage uses the penalized fit (churn.model.btyd.fit_bgnbd_or_penalized), the same on every machine
+    # value stage uses the penalized fit (churn.model.fit_bgnbd_or_penalized), the same on every machine
     out = forecast_customer_value(make_history(seed=0)["orders"], as_of)
     assert out.attrs["bgnbd_penalizer"] == 1e-4
     assert np.isfinite(out[FORECASTS]).all().all() and (out[FORECASTS] >= 0).all().all()

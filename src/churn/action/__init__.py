@@ -5,7 +5,7 @@ campaigns measured the actions to achieve (`effects`, per-customer `uplift`), an
 Imports only `churn.score` and the layers below it.
 """
 
-from churn.action.effects import (
+from churn.action._effects import (
     EXAMPLE_KEYS,
     MEASURE_COLUMNS,
     campaign_examples,
@@ -18,7 +18,7 @@ from churn.action.effects import (
     uplift_effects,
     wilson_interval,
 )
-from churn.action.plan import (
+from churn.action._plan import (
     DECISION_COLUMNS,
     STATUSES,
     action_options,
@@ -31,8 +31,8 @@ from churn.action.plan import (
     effect_sources,
     with_measured_effects,
 )
-from churn.action.playbook import Playbook, load_playbook, playbook_actions, with_playbook_actions
-from churn.action.uplift import (
+from churn.action._playbook import Playbook, load_playbook, playbook_actions, with_playbook_actions
+from churn.action._uplift import (
     DEFAULT_PARAMS,
     UpliftModel,
     action_effects,

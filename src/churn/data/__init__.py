@@ -3,10 +3,10 @@
 Bottom layer of churn (imports only `churn.vocab` and `churn.config`).
 """
 
-from churn.data.contract import TABLES, ColumnSpec, TableSpec
-from churn.data.demo import CAMPAIGN_ACTIONS, DemoHistory, generate_history
-from churn.data.history import data_end, point_in_time
-from churn.data.validate import ContractError, DataQualityError, ValidationResult, to_utc_naive, validate_history
+from churn.data._contract import TABLES, ColumnSpec, TableSpec
+from churn.data._demo import CAMPAIGN_ACTIONS, DemoHistory, generate_history
+from churn.data._history import data_end, point_in_time
+from churn.data._validate import ContractError, DataQualityError, ValidationResult, to_utc_naive, validate_history
 
 __all__ = [
     "CAMPAIGN_ACTIONS", "TABLES", "ColumnSpec", "ContractError", "DataQualityError", "DemoHistory", "TableSpec",

@@ -5,8 +5,8 @@ grade and promotion rule (`evaluation`), backtests over many as-of dates, and th
 Imports only `churn.features`, `churn.data`, `churn.config` and `churn.vocab`.
 """
 
-from churn.model.backtest import backtest_dates, run_backtest
-from churn.model.btyd import (
+from churn.model._backtest import backtest_dates, run_backtest
+from churn.model._btyd import (
     BGNBD,
     HOMOGENEOUS_DROPOUT,
     GammaGamma,
@@ -16,7 +16,7 @@ from churn.model.btyd import (
     forecast_value,
     rfm_summary,
 )
-from churn.model.evaluation import (
+from churn.model._evaluation import (
     METRICS,
     MODELS,
     calibration_check,
@@ -29,7 +29,8 @@ from churn.model.evaluation import (
     lift_at,
     training_report,
 )
-from churn.model.train import (
+from churn.model._plots import save_backtest_plot, save_evaluation_plots
+from churn.model._train import (
     ChurnModel,
     bgnbd_churn_probability,
     calibrate,
@@ -43,5 +44,5 @@ __all__ = [
     "bgnbd_churn_probability", "calibrate", "calibration_check", "curves", "decide_promotion", "evaluate",
     "evaluate_all", "expected_calibration_error", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
     "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "rfm_summary", "run_backtest",
-    "train_model", "training_report",
+    "save_backtest_plot", "save_evaluation_plots", "train_model", "training_report",
 ]

@@ -8,7 +8,7 @@ import tracking`, so stages that only read and write files do not load the model
 """
 
 from churn.ops import io
+from churn.ops._workspace import Workspace
 from churn.ops.io import SourceError
-from churn.ops.workspace import Workspace
 
 __all__ = ["SourceError", "Workspace", "io"]

@@ -25,8 +25,10 @@ REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "s
 MODEL_ARTIFACT = "churn_model"
 # Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
 # flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
-MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model.train",
-                 "churn.btyd": "churn.model.btyd", "churn.evaluate": "churn.model.evaluation"}
+MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model._train",
+                 "churn.btyd": "churn.model._btyd", "churn.evaluate": "churn.model._evaluation",
+                 "churn.model.train": "churn.model._train", "churn.model.btyd": "churn.model._btyd",
+                 "churn.model.evaluation": "churn.model._evaluation"}
 
 
 def resolve_moved_modules() -> None:

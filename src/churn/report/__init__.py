@@ -13,9 +13,9 @@ The only I/O is `write_excel` saving to the path or buffer it is given.
 Imports only `churn.vocab`.
 """
 
-from churn.report.excel import sheet_name, write_excel
-from churn.report.frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
-from churn.report.html import render_html
+from churn.report._excel import sheet_name, write_excel
+from churn.report._frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
+from churn.report._html import render_html
 from churn.report.localize import LANGUAGES, list_reasons, render_reasons
 
 __all__ = ["LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",

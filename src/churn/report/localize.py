@@ -11,11 +11,11 @@ import json
 
 import pandas as pd
 
-from churn.report.frame import _missing
+from churn.report._frame import _missing
 
 LANGUAGES = ("en", "zh")
 
-# Reason phrases: one per reason key of `churn.score.reasons.REASON_KEYS` and language, filled with the
+# Reason phrases: one per reason key of `churn.score.REASON_KEYS` and language, filled with the
 # reason's values. `{s}` is English's plural ending ("" for one, "s" otherwise; Chinese has no plural).
 # `{category}` and `{dimension}` are complaint categories and satisfaction dimensions (`REASON_TERMS`).
 REASON_PHRASES = {
@@ -303,7 +303,7 @@ def action_label(action: str, english_label: str, language: str) -> str:
 # ------------------------------------------------------------------------------------ reasons
 
 def reason_text(reasons: list[dict], language: str) -> str:
-    """One customer's reasons (`churn.score.reasons` objects) as a sentence in `language`; a reason key
+    """One customer's reasons (`churn.score.reason_codes` objects) as a sentence in `language`; a reason key
     the dictionary does not know is shown as the key and its values rather than dropped."""
     phrases, terms = REASON_PHRASES[language], REASON_TERMS[language]
     parts = []

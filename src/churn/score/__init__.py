@@ -5,11 +5,11 @@ expected loss.
 Imports only `churn.model`, `churn.features`, `churn.data`, `churn.config` and `churn.vocab`.
 """
 
-from churn.score.bands import risk_bands, value_tiers
-from churn.score.causes import cause_agreement, explain_causes, feature_groups
-from churn.score.listing import score_customers
-from churn.score.reasons import REASON_KEYS, reason_codes
-from churn.score.value import (
+from churn.score._bands import risk_bands, value_tiers
+from churn.score._causes import cause_agreement, explain_causes, feature_groups
+from churn.score._listing import score_customers
+from churn.score._reasons import REASON_KEYS, reason_codes
+from churn.score._value import (
     CUSTOMER_VALUE_COLUMNS,
     VALUE_COLUMNS,
     customer_value,

@@ -5,16 +5,16 @@ Units and choices (the same in every function here):
 
 - **Money** is in the currency of `orders.amount`. **Revenue** is *gross sales*: the sum of
   rows with amount > 0. Rows with amount < 0 (returns, credit notes) are not purchases and are
-  not netted against spend, exactly as in `churn.model.btyd.rfm_summary`; they are reported on their own
+  not netted against spend, exactly as in `churn.model.rfm_summary`; they are reported on their own
   as `trailing_returns_12m` (a positive number). The retention list's `value_12m` (features'
   `value_365`) is *net* (returns included, margin where known), so it is not the same number.
 - **Trailing 12 months** is the 365 days before `as_of`: rows with `as_of - 365 days <= ts < as_of`.
 - **A purchase** is a calendar day with a positive row (BG/NBD counts purchase *days*; Gamma-Gamma
   spend is per purchase *day*, the day's positive rows summed), so the forecast revenue is
   expected purchase days in the horizon x expected spend per purchase day.
-- **Fitting**: BG/NBD and Gamma-Gamma are fitted by maximum likelihood (`churn.model.btyd`; no
+- **Fitting**: BG/NBD and Gamma-Gamma are fitted by maximum likelihood (`churn.model._btyd`; no
   penalizer unless the plain BG/NBD fit fails or lands on the one-dropout-rate ridge, see
-  `churn.model.btyd.fit_bgnbd_or_penalized`) on every customer
+  `churn.model.fit_bgnbd_or_penalized`) on every customer
   with a positive row before `as_of`, in weeks (the horizon is `horizon_days / 7` weeks).
   Nothing at or after `as_of` is read.
 - **One-time buyers** (x = 0): BG/NBD still expects some purchases (fewer the longer ago the

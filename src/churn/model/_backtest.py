@@ -8,8 +8,8 @@ import pandas as pd
 from churn.config import BacktestConfig, FeaturesConfig, LabelsConfig, TrainConfig
 from churn.data import data_end, point_in_time
 from churn.features import build_features, label, plan_cutoffs, population, training_examples
-from churn.model.evaluation import MODELS, evaluate_all
-from churn.model.train import train_model
+from churn.model._evaluation import MODELS, evaluate_all
+from churn.model._train import train_model
 
 
 def backtest_dates(start: pd.Timestamp, end: pd.Timestamp, every: int | str) -> list[pd.Timestamp]:

@@ -11,7 +11,7 @@ import pandas as pd
 from markupsafe import Markup
 
 import churn.report.localize as localize
-from churn.report.frame import _count, _first, _key, _money, _number, _pct, _text, prepare_list
+from churn.report._frame import _count, _first, _key, _money, _number, _pct, _text, prepare_list
 from churn.report.localize import list_reasons
 from churn.vocab import AT_RISK_BANDS, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
 

@@ -37,10 +37,10 @@ Effects and value. For each option,
     expected_retained_value = effect * forecast_value - cost
 
 `effect` is an ABSOLUTE reduction in churn probability (0.05 = five points fewer), the unit of
-`churn.action.uplift.predict_effects`; the config's priors are RELATIVE (the share of the customer's risk
+`churn.action.predict_effects`; the config's priors are RELATIVE (the share of the customer's risk
 the action removes: 0.25 = a quarter). `forecast_value` is the listing's `forecast_value_12m` when
 present (NaN falls back to `value_12m`), else `value_12m`; `value_if_retained_12m` (the forecast
-for a customer who stays, see `churn.score.value.customer_value`) takes the forecast's place when present;
+for a customer who stays, see `churn.score.customer_value`) takes the forecast's place when present;
 missing values count as 0.
 
 Capacity. `capacity` maps a name to {channel: most actions of that channel in this run}. An
@@ -95,7 +95,7 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     "prior"), expected_retained_value = effect * forecast_value - cost.
 
     `effects` (optional): index customer_id, one column per action, absolute reductions in churn
-    probability (as `churn.action.uplift.predict_effects` returns); a value that is not NaN replaces the
+    probability (as `churn.action.predict_effects` returns); a value that is not NaN replaces the
     prior. Columns naming no playbook action are ignored (logged).
     """
     _require(listing, LISTING_COLUMNS, "listing")
@@ -585,7 +585,7 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
 
 def with_measured_effects(cfg: DecideConfig, campaigns: dict | None, runs: dict | None) -> DecideConfig:
     """The config with measured relative effects in place of the priors: first the campaigns
-    table's (`campaigns["priors"]`, per action, from `churn.action.effects.uplift_effects`), then our own
+    table's (`campaigns["priors"]`, per action, from `churn.action.uplift_effects`), then our own
     runs' (`runs` = {"effects": {action: x}, "effect_by_cause": {action: {cause: x}}}, from
     `churn effect`). A measured action effect also replaces that action's per-cause priors, unless
     a cause was measured too."""

@@ -6,9 +6,9 @@ import pandas as pd
 
 from churn.config import ExplainConfig, ScoreConfig, ValueConfig
 from churn.model import ChurnModel
-from churn.score.bands import risk_bands, value_tiers
-from churn.score.causes import explain_causes
-from churn.score.reasons import reason_codes
+from churn.score._bands import risk_bands, value_tiers
+from churn.score._causes import explain_causes
+from churn.score._reasons import reason_codes
 from churn.vocab import SCORED_COLUMNS
 
 
@@ -28,7 +28,7 @@ def score_customers(
     """One row per scored customer (`churn.vocab.SCORED_COLUMNS`: risk, value, cause, reason codes; the
     reasons' text and the playbook's action are added after), sorted by expected loss (largest first).
 
-    `value` (from `churn.score.value.customer_value`) brings the 12-month margin forecast
+    `value` (from `churn.score.customer_value`) brings the 12-month margin forecast
     (`forecast_value_12m`), the forecast for a customer who stays (`value_if_retained_12m`, what
     the contact plan can save) and the key-account verdict with its rule; value tiers are Pareto cuts
     of the forecast (customers without one use their trailing value) unless `value_cfg.tier_by`

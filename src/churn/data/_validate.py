@@ -16,7 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from churn.config import ValidateConfig
-from churn.data.contract import TABLES, TableSpec
+from churn.data._contract import TABLES, TableSpec
 from churn.vocab import CUSTOMER_TABLES
 
 TRUE = {"true", "1", "yes", "y", "t", "1.0"}

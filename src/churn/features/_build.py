@@ -275,7 +275,7 @@ def _fill(out: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def training_examples(tables: dict[str, pd.DataFrame], plan, labels_cfg, cfg: FeaturesConfig) -> pd.DataFrame:
     """Features, churn label and role (train / test) at every cutoff of `plan`."""
-    from churn.features.labels import label, population
+    from churn.features._labels import label, population
 
     pop = population(tables, plan.all(), labels_cfg)
     feats = build_features(tables, pop, cfg)

@@ -3,7 +3,7 @@
 Two sources of evidence, both resting on customers held out at random:
 
 - The `campaigns` table (past actions, `treated = false` for the random controls): per action, an
-  uplift model (`churn.action.uplift`, two-model or X-learner on LightGBM) fitted on the features each
+  uplift model (`churn.action._uplift`, two-model or X-learner on LightGBM) fitted on the features each
   campaign customer had before the campaign and whether it churned within the horizon after it.
   `campaign_examples` builds those examples (only campaigns whose horizon has passed by the
   run's as-of date); `uplift_effects` fits the models and predicts, for every customer being
@@ -83,7 +83,7 @@ def uplift_effects(examples: pd.DataFrame, features: pd.DataFrame, feature_names
                interval's lower end above 0): per-customer uplift from a few hundred rows is mostly
                noise, and an optimiser picks exactly the customers whose noise is largest.
     """
-    from churn.action.uplift import action_effects, predict_effects
+    from churn.action._uplift import action_effects, predict_effects
 
     index = pd.Index(features["customer_id"].astype("string").to_numpy(), name="customer_id")
     if examples.empty:

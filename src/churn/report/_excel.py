@@ -10,7 +10,7 @@ from typing import IO
 import pandas as pd
 
 import churn.report.localize as localize
-from churn.report.frame import MONEY_COLUMNS, _missing, _text, prepare_list
+from churn.report._frame import MONEY_COLUMNS, _missing, _text, prepare_list
 from churn.report.localize import list_reasons
 
 OWNER_SHEET_COLUMNS = [

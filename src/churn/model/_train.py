@@ -139,7 +139,7 @@ def _check_classes(parts: dict[str, pd.DataFrame]) -> None:
 
 def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90) -> TrainResult:
     """Fit and calibrate on `train`; evaluate model and baselines on `test` when there is one."""
-    from churn.model.evaluation import evaluate_all
+    from churn.model._evaluation import evaluate_all
 
     parts = {role: examples[examples["role"] == role] for role in ("train", "test")}
     if parts["test"].empty:
@@ -252,7 +252,7 @@ class Baselines:
 def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
     """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers'
     purchase histories (x repeat days, recency t_x and age T, in weeks)."""
-    from churn.model.btyd import fit_bgnbd_or_penalized
+    from churn.model._btyd import fit_bgnbd_or_penalized
 
     x = frame["btyd_x"].fillna(0).to_numpy(dtype=float)
     tx = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / 7

@@ -398,7 +398,7 @@ def qini_report(y, uplift, treatment, *, negative_effect: bool = True, bins: int
             "qini_coefficient": _normalised(*qc, *qp),
             "auuc": _normalised(*uc, *up),
             "qini_curve": qc, "qini_perfect": qp, "uplift_curve": uc, "uplift_perfect": up,
-            "source": "churn.action.uplift (sklift's formulas, extended to continuous y)",
+            "source": "churn.action.qini_report (sklift's formulas, extended to continuous y)",
         }
     for kind in ("qini", "uplift"):
         xp, vp = out[f"{kind}_perfect"]
