@@ -96,3 +96,56 @@ def test_excel_files_in_a_canonical_folder(tmp_path):
         tmp_path / "orders.xlsx", index=False)
     orders = io.read_source(SourceConfig(location=str(tmp_path)))["orders"]
     assert orders["customer_id"].tolist() == ["00042", "7"] and orders["amount"].tolist() == ["5", "6.5"]
+
+
+# --- a pull only reads: the source cannot be changed, whatever the mapping says -------------------
+
+
+def sqlite_history(path):
+    io.write_sqlite({"orders": pd.DataFrame({"customer_id": ["1", "2"], "ts": ["2024-01-01"] * 2, "amount": [5.0, 7.0]}),
+                     "campaigns": pd.DataFrame({"customer_id": ["1"], "ts": ["2024-01-01"], "action": ["call"],
+                                                "treated": [True]})}, path)
+    return path
+
+
+@pytest.mark.parametrize("query", ["DROP TABLE campaigns", "DELETE FROM campaigns RETURNING customer_id",
+                                   "UPDATE orders SET amount = 0 RETURNING customer_id",
+                                   "INSERT INTO orders VALUES ('9', '2024-02-01', 1.0) RETURNING customer_id"])
+def test_a_pull_cannot_change_a_sqlite_source(tmp_path, query):
+    db = sqlite_history(tmp_path / "crm.db")
+    before = db.read_bytes()
+    cfg = SourceConfig(location=str(db), tables={"campaigns": TableMapping(query=query)})
+    with pytest.raises(io.SourceError, match=r"campaigns: the SQL mapping failed on sqlite:///.*crm.db "
+                                             r"\(sources are opened read-only\): .*readonly"):
+        io.read_source(cfg)
+    assert db.read_bytes() == before  # byte for byte
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crm.db"]  # no journal or WAL left behind
+    assert set(io.read_source(SourceConfig(location=str(db)))) == {"orders", "campaigns"}
+
+
+@pytest.mark.parametrize("query", [
+    "COPY (SELECT 1 AS customer_id) TO '{folder}/written.csv'",
+    "SELECT * FROM read_csv('{outside}')",
+    "ATTACH '{folder}/new.duckdb' AS x",
+])
+def test_a_sql_mapping_over_a_folder_reads_only_the_folders_tables(tmp_path, query):
+    folder, outside = tmp_path / "export", tmp_path / "secret.csv"
+    folder.mkdir()
+    pd.DataFrame({"customer_id": ["1"], "ts": ["2024-01-01"], "amount": ["5"]}).to_csv(folder / "sales.csv", index=False)
+    outside.write_text("customer_id,ts,amount\n666,2024-01-01,1\n")
+    cfg = SourceConfig(location=str(folder), tables={
+        "orders": TableMapping(query=query.format(folder=folder, outside=outside))})
+    with pytest.raises(io.SourceError, match="orders: the SQL mapping failed on the files in"):
+        io.read_source(cfg)
+    assert sorted(p.name for p in folder.iterdir()) == ["sales.csv"]
+
+
+def test_file_and_folder_names_with_quotes_are_read_as_names(tmp_path):
+    # The paths go into DuckDB's SQL as quoted literals: a quote in a name is a character, not SQL.
+    folder = tmp_path / "it's \"ours\""
+    folder.mkdir()
+    pd.DataFrame({"customer_id": ["1"], "ts": ["2024-01-01"], "amount": ["5"]}).to_csv(folder / 'o"rders.csv', index=False)
+    pd.DataFrame({"customer_id": ["2"], "ts": ["2024-01-02"], "amount": [6.0]}).to_parquet(folder / "x'); DROP.parquet")
+    cfg = SourceConfig(location=str(folder), tables={"orders": TableMapping(
+        query='SELECT * FROM "o""rders" UNION ALL SELECT customer_id, ts, CAST(amount AS VARCHAR) FROM "x\'); DROP"')})
+    assert io.read_source(cfg)["orders"]["customer_id"].tolist() == ["1", "2"]

@@ -316,6 +316,17 @@ def test_query_mapping_on_postgresql(pg_history_url, history_tables):
     assert result.summary["tables"]["orders"]["bad_rows"] == 0
 
 
+@pytest.mark.parametrize("query", ["DROP TABLE surveys", "DELETE FROM surveys RETURNING customer_id",
+                                   "UPDATE orders SET amount = 0 RETURNING customer_id"])
+def test_a_pull_cannot_change_a_postgresql_source(pg_history_url, history_tables, query):
+    cfg = SourceConfig(location=pg_history_url, tables={"surveys": TableMapping(query=query)})
+    with pytest.raises(io.SourceError, match=r"surveys: the SQL mapping failed on postgresql\+psycopg://.*read-only"):
+        io.read_source(cfg)
+    tables = io.read_source(SourceConfig(location=pg_history_url))
+    assert len(tables["surveys"]) == len(history_tables["surveys"])
+    assert tables["orders"]["amount"].sum() == pytest.approx(history_tables["orders"]["amount"].sum())
+
+
 def test_pull_and_validate_runners_from_postgresql(pg_history_url, history_tables, tmp_path):
     cfg = load_config(CONFIG, **{"source.location": pg_history_url})
     ws = runners.Workspace(root=tmp_path / "work", models=tmp_path / "models", metrics=tmp_path / "metrics")

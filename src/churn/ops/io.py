@@ -57,37 +57,68 @@ def _rename(df: pd.DataFrame, mapping: TableMapping) -> pd.DataFrame:
     return df.rename(columns={src: canon for canon, src in mapping.columns.items()})
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(getattr(err, "orig", None) or err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def _read_only_engine(url: str):
+    """An engine that cannot change the source: SQLite opened with mode=ro (and query_only), PostgreSQL in
+    read-only transactions; any other database's reads run in a transaction that is rolled back, never
+    committed."""
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not parsed.database or not path.exists():
+            raise SourceError(f"SQLite database {path} does not exist (run `churn demo` to create the sample)")
+        uri = f"{path.resolve().as_uri()}?mode=ro"
+
+        def connect():
+            connection = sqlite3.connect(uri, uri=True)
+            connection.execute("PRAGMA query_only = ON")
+            return connection
+        return sa.create_engine("sqlite://", creator=connect)
+    engine = sa.create_engine(url)
+    if parsed.get_backend_name() == "postgresql":
+        engine = engine.execution_options(postgresql_readonly=True)
+    return engine
+
+
 def _read_database(url: str, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
     import sqlalchemy as sa
 
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            raise SourceError(f"SQLite database {path} does not exist (run `churn demo` to create the sample)")
-    engine = sa.create_engine(url)
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    engine = _read_only_engine(url)
     try:
         try:
             connection = engine.connect()
         except sa.exc.DBAPIError as err:
-            shown = sa.engine.make_url(url).render_as_string(hide_password=True)
-            text = str(err.orig or err).strip()
-            reason = text.splitlines()[0] if text else type(err).__name__
-            raise SourceError(f"cannot connect to the database {shown}: {reason}") from err
-        with connection as conn:
+            raise SourceError(f"cannot connect to the database {shown}: {_first_line(err)}") from err
+        with connection as conn, conn.begin() as transaction:
             present = set(sa.inspect(conn).get_table_names())
             out: dict[str, pd.DataFrame] = {}
             for name in TABLES:
                 mapping = mappings.get(name, TableMapping())
-                if mapping.query:
-                    df = pd.read_sql_query(sa.text(mapping.query), conn)
-                else:
-                    table = mapping.table or name
-                    if table not in present:
-                        if name in mappings:
-                            raise SourceError(f"table {table!r} mapped for {name!r} is not in {url}")
-                        continue
-                    df = pd.read_sql_table(table, conn)
+                try:
+                    if mapping.query:
+                        df = pd.read_sql_query(sa.text(mapping.query), conn)
+                    else:
+                        table = mapping.table or name
+                        if table not in present:
+                            if name in mappings:
+                                raise SourceError(f"table {table!r} mapped for {name!r} is not in {shown}")
+                            continue
+                        df = pd.read_sql_table(table, conn)
+                except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as err:
+                    what = "the SQL mapping" if mapping.query else f"reading table {mapping.table or name!r}"
+                    raise SourceError(f"{name}: {what} failed on {shown} (sources are opened read-only): "
+                                      f"{_first_line(err.__cause__ or err)}") from err
                 out[name] = _rename(df, mapping)
+            transaction.rollback()  # a pull only reads: nothing it ran is ever committed
     finally:
         engine.dispose()
     return out
@@ -120,20 +151,35 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
     return out
 
 
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_identifier(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _query_folder(folder: Path, query: str, name: str) -> pd.DataFrame:
-    """Run a SQL mapping over a folder with DuckDB: every file is a view named after its stem."""
+    """Run a SQL mapping over a folder with DuckDB: every file is a table named after its stem. The files
+    are loaded first, then DuckDB's access to files is switched off (and locked), so the mapping can read
+    only these tables: it cannot write, copy or attach files, nor read others."""
     import duckdb
 
     con = duckdb.connect()
     try:
         for path in sorted(folder.iterdir()):
-            stem = path.stem.replace("'", "")
+            table, file = _sql_identifier(path.stem), _sql_literal(str(path))
             if path.suffix == ".parquet":
-                con.execute(f"CREATE VIEW \"{stem}\" AS SELECT * FROM read_parquet('{path}')")
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet({file})")
             elif path.suffix == ".csv":
-                con.execute(f"CREATE VIEW \"{stem}\" AS SELECT * FROM read_csv('{path}', all_varchar = true)")
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv({file}, all_varchar = true)")
             elif path.suffix in (".xlsx", ".xls"):
-                con.register(stem, read_table_file(path))
+                frame = read_table_file(path)
+                con.register("churn_excel_file", frame)
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM churn_excel_file")
+                con.unregister("churn_excel_file")
+        con.execute("SET enable_external_access = false")
+        con.execute("SET lock_configuration = true")
         return con.execute(query).df()
     except duckdb.Error as err:
         raise SourceError(f"{name}: the SQL mapping failed on the files in {folder}: {err}") from err
