@@ -58,10 +58,13 @@ class SourceConfig(Section):
 
 
 class ValidateConfig(Section):
-    """Contract checks: the share of bad rows per table above which the run stops."""
+    """Contract checks: values that cannot be right, and the share of bad rows per table above which the
+    run stops."""
 
     max_bad_share: float = Field(0.05, ge=0, le=1)
     example_rows: int = 3
+    min_time: dt.date = dt.date(1990, 1, 1)  # earlier timestamps are set aside (1800, 0001: export defaults)
+    max_amount: float = Field(1e9, gt=0)  # money beyond +-this is set aside (1e308, typos in the millions)
 
 
 class LabelsConfig(Section):

@@ -37,6 +37,15 @@ def test_unknown_columns_are_ignored_and_reported():
         ("orders", orders(ts=["2024-01-01", "2031-01-01"]), "time after the data was pulled", "ts"),
         ("orders", orders(quantity=["1", "-3"]), "negative quantity with positive amount", "quantity"),
         ("orders", orders(discount=["0.1", "1.5"]), "outside [0, 1]", "discount"),
+        ("orders", orders(amount=["10", "inf"]), "not a finite number", "amount"),
+        ("orders", orders(amount=["10", "-inf"]), "not a finite number", "amount"),
+        ("orders", orders(amount=["10", "1e308"]), "beyond +-1e+09 (validate.max_amount)", "amount"),
+        ("orders", orders(margin=["1", "-2e9"]), "beyond +-1e+09 (validate.max_amount)", "margin"),
+        ("orders", orders(ts=["2024-01-01", "1800-01-01"]), "time before 1990-01-01 (validate.min_time)", "ts"),
+        ("orders", orders(ts=["2024-01-01", "1677-09-22"]), "time before 1990-01-01 (validate.min_time)", "ts"),
+        ("orders", orders(ts=["2024-01-01", "0001-01-01"]), "time before 1990-01-01 (validate.min_time)", "ts"),
+        ("orders", orders(quantity=["1", "5"], amount=["10", "-500"]), "negative amount with positive quantity",
+         "quantity"),
         ("orders", orders(customer_id=["1", None]), "required value missing", "customer_id"),
         ("tickets", pd.DataFrame({"customer_id": ["1", "2"], "ts": ["2024-01-01"] * 2, "category": ["price", "weather"]}),
          "value not in", "category"),
@@ -60,10 +69,42 @@ def test_child_rows_of_unknown_customers_and_duplicate_customers():
     raw = {"customers": customers, "orders": orders(customer_id=["2", "9"])}
     result = validate_history(raw, LOOSE, PULLED)
     rules = result.quarantine.groupby("table")["rule"].apply(set).to_dict()
-    assert rules == {"customers": {"duplicate customer_id"}, "orders": {"unknown customer_id"}}
+    assert rules == {"customers": {"duplicate customer_id"},
+                     "orders": {"unknown customer_id", "customer_id duplicated in customers"}}
     assert result.tables["customers"]["customer_id"].tolist() == ["1"]
-    # customer 2 exists (ambiguously): its order is kept, not called unknown
-    assert result.tables["orders"]["customer_id"].tolist() == ["2"]
+    # customer 2 exists twice: which one its order belongs to cannot be told, so the order goes aside with them
+    assert result.tables["orders"].empty
+    assert result.quarantine.set_index("rule").loc["customer_id duplicated in customers", "value"] == "2"
+
+
+def test_an_order_table_repeated_ten_times_keeps_each_order_once():
+    once = orders(order_id=["A1", "A2"], product=["x", "y"])
+    result = validate_history({"orders": pd.concat([once] * 10, ignore_index=True)}, LOOSE, PULLED)
+    kept = result.tables["orders"]
+    assert kept["order_id"].tolist() == ["A1", "A2"] and kept["amount"].sum() == 30.0
+    summary = result.summary["tables"]["orders"]
+    assert (summary["rows"], summary["kept_rows"], summary["bad_rows"]) == (20, 2, 18)
+    assert summary["bad_rows_by_rule"] == {"duplicate row (same order_id and values as an earlier row)": 18}
+
+
+def test_repeated_lines_are_kept_when_they_differ_or_have_no_order_id():
+    # Two lines of one order (other product) and two equal orders without an id (two orders that day) are real.
+    lines = orders(order_id=["A1", "A1"], product=["x", "y"])
+    no_id = orders(customer_id=["1", "1"], ts=["2024-01-01"] * 2)
+    for frame in (lines, no_id):
+        assert validate_history({"orders": frame}, LOOSE, PULLED).summary["tables"]["orders"]["bad_rows"] == 0
+
+
+def test_missing_value_words_are_missing_in_numbers_and_times_and_text_in_text():
+    customers = pd.DataFrame({"customer_id": ["1", "2", "3"], "region": ["NA", "", "North"],
+                              "churn_date": ["", "NULL", "2025-01-01"], "is_key_account": ["N/A", "yes", ""]})
+    raw = {"customers": customers, "orders": orders(margin=["NULL", " "], quantity=["-", "#N/A"])}
+    result = validate_history(raw, ValidateConfig(max_bad_share=0.0), PULLED)  # nothing may be set aside
+    assert result.summary["quarantined_rows"] == 0
+    kept = result.tables["customers"]
+    assert kept["region"].tolist()[0] == "NA" and pd.isna(kept["region"].iloc[1])  # "NA" is a region here
+    assert kept["churn_date"].isna().tolist() == [True, True, False]
+    assert result.tables["orders"][["margin", "quantity"]].isna().all().all()
 
 
 def test_run_stops_past_the_bad_share_with_examples():

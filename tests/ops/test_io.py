@@ -149,3 +149,38 @@ def test_file_and_folder_names_with_quotes_are_read_as_names(tmp_path):
     cfg = SourceConfig(location=str(folder), tables={"orders": TableMapping(
         query='SELECT * FROM "o""rders" UNION ALL SELECT customer_id, ts, CAST(amount AS VARCHAR) FROM "x\'); DROP"')})
     assert io.read_source(cfg)["orders"]["customer_id"].tolist() == ["1", "2"]
+
+
+def test_two_files_for_one_table_stop_the_pull_naming_both(tmp_path):
+    frame = pd.DataFrame({"customer_id": ["1"], "ts": ["2024-01-01"], "amount": ["5"]})
+    frame.to_csv(tmp_path / "orders.csv", index=False)
+    frame.to_excel(tmp_path / "orders.xlsx", index=False)
+    with pytest.raises(io.SourceError, match=r"has 2 files for table 'orders': orders.csv, orders.xlsx; keep one"):
+        io.read_source(SourceConfig(location=str(tmp_path)))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_na_in_a_text_column_is_text_and_an_empty_cell_is_missing(tmp_path, suffix):
+    frame = pd.DataFrame({"customer_id": ["1", "2", "NA"], "region": ["NA", "", "North"]})
+    path = tmp_path / f"customers{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_excel(path, index=False)
+    got = io.read_source(SourceConfig(location=str(tmp_path)))["customers"]
+    assert got["region"].tolist()[0] == "NA" and pd.isna(got["region"].iloc[1])
+    assert got["customer_id"].tolist() == ["1", "2", "NA"]
+
+
+def test_empty_strings_from_a_database_are_missing_values(tmp_path):
+    # The same customers as a CSV would give: an empty churn_date is "no date", not an unreadable one.
+    from churn.config import ValidateConfig
+    from churn.data import validate_history
+
+    db = tmp_path / "crm.db"
+    io.write_sqlite({"customers": pd.DataFrame({"customer_id": ["1", "2"], "churn_date": ["", "2025-03-01"],
+                                                "signup_date": ["", ""], "is_key_account": ["", "1"]}),
+                     "orders": pd.DataFrame({"customer_id": ["1", "2"], "ts": ["2024-01-01"] * 2, "amount": [5.0, 7.0],
+                                             "margin": ["", "2.5"]})}, db)
+    tables = io.read_source(SourceConfig(location=str(db)))
+    result = validate_history(tables, ValidateConfig(max_bad_share=0.0), pd.Timestamp("2026-01-01"))
+    assert result.summary["quarantined_rows"] == 0
+    assert result.tables["customers"]["churn_date"].isna().tolist() == [True, False]
+    assert result.tables["orders"]["margin"].isna().tolist() == [True, False]

@@ -21,6 +21,9 @@ from churn.vocab import CUSTOMER_TABLES
 
 TRUE = {"true", "1", "yes", "y", "t", "1.0"}
 FALSE = {"false", "0", "no", "n", "f", "0.0"}
+# Cells that mean "no value" in a number, time or yes/no column, whatever the source wrote. Text columns
+# keep them as text (a region called "NA" is a region); an empty or blank cell is missing everywhere.
+MISSING_TOKENS = {"", "na", "n/a", "#n/a", "null", "none", "nan", "nat", "-"}
 FRAME_CHECK_COLUMN = {"orders": "quantity"}
 QUARANTINE_COLUMNS = ["table", "row", "rule", "column", "value", "record"]
 
@@ -58,9 +61,13 @@ def validate_history(
         frame, ignored = _select_columns(raw[name], spec)
         typed, type_problems = _coerce(frame, spec)
         if name == "customers":
-            # Children of a duplicated customer are not "unknown": the customer exists, its row is ambiguous.
+            # Children of a duplicated customer are not "unknown": the customer exists, its row is ambiguous
+            # (they are set aside as "customer_id duplicated in customers").
             known_ids = typed["customer_id"]
-        rule_problems = _check_rules(typed, spec, pulled_at, known_ids if name in CUSTOMER_TABLES else None)
+        rule_problems = _concat([
+            _check_rules(typed, spec, cfg, pulled_at, known_ids if name in CUSTOMER_TABLES else None),
+            _duplicates(typed, spec, known_ids if name in CUSTOMER_TABLES else None),
+        ])
         if len(type_problems):
             # A cell that could not be read is reported once, not again as a missing value.
             seen = pd.MultiIndex.from_frame(type_problems[["row", "column"]])
@@ -129,6 +136,9 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
         if cspec.type == "str":
             typed[col] = _coerce_ids(s)
             continue
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+            text = s.astype("string").str.strip()
+            s = s.mask(text.str.lower().isin(MISSING_TOKENS).fillna(False).astype(bool))
         if cspec.type == "timestamp":
             out, rule = to_utc_naive(s), "unparseable time"
         elif cspec.type == "bool":
@@ -139,6 +149,11 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
             rule = "not a boolean"
         else:
             out, rule = pd.to_numeric(s, errors="coerce").astype("float64"), "not a number"
+            infinite = np.isinf(out)
+            if infinite.any():
+                problems.append(_problem_rows(infinite[infinite].index, "not a finite number", col, s))
+                out = out.mask(infinite)
+                s = s.mask(infinite)  # reported once, as not finite
         failed = s.notna() & out.isna()
         if failed.any():
             problems.append(_problem_rows(failed[failed].index, rule, col, s))
@@ -146,8 +161,10 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
     return pd.DataFrame(typed, index=df.index), _concat(problems)
 
 
-def _schema(spec: TableSpec, pulled_at: pd.Timestamp, known_ids: pd.Series | None) -> pa.DataFrameSchema:
+def _schema(spec: TableSpec, cfg: ValidateConfig, pulled_at: pd.Timestamp,
+            known_ids: pd.Series | None) -> pa.DataFrameSchema:
     columns = {}
+    floor = pd.Timestamp(cfg.min_time)
     for c in spec.columns:
         checks = []
         if c.allowed:
@@ -157,6 +174,10 @@ def _schema(spec: TableSpec, pulled_at: pd.Timestamp, known_ids: pd.Series | Non
             checks.append(pa.Check(lambda s, lo=lo, hi=hi: s.between(lo, hi), name=f"outside [{lo:g}, {hi:g}]"))
         if c.type == "timestamp":
             checks.append(pa.Check(lambda s: s <= pulled_at, name="time after the data was pulled"))
+            checks.append(pa.Check(lambda s: s >= floor, name=f"time before {cfg.min_time} (validate.min_time)"))
+        if c.type == "money":
+            checks.append(pa.Check(lambda s: s.abs() <= cfg.max_amount,
+                                   name=f"beyond +-{cfg.max_amount:g} (validate.max_amount)"))
         if c.name == "customer_id" and known_ids is not None:
             ids = set(known_ids.dropna())
             checks.append(pa.Check(lambda s: s.isin(ids), name="unknown customer_id"))
@@ -172,14 +193,40 @@ def _schema(spec: TableSpec, pulled_at: pd.Timestamp, known_ids: pd.Series | Non
                 name="negative quantity with positive amount",
             )
         )
+        frame_checks.append(
+            pa.Check(
+                lambda d: ~((d.get("quantity", 0) > 0) & (d["amount"] < 0)),
+                name="negative amount with positive quantity",
+            )
+        )
     return pa.DataFrameSchema(columns, checks=frame_checks, coerce=False)
 
 
+def _duplicates(df: pd.DataFrame, spec: TableSpec, known_ids: pd.Series | None) -> pd.DataFrame:
+    """Rows that repeat what the table already says: an order row equal in every column to an earlier one
+    with the same order_id (an export that doubled its lines), and rows of a customer whose id appears
+    twice in customers (which of the two is meant cannot be told). Tables without an id (interactions,
+    tickets, surveys, campaigns) are left alone: two equal calls on one day are two calls."""
+    problems = []
+    if spec.name == "orders" and "order_id" in df:
+        repeated = df.duplicated(keep="first") & df["order_id"].notna()
+        if repeated.any():
+            problems.append(_problem_rows(repeated[repeated].index, "duplicate row (same order_id and values as an "
+                                          "earlier row)", "order_id", df["order_id"]))
+    if known_ids is not None and "customer_id" in df:
+        twice = set(known_ids[known_ids.duplicated()].dropna())
+        of_twice = df["customer_id"].isin(twice)
+        if of_twice.any():
+            problems.append(_problem_rows(of_twice[of_twice].index, "customer_id duplicated in customers",
+                                          "customer_id", df["customer_id"]))
+    return _concat(problems)
+
+
 def _check_rules(
-    df: pd.DataFrame, spec: TableSpec, pulled_at: pd.Timestamp, known_ids: pd.Series | None
+    df: pd.DataFrame, spec: TableSpec, cfg: ValidateConfig, pulled_at: pd.Timestamp, known_ids: pd.Series | None
 ) -> pd.DataFrame:
     try:
-        _schema(spec, pulled_at, known_ids).validate(df, lazy=True)
+        _schema(spec, cfg, pulled_at, known_ids).validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
         fc = fc[fc["index"].notna()]

@@ -125,12 +125,15 @@ def _read_database(url: str, mappings: dict[str, TableMapping]) -> dict[str, pd.
 
 
 def _find_file(folder: Path, stem: str) -> Path | None:
+    """The one file of a table in the folder; two files for one table (orders.csv and orders.xlsx) stop the
+    pull, since either could be the current export."""
     if Path(stem).suffix in FILE_SUFFIXES:
         return folder / stem if (folder / stem).exists() else None
-    for suffix in FILE_SUFFIXES:
-        if (folder / f"{stem}{suffix}").exists():
-            return folder / f"{stem}{suffix}"
-    return None
+    found = [folder / f"{stem}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{stem}{suffix}").exists()]
+    if len(found) > 1:
+        raise SourceError(f"{folder} has {len(found)} files for table {stem!r}: {', '.join(p.name for p in found)}; "
+                          f"keep one, or name the file under source.tables.<table>.table in the config")
+    return found[0] if found else None
 
 
 def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
@@ -191,9 +194,11 @@ def read_table_file(path: Path) -> pd.DataFrame:
     """Read one CSV / Parquet / Excel file. CSV cells are read as text so ids keep leading zeros."""
     if path.suffix == ".parquet":
         return pd.read_parquet(path)
+    # Only an empty cell is missing here: "NA" in a text column is text (a region, a product code);
+    # validation reads NA-like cells of number and time columns as missing.
     if path.suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=True)
-    return pd.read_excel(path, dtype=str)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    return pd.read_excel(path, dtype=str, keep_default_na=False, na_values=[""])
 
 
 @contextmanager
