@@ -19,6 +19,11 @@ def print_validation(summary: dict, ws) -> None:
         table.add_row(name, f"{t['rows']:,}", f"{t['kept_rows']:,}", f"{t['bad_rows']:,}", rules,
                       ", ".join(t["ignored_columns"]) or "-")
     console.print(table)
+    for note in summary.get("read_notes", []):
+        console.print(f"Note: {note}", highlight=False)
+    for name, t in summary["tables"].items():
+        if t.get("warning"):
+            console.print(f"[yellow]Warning[/]: table {name}: {t['warning']}", highlight=False)
     console.print(f"Set-aside rows with their reasons: {ws.quarantine}")
 
 

@@ -39,19 +39,21 @@ def run_pull(cfg: Config, ws: Workspace) -> dict:
         io.write_parquet(_text_objects(df), ws.raw / f"{name}.parquet")
     for stale in set(p.stem for p in ws.raw.glob("*.parquet")) - set(tables):
         (ws.raw / f"{stale}.parquet").unlink()
-    io.write_json({"pulled_at": str(pulled_at), "source": cfg.source.location}, ws.raw / "pull.json")
+    notes = [df.attrs["note"] for df in tables.values() if df.attrs.get("note")]  # how files were read
+    io.write_json({"pulled_at": str(pulled_at), "source": cfg.source.location, "notes": notes}, ws.raw / "pull.json")
     return {name: len(df) for name, df in tables.items()}
 
 
 def run_validate(cfg: Config, ws: Workspace) -> dict:
     from churn.data import validate_history
 
-    pulled_at = pd.Timestamp(io.read_json(ws.raw / "pull.json")["pulled_at"])
-    result = validate_history(io.read_tables(ws.raw), cfg.validate_, pulled_at)
+    pull = io.read_json(ws.raw / "pull.json")
+    result = validate_history(io.read_tables(ws.raw), cfg.validate_, pd.Timestamp(pull["pulled_at"]))
+    summary = result.summary | {"read_notes": pull.get("notes", [])}
     _replace_tables(result.tables, ws.validated)
     io.write_parquet(result.quarantine, ws.quarantine)
-    io.write_json(result.summary, ws.validation_summary)
-    return result.summary
+    io.write_json(summary, ws.validation_summary)
+    return summary
 
 
 def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:

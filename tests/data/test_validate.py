@@ -143,3 +143,13 @@ def test_point_in_time_counts_rows_left_out(history):
     view, later = point_in_time(history, as_of)
     assert later["orders"] == int((history["orders"]["ts"] >= as_of).sum()) > 0
     assert (view["orders"]["ts"] < as_of).all()
+
+
+def test_a_header_only_orders_table_stops_and_an_empty_optional_table_is_a_warning():
+    header_only = orders().iloc[0:0]
+    with pytest.raises(ContractError, match=r"table `orders` has no rows \(only a header\?\)"):
+        validate_history({"orders": header_only}, LOOSE, PULLED)
+    surveys = pd.DataFrame(columns=["customer_id", "ts", "score"])
+    result = validate_history({"orders": orders(), "surveys": surveys}, LOOSE, PULLED)
+    assert result.summary["tables"]["surveys"]["warning"].startswith("no rows (only a header?)")
+    assert "warning" not in result.summary["tables"]["orders"]

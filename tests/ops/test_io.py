@@ -184,3 +184,68 @@ def test_empty_strings_from_a_database_are_missing_values(tmp_path):
     assert result.summary["quarantined_rows"] == 0
     assert result.tables["customers"]["churn_date"].isna().tolist() == [True, False]
     assert result.tables["orders"]["margin"].isna().tolist() == [True, False]
+
+
+# --- files that are hard to read: each read or each clear message naming the file ---------------
+
+ORDERS_CSV = "customer_id,ts,amount,region\n007,2024-01-01,5,华东\n008,2024-01-02,7,NA\n"
+
+
+@pytest.mark.parametrize(("content", "note"), [
+    (ORDERS_CSV.encode("utf-8"), None),
+    (b"\xef\xbb\xbf" + ORDERS_CSV.encode("utf-8"), None),  # Excel's "CSV UTF-8" starts with a BOM
+    (ORDERS_CSV.encode("gbk"), "read as GB18030/GBK (not UTF-8)"),
+    (ORDERS_CSV.encode("gb18030"), "read as GB18030/GBK (not UTF-8)"),
+    (ORDERS_CSV.replace(",", ";").encode("utf-8"), "separator ';'"),
+    (ORDERS_CSV.replace(",", "\t").encode("gbk"), "read as GB18030/GBK (not UTF-8), separator '\\t'"),
+])
+def test_csv_exports_are_read_whatever_their_encoding_and_separator(tmp_path, content, note):
+    (tmp_path / "orders.csv").write_bytes(content)
+    orders = io.read_source(SourceConfig(location=str(tmp_path)))["orders"]
+    assert list(orders.columns) == ["customer_id", "ts", "amount", "region"]
+    assert orders["customer_id"].tolist() == ["007", "008"] and orders["region"].tolist() == ["华东", "NA"]
+    assert orders.attrs.get("note") == (f"orders.csv: {note}" if note else None)
+
+
+@pytest.mark.parametrize(("name", "content", "message"), [
+    ("orders.csv", b"", r"orders.csv is empty \(0 bytes\): export the table again, with its header row"),
+    ("orders.csv", b"customer_id,ts,amount\n1,2024-01-01,5\n2,2024-01-02,7,9\n",
+     r"orders.csv: line 3 has 4 values where the header has 3. Check that values containing ',' are in double "
+     r"quotes"),
+    ("orders.csv", "customer_id,ts,amount\n1,2024-01-01,5\n".encode("utf-16"), r"orders.csv is neither UTF-8 nor "
+     r"GB18030/GBK text: save it as CSV UTF-8"),
+    ("orders.xlsx", ORDERS_CSV.encode("utf-8"), r"orders.xlsx is not an Excel workbook \(it looks like text: a CSV "
+     r"saved with an .xlsx name\?\)"),
+    ("orders.parquet", b"PAR1 not really", r"cannot read .*orders.parquet: "),
+])
+def test_a_file_that_cannot_be_read_is_named_with_what_to_do(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(io.SourceError, match=message):
+        io.read_source(SourceConfig(location=str(tmp_path)))
+
+
+def test_an_excel_header_over_two_rows_names_the_sheet_row_and_columns(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "订单"
+    ws.append(["customer_id", "order", None, None])  # "order" merged over B1:C1, its parts named in row 2
+    ws.append([None, "ts", "amount", None])
+    ws.append(["1", "2024-01-01", "5", None])
+    ws.merge_cells("B1:C1")
+    wb.save(tmp_path / "orders.xlsx")
+    with pytest.raises(io.SourceError, match=r"orders.xlsx, sheet '订单', row 1: column\(s\) C have values but no "
+                                             r"heading \(merged cells or a header over several rows\?\)"):
+        io.read_source(SourceConfig(location=str(tmp_path)))
+
+
+def test_empty_trailing_excel_columns_are_dropped(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["customer_id", "ts", "amount", None])
+    wb.active.append(["1", "2024-01-01", "5", None])
+    wb.active["E2"] = None
+    wb.save(tmp_path / "orders.xlsx")
+    assert list(io.read_source(SourceConfig(location=str(tmp_path)))["orders"].columns) == ["customer_id", "ts", "amount"]

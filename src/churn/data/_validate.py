@@ -59,6 +59,9 @@ def validate_history(
     for name in [t for t in order if t in raw]:
         spec = TABLES[name]
         frame, ignored = _select_columns(raw[name], spec)
+        if frame.empty and name == "orders":
+            raise ContractError("table `orders` has no rows (only a header?): churn learns from orders. "
+                                "Export the table again with its rows")
         typed, type_problems = _coerce(frame, spec)
         if name == "customers":
             # Children of a duplicated customer are not "unknown": the customer exists, its row is ambiguous
@@ -86,6 +89,9 @@ def validate_history(
             "bad_rows_by_rule": {k: int(v) for k, v in by_rule.items()},
             "ignored_columns": ignored,
         }
+        if n == 0:
+            # An optional table with no rows is allowed (the features it feeds are zero), but said.
+            summary["tables"][name]["warning"] = "no rows (only a header?): its features are zero for everyone"
         if share > cfg.max_bad_share:
             raise DataQualityError(_too_many_message(name, n, bad_rows, table_problems, frame, cfg))
         if len(table_problems):

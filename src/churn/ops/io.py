@@ -190,15 +190,92 @@ def _query_folder(folder: Path, query: str, name: str) -> pd.DataFrame:
         con.close()
 
 
+# Encodings tried in turn for a CSV file: UTF-8 (with or without BOM), then GB18030, the superset of GBK
+# that Chinese editions of Excel and CRMs such as Fxiaoke export.
+CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+CSV_SEPARATORS = (",", ";", "\t", "|")
+
+
 def read_table_file(path: Path) -> pd.DataFrame:
-    """Read one CSV / Parquet / Excel file. CSV cells are read as text so ids keep leading zeros."""
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    # Only an empty cell is missing here: "NA" in a text column is text (a region, a product code);
-    # validation reads NA-like cells of number and time columns as missing.
-    if path.suffix == ".csv":
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    return pd.read_excel(path, dtype=str, keep_default_na=False, na_values=[""])
+    """Read one CSV / Parquet / Excel file. CSV cells are read as text so ids keep leading zeros; a file
+    that cannot be read is a SourceError naming it and what to do. `attrs["note"]` says how a CSV was
+    read when it was not plain UTF-8 with commas (encoding, separator)."""
+    try:
+        if path.stat().st_size == 0:
+            raise SourceError(f"{path} is empty (0 bytes): export the table again, with its header row")
+        if path.suffix == ".parquet":
+            return pd.read_parquet(path)
+        if path.suffix == ".csv":
+            return _read_csv(path)
+        return _read_excel(path)
+    except SourceError:
+        raise
+    except Exception as err:  # noqa: BLE001 - any reader's failure becomes one message naming the file
+        raise SourceError(f"cannot read {path}: {_first_line(err)}") from err
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    for encoding in CSV_ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise SourceError(f"{path} is neither UTF-8 nor GB18030/GBK text: save it as CSV UTF-8 and pull again")
+    header = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    separator = max(CSV_SEPARATORS, key=header.count)
+    import io as stdio
+
+    try:
+        # Only an empty cell is missing here: "NA" in a text column is text (a region, a product code);
+        # validation reads NA-like cells of number and time columns as missing.
+        frame = pd.read_csv(stdio.StringIO(text.lstrip("\ufeff")), dtype=str, keep_default_na=False, na_values=[""],
+                            sep=separator)
+    except pd.errors.ParserError as err:
+        import re
+
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(err))
+        where = (f"line {found[2]} has {found[3]} values where the header has {found[1]}" if found
+                 else _first_line(err))
+        raise SourceError(f"{path}: {where}. Check that values containing {separator!r} are in double quotes, "
+                          f"or that the file has one separator throughout") from err
+    notes = []
+    if encoding == "gb18030":
+        notes.append("read as GB18030/GBK (not UTF-8)")
+    if separator != ",":
+        notes.append(f"separator {separator!r}")
+    if notes:
+        frame.attrs["note"] = f"{path.name}: " + ", ".join(notes)
+    return frame
+
+
+def _read_excel(path: Path) -> pd.DataFrame:
+    import zipfile
+
+    try:
+        frame = pd.read_excel(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (zipfile.BadZipFile, ValueError) as err:
+        if path.read_bytes()[:2] != b"PK" and path.suffix == ".xlsx":
+            raise SourceError(f"{path} is not an Excel workbook (it looks like text: a CSV saved with an .xlsx "
+                              f"name?); rename it to .csv or save it from Excel as a workbook") from err
+        raise
+    # A header cell left empty next to named ones: merged cells or a header over two rows. Fully empty
+    # columns at the edge are an Excel habit and are dropped.
+    columns = list(frame.columns)
+    unnamed = [c for c in columns if str(c).startswith("Unnamed: ")]
+    still = [c for c in unnamed if frame[c].notna().any()]
+    frame = frame.drop(columns=[c for c in unnamed if c not in still])
+    if still:
+        from openpyxl.utils import get_column_letter
+
+        letters = [get_column_letter(columns.index(c) + 1) for c in still]
+        sheet = pd.ExcelFile(path).sheet_names[0]
+        raise SourceError(f"{path}, sheet {sheet!r}, row 1: column(s) {', '.join(letters)} have values but no "
+                          f"heading (merged cells or a header over several rows?). Keep one header row with a "
+                          f"name in every column")
+    return frame
 
 
 @contextmanager
