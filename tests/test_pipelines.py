@@ -83,6 +83,13 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
 
     runs = mlflow.search_runs(experiment_names=["churn"], filter_string="tags.job = 'score'")
     assert len(runs) == 2 and (runs["metrics.customers_scored"] == len(listing)).all()
+    # ... and its row accounting: per table, rows pulled = kept + set aside, the same in the run summary
+    accounting = json.loads((out / "run_summary.json").read_text())["row_accounting"]
+    assert set(accounting) == set(history) and accounting["orders"]["pulled"] == len(history["orders"])
+    for table, rows in accounting.items():
+        assert rows["pulled"] == rows["kept"] + rows["set_aside"], table
+        assert (runs[f"metrics.rows_pulled.{table}"] == rows["pulled"]).all()
+        assert (runs[f"metrics.rows_set_aside.{table}"] == rows["set_aside"]).all()
 
     # a second training is registered beside the champion, not over it
     # a second training on the same data is no worse than the champion: it takes over

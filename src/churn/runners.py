@@ -252,10 +252,12 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # read by `churn effect` later
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
-    set_aside = {t: v["bad_rows"] for t, v in io.read_json(ws.validation_summary)["tables"].items()}
+    validation = io.read_json(ws.validation_summary)
+    set_aside = {t: v["bad_rows"] for t, v in validation["tables"].items()}
     decisions = plan.attrs["summary"]
     summary = _list_summary(listing) | {"model": scored_run["model"], "as_of": str(as_of.date()), "out": str(out_dir),
                                         "rows_set_aside": set_aside, "quarantine": str(ws.quarantine),
+                                        "row_accounting": validation.get("row_accounting", {}),
                                         "budget": decisions["budget"], "budget_used": decisions["budget_used"],
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}
@@ -300,7 +302,9 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
         cfg.tracking, {"as_of": str(as_of.date()), "model": summary["model"], "source": cfg.source.location},
         {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
                                  "expected_value_retained")}
-        | {"rows_set_aside": sum(summary["rows_set_aside"].values())},
+        | {"rows_set_aside": sum(summary["rows_set_aside"].values())}
+        | {f"rows_{count}.{table}": n for table, counts in summary["row_accounting"].items()
+           for count, n in counts.items()},
         [out_dir / "retention_list.csv", out_dir / "run_summary.json"],
     )
     return summary

@@ -107,6 +107,19 @@ def test_missing_value_words_are_missing_in_numbers_and_times_and_text_in_text()
     assert result.tables["orders"][["margin", "quantity"]].isna().all().all()
 
 
+def test_every_row_is_accounted_for_per_table():
+    customers = pd.DataFrame({"customer_id": ["1", "2", "2", "3"]})
+    raw = {"customers": customers,
+           "orders": pd.concat([orders(order_id=["A", "B"]), orders(order_id=["A", "C"], ts=["2024-01-01", "bad"])]),
+           "surveys": pd.DataFrame({"customer_id": ["1", "9"], "ts": ["2024-01-01"] * 2, "score": ["7", "70"]})}
+    result = validate_history(raw, LOOSE, PULLED)
+    assert result.summary["row_accounting"] == {
+        "customers": {"pulled": 4, "kept": 2, "set_aside": 2},  # customer 2 twice
+        "orders": {"pulled": 4, "kept": 1, "set_aside": 3},  # a repeated row, a bad time, customer 2's order
+        "surveys": {"pulled": 2, "kept": 1, "set_aside": 1},  # unknown customer with a score out of range: 1 row
+    }
+
+
 def test_run_stops_past_the_bad_share_with_examples():
     frame = orders(ts=["garbage", "2024-02-01"])
     with pytest.raises(DataQualityError, match=r"(?s)table `orders`: 1 of 2 rows \(50.0%\).*column `ts`, rule 'unparseable time'.*garbage"):

@@ -152,6 +152,17 @@ def test_breakdowns_and_charts(listing):
     assert "Rows set aside by data validation: orders 168" in html and "tickets 0" not in html
 
 
+@pytest.mark.parametrize(("language", "line"), [
+    ("en", "Rows pulled = used + set aside: orders 1,000 = 832 + 168; tickets 40 = 40 + 0"),
+    ("zh", "读取行数 = 使用 + 剔除: 订单 1,000 = 832 + 168；工单 40 = 40 + 0"),
+])
+def test_the_footer_accounts_for_every_row(listing, language, line):
+    accounting = {"orders": {"pulled": 1000, "kept": 832, "set_aside": 168},
+                  "tickets": {"pulled": 40, "kept": 40, "set_aside": 0}}
+    html = render_html(listing, summary_for(listing, row_accounting=accounting), language)
+    assert re.search(r'id="row-accounting">(.*?)</p>', html).group(1) == line
+
+
 def test_chinese_report_translates_causes_bands_tiers_actions_and_reasons(listing):
     html = render_html(listing, summary_for(listing), "zh")
     assert '<html lang="zh-CN">' in html

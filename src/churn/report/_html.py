@@ -48,6 +48,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         filters=_filters(frame, language),
         page_sizes=PAGE_SIZES,
         set_aside=_set_aside(summary, language),
+        row_accounting=_row_accounting(summary, language),
         headers=_list_headers(language),
         data=Markup(_script_json(_list_payload(frame, language))),
     )
@@ -228,6 +229,15 @@ def _set_aside(summary: dict, language: str) -> str:
     counts = summary.get("rows_set_aside") or {}
     parts = [f"{localize.term(localize.TABLES, table, language)} {_count(n)}" for table, n in counts.items() if n]
     return ", ".join(parts)
+
+
+def _row_accounting(summary: dict, language: str) -> str:
+    """Per table: rows pulled = used + set aside (the run's row accounting), or "" for older summaries."""
+    phrase = localize.TEXT[language]["row_accounting_table"]
+    return localize.TEXT[language]["list_separator"].join(
+        phrase.format(table=localize.term(localize.TABLES, table, language), pulled=_count(c["pulled"]),
+                      kept=_count(c["kept"]), set_aside=_count(c["set_aside"]))
+        for table, c in (summary.get("row_accounting") or {}).items())
 
 
 def _script_json(payload: dict) -> str:

@@ -204,6 +204,9 @@ TEXT = {
         "nothing_shown": "No customer matches these filters.",
         "noscript": "The interactive list needs JavaScript; the Excel file has the same list.",
         "set_aside": "Rows set aside by data validation",
+        "row_accounting": "Rows pulled = used + set aside",
+        "row_accounting_table": "{table} {pulled} = {kept} + {set_aside}",
+        "list_separator": "; ",
         "footer": "Value at risk is the expected loss (churn probability × trailing 12-month value) summed over "
                   "customers in the high and medium risk bands. The loss cause is what the model's explanation "
                   "points to; the action comes from the retention playbook.",
@@ -270,6 +273,9 @@ TEXT = {
         "nothing_shown": "没有符合筛选条件的客户。",
         "noscript": "交互式名单需要启用 JavaScript；Excel 文件中有相同的名单。",
         "set_aside": "数据校验剔除的记录",
+        "row_accounting": "读取行数 = 使用 + 剔除",
+        "row_accounting_table": "{table} {pulled} = {kept} + {set_aside}",
+        "list_separator": "；",
         "footer": "风险价值 = 高风险和中风险客户的预期损失（流失概率 × 近12个月价值）之和。流失原因来自模型解释，"
                   "挽留措施来自挽留策略手册。",
         "masked": "客户名称和联系方式已脱敏。",
