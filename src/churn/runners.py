@@ -35,10 +35,7 @@ def run_demo_data(cfg: Config, db_path: Path, truth_path: Path) -> dict:
 def run_pull(cfg: Config, ws: Workspace) -> dict:
     tables = io.read_source(cfg.source)
     pulled_at = pd.Timestamp.now(tz="UTC")
-    for name, df in tables.items():
-        io.write_parquet(_text_objects(df), ws.raw / f"{name}.parquet")
-    for stale in set(p.stem for p in ws.raw.glob("*.parquet")) - set(tables):
-        (ws.raw / f"{stale}.parquet").unlink()
+    io.replace_tables({name: _text_objects(df) for name, df in tables.items()}, ws.raw)
     notes = [df.attrs["note"] for df in tables.values() if df.attrs.get("note")]  # how files were read
     io.write_json({"pulled_at": str(pulled_at), "source": cfg.source.location, "notes": notes}, ws.raw / "pull.json")
     return {name: len(df) for name, df in tables.items()}
@@ -50,7 +47,7 @@ def run_validate(cfg: Config, ws: Workspace) -> dict:
     pull = io.read_json(ws.raw / "pull.json")
     result = validate_history(io.read_tables(ws.raw), cfg.validate_, pd.Timestamp(pull["pulled_at"]))
     summary = result.summary | {"read_notes": pull.get("notes", [])}
-    _replace_tables(result.tables, ws.validated)
+    io.replace_tables(result.tables, ws.validated)
     io.write_parquet(result.quarantine, ws.quarantine)
     io.write_json(summary, ws.validation_summary)
     return summary
@@ -360,7 +357,3 @@ def _text_objects(df: pd.DataFrame) -> pd.DataFrame:
     return df.astype({c: "string" for c in obj}) if obj else df
 
 
-def _replace_tables(tables: dict[str, pd.DataFrame], folder: Path) -> None:
-    io.write_tables(tables, folder)
-    for stale in set(p.stem for p in folder.glob("*.parquet")) - set(tables):
-        (folder / f"{stale}.parquet").unlink()

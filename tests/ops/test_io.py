@@ -249,3 +249,13 @@ def test_empty_trailing_excel_columns_are_dropped(tmp_path):
     wb.active["E2"] = None
     wb.save(tmp_path / "orders.xlsx")
     assert list(io.read_source(SourceConfig(location=str(tmp_path)))["orders"].columns) == ["customer_id", "ts", "amount"]
+
+
+def test_replacing_tables_removes_only_what_churn_wrote_before(tmp_path):
+    one = pd.DataFrame({"customer_id": ["1"]})
+    (tmp_path / "my_notes.parquet").write_bytes(b"a user's own file")
+    io.replace_tables({"customers": one, "campaigns": one}, tmp_path)
+    io.replace_tables({"customers": one}, tmp_path)  # the source no longer has campaigns
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".churn-tables.json", "customers.parquet", "my_notes.parquet"]
+    assert (tmp_path / "my_notes.parquet").read_bytes() == b"a user's own file"
+    assert list(io.read_tables(tmp_path)) == ["customers"]

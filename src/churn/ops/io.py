@@ -332,6 +332,25 @@ def write_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> None:
         write_parquet(df, Path(folder) / f"{name}.parquet")
 
 
+TABLES_MANIFEST = ".churn-tables.json"
+
+
+def replace_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> None:
+    """Write `tables` into `folder` and remove the tables churn wrote there before that are not in `tables`
+    (a table the source no longer has must not be read again). Only files churn wrote are removed: they
+    are listed in the folder's manifest; anything else in the folder is left alone."""
+    folder = Path(folder)
+    manifest = folder / TABLES_MANIFEST
+    if manifest.exists():
+        before = set(read_json(manifest)["tables"])
+    else:  # a workspace from before the manifest: churn's files there are its canonical tables
+        before = {n for n in TABLES if (folder / f"{n}.parquet").exists()}
+    write_tables(tables, folder)
+    write_json({"tables": sorted(tables)}, manifest)
+    for stale in sorted(before - set(tables)):
+        (folder / f"{stale}.parquet").unlink(missing_ok=True)
+
+
 def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
     folder = Path(folder)
     return {n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES if (folder / f"{n}.parquet").exists()}
