@@ -65,3 +65,19 @@ def test_a_config_cannot_extend_itself(tmp_path):
     loop.write_text("extends: a.yaml\n")
     with pytest.raises(ValueError, match="extends itself"):
         load_config(loop)
+
+
+def test_params_yaml_has_no_yaml_dates():
+    # DVC writes params to dvc.lock as JSON: an unquoted YAML date (2026-10-01) makes `dvc repro` fail.
+    import datetime as dt
+
+    import yaml
+
+    def dates(value, path=""):
+        if isinstance(value, dict):
+            return [d for k, v in value.items() for d in dates(v, f"{path}.{k}")]
+        if isinstance(value, list):
+            return [d for i, v in enumerate(value) for d in dates(v, f"{path}[{i}]")]
+        return [path] if isinstance(value, dt.date) else []
+
+    assert dates(yaml.safe_load(open("configs/params.yaml", encoding="utf-8"))) == []
