@@ -249,12 +249,13 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # read by `churn effect` later
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
-    validation = io.read_json(ws.validation_summary)
-    set_aside = {t: v["bad_rows"] for t, v in validation["tables"].items()}
+    # Every row of the run accounted for, per table: pulled = kept + set aside (validation checks it).
+    accounting = {t: {"pulled": v["rows"], "kept": v["kept_rows"], "set_aside": v["bad_rows"]}
+                  for t, v in io.read_json(ws.validation_summary)["tables"].items()}
     decisions = plan.attrs["summary"]
     summary = _list_summary(listing) | {"model": scored_run["model"], "as_of": str(as_of.date()), "out": str(out_dir),
-                                        "rows_set_aside": set_aside, "quarantine": str(ws.quarantine),
-                                        "row_accounting": validation.get("row_accounting", {}),
+                                        "rows_set_aside": {t: a["set_aside"] for t, a in accounting.items()},
+                                        "quarantine": str(ws.quarantine), "row_accounting": accounting,
                                         "budget": decisions["budget"], "budget_used": decisions["budget_used"],
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}

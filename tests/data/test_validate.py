@@ -113,11 +113,15 @@ def test_every_row_is_accounted_for_per_table():
            "orders": pd.concat([orders(order_id=["A", "B"]), orders(order_id=["A", "C"], ts=["2024-01-01", "bad"])]),
            "surveys": pd.DataFrame({"customer_id": ["1", "9"], "ts": ["2024-01-01"] * 2, "score": ["7", "70"]})}
     result = validate_history(raw, LOOSE, PULLED)
-    assert result.summary["row_accounting"] == {
-        "customers": {"pulled": 4, "kept": 2, "set_aside": 2},  # customer 2 twice
-        "orders": {"pulled": 4, "kept": 1, "set_aside": 3},  # a repeated row, a bad time, customer 2's order
-        "surveys": {"pulled": 2, "kept": 1, "set_aside": 1},  # unknown customer with a score out of range: 1 row
+    counts = {name: (t["rows"], t["kept_rows"], t["bad_rows"]) for name, t in result.summary["tables"].items()}
+    assert counts == {
+        "customers": (4, 2, 2),  # customer 2 twice
+        "orders": (4, 1, 3),  # a repeated row, a bad time, customer 2's order
+        "surveys": (2, 1, 1),  # unknown customer with a score out of range: 1 row
     }
+    for name, (_, kept, set_aside) in counts.items():  # counted from the frames themselves
+        assert len(result.tables[name]) == kept
+        assert result.quarantine.loc[result.quarantine["table"] == name, "row"].nunique() == set_aside
 
 
 def test_run_stops_past_the_bad_share_with_examples():

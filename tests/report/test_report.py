@@ -161,6 +161,7 @@ def test_the_footer_accounts_for_every_row(listing, language, line):
                   "tickets": {"pulled": 40, "kept": 40, "set_aside": 0}}
     html = render_html(listing, summary_for(listing, row_accounting=accounting), language)
     assert re.search(r'id="row-accounting">(.*?)</p>', html).group(1) == line
+    assert localize.TEXT[language]["set_aside"] not in html  # the accounting line says it once
 
 
 def test_chinese_report_translates_causes_bands_tiers_actions_and_reasons(listing):

@@ -97,25 +97,14 @@ def validate_history(
         if len(table_problems):
             problems.append(_with_records(table_problems, frame, name))
         clean[name] = _apply_defaults(typed.drop(index=bad_rows), spec).reset_index(drop=True)
+        if len(clean[name]) + len(bad_rows) != n:  # rows pulled = kept + set aside: a lost row is a defect
+            raise RuntimeError(f"row accounting broken for table `{name}`: {n} pulled, {len(clean[name])} kept, "
+                               f"{len(bad_rows)} set aside")
     quarantine = (
         pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     ).astype({"row": "int64"})
     summary["quarantined_rows"] = int(sum(t["bad_rows"] for t in summary["tables"].values()))
-    summary["row_accounting"] = row_accounting(raw, clean, quarantine)
     return ValidationResult(clean, quarantine, summary)
-
-
-def row_accounting(raw: dict[str, pd.DataFrame], clean: dict[str, pd.DataFrame], quarantine: pd.DataFrame) -> dict:
-    """Per table: rows pulled, rows kept (the validated table) and rows set aside (distinct rows in the
-    quarantine), counted from the frames themselves. pulled = kept + set aside, or this raises: a row that
-    vanished would be a defect of churn, never something to pass on."""
-    out = {}
-    for name in clean:
-        aside = quarantine.loc[quarantine["table"] == name, "row"].nunique() if len(quarantine) else 0
-        out[name] = {"pulled": len(raw[name]), "kept": len(clean[name]), "set_aside": int(aside)}
-        if out[name]["pulled"] != out[name]["kept"] + out[name]["set_aside"]:
-            raise RuntimeError(f"row accounting broken for table `{name}`: {out[name]}")
-    return out
 
 
 def to_utc_naive(values: pd.Series) -> pd.Series:
