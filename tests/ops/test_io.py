@@ -259,3 +259,11 @@ def test_replacing_tables_removes_only_what_churn_wrote_before(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".churn-tables.json", "customers.parquet", "my_notes.parquet"]
     assert (tmp_path / "my_notes.parquet").read_bytes() == b"a user's own file"
     assert list(io.read_tables(tmp_path)) == ["customers"]
+
+
+def test_a_sql_mapping_reads_files_as_any_table_file_is(tmp_path):
+    # One reader for both ways in: a GBK, semicolon-separated export works under a SQL mapping too.
+    (tmp_path / "销售.csv").write_bytes("客户;日期;金额\n007;2024-01-01;5\n".encode("gbk"))
+    cfg = SourceConfig(location=str(tmp_path), tables={"orders": TableMapping(
+        query='SELECT "客户" AS customer_id, "日期" AS ts, "金额" AS amount FROM "销售"')})
+    assert io.read_source(cfg)["orders"].to_dict("records") == [{"customer_id": "007", "ts": "2024-01-01", "amount": "5"}]

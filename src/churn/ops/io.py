@@ -154,33 +154,23 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
     return out
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _sql_identifier(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
 def _query_folder(folder: Path, query: str, name: str) -> pd.DataFrame:
     """Run a SQL mapping over a folder with DuckDB: every file is a table named after its stem. The files
-    are loaded first, then DuckDB's access to files is switched off (and locked), so the mapping can read
-    only these tables: it cannot write, copy or attach files, nor read others."""
+    are read as any table file is (`read_table_file`: encodings, separators, clear errors), then DuckDB's
+    access to files is switched off (and locked), so the mapping can read only these tables: it cannot
+    write, copy or attach files, nor read others."""
     import duckdb
 
     con = duckdb.connect()
     try:
-        for path in sorted(folder.iterdir()):
-            table, file = _sql_identifier(path.stem), _sql_literal(str(path))
-            if path.suffix == ".parquet":
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet({file})")
-            elif path.suffix == ".csv":
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv({file}, all_varchar = true)")
-            elif path.suffix in (".xlsx", ".xls"):
-                frame = read_table_file(path)
-                con.register("churn_excel_file", frame)
-                con.execute(f"CREATE TABLE {table} AS SELECT * FROM churn_excel_file")
-                con.unregister("churn_excel_file")
+        for path in sorted(p for p in folder.iterdir() if p.suffix in FILE_SUFFIXES):
+            con.register("churn_file", read_table_file(path))
+            con.execute(f"CREATE TABLE {_sql_identifier(path.stem)} AS SELECT * FROM churn_file")
+            con.unregister("churn_file")
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
         return con.execute(query).df()
