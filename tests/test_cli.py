@@ -10,7 +10,7 @@ import typer
 from helpers import CONFIG, DEMO_AS_OF, ROOT, write_canonical_folder
 from typer.testing import CliRunner
 
-from churn.cli import app
+from churn.cli import ERROR_EXIT, app
 
 runner = CliRunner()
 
@@ -60,14 +60,14 @@ def test_validate_reports_set_aside_rows(tmp_path):
         ["orders", 59, "unparseable time", "ts", "yesterday"]]
 
 
-def test_bad_input_exits_2_with_a_clear_message(tmp_path):
+def test_bad_input_exits_1_with_a_clear_message(tmp_path):
     pd.DataFrame({"customer_id": ["1"], "ts": ["2024-01-01"]}).to_csv(tmp_path / "orders.csv", index=False)
     proc = subprocess.run(
         [sys.executable, "-m", "churn.cli", "validate", "--config", CONFIG, "--data", str(tmp_path),
          "--workdir", str(tmp_path / "w")],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
-    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.returncode == ERROR_EXIT, proc.stdout + proc.stderr
     assert "error: table `orders` is missing required column(s) ['amount']" in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stdout + proc.stderr
 

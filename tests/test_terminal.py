@@ -11,6 +11,7 @@ from helpers import DEMO_AS_OF, write_canonical_folder
 from rich.console import Console
 
 from churn import terminal
+from churn.cli import ERROR_EXIT
 
 # A closed port on the loopback: a Prefect API that is not there.
 DEAD_API = "http://127.0.0.1:9/api"
@@ -60,7 +61,7 @@ def test_prefect_server_that_cannot_start_says_what_to_do(tmp_path, orders_only,
     code, out = churn("train", "--config", fast_config, "--data", orders_only, "--workdir", str(tmp_path / "w"),
                       cwd=tmp_path, env={"PREFECT_HOME": str(tmp_path / "home"),
                                          terminal.SERVER_STARTUP_TIMEOUT_ENV: "1"})
-    assert code == 2, out
+    assert code == ERROR_EXIT, out
     assert "Prefect's temporary local server did not start within 1 s" in out
     assert "PREFECT_API_URL=" in out and "Traceback" not in out
 
@@ -68,7 +69,7 @@ def test_prefect_server_that_cannot_start_says_what_to_do(tmp_path, orders_only,
 def test_a_prefect_server_that_does_not_answer_is_named(tmp_path, orders_only, fast_config):
     code, out = churn("score", "--config", fast_config, "--data", orders_only, "--workdir", str(tmp_path / "w"),
                       cwd=tmp_path, env={"PREFECT_API_URL": DEAD_API})
-    assert code == 2, out
+    assert code == ERROR_EXIT, out
     assert f"the Prefect server at PREFECT_API_URL={DEAD_API} does not answer" in out and "Traceback" not in out
 
 
@@ -105,7 +106,7 @@ def test_expected_errors_print_one_clear_message_and_no_traceback(case, message,
     # Retries would only repeat the connection error; the env keeps the test fast.
     code, out = churn(*args, cwd=tmp_path, env={"PREFECT_API_URL": prefect_api,
                                                 "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"})
-    assert code == 2, out
+    assert code == ERROR_EXIT, out
     flat = " ".join(out.split())
     assert flat.count("error: ") == 1 and message in flat.split("error: ", 1)[1], out
     assert "Traceback" not in out and "Encountered exception" not in out, out
@@ -120,7 +121,7 @@ def test_verbose_brings_back_prefects_lines_and_the_traceback(tmp_path, prefect_
                                   tmp_path / "no-amount")
     code, out = churn("--verbose", "train", "--config", fast_config, "--data", data, "--workdir", str(tmp_path / "w"),
                       cwd=tmp_path, env={"PREFECT_API_URL": prefect_api})
-    assert code == 2, out
+    assert code == ERROR_EXIT, out
     assert "Traceback" in out and "Finished in state Failed" in out
     assert "error: table `orders` is missing required column(s) ['amount']" in " ".join(out.split())
 

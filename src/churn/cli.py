@@ -47,6 +47,9 @@ DEFAULT_WORKDIR = "data/work"
 DEMO_DB = Path("data/demo/history.db")
 DEMO_TRUTH = Path("data/demo/truth.parquet")  # ground truth for checks; the pipeline never reads it
 LOG_FILE = Path("logs") / "churn.log"  # under the command's --workdir
+# Exit status of an expected error (bad data, config, source, no model): 1, as for any failed run. Click keeps 2
+# for a command line it cannot parse, so a script can tell "the data is wrong" from "the call is wrong".
+ERROR_EXIT = 1
 
 # Set by the app's callback (`churn --verbose ...`) and by each command while it runs.
 _run: dict = {"verbose": False, "progress": None, "server": None}
@@ -71,7 +74,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
 
 
 def _command(fn):
-    """A CLI command: logs routed for a person (terminal.session); expected errors as one line and exit 2."""
+    """A CLI command: logs routed for a person (terminal.session); expected errors as one line and exit ERROR_EXIT."""
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
@@ -89,7 +92,7 @@ def _command(fn):
                 if progress.failed_flow_run:
                     err_console.print(f"[dim]Prefect flow run {progress.failed_flow_run!r} failed; its full log is in "
                                       f"{log_file} (or run with --verbose).[/]", highlight=False)
-                raise typer.Exit(2) from None
+                raise typer.Exit(ERROR_EXIT) from None
             finally:
                 _run["progress"] = None
                 if _run.get("server") is not None:  # stopped here, while Prefect's lines are still routed
