@@ -148,6 +148,22 @@ def test_timestamps_are_utc_naive():
     assert out.tolist() == [pd.Timestamp("2024-01-01 08:00"), pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-01 08:00")]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("2024/03/05 14:22", "2024-03-05 14:22"),  # slashes, as spreadsheets and CRMs export
+    ("2024-3-5", "2024-03-05"),
+    ("2024年3月5日", "2024-03-05"),  # Chinese CRM exports
+    ("2024年03月05日 14:22", "2024-03-05 14:22"),
+    ("2024-03-05T10:00:00+08:00", "2024-03-05 02:00"),  # another time zone
+    ("2024-03-05 10:00:00Z", "2024-03-05 10:00"),
+    ("05/03/2024", None),  # day/month order cannot be told: unparseable, not guessed
+    ("1709640000", None),  # seconds or milliseconds? not guessed either
+])
+def test_timestamps_in_mixed_formats_in_one_column(text, expected):
+    out = to_utc_naive(pd.Series(["2024-01-01", text]))
+    assert out.iloc[0] == pd.Timestamp("2024-01-01")
+    assert (pd.isna(out.iloc[1]) if expected is None else out.iloc[1] == pd.Timestamp(expected)), out
+
+
 def test_input_frames_are_not_mutated():
     frame = orders()
     before = frame.copy()

@@ -113,7 +113,14 @@ def to_utc_naive(values: pd.Series) -> pd.Series:
         return values.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[us]")
-    parsed = pd.to_datetime(values.astype("string").str.strip(), errors="coerce", utc=True, format="ISO8601")
+    text = values.astype("string").str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
+    # Chinese CRM exports write dates as 2024年3月5日 (14:22); year-month-day order, so nothing is guessed.
+    # Day/month orders such as 05/03/2024 stay unparseable: which one is meant cannot be told from the text.
+    chinese = parsed.isna() & text.str.contains("年", regex=False).fillna(False).astype(bool)
+    if chinese.any():
+        iso = text[chinese].str.replace(r"\s*[年月]\s*", "-", regex=True).str.replace(r"\s*日\s*", " ", regex=True)
+        parsed = parsed.mask(chinese, pd.to_datetime(iso.str.strip(), errors="coerce", utc=True, format="ISO8601"))
     return parsed.dt.tz_localize(None).astype("datetime64[us]")
 
 
