@@ -25,6 +25,6 @@ def backtest_flow(
     models: str = "models",
     metrics: str = "metrics",
 ) -> dict:
-    cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics)
+    cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics, out)
     pull_and_validate(cfg, ws)
     return as_task(runners.run_backtest)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every, Path(out))

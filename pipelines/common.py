@@ -9,7 +9,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from churn.config import Config, load_config
-from churn.ops import Workspace
+from churn.ops import Workspace, confine_folders
 from churn.terminal import timed_stage
 
 
@@ -33,8 +33,10 @@ def as_task(fn, **options):
 
 
 def setup(config: str, data: str | None, horizon_days: int | None, active_days: int | None,
-          workdir: str, models: str, metrics: str) -> tuple[Config, Workspace]:
-    """The config (loaded once, here at the flow's entry) and the workspace of a flow run."""
+          workdir: str, models: str, metrics: str, out: str | None = None) -> tuple[Config, Workspace]:
+    """The config (loaded once, here at the flow's entry) and the workspace of a flow run, its folders checked
+    to stay in the project (a deployment's parameters do not pass through the CLI)."""
+    confine_folders({"workdir": workdir, "models": models, "metrics": metrics, "out": out})
     return load(config, data, horizon_days, active_days), Workspace(Path(workdir), Path(models), Path(metrics))
 
 

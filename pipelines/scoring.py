@@ -24,7 +24,7 @@ def scoring_flow(
     models: str = "models",
     metrics: str = "metrics",
 ) -> dict:
-    cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics)
+    cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics, out)
     day = runners.resolve_as_of(cfg, as_of)
     pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_scoring_features)(cfg, ws, day)

@@ -19,6 +19,17 @@ def history() -> dict[str, pd.DataFrame]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _temp_folders_are_allowed(tmp_path_factory):
+    # Tests write their work folders under pytest's temporary root, outside the project: allowed by name, as a
+    # user would (tests of the refusal remove it). Commands started as new processes inherit it.
+    from churn.ops import ALLOWED_ROOTS_ENV
+
+    os.environ[ALLOWED_ROOTS_ENV] = str(tmp_path_factory.getbasetemp())
+    yield
+    os.environ.pop(ALLOWED_ROOTS_ENV, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _run_from_project_root():
     # Configs name files relative to the project root (e.g. configs/playbook.yaml), as the CLI does.
     here = os.getcwd()

@@ -11,6 +11,7 @@ from helpers import CONFIG, DEMO_AS_OF, ROOT, write_canonical_folder
 from typer.testing import CliRunner
 
 from churn.cli import ERROR_EXIT, app
+from churn.ops import ALLOWED_ROOTS_ENV
 
 runner = CliRunner()
 
@@ -70,6 +71,27 @@ def test_bad_input_exits_1_with_a_clear_message(tmp_path):
     assert proc.returncode == ERROR_EXIT, proc.stdout + proc.stderr
     assert "error: table `orders` is missing required column(s) ['amount']" in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("option", ["--workdir", "--out"])
+def test_folders_outside_the_project_are_refused_before_anything_is_written(tmp_path, monkeypatch, option):
+    project = tmp_path / "deep" / "project"
+    project.mkdir(parents=True)
+    monkeypatch.chdir(project)
+    monkeypatch.delenv(ALLOWED_ROOTS_ENV)
+    orders = write_canonical_folder({"orders": pd.DataFrame({"customer_id": ["1"], "ts": ["2024-01-01"],
+                                                             "amount": [1.0]})}, project / "shop")
+    args = ["validate", "--config", CONFIG, "--data", orders] if option == "--workdir" else [
+        "stage", "report", "--config", CONFIG]
+    out = runner.invoke(app, [*args, option, "../../x"])
+    assert out.exit_code == ERROR_EXIT, out.output
+    assert f"error: {option} ../../x resolves to {tmp_path / 'x'}, outside the project {project}" in " ".join(
+        out.output.split())
+    assert not (tmp_path / "x").exists()  # not even the log folder
+    monkeypatch.setenv(ALLOWED_ROOTS_ENV, str(tmp_path / "x"))  # allowed by name, it is used
+    if option == "--workdir":
+        assert runner.invoke(app, [*args, option, "../../x"]).exit_code == 0
+        assert (tmp_path / "x" / "validation_summary.json").exists()
 
 
 def test_scoring_without_a_champion_says_what_to_do(tracking_uri):

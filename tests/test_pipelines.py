@@ -8,6 +8,7 @@ import pytest
 from helpers import CONFIG, DEMO_AS_OF
 
 from churn.action import DECISION_COLUMNS
+from churn.ops import ALLOWED_ROOTS_ENV, OutsideProjectError
 from churn.vocab import LIST_COLUMNS
 from pipelines.scoring import scoring_flow
 from pipelines.serve import deployments
@@ -142,6 +143,16 @@ def test_pull_is_retried_then_fails_clearly(prefect_server, tracking_uri, tmp_pa
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
     pull = [r for r in runs if r.name.startswith("pull")]
     assert len(pull) == 1 and pull[0].run_count == 3  # first try + 2 retries from the config
+
+
+def test_a_flow_refuses_folders_outside_the_project(prefect_server, tmp_path, dirs, monkeypatch):
+    # A deployment's parameters (`prefect deployment run ... --param out=...`) do not pass through the CLI.
+    monkeypatch.delenv(ALLOWED_ROOTS_ENV)
+    state = scoring_flow(config=CONFIG, as_of=AS_OF, out=str(tmp_path / "elsewhere"), return_state=True, **dirs)
+    assert state.is_failed()
+    with pytest.raises(OutsideProjectError, match=f"workdir {tmp_path / 'work'} resolves to .* outside the project"):
+        state.result()
+    assert not any(tmp_path.iterdir())  # nothing written
 
 
 def test_serve_builds_scheduled_deployments():

@@ -50,6 +50,8 @@ LOG_FILE = Path("logs") / "churn.log"  # under the command's --workdir
 # Exit status of an expected error (bad data, config, source, no model): 1, as for any failed run. Click keeps 2
 # for a command line it cannot parse, so a script can tell "the data is wrong" from "the call is wrong".
 ERROR_EXIT = 1
+# Command options naming folders churn writes to: each must stay in the project (or CHURN_ALLOWED_ROOTS).
+WRITTEN_FOLDERS = {"workdir": "--workdir", "out": "--out", "models": "--models"}
 
 # Set by the app's callback (`churn --verbose ...`) and by each command while it runs.
 _run: dict = {"verbose": False, "progress": None, "server": None}
@@ -79,7 +81,13 @@ def _command(fn):
     @functools.wraps(fn)
     def run(*args, **kwargs):
         from churn import terminal
+        from churn.ops import OutsideProjectError, confine_folders
 
+        try:  # before anything is written, the log file included
+            confine_folders({what: kwargs.get(option) for option, what in WRITTEN_FOLDERS.items()})
+        except OutsideProjectError as err:
+            err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+            raise typer.Exit(ERROR_EXIT) from None
         log_file = Path(kwargs.get("workdir") or DEFAULT_WORKDIR) / LOG_FILE
         with terminal.session(console, verbose=_run["verbose"], log_file=log_file) as progress:
             _run["progress"] = progress

@@ -8,7 +8,15 @@ import tracking`, so stages that only read and write files do not load the model
 """
 
 from churn.ops import io
-from churn.ops._workspace import Workspace
+from churn.ops._workspace import (
+    ALLOWED_ROOTS_ENV,
+    OutsideProjectError,
+    Workspace,
+    allowed_roots,
+    confine,
+    confine_folders,
+)
 from churn.ops.io import SourceError
 
-__all__ = ["SourceError", "Workspace", "io"]
+__all__ = ["ALLOWED_ROOTS_ENV", "OutsideProjectError", "SourceError", "Workspace", "allowed_roots", "confine",
+           "confine_folders", "io"]

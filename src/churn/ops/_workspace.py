@@ -2,8 +2,44 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+# Folders outside the project that churn may write to, separated by os.pathsep (":" on Linux, ";" on Windows).
+ALLOWED_ROOTS_ENV = "CHURN_ALLOWED_ROOTS"
+
+
+class OutsideProjectError(ValueError):
+    """A folder churn would write to lies outside the project and every allowed root."""
+
+
+def allowed_roots(project: Path, environ: Mapping[str, str] | None = None) -> list[Path]:
+    """The project folder and the roots named in CHURN_ALLOWED_ROOTS, resolved."""
+    listed = (os.environ if environ is None else environ).get(ALLOWED_ROOTS_ENV, "")
+    return [project.resolve(), *(Path(p).expanduser().resolve() for p in listed.split(os.pathsep) if p.strip())]
+
+
+def confine(path: str | Path, what: str, roots: list[Path]) -> Path:
+    """`path` resolved (symbolic links and `..` followed); refused unless it lies under one of `roots`.
+
+    A config or command line that says `--workdir ../../x` (by mistake or not) would otherwise write and
+    clean files anywhere the user can."""
+    resolved = Path(path).expanduser().resolve()
+    if any(resolved == root or resolved.is_relative_to(root) for root in roots):
+        return resolved
+    raise OutsideProjectError(
+        f"{what} {path} resolves to {resolved}, outside the project {roots[0]}; churn writes only under the "
+        f"project or a folder listed in {ALLOWED_ROOTS_ENV} (e.g. export {ALLOWED_ROOTS_ENV}={resolved})")
+
+
+def confine_folders(folders: Mapping[str, str | Path | None], project: Path | None = None) -> None:
+    """Refuse (OutsideProjectError) any named folder that leaves the project and CHURN_ALLOWED_ROOTS."""
+    roots = allowed_roots(Path.cwd() if project is None else project)
+    for what, folder in folders.items():
+        if folder is not None:
+            confine(folder, what, roots)
 
 
 @dataclass(frozen=True)
