@@ -23,6 +23,16 @@ def test_needs_orders_or_customers():
         validate_history({"tickets": pd.DataFrame({"customer_id": ["1"]})}, LOOSE, PULLED)
 
 
+@pytest.mark.parametrize("churn_date", [None, [None, ""]])
+def test_customers_without_orders_need_a_churn_date(churn_date):
+    customers = pd.DataFrame({"customer_id": ["1", "2"]} | ({"churn_date": churn_date} if churn_date else {}))
+    with pytest.raises(ContractError, match="has a `customers` table but no `orders` table, and no customer has a "
+                                            "churn_date"):
+        validate_history({"customers": customers}, LOOSE, PULLED)
+    contractual = customers.assign(churn_date=["2025-03-01", None])  # churn_date alone labels who left
+    assert len(validate_history({"customers": contractual}, LOOSE, PULLED).tables["customers"]) == 2
+
+
 def test_unknown_columns_are_ignored_and_reported():
     result = validate_history({"orders": orders(colour=["red", "blue"])}, LOOSE, PULLED)
     assert "colour" not in result.tables["orders"]
@@ -139,7 +149,7 @@ def test_ids_keep_leading_zeros_and_numeric_ids_lose_the_float_tail():
 
 def test_booleans_and_defaults():
     customers = pd.DataFrame({"customer_id": ["1", "2", "3", "4"], "is_key_account": ["yes", "0", None, "TRUE"]})
-    result = validate_history({"customers": customers}, LOOSE, PULLED)
+    result = validate_history({"customers": customers, "orders": orders()}, LOOSE, PULLED)
     assert result.tables["customers"]["is_key_account"].tolist() == [True, False, False, True]
 
 

@@ -100,6 +100,10 @@ def validate_history(
         if len(clean[name]) + len(bad_rows) != n:  # rows pulled = kept + set aside: a lost row is a defect
             raise RuntimeError(f"row accounting broken for table `{name}`: {n} pulled, {len(clean[name])} kept, "
                                f"{len(bad_rows)} set aside")
+    if "orders" not in clean and clean["customers"].get("churn_date", pd.Series(dtype="float64")).isna().all():
+        raise ContractError("the history has a `customers` table but no `orders` table, and no customer has a "
+                            "churn_date: churn learns who left from orders (or from churn_date). Add the orders "
+                            "export to the source, or map it under source.tables.orders in the config")
     quarantine = (
         pd.concat(problems, ignore_index=True) if problems else pd.DataFrame(columns=QUARANTINE_COLUMNS)
     ).astype({"row": "int64"})
