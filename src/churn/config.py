@@ -129,6 +129,9 @@ class TrainConfig(Section):
     # Reweight churners to balance the classes while fitting; calibration on out-of-fold
     # predictions maps the scores back to true probabilities.
     balance_classes: bool = False
+    # Once the holdout has judged the specification (parameters, calibration), fit the registered model again on
+    # every complete label window, the holdout's included, so that it has seen the freshest behaviour.
+    refit: bool = True
     search: SearchConfig = Field(default_factory=SearchConfig)
 
 
@@ -153,6 +156,10 @@ class BacktestConfig(Section):
 
     every: str = "30d"  # spacing of as-of dates: days (30d) or months (1m)
     search: bool = False  # the grid search per date multiplies the run time; off by default
+    # Which label windows the model at each date learns from: every complete one (the latest ends at the date),
+    # or only those that end one horizon earlier (the model churn registered before it refit on the latest
+    # window, kept to measure what the refit brings).
+    windows: Literal["all_complete", "before_latest"] = "all_complete"
     start: dt.date | None = None  # the dates `churn stage backtest` (DVC) uses
     end: dt.date | None = None
 

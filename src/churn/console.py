@@ -49,6 +49,11 @@ def print_training(result: dict) -> None:
     if trained["search"]["points_tried"]:
         console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "
                       f"in the time budget; chosen {trained['params']}")
+    refit = trained["data"].get("refit")
+    if refit:
+        console.print(f"The model registered is this specification fitted again on every complete window: "
+                      f"{len(refit['cutoffs'])} cutoffs up to {refit['cutoffs'][-1]}, {refit['examples']:,} examples "
+                      f"(the holdout's included); the figures above are of the fit before.")
     if "registered" in result:
         r = result["registered"]
         console.print(f"Registered churn v{r['version']} as @{r['alias']}: {r['decision']['explanation']} "

@@ -58,7 +58,7 @@ def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> di
     from churn.features import plan_cutoffs, training_examples
 
     tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
-    plan = plan_cutoffs(as_of, cfg.labels)
+    plan = plan_cutoffs(as_of, cfg.labels, refit=cfg.train.refit)
     examples = training_examples(tables, plan, cfg.labels, cfg.features)
     io.write_parquet(examples, ws.examples)
     return {"examples": len(examples), "cutoffs": [str(c.date()) for c in plan.all()], "as_of": str(as_of.date())}
@@ -216,7 +216,9 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
                             trend_window=cfg.features.trend_window, model_version=label, as_of=as_of, value=value,
                             value_cfg=cfg.value)
     io.write_parquet(scored, ws.scored_list)
-    summary = {"as_of": str(as_of.date()), "model": label, "model_grade": tracking.model_grade(model_uri, cfg.tracking),
+    tags = tracking.model_tags(model_uri, cfg.tracking)
+    refit = {"windows": int(tags["refit_windows"]), "until": tags["refit_until"]} if "refit_windows" in tags else None
+    summary = {"as_of": str(as_of.date()), "model": label, "model_grade": tags.get("grade"), "model_refit": refit,
                "customers_scored": len(scored), "value": value_summary}
     io.write_json(summary, ws.score_summary)
     return summary
@@ -260,6 +262,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}
     summary["model_grade"] = scored_run["model_grade"]
+    summary["model_refit"] = scored_run.get("model_refit")  # (a scored list from before refits has none)
     summary["value"] = scored_run["value"]
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)

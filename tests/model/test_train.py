@@ -39,6 +39,7 @@ def test_model_round_trips_through_files(tmp_path, examples, trained):
     trained.model.save(tmp_path)
     loaded = ChurnModel.load(tmp_path)
     np.testing.assert_allclose(loaded.predict_proba(examples), trained.model.predict_proba(examples))
+    np.testing.assert_allclose(loaded.judged.predict_proba(examples), trained.model.judged.predict_proba(examples))
     contrib = loaded.contributions(examples.head(20))
     assert list(contrib.columns) == trained.model.features
 
@@ -52,6 +53,40 @@ def test_a_cutoff_without_churners_is_refused(examples):
     one_class = examples.assign(churned=np.where(examples["role"] == "test", 0, examples["churned"]))
     with pytest.raises(ValueError, match="the test cutoff has .* examples and 0 churners"):
         train_model(one_class, TRAIN)
+
+
+def test_the_plan_adds_every_complete_window_between_the_fit_cutoffs_and_the_holdout():
+    labels = load_config(CONFIG, **{"labels.train_cutoffs": 3}).labels  # 90-day horizon, 30-day steps
+    plan = plan_cutoffs(pd.Timestamp("2025-01-01"), labels, refit=True)
+    day = pd.Timestamp
+    assert plan.test == day("2024-10-03")  # its labels end on the as-of date
+    assert plan.train == (day("2024-05-06"), day("2024-06-05"), day("2024-07-05"))  # labels end before the test's
+    assert plan.refit == (day("2024-08-04"), day("2024-09-03"))
+    assert [plan.role(c) for c in plan.all()] == ["train"] * 3 + ["refit"] * 2 + ["test"]
+    assert plan_cutoffs(pd.Timestamp("2025-01-01"), labels).refit == ()
+
+
+def test_the_registered_model_is_refit_on_every_window_and_judged_by_the_fit_before(examples):
+    labels = load_config(CONFIG, **{"labels.train_cutoffs": 4}).labels
+    plan = plan_cutoffs(pd.Timestamp("2025-01-01"), labels, refit=True)
+    with_refit = training_examples(make_history(300, seed=5), plan, labels, load_config(CONFIG).features)
+    before = train_model(with_refit, TRAIN.model_copy(update={"refit": False}))
+    after = train_model(with_refit, TRAIN)
+    # the holdout figures are those of the specification fitted before the refit: the same with or without it
+    assert after.metrics == before.metrics and after.params == before.params
+    pd.testing.assert_frame_equal(after.holdout, before.holdout)
+    assert after.data_summary["refit"]["cutoffs"] == [str(c.date()) for c in plan.all()]
+    assert after.data_summary["refit"]["examples"] == len(with_refit) > before.data_summary["train"]["examples"]
+    assert "refit" not in before.data_summary
+    # the model returned is another fit: it has seen the holdout window, so it ranks that window better
+    test = with_refit[with_refit["role"] == "test"]
+    auc = {name: evaluate(test["churned"].to_numpy(), r.model.predict_proba(test))["roc_auc"]
+           for name, r in (("before", before), ("after", after))}
+    assert auc["after"] > auc["before"], auc
+    # examples of a plan without refit cutoffs train exactly as before
+    np.testing.assert_allclose(train_model(examples, TRAIN.model_copy(update={"refit": False})).model.predict_proba(
+        examples), train_model(examples[examples["role"] != "refit"], TRAIN.model_copy(update={"refit": False}))
+        .model.predict_proba(examples))
 
 
 @pytest.mark.parametrize("method", ["isotonic", "platt"])

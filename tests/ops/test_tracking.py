@@ -71,6 +71,9 @@ def test_champion_metrics_and_manual_promotion(tmp_path, tracking_uri, trained_m
     tracking.log_training(cfg, model_dir, {}, result.metrics, [], {"job": "train"}, "challenger")
     champ = tracking.champion_holdout_metrics(cfg, holdout)
     assert champ["version"] == "churn v1"
+    # the champion is refit on the holdout's window too: it is judged by the fit its own holdout judged, which
+    # gives the figures of its training run, not by the refit (which has seen these labels)
+    assert result.model.judged is not None
     assert champ["roc_auc"] == pytest.approx(result.metrics["model_roc_auc"])
     # a champion that cannot score the new features is not comparable
     assert tracking.champion_holdout_metrics(cfg, holdout.drop(columns="recency_days")) is None

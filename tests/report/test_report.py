@@ -110,6 +110,14 @@ def test_html_is_self_contained_and_has_every_customer(listing, language):
     assert re.search(r'class="grade-value">\s*B\s*<', html)
     assert re.search(rf'id="as-of">{AS_OF}<', html)
     assert 'id="shown-count"' in html and 'id="model-name">churn v3<' in html
+    assert 'id="model-refit"' not in html  # a model that was not refit says nothing
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_refit_model_says_so_beside_its_name(listing, language):
+    html = render_html(listing, summary_for(listing, model_refit={"windows": 11, "until": "2026-07-03"}), language)
+    said = localize.TEXT[language]["model_refit"].format(windows=11, until="2026-07-03")
+    assert f'<span id="model-refit">({said})</span>' in html and "11" in said and "2026-07-03" in said
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -274,7 +274,7 @@ def _fill(out: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def training_examples(tables: dict[str, pd.DataFrame], plan, labels_cfg, cfg: FeaturesConfig) -> pd.DataFrame:
-    """Features, churn label and role (train / test) at every cutoff of `plan`."""
+    """Features, churn label and role (train / refit / test) at every cutoff of `plan`."""
     from churn.features._labels import label, population
 
     pop = population(tables, plan.all(), labels_cfg)

@@ -17,26 +17,35 @@ class CutoffPlan:
     cutoffs end one horizon before it, so no fitted label overlaps the holdout's. Without one
     (a backtest date, evaluated on what happens after `as_of`), the fit cutoffs end at as_of - horizon.
     Probabilities are calibrated on out-of-fold predictions over the fit cutoffs.
+
+    `refit` cutoffs are the complete windows between the fit cutoffs and the holdout: with them, the fit
+    cutoffs and the holdout, the registered model is fitted again on every complete window once the
+    holdout has judged its specification.
     """
 
     as_of: pd.Timestamp
     test: pd.Timestamp | None
     train: tuple[pd.Timestamp, ...]
+    refit: tuple[pd.Timestamp, ...] = ()
 
     def all(self) -> list[pd.Timestamp]:
-        return [*self.train, *([self.test] if self.test is not None else [])]
+        return sorted({*self.train, *self.refit, *([self.test] if self.test is not None else [])})
 
     def role(self, cutoff: pd.Timestamp) -> str:
-        return "test" if cutoff == self.test else "train"
+        if cutoff == self.test:
+            return "test"
+        return "train" if cutoff in self.train else "refit"
 
 
-def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig, holdout: bool = True) -> CutoffPlan:
+def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig, holdout: bool = True, refit: bool = False) -> CutoffPlan:
     as_of = pd.Timestamp(as_of).normalize()
     horizon, step = pd.Timedelta(days=cfg.horizon_days), pd.Timedelta(days=cfg.cutoff_step_days)
     test = as_of - horizon if holdout else None
     latest_fit = (test if holdout else as_of) - horizon
     train = tuple(sorted(latest_fit - step * k for k in range(cfg.train_cutoffs)))
-    return CutoffPlan(as_of, test, train)
+    between = tuple(sorted(c for c in (test - step * k for k in range(1, cfg.horizon_days // cfg.cutoff_step_days + 1))
+                           if c > latest_fit)) if holdout and refit else ()
+    return CutoffPlan(as_of, test, train, between)
 
 
 def population(tables: dict[str, pd.DataFrame], cutoffs: list[pd.Timestamp], cfg: LabelsConfig) -> pd.DataFrame:

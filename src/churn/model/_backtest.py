@@ -47,9 +47,10 @@ def run_backtest(
             continue
         progress(f"[{i}/{len(dates)}] as of {day.date()}: training on data before it")
         view, _ = point_in_time(tables, day)
-        plan = plan_cutoffs(day, labels_cfg, holdout=False)  # judged on what happens after `day`
-        result = train_model(training_examples(view, plan, labels_cfg, features_cfg),
-                             train_cfg, labels_cfg.horizon_days)
+        # judged on what happens after `day`; "before_latest" leaves out the windows that end after day - horizon
+        plan = plan_cutoffs(day, labels_cfg, holdout=cfg.windows == "before_latest", refit=False)
+        examples = training_examples(view, plan, labels_cfg, features_cfg)
+        result = train_model(examples[examples["role"] == "train"], train_cfg, labels_cfg.horizon_days)
         pop = population(view, [day], labels_cfg)
         feats = build_features(view, pop, features_cfg)
         scored = pd.concat(

@@ -3,7 +3,8 @@
 Examples carry a `role`: `train` cutoffs fit the model, and its probabilities are calibrated on
 out-of-fold predictions over those same cutoffs (customers split into folds); the `test` cutoff
 (the latest complete one), when there is one, is the holdout on which the model and the baselines
-are compared.
+are compared. With `train.refit`, the specification the holdout judged is then fitted again on every
+example (`train`, `refit` and `test` cutoffs: every complete window), and that is the model returned.
 """
 
 from __future__ import annotations
@@ -27,16 +28,21 @@ from churn.features import CATEGORICAL
 
 NON_FEATURES = ("customer_id", "cutoff", "role", "churned")
 NEVER = 9999.0  # days: "never happened" for baselines that cannot take missing values
+JUDGED = "judged"  # folder of a refit model's judged fit, beside its own files
 
 
 @dataclass
 class ChurnModel:
-    """A trained booster plus what scoring needs: feature order, category levels, calibration."""
+    """A trained booster plus what scoring needs: feature order, category levels, calibration.
+
+    A model refit on every complete window keeps the fit the holdout judged as `judged`: a later training run
+    compares its candidate with that fit, which has not seen the later holdout's labels (the refit has)."""
 
     booster: lgb.Booster
     features: list[str]
     categories: dict[str, list[str]]
     calibration: dict
+    judged: ChurnModel | None = None
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [f for f in self.features if f not in frame]
@@ -64,13 +70,16 @@ class ChurnModel:
         self.booster.save_model(str(folder / "booster.txt"))
         meta = {"features": self.features, "categories": self.categories, "calibration": self.calibration}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+        if self.judged is not None:
+            self.judged.save(folder / JUDGED)
 
     @classmethod
     def load(cls, folder: str | Path) -> ChurnModel:
         folder = Path(folder)
         meta = json.loads((folder / "meta.json").read_text())
         booster = lgb.Booster(model_file=str(folder / "booster.txt"))
-        return cls(booster, meta["features"], meta["categories"], meta["calibration"])
+        judged = cls.load(folder / JUDGED) if (folder / JUDGED).is_dir() else None
+        return cls(booster, meta["features"], meta["categories"], meta["calibration"], judged)
 
 
 @dataclass
@@ -160,22 +169,42 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
     model.calibration = fit_calibration(out_of_fold_scores(X, y, train["customer_id"], params, cfg), y, cfg.calibration)
 
     baselines = Baselines.fit(train, horizon_days)
-    summary = {
-        role: {"examples": len(p), "churners": int(p["churned"].sum()), "cutoffs": sorted(p["cutoff"].astype(str).unique())}
-        for role, p in parts.items()
-    }
-    importance = pd.DataFrame(
-        {"feature": features, "gain": model.booster.feature_importance("gain")}
-    ).sort_values("gain", ascending=False, ignore_index=True)
+    summary = {role: _part_summary(p) for role, p in parts.items()}
     if "test" not in parts:
-        return TrainResult(model, {}, pd.DataFrame(), importance, summary, baselines, params, search)
+        return TrainResult(model, {}, pd.DataFrame(), _importance(model), summary, baselines, params, search)
     test = parts["test"]
     holdout = pd.concat(
         [test[["customer_id", "cutoff", "churned"]].assign(model=model.predict_proba(test)), baselines.predict(test)],
         axis=1,
     )
-    return TrainResult(model, evaluate_all(holdout), holdout.reset_index(drop=True), importance, summary,
+    if cfg.refit:  # the holdout has judged the specification; the registered model also learns its window
+        judged, model = model, _refit(examples, features, categories, params, cfg)
+        model.judged = judged
+        summary["refit"] = _part_summary(examples)
+    return TrainResult(model, evaluate_all(holdout), holdout.reset_index(drop=True), _importance(model), summary,
                        baselines, params, search)
+
+
+def _refit(examples: pd.DataFrame, features: list[str], categories: dict, params: dict,
+           cfg: TrainConfig) -> ChurnModel:
+    """The same specification (parameters, calibration method) fitted on every complete label window:
+    the fit cutoffs, those between them and the holdout, and the holdout's."""
+    frame = ChurnModel(None, features, categories, {})  # type: ignore[arg-type]
+    X, y = frame.matrix(examples), examples["churned"].to_numpy()
+    model = ChurnModel(fit_booster(X, y, params, cfg), features, categories, {})
+    model.calibration = fit_calibration(out_of_fold_scores(X, y, examples["customer_id"], params, cfg), y,
+                                        cfg.calibration)
+    return model
+
+
+def _part_summary(part: pd.DataFrame) -> dict:
+    return {"examples": len(part), "churners": int(part["churned"].sum()),
+            "cutoffs": sorted(part["cutoff"].astype(str).unique())}
+
+
+def _importance(model: ChurnModel) -> pd.DataFrame:
+    return pd.DataFrame({"feature": model.features, "gain": model.booster.feature_importance("gain")}).sort_values(
+        "gain", ascending=False, ignore_index=True)
 
 
 def out_of_fold_scores(X: pd.DataFrame, y: np.ndarray, customers: pd.Series, params: dict, cfg: TrainConfig,

@@ -23,6 +23,8 @@ from churn.model import ChurnModel
 # Explicit requirements: inferring them costs ~13 s per logged model.
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
 MODEL_ARTIFACT = "churn_model"
+# Training-run tags copied onto the registered version, where scoring runs read them.
+VERSION_TAGS = ("grade", "promotion_reason", "refit_windows", "refit_until")
 # Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
 # flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
 MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model._train",
@@ -140,7 +142,7 @@ def log_training(
     client = MlflowClient()
     version_ = str(info.registered_model_version)
     client.set_registered_model_alias(cfg.registered_model, alias, version_)
-    for key in ("grade", "promotion_reason"):
+    for key in VERSION_TAGS:
         if key in tags:
             client.set_model_version_tag(cfg.registered_model, version_, key, tags[key])
     return Registered(run.info.run_id, version_, alias, info.model_uri, tracking_uri, experiment.experiment_id)
@@ -160,9 +162,15 @@ def training_metrics(trained: dict) -> dict:
 
 
 def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
-    """The MLflow tags of a training run: its grade and the promotion decision with its reason."""
-    return {"job": "train", "as_of": str(as_of.date()), "grade": trained["grade"]["grade"],
+    """The MLflow tags of a training run: its grade and the promotion decision with its reason, and, for a model
+    refit on every complete window after the holdout judged it, how many windows and up to which cutoff."""
+    tags = {"job": "train", "as_of": str(as_of.date()), "grade": trained["grade"]["grade"],
             "promotion": decision["alias"], "promotion_reason": decision["explanation"]}
+    refit = trained["data"].get("refit")
+    if refit:
+        tags |= {"refit_windows": str(len(refit["cutoffs"])), "refit_until": refit["cutoffs"][-1],
+                 "graded": "on the holdout, by the same specification fitted before the refit"}
+    return tags
 
 
 def _experiment(name: str, tracking_uri: str):
@@ -183,7 +191,8 @@ def champion_holdout_metrics(cfg: TrackingConfig, holdout: pd.DataFrame) -> dict
     except LookupError:
         return None
     try:
-        p = model.predict_proba(holdout)
+        # A refit champion has seen labels that overlap this holdout's window; the fit its holdout judged has not.
+        p = (model.judged or model).predict_proba(holdout)
     except ValueError:
         return None
     m = evaluate(holdout["churned"].to_numpy(), p)
@@ -261,10 +270,11 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
     return loaded.unwrap_python_model().model, label
 
 
-def model_grade(uri: str, cfg: TrackingConfig) -> str | None:
-    """The grade recorded on a registered version (None for a local model folder)."""
+def model_tags(uri: str, cfg: TrackingConfig) -> dict[str, str]:
+    """The tags recorded on a registered version (VERSION_TAGS: grade, refit windows, ...); none for a local
+    model folder."""
     if not uri.startswith("models:/"):
-        return None
+        return {}
     configure(cfg)
     path = uri.removeprefix("models:/")
     client = MlflowClient()
@@ -274,7 +284,7 @@ def model_grade(uri: str, cfg: TrackingConfig) -> str | None:
     else:
         name, _, version_ = path.partition("/")
         mv = client.get_model_version(name, version_)
-    return mv.tags.get("grade")
+    return {k: v for k, v in mv.tags.items() if k in VERSION_TAGS}
 
 
 def log_to_run(run_id: str, cfg: TrackingConfig, metrics: dict[str, float], artifacts: list[Path] = ()) -> None:
