@@ -132,6 +132,9 @@ class TrainConfig(Section):
     # Once the holdout has judged the specification (parameters, calibration), fit the registered model again on
     # every complete label window, the holdout's included, so that it has seen the freshest behaviour.
     refit: bool = True
+    # A history with too few complete windows for a later-time holdout (the fit cutoffs hold no churner or no
+    # customer) is judged on this share of its customers instead, held out of the fit: weaker evidence, and said.
+    customer_split_holdout: float = Field(0.3, gt=0.0, lt=1.0)
     search: SearchConfig = Field(default_factory=SearchConfig)
 
 

@@ -41,7 +41,15 @@ def metrics_table(title: str, m: dict) -> Table:
 
 def print_training(result: dict) -> None:
     trained = result["metrics"]
-    console.print(metrics_table("Holdout (latest complete cutoff)", trained["metrics"]))
+    split = trained["data"].get("holdout_kind") == "customer_split"
+    console.print(metrics_table("Holdout (a share of the customers: a customer split)" if split
+                                else "Holdout (latest complete cutoff)", trained["metrics"]))
+    if split:
+        console.print(f"[yellow]Weaker evidence[/]: the history has too few complete windows for a later-time "
+                      f"holdout, so the figures above come from {trained['data']['test']['examples']:,} examples of "
+                      f"customers held out of the fit at the same cutoffs ({', '.join(trained['data']['test']['cutoffs'])})"
+                      f". A model can look better on customers it has not seen than on a later time it has not seen.",
+                      highlight=False)
     g, c = trained["grade"], trained["calibration"]
     console.print(f"Grade {g['grade']}: ROC-AUC {g['auc_gain']:+.3f} vs {g['best_baseline_auc']}, top-10% lift "
                   f"{g['lift_gain']:+.1%} vs {g['best_baseline_lift']}. Calibration: mean predicted vs observed "

@@ -219,6 +219,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     tags = tracking.model_tags(model_uri, cfg.tracking)
     refit = {"windows": int(tags["refit_windows"]), "until": tags["refit_until"]} if "refit_windows" in tags else None
     summary = {"as_of": str(as_of.date()), "model": label, "model_grade": tags.get("grade"), "model_refit": refit,
+               "model_holdout": tags.get("holdout"),
                "customers_scored": len(scored), "value": value_summary}
     io.write_json(summary, ws.score_summary)
     return summary
@@ -263,6 +264,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
                                         "decisions": decisions}
     summary["model_grade"] = scored_run["model_grade"]
     summary["model_refit"] = scored_run.get("model_refit")  # (a scored list from before refits has none)
+    summary["model_holdout"] = scored_run.get("model_holdout")
     summary["value"] = scored_run["value"]
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)

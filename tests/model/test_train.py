@@ -5,7 +5,7 @@ from helpers import CONFIG, make_history
 
 from churn.config import load_config
 from churn.features import plan_cutoffs, training_examples
-from churn.model import ChurnModel, calibrate, evaluate, fit_calibration, lift_at, train_model
+from churn.model import ChurnModel, calibrate, customer_split, evaluate, fit_calibration, lift_at, train_model
 
 TRAIN = load_config(CONFIG, **{"train.search.enabled": False}).train
 
@@ -87,6 +87,38 @@ def test_the_registered_model_is_refit_on_every_window_and_judged_by_the_fit_bef
     np.testing.assert_allclose(train_model(examples, TRAIN.model_copy(update={"refit": False})).model.predict_proba(
         examples), train_model(examples[examples["role"] != "refit"], TRAIN.model_copy(update={"refit": False}))
         .model.predict_proba(examples))
+
+
+@pytest.fixture(scope="module")
+def short_history_examples():
+    """Five months of history as of 2025-01-01, 90-day horizon: the fit cutoffs (before 2024-07-06) come before
+    the first customer; the holdout's cutoff and the two between are the only complete windows."""
+    cfg = load_config(CONFIG, **{"labels.train_cutoffs": 4})
+    tables = make_history(400, seed=3, start=pd.Timestamp("2024-08-01"), end=pd.Timestamp("2025-01-01"))
+    plan = plan_cutoffs(pd.Timestamp("2025-01-01"), cfg.labels, refit=True)
+    return training_examples(tables, plan, cfg.labels, cfg.features)
+
+
+def test_a_short_history_is_judged_on_held_out_customers_and_says_so(short_history_examples):
+    ex = short_history_examples
+    assert ex.loc[ex["role"] == "train", "churned"].nunique() < 2  # no later-time holdout is possible
+    result = train_model(ex, TRAIN)
+    assert result.data_summary["holdout_kind"] == "customer_split"
+    split = customer_split(ex, TRAIN.customer_split_holdout)
+    held, fit = set(split["test"]["customer_id"]), set(split["train"]["customer_id"])
+    assert held and fit and not held & fit  # a customer is on one side only, with all its cutoffs
+    assert set(result.holdout["customer_id"]) == held
+    assert 0.2 < len(held) / len(held | fit) < 0.4  # about customer_split_holdout = 0.3
+    for name in ("model", "recency_rule", "rfm_logistic", "bgnbd"):
+        assert np.isfinite(result.metrics[f"{name}_roc_auc"]), name
+    assert result.data_summary["refit"]["examples"] == len(ex)  # the registered model learns every window
+    # the split does not depend on the order of the rows
+    shuffled = customer_split(ex.sample(frac=1, random_state=0), TRAIN.customer_split_holdout)
+    assert set(shuffled["test"]["customer_id"]) == held
+
+
+def test_a_long_history_keeps_its_later_time_holdout(trained):
+    assert trained.data_summary["holdout_kind"] == "later_time"
 
 
 @pytest.mark.parametrize("method", ["isotonic", "platt"])

@@ -118,6 +118,10 @@ def test_a_refit_model_says_so_beside_its_name(listing, language):
     html = render_html(listing, summary_for(listing, model_refit={"windows": 11, "until": "2026-07-03"}), language)
     said = localize.TEXT[language]["model_refit"].format(windows=11, until="2026-07-03")
     assert f'<span id="model-refit">({said})</span>' in html and "11" in said and "2026-07-03" in said
+    assert 'id="grade-note"' not in html
+    split = render_html(listing, summary_for(listing, model_grade="B", model_holdout="customer_split"), language)
+    note = localize.TEXT[language]["grade_customer_split"]
+    assert f'<span class="grade-label" id="grade-note">{note}</span>' in split
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

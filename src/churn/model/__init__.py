@@ -34,6 +34,7 @@ from churn.model._train import (
     ChurnModel,
     bgnbd_churn_probability,
     calibrate,
+    customer_split,
     feature_columns,
     fit_calibration,
     train_model,
@@ -41,8 +42,8 @@ from churn.model._train import (
 
 __all__ = [
     "BGNBD", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS", "ChurnModel", "GammaGamma", "backtest_dates",
-    "bgnbd_churn_probability", "calibrate", "calibration_check", "curves", "decide_promotion", "evaluate",
-    "evaluate_all", "expected_calibration_error", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
+    "bgnbd_churn_probability", "calibrate", "calibration_check", "curves", "customer_split", "decide_promotion",
+    "evaluate", "evaluate_all", "expected_calibration_error", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
     "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "rfm_summary", "run_backtest",
     "save_backtest_plot", "save_evaluation_plots", "train_model", "training_report",
 ]

@@ -47,10 +47,13 @@ def run_backtest(
             continue
         progress(f"[{i}/{len(dates)}] as of {day.date()}: training on data before it")
         view, _ = point_in_time(tables, day)
-        # judged on what happens after `day`; "before_latest" leaves out the windows that end after day - horizon
-        plan = plan_cutoffs(day, labels_cfg, holdout=cfg.windows == "before_latest", refit=False)
+        # Judged on what happens after `day`, the model fitted as `churn train --as-of day` would register it:
+        # on every complete window (its refit), or, with "before_latest", only on the fit cutoffs before its holdout.
+        plan = plan_cutoffs(day, labels_cfg, holdout=True, refit=True)
         examples = training_examples(view, plan, labels_cfg, features_cfg)
-        result = train_model(examples[examples["role"] == "train"], train_cfg, labels_cfg.horizon_days)
+        if cfg.windows == "before_latest":
+            examples = examples[examples["role"] == "train"]
+        result = train_model(examples.assign(role="train"), train_cfg, labels_cfg.horizon_days)
         pop = population(view, [day], labels_cfg)
         feats = build_features(view, pop, features_cfg)
         scored = pd.concat(

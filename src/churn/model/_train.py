@@ -137,6 +137,18 @@ def fit_booster(X: pd.DataFrame, y: np.ndarray, params: dict, cfg: TrainConfig) 
     )
 
 
+def _both_classes(part: pd.DataFrame) -> bool:
+    return not part.empty and part["churned"].nunique() == 2
+
+
+def customer_split(examples: pd.DataFrame, share: float) -> dict[str, pd.DataFrame]:
+    """Examples split by customer (a customer's every cutoff on one side), `share` of them in `test`; the same
+    customers whatever the order of the rows or the run."""
+    bucket = pd.util.hash_pandas_object(examples["customer_id"].astype(str), index=False).to_numpy() % 10_000
+    held = bucket < share * 10_000
+    return {"train": examples[~held], "test": examples[held]}
+
+
 def _check_classes(parts: dict[str, pd.DataFrame]) -> None:
     for role, part in parts.items():
         if part.empty or part["churned"].nunique() < 2:
@@ -151,8 +163,13 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
     from churn.model._evaluation import evaluate_all
 
     parts = {role: examples[examples["role"] == role] for role in ("train", "test")}
+    holdout_kind = "later_time"
     if parts["test"].empty:
         del parts["test"]  # a backtest date: evaluated on what happens after it
+    elif not _both_classes(parts["train"]) and _both_classes(parts["test"]):
+        # A short history: the fit cutoffs come before its customers did. Every complete window is pooled and a
+        # share of the customers (all their cutoffs) is held out: weaker evidence than a later time, and said so.
+        parts, holdout_kind = customer_split(examples, cfg.customer_split_holdout), "customer_split"
     _check_classes(parts)
     features = feature_columns(examples)
     categories = {
@@ -169,7 +186,7 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
     model.calibration = fit_calibration(out_of_fold_scores(X, y, train["customer_id"], params, cfg), y, cfg.calibration)
 
     baselines = Baselines.fit(train, horizon_days)
-    summary = {role: _part_summary(p) for role, p in parts.items()}
+    summary = {role: _part_summary(p) for role, p in parts.items()} | {"holdout_kind": holdout_kind}
     if "test" not in parts:
         return TrainResult(model, {}, pd.DataFrame(), _importance(model), summary, baselines, params, search)
     test = parts["test"]

@@ -24,7 +24,7 @@ from churn.model import ChurnModel
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
 MODEL_ARTIFACT = "churn_model"
 # Training-run tags copied onto the registered version, where scoring runs read them.
-VERSION_TAGS = ("grade", "promotion_reason", "refit_windows", "refit_until")
+VERSION_TAGS = ("grade", "promotion_reason", "holdout", "refit_windows", "refit_until")
 # Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
 # flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
 MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model._train",
@@ -165,7 +165,8 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
     """The MLflow tags of a training run: its grade and the promotion decision with its reason, and, for a model
     refit on every complete window after the holdout judged it, how many windows and up to which cutoff."""
     tags = {"job": "train", "as_of": str(as_of.date()), "grade": trained["grade"]["grade"],
-            "promotion": decision["alias"], "promotion_reason": decision["explanation"]}
+            "promotion": decision["alias"], "promotion_reason": decision["explanation"],
+            "holdout": trained["data"].get("holdout_kind", "later_time")}
     refit = trained["data"].get("refit")
     if refit:
         tags |= {"refit_windows": str(len(refit["cutoffs"])), "refit_until": refit["cutoffs"][-1],

@@ -40,6 +40,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         as_of=as_of,
         model=model,
         grade=summary.get("model_grade") or t["not_available"],
+        grade_note=t["grade_customer_split"] if summary.get("model_holdout") == "customer_split" else None,
         refit=t["model_refit"].format(**summary["model_refit"]) if summary.get("model_refit") else None,
         masked=mask_personal,
         kpis=_kpis(frame, at_risk, summary, t, language),
