@@ -48,9 +48,14 @@ def main() -> None:
     rows, pooled = [], {}
     for windows in SETTINGS:
         started = time.monotonic()
-        per_date, _, pooled[windows] = run_backtest(
-            tables, dates, cfg.backtest.model_copy(update={"windows": windows}), cfg.labels, cfg.features, cfg.train,
-            progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+        try:
+            per_date, _, pooled[windows] = run_backtest(
+                tables, dates, cfg.backtest.model_copy(update={"windows": windows}), cfg.labels, cfg.features,
+                cfg.train, progress=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+        except ValueError as err:  # e.g. no window before the latest one on a short history
+            print(f"{windows}: cannot be fitted: {err}", file=sys.stderr)
+            pooled[windows] = {}
+            continue
         print(f"{windows}: {time.monotonic() - started:.0f} s", file=sys.stderr)
         for r in per_date.to_dict(orient="records"):
             rows.append(r | {"windows": windows})
@@ -63,14 +68,16 @@ def main() -> None:
     for day, part in model.groupby("as_of"):
         got = part.set_index("windows")
         best = base[base["as_of"] == day].sort_values("roc_auc", ascending=False).iloc[0]
+        before = _fig(got.loc["before_latest"]) if "before_latest" in got.index else "- (no earlier window)"
         print(f"| {day} | {int(got.loc['all_complete', 'customers']):,} | {got.loc['all_complete', 'churn_rate']:.3f} | "
-              f"{_fig(got.loc['all_complete'])} | {_fig(got.loc['before_latest'])} | {best['model']} {_fig(best)} |")
+              f"{_fig(got.loc['all_complete'])} | {before} | {best['model']} {_fig(best)} |")
     p = {w: {k.removeprefix("model_"): v for k, v in m.items() if k.startswith("model_")} for w, m in pooled.items()}
     bases = {b: pooled["all_complete"][f"{b}_roc_auc"] for b in ("recency_rule", "rfm_logistic", "bgnbd")
              if f"{b}_roc_auc" in pooled["all_complete"]}
     best = max(bases, key=bases.get)
     best_fig = {k: pooled["all_complete"][f"{best}_{k}"] for k in ("roc_auc", "pr_auc", "lift_top10")}
-    print(f"| pooled | | | {_fig(p['all_complete'])} | {_fig(p['before_latest'])} | {best} {_fig(best_fig)} |")
+    before = _fig(p["before_latest"]) if p["before_latest"] else "-"
+    print(f"| pooled | | | {_fig(p['all_complete'])} | {before} | {best} {_fig(best_fig)} |")
     print("\n(ROC-AUC / PR-AUC / top-decile lift)")
     if args.json:
         args.json.write_text(json.dumps({"per_date": rows, "pooled": pooled}, indent=1, default=str))

@@ -81,3 +81,9 @@ def test_params_yaml_has_no_yaml_dates():
         return [path] if isinstance(value, dt.date) else []
 
     assert dates(yaml.safe_load(open("configs/params.yaml", encoding="utf-8"))) == []
+
+
+@pytest.mark.parametrize("path", sorted((Path(CONFIG).parent / "sources").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_source_config_loads(path):
+    cfg = load_config(path)
+    assert cfg.source.location and cfg.labels.horizon_days > 0

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import CONFIG, DEMO_AS_OF
+from helpers import CONFIG, DEMO_AS_OF, make_history, write_canonical_folder
 
 from churn.action import DECISION_COLUMNS
 from churn.ops import ALLOWED_ROOTS_ENV, OutsideProjectError
@@ -143,6 +143,22 @@ def test_pull_is_retried_then_fails_clearly(prefect_server, tracking_uri, tmp_pa
         runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id])))
     pull = [r for r in runs if r.name.startswith("pull")]
     assert len(pull) == 1 and pull[0].run_count == 3  # first try + 2 retries from the config
+
+
+def test_a_short_history_trains_on_held_out_customers_and_says_so(prefect_server, tracking_uri, tmp_path, dirs,
+                                                                 fast_config):
+    # Five months of orders as of 2025-01-01 with a 90-day horizon: no window before the holdout's.
+    import mlflow
+
+    history = make_history(300, seed=4, start=pd.Timestamp("2024-08-01"), end=pd.Timestamp("2025-01-01"))
+    data = write_canonical_folder({"customers": history["customers"], "orders": history["orders"]}, tmp_path / "shop")
+    trained = training_flow(config=fast_config, data=data, as_of="2025-01-01", **dirs)
+    report = trained["metrics"]
+    assert report["data"]["holdout_kind"] == "customer_split"
+    assert report["data"]["refit"]["examples"] == report["data"]["train"]["examples"] + report["data"]["test"][
+        "examples"]
+    version = mlflow.MlflowClient().get_model_version("churn", trained["registered"]["version"])
+    assert version.tags["holdout"] == "customer_split" and version.tags["refit_until"] == "2024-10-03"
 
 
 def test_a_flow_refuses_folders_outside_the_project(prefect_server, tmp_path, dirs, monkeypatch):
