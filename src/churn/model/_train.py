@@ -299,15 +299,11 @@ def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarra
     """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers'
     purchase histories (x repeat days, recency t_x and age T, in weeks)."""
     from churn.model._btyd import fit_bgnbd_or_penalized
+    from churn.model._fallback import no_purchase_probability, rhythm
 
-    x = frame["btyd_x"].fillna(0).to_numpy(dtype=float)
-    tx = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / 7
-    T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / 7, tx + 1e-9)
-    model, _ = fit_bgnbd_or_penalized(x, tx, T)
-    alive = model.p_alive(x, tx, T)
-    t = horizon_days / 7
-    no_purchase_if_alive = ((model.alpha + T) / (model.alpha + T + t)) ** (model.r + x)
-    return (1 - alive) + alive * no_purchase_if_alive
+    x, t_x, T = rhythm(frame)
+    model, _ = fit_bgnbd_or_penalized(x, t_x, T)
+    return no_purchase_probability(model, x, t_x, T, horizon_days / 7)
 
 
 def fit_calibration(raw: np.ndarray, y: np.ndarray, method: str) -> dict:
