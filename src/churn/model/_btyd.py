@@ -387,3 +387,19 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], where: str) 
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{where}: summary lacks column(s) {missing}")
+
+
+def no_purchase_probability(model: BGNBD, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                            horizon_weeks: float) -> np.ndarray:
+    """P(no purchase in (T, T + horizon]) under BG/NBD, from x repeat purchases, t_x and T in weeks."""
+    alive = model.p_alive(x, t_x, T)
+    no_purchase_if_alive = ((model.alpha + T) / (model.alpha + T + horizon_weeks)) ** (model.r + x)
+    return (1 - alive) + alive * no_purchase_if_alive
+
+
+def rhythm(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """x, t_x and T (weeks) from the btyd_* feature columns; T never below t_x."""
+    x = frame["btyd_x"].fillna(0).to_numpy(dtype=float)
+    t_x = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / 7.0
+    T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / 7.0, t_x + 1e-9)
+    return x, t_x, T

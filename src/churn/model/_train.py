@@ -298,8 +298,7 @@ class Baselines:
 def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
     """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers'
     purchase histories (x repeat days, recency t_x and age T, in weeks)."""
-    from churn.model._btyd import fit_bgnbd_or_penalized
-    from churn.model._fallback import no_purchase_probability, rhythm
+    from churn.model._btyd import fit_bgnbd_or_penalized, no_purchase_probability, rhythm
 
     x, t_x, T = rhythm(frame)
     model, _ = fit_bgnbd_or_penalized(x, t_x, T)
