@@ -337,7 +337,8 @@ def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     examples = io.read_parquet(ws.examples)
     test = examples[(examples["role"] == "test") & (examples["churned"] == 1)].reset_index(drop=True)
-    explained = explain_causes(model.contributions(test), cfg.explain)
+    # The holdout's churners are explained by the fit that has not seen them (a refit model has: its judged fit).
+    explained = explain_causes((model.judged or model).contributions(test), cfg.explain)
     result = cause_agreement(test["customer_id"], explained["primary_cause"], io.read_parquet(truth_path))
     io.write_json(result, ws.metrics / "cause_check.json")
     reg = io.read_json(ws.registered)

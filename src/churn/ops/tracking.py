@@ -18,7 +18,7 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from churn.config import LabelsConfig, TrackingConfig, TrainConfig
-from churn.model import ChurnModel
+from churn.model import ChurnModel, load_scoring_model
 
 # Explicit requirements: inferring them costs ~13 s per logged model.
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
@@ -43,7 +43,7 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow wrapper: `predict` returns calibrated churn probabilities; `.model` gives the ChurnModel."""
 
     def load_context(self, context) -> None:
-        self.model = ChurnModel.load(context.artifacts[MODEL_ARTIFACT])
+        self.model = load_scoring_model(context.artifacts[MODEL_ARTIFACT])  # the LightGBM model or a fallback
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return pd.DataFrame({"churn_probability": self.model.predict_proba(model_input)})
