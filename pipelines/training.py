@@ -23,7 +23,7 @@ def training_flow(
     day = runners.resolve_as_of(cfg, as_of)
     pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_training_features)(cfg, ws, day)
-    metrics_ = as_task(runners.run_train)(cfg, ws)
+    metrics_ = as_task(runners.run_train)(cfg, ws, day)
     registered = as_task(runners.run_register)(cfg, ws, day)
     return {"pulled": pulled, "validation": validation, "features": features, "metrics": metrics_,
             "registered": registered}

@@ -161,6 +161,34 @@ def test_a_short_history_trains_on_held_out_customers_and_says_so(prefect_server
     assert version.tags["holdout"] == "customer_split" and version.tags["refit_until"] == "2024-10-03"
 
 
+def test_a_history_with_no_complete_window_gets_a_list_from_the_bgnbd_fallback(prefect_server, tracking_uri,
+                                                                             tmp_path, dirs, fast_config):
+    # Five months of orders as of 2025-01-01, 180-day horizon: no window has labels yet. The run must not stop.
+    import mlflow
+
+    history = make_history(200, seed=6, start=pd.Timestamp("2024-08-01"), end=pd.Timestamp("2025-01-01"))
+    data = write_canonical_folder({"customers": history["customers"], "orders": history["orders"]}, tmp_path / "shop")
+    trained = training_flow(config=fast_config, data=data, as_of="2025-01-01", horizon_days=180, **dirs)
+    fallback = trained["metrics"]["data"]["fallback"]
+    assert fallback["model"] == "bgnbd" and fallback["customers"] == len(active_at(history["orders"], "2025-01-01"))
+    assert trained["metrics"]["grade"]["grade"] == "none" and trained["metrics"]["metrics"] == {}
+    assert trained["registered"]["alias"] == "champion"  # nothing else to score with
+    version = mlflow.MlflowClient().get_model_version("churn", trained["registered"]["version"])
+    assert version.tags["model_kind"] == "bgnbd_fallback"
+
+    out = tmp_path / "out"
+    scoring_flow(config=fast_config, data=data, as_of="2025-01-01", out=str(out), horizon_days=180, **dirs)
+    listing = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
+    assert set(listing["customer_id"]) == active_at(history["orders"], "2025-01-01")
+    assert (listing["model_version"] == "churn v1 (BG/NBD: no complete window yet)").all()
+    assert listing["churn_probability"].between(0, 1).all() and listing["churn_probability"].nunique() > 10
+    assert set(listing["primary_cause"]) <= {"engagement", "other"}  # purchase rhythm only: no price/service signal
+
+    # a measured champion is never replaced by a fallback
+    again = training_flow(config=fast_config, data=data, as_of="2025-01-01", horizon_days=180, **dirs)
+    assert again["registered"]["alias"] == "challenger"
+
+
 def test_a_flow_refuses_folders_outside_the_project(prefect_server, tmp_path, dirs, monkeypatch):
     # A deployment's parameters (`prefect deployment run ... --param out=...`) do not pass through the CLI.
     monkeypatch.delenv(ALLOWED_ROOTS_ENV)

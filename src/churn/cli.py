@@ -366,12 +366,13 @@ def stage_effects(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wor
 
 @stage_app.command("train")
 @_command
-def stage_train(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work") -> None:
-    """Train and evaluate the model against the baselines on the training examples."""
-    from churn.runners import run_train
+def stage_train(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, workdir: WorkOpt = "data/work") -> None:
+    """Train and evaluate the model against the baselines on the training examples (with no complete window
+    yet: the BG/NBD fallback, fitted on the customers active at the as-of date)."""
+    from churn.runners import resolve_as_of, run_train
 
     cfg, ws = _stage_inputs(config, workdir)
-    print_training({"metrics": run_train(cfg, ws)})
+    print_training({"metrics": run_train(cfg, ws, resolve_as_of(cfg, as_of))})
 
 
 @stage_app.command("register")

@@ -41,6 +41,17 @@ def metrics_table(title: str, m: dict) -> Table:
 
 def print_training(result: dict) -> None:
     trained = result["metrics"]
+    fallback = trained["data"].get("fallback")
+    if fallback:
+        console.print(f"[yellow]No complete label window yet[/] ({fallback['reason']}). The scoring model is the "
+                      f"BG/NBD baseline, which needs no labels, fitted on the purchase rhythm of the "
+                      f"{fallback['customers']:,} customers active on {fallback['as_of']}; nothing could be measured, "
+                      f"so there is no grade. Train again once a horizon of history has passed.", highlight=False)
+        if "registered" in result:
+            r = result["registered"]
+            console.print(f"Registered churn v{r['version']} (BG/NBD fallback) as @{r['alias']}: "
+                          f"{r['decision']['explanation']} (MLflow run {r['run_id']})", highlight=False)
+        return
     split = trained["data"].get("holdout_kind") == "customer_split"
     console.print(metrics_table("Holdout (a share of the customers: a customer split)" if split
                                 else "Holdout (latest complete cutoff)", trained["metrics"]))

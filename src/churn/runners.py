@@ -125,12 +125,15 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
     return result
 
 
-def run_train(cfg: Config, ws: Workspace) -> dict:
-    from churn.model import curves, save_evaluation_plots, train_model, training_report
+def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    from churn.model import NoCompleteWindow, curves, save_evaluation_plots, train_model, training_report
     from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
-    result = train_model(examples, cfg.train, cfg.labels.horizon_days)
+    try:
+        result = train_model(examples, cfg.train, cfg.labels.horizon_days)
+    except NoCompleteWindow as why:
+        return _train_fallback(cfg, ws, as_of, str(why))
     tracking.save_model(result.model, ws.model_dir, examples)
     points = curves(result.holdout)
     for name, frame in points.items():
@@ -146,15 +149,41 @@ def run_train(cfg: Config, ws: Workspace) -> dict:
     return report
 
 
+def _train_fallback(cfg: Config, ws: Workspace, as_of: pd.Timestamp, why: str) -> dict:
+    """No complete label window yet: the BG/NBD baseline, which needs no labels, becomes the scoring model,
+    fitted on the purchase rhythm of the customers active at the as-of date. Said as such everywhere."""
+    from churn.data import point_in_time
+    from churn.features import build_features, population
+    from churn.model import BGNBDChurnModel, fallback_report
+    from churn.ops import tracking
+
+    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    customers = build_features(tables, population(tables, [as_of], cfg.labels), cfg.features)
+    model = BGNBDChurnModel.fit(customers, cfg.labels.horizon_days)
+    tracking.save_model(model, ws.model_dir, customers)
+    # The stage's other outputs, empty: no holdout, nothing to plot (DVC expects them to exist).
+    io.write_parquet(pd.DataFrame(columns=["customer_id", "cutoff", "churned"]), ws.holdout)
+    io.write_csv(pd.DataFrame(columns=["feature", "gain"]), ws.metrics / "feature_importance.csv")
+    for folder in (ws.curves, ws.plots):
+        folder.mkdir(parents=True, exist_ok=True)
+    report = fallback_report(why, len(customers), as_of, cfg.evaluate)
+    io.write_json(report, ws.train_metrics)
+    return report
+
+
 def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     """Log the training run, then register: champion only if the promotion rule says so."""
-    from churn.model import decide_promotion
+    from churn.model import decide_promotion, fallback_promotion
     from churn.ops import tracking
 
     trained = io.read_json(ws.train_metrics)
     examples = io.read_parquet(ws.examples)
-    champion = tracking.champion_holdout_metrics(cfg.tracking, examples[examples["role"] == "test"])
-    decision = decide_promotion(trained["metrics"], champion, cfg.evaluate)
+    if trained["data"].get("fallback"):  # nothing was measured: it may only fill an empty champion place
+        champion = None
+        decision = fallback_promotion(tracking.has_alias(cfg.tracking, "champion"))
+    else:
+        champion = tracking.champion_holdout_metrics(cfg.tracking, examples[examples["role"] == "test"])
+        decision = decide_promotion(trained["metrics"], champion, cfg.evaluate)
     decision["champion_before"] = champion
     io.write_json(decision, ws.metrics / "promotion.json")
     params = tracking.training_params(cfg.train, cfg.labels, trained, as_of, cfg.source.location)
@@ -208,6 +237,9 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     from churn.score import score_customers
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
+    tags = tracking.model_tags(model_uri, cfg.tracking)
+    if getattr(model, "kind", None) == "bgnbd":  # the list says which kind of model ranked it
+        label = f"{label} (BG/NBD: no complete window yet)"
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")
     value_summary = _made_for(ws.value_summary, as_of)
@@ -216,7 +248,6 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
                             trend_window=cfg.features.trend_window, model_version=label, as_of=as_of, value=value,
                             value_cfg=cfg.value)
     io.write_parquet(scored, ws.scored_list)
-    tags = tracking.model_tags(model_uri, cfg.tracking)
     refit = {"windows": int(tags["refit_windows"]), "until": tags["refit_until"]} if "refit_windows" in tags else None
     summary = {"as_of": str(as_of.date()), "model": label, "model_grade": tags.get("grade"), "model_refit": refit,
                "model_holdout": tags.get("holdout"),

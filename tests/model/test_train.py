@@ -5,7 +5,16 @@ from helpers import CONFIG, make_history
 
 from churn.config import load_config
 from churn.features import plan_cutoffs, training_examples
-from churn.model import ChurnModel, calibrate, customer_split, evaluate, fit_calibration, lift_at, train_model
+from churn.model import (
+    ChurnModel,
+    NoCompleteWindow,
+    calibrate,
+    customer_split,
+    evaluate,
+    fit_calibration,
+    lift_at,
+    train_model,
+)
 
 TRAIN = load_config(CONFIG, **{"train.search.enabled": False}).train
 
@@ -51,8 +60,10 @@ def test_missing_feature_is_named(examples, trained):
 
 def test_a_cutoff_without_churners_is_refused(examples):
     one_class = examples.assign(churned=np.where(examples["role"] == "test", 0, examples["churned"]))
-    with pytest.raises(ValueError, match="the test cutoff has .* examples and 0 churners"):
+    with pytest.raises(NoCompleteWindow, match="the test cutoff has .* examples and 0 churners"):
         train_model(one_class, TRAIN)
+    with pytest.raises(NoCompleteWindow, match="the train cutoff has 0 examples"):
+        train_model(examples.iloc[:0], TRAIN)  # no window at all: the runner falls back to BG/NBD
 
 
 def test_the_plan_adds_every_complete_window_between_the_fit_cutoffs_and_the_holdout():

@@ -25,6 +25,8 @@ from churn.model._evaluation import (
     evaluate,
     evaluate_all,
     expected_calibration_error,
+    fallback_promotion,
+    fallback_report,
     grade,
     lift_at,
     training_report,
@@ -33,6 +35,7 @@ from churn.model._fallback import BGNBDChurnModel, load_scoring_model
 from churn.model._plots import save_backtest_plot, save_evaluation_plots
 from churn.model._train import (
     ChurnModel,
+    NoCompleteWindow,
     bgnbd_churn_probability,
     calibrate,
     customer_split,
@@ -42,9 +45,9 @@ from churn.model._train import (
 )
 
 __all__ = [
-    "BGNBD", "BGNBDChurnModel", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS", "ChurnModel", "GammaGamma",
+    "BGNBD", "BGNBDChurnModel", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS", "ChurnModel", "NoCompleteWindow", "GammaGamma",
     "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "curves", "customer_split",
-    "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error", "feature_columns", "fit_bgnbd",
+    "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error", "fallback_promotion", "fallback_report", "feature_columns", "fit_bgnbd",
     "fit_bgnbd_or_penalized", "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at",
     "load_scoring_model", "rfm_summary", "run_backtest", "save_backtest_plot", "save_evaluation_plots",
     "train_model", "training_report",

@@ -97,6 +97,29 @@ def training_report(metrics: dict[str, float], params: dict, search: pd.DataFram
     }
 
 
+def fallback_report(why: str, customers: int, as_of, cfg: EvaluateConfig) -> dict:
+    """What a training run that fell back to BG/NBD is judged by: nothing measured (no window has labels yet),
+    the reason, and how many customers the fallback was fitted on."""
+    return {
+        "metrics": {},
+        "grade": {"grade": "none", "auc_gain": None, "lift_gain": None, "best_baseline_auc": None,
+                  "best_baseline_lift": None},
+        "calibration": {"gap": None, "ok": None, "max_gap": cfg.max_calibration_gap},
+        "params": {},
+        "search": {"points_tried": 0, "grid_points": 0},
+        "data": {"holdout_kind": "none", "fallback": {"model": "bgnbd", "reason": why, "customers": customers,
+                                                      "as_of": str(pd.Timestamp(as_of).date())}},
+    }
+
+
+def fallback_promotion(champion_exists: bool) -> dict:
+    """A fallback takes @champion only where there is none: it must not replace a model that was measured."""
+    reason = ("BG/NBD fallback: no complete label window to train or measure the model on yet; "
+              + ("a measured champion exists and stays" if champion_exists else "no current champion"))
+    return {"alias": "challenger" if champion_exists else "champion",
+            "checks": {"no_champion_to_replace": not champion_exists}, "explanation": reason}
+
+
 def decide_promotion(new: dict[str, float], champion: dict[str, float] | None, cfg: EvaluateConfig) -> dict:
     """Champion only if the new model beats the best baseline and is not worse than the current
     champion on the same holdout (ROC-AUC and Brier within tolerances); otherwise challenger."""

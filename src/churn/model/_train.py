@@ -149,10 +149,14 @@ def customer_split(examples: pd.DataFrame, share: float) -> dict[str, pd.DataFra
     return {"train": examples[~held], "test": examples[held]}
 
 
+class NoCompleteWindow(ValueError):
+    """No label window of the history has both churners and customers who stayed: nothing to learn from yet."""
+
+
 def _check_classes(parts: dict[str, pd.DataFrame]) -> None:
     for role, part in parts.items():
         if part.empty or part["churned"].nunique() < 2:
-            raise ValueError(
+            raise NoCompleteWindow(
                 f"the {role} cutoff has {len(part)} examples and {part['churned'].sum() if len(part) else 0} churners: "
                 f"both classes are needed. Use an earlier --as-of, a shorter --horizon-days or more history"
             )

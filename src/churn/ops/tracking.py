@@ -24,7 +24,7 @@ from churn.model import ChurnModel, load_scoring_model
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
 MODEL_ARTIFACT = "churn_model"
 # Training-run tags copied onto the registered version, where scoring runs read them.
-VERSION_TAGS = ("grade", "promotion_reason", "holdout", "refit_windows", "refit_until")
+VERSION_TAGS = ("grade", "promotion_reason", "holdout", "model_kind", "refit_windows", "refit_until")
 # Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
 # flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
 MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model._train",
@@ -167,6 +167,8 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
     tags = {"job": "train", "as_of": str(as_of.date()), "grade": trained["grade"]["grade"],
             "promotion": decision["alias"], "promotion_reason": decision["explanation"],
             "holdout": trained["data"].get("holdout_kind", "later_time")}
+    if trained["data"].get("fallback"):
+        tags["model_kind"] = "bgnbd_fallback"
     refit = trained["data"].get("refit")
     if refit:
         tags |= {"refit_windows": str(len(refit["cutoffs"])), "refit_until": refit["cutoffs"][-1],
@@ -198,6 +200,16 @@ def champion_holdout_metrics(cfg: TrackingConfig, holdout: pd.DataFrame) -> dict
         return None
     m = evaluate(holdout["churned"].to_numpy(), p)
     return {"version": label, "roc_auc": m["roc_auc"], "brier": m["brier"]}
+
+
+def has_alias(cfg: TrackingConfig, alias: str) -> bool:
+    """Whether a version of the registered model carries `alias`."""
+    configure(cfg)
+    try:
+        MlflowClient().get_model_version_by_alias(cfg.registered_model, alias)
+    except mlflow.exceptions.MlflowException:
+        return False
+    return True
 
 
 def promote(cfg: TrackingConfig, version: str, who: str, why: str) -> dict:
