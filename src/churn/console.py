@@ -47,19 +47,24 @@ def print_training(result: dict) -> None:
                       f"BG/NBD baseline, which needs no labels, fitted on the purchase rhythm of the "
                       f"{fallback['customers']:,} customers active on {fallback['as_of']}; nothing could be measured, "
                       f"so there is no grade. Train again once a horizon of history has passed.", highlight=False)
-        if "registered" in result:
-            r = result["registered"]
-            console.print(f"Registered churn v{r['version']} (BG/NBD fallback) as @{r['alias']}: "
-                          f"{r['decision']['explanation']} (MLflow run {r['run_id']})", highlight=False)
-        return
+    else:
+        _print_measured(trained)
+    if "registered" in result:
+        r = result["registered"]
+        console.print(f"Registered churn v{r['version']}{' (BG/NBD fallback)' if fallback else ''} as @{r['alias']}: "
+                      f"{r['decision']['explanation']} (MLflow run {r['run_id']})", highlight=False)
+
+
+def _print_measured(trained: dict) -> None:
     split = trained["data"].get("holdout_kind") == "customer_split"
     console.print(metrics_table("Holdout (a share of the customers: a customer split)" if split
                                 else "Holdout (latest complete cutoff)", trained["metrics"]))
     if split:
+        held = trained["data"]["test"]
         console.print(f"[yellow]Weaker evidence[/]: the history has too few complete windows for a later-time "
-                      f"holdout, so the figures above come from {trained['data']['test']['examples']:,} examples of "
-                      f"customers held out of the fit at the same cutoffs ({', '.join(trained['data']['test']['cutoffs'])})"
-                      f". A model can look better on customers it has not seen than on a later time it has not seen.",
+                      f"holdout, so the figures above come from {held['examples']:,} examples of customers held out "
+                      f"of the fit at the same cutoffs ({', '.join(held['cutoffs'])}). A model can look better on customers it "
+                      f"has not seen than on a later time it has not seen.",
                       highlight=False)
     g, c = trained["grade"], trained["calibration"]
     console.print(f"Grade {g['grade']}: ROC-AUC {g['auc_gain']:+.3f} vs {g['best_baseline_auc']}, top-10% lift "
@@ -73,10 +78,6 @@ def print_training(result: dict) -> None:
         console.print(f"The model registered is this specification fitted again on every complete window: "
                       f"{len(refit['cutoffs'])} cutoffs up to {refit['cutoffs'][-1]}, {refit['examples']:,} examples "
                       f"(the holdout's included); the figures above are of the fit before.")
-    if "registered" in result:
-        r = result["registered"]
-        console.print(f"Registered churn v{r['version']} as @{r['alias']}: {r['decision']['explanation']} "
-                      f"(MLflow run {r['run_id']})")
 
 
 def print_scoring(summary: dict) -> None:

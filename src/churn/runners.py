@@ -65,13 +65,18 @@ def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> di
 
 
 def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
+    features, later = _active_customers(cfg, ws, as_of)
+    io.write_parquet(features, ws.scoring_features)
+    return {"active_customers": len(features), "rows_at_or_after_as_of": later, "as_of": str(as_of.date())}
+
+
+def _active_customers(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> tuple[pd.DataFrame, int]:
+    """Features of the customers active at `as_of`, from what was known before it; and the rows left out."""
     from churn.data import point_in_time
     from churn.features import build_features, population
 
     tables, later = point_in_time(io.read_tables(ws.validated), as_of)
-    features = build_features(tables, population(tables, [as_of], cfg.labels), cfg.features)
-    io.write_parquet(features, ws.scoring_features)
-    return {"active_customers": len(features), "rows_at_or_after_as_of": later, "as_of": str(as_of.date())}
+    return build_features(tables, population(tables, [as_of], cfg.labels), cfg.features), later
 
 
 def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
@@ -152,13 +157,10 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 def _train_fallback(cfg: Config, ws: Workspace, as_of: pd.Timestamp, why: str) -> dict:
     """No complete label window yet: the BG/NBD baseline, which needs no labels, becomes the scoring model,
     fitted on the purchase rhythm of the customers active at the as-of date. Said as such everywhere."""
-    from churn.data import point_in_time
-    from churn.features import build_features, population
     from churn.model import BGNBDChurnModel, fallback_report
     from churn.ops import tracking
 
-    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
-    customers = build_features(tables, population(tables, [as_of], cfg.labels), cfg.features)
+    customers, _ = _active_customers(cfg, ws, as_of)
     model = BGNBDChurnModel.fit(customers, cfg.labels.horizon_days)
     tracking.save_model(model, ws.model_dir, customers)
     # The stage's other outputs, empty: no holdout, nothing to plot (DVC expects them to exist).
@@ -238,7 +240,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
-    if getattr(model, "kind", None) == "bgnbd":  # the list says which kind of model ranked it
+    if model.kind == "bgnbd":  # the list says which kind of model ranked it
         label = f"{label} (BG/NBD: no complete window yet)"
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")

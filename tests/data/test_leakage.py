@@ -354,8 +354,9 @@ def test_every_label_window_ends_by_as_of() -> None:
     assert [plan.role(c) for c in plan.all()] == ["train"] * 4 + ["test"]
 
 
-def test_a_backtest_plan_has_no_holdout_and_fits_up_to_one_horizon_before() -> None:
+def test_a_refit_plan_adds_only_windows_that_end_by_as_of() -> None:
+    # What the registered model and each backtest date fit on: every cutoff up to the holdout's.
     cfg = LabelsConfig(horizon_days=90, cutoff_step_days=30, train_cutoffs=3)
-    plan = plan_cutoffs(pd.Timestamp("2025-01-01"), cfg, holdout=False)
-    assert plan.test is None and plan.train[-1] + H == plan.as_of
-    assert [plan.role(c) for c in plan.all()] == ["train"] * 3
+    plan = plan_cutoffs(pd.Timestamp("2025-01-01"), cfg, refit=True)
+    assert all(c + H <= plan.as_of for c in plan.all()) and max(plan.all()) + H == plan.as_of
+    assert [plan.role(c) for c in plan.all()] == ["train"] * 3 + ["refit"] * 2 + ["test"]

@@ -13,10 +13,10 @@ from churn.config import LabelsConfig
 class CutoffPlan:
     """Cutoffs for one training run as of `as_of`. Every label window ends on or before `as_of`.
 
-    With a holdout, the `test` cutoff is the latest complete one (as_of - horizon) and the fit
-    cutoffs end one horizon before it, so no fitted label overlaps the holdout's. Without one
-    (a backtest date, evaluated on what happens after `as_of`), the fit cutoffs end at as_of - horizon.
-    Probabilities are calibrated on out-of-fold predictions over the fit cutoffs.
+    The `test` cutoff is the latest complete one (as_of - horizon) and the fit cutoffs end one horizon
+    before it, so no fitted label overlaps the holdout's. Probabilities are calibrated on out-of-fold
+    predictions over the fit cutoffs. (A backtest date fits on every cutoff of its plan and is judged on
+    what happens after the date.)
 
     `refit` cutoffs are the complete windows between the fit cutoffs and the holdout: with them, the fit
     cutoffs and the holdout, the registered model is fitted again on every complete window once the
@@ -24,12 +24,12 @@ class CutoffPlan:
     """
 
     as_of: pd.Timestamp
-    test: pd.Timestamp | None
+    test: pd.Timestamp
     train: tuple[pd.Timestamp, ...]
     refit: tuple[pd.Timestamp, ...] = ()
 
     def all(self) -> list[pd.Timestamp]:
-        return sorted({*self.train, *self.refit, *([self.test] if self.test is not None else [])})
+        return sorted({*self.train, *self.refit, self.test})
 
     def role(self, cutoff: pd.Timestamp) -> str:
         if cutoff == self.test:
@@ -37,14 +37,14 @@ class CutoffPlan:
         return "train" if cutoff in self.train else "refit"
 
 
-def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig, holdout: bool = True, refit: bool = False) -> CutoffPlan:
+def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig, refit: bool = False) -> CutoffPlan:
     as_of = pd.Timestamp(as_of).normalize()
     horizon, step = pd.Timedelta(days=cfg.horizon_days), pd.Timedelta(days=cfg.cutoff_step_days)
-    test = as_of - horizon if holdout else None
-    latest_fit = (test if holdout else as_of) - horizon
+    test = as_of - horizon
+    latest_fit = test - horizon
     train = tuple(sorted(latest_fit - step * k for k in range(cfg.train_cutoffs)))
-    between = tuple(sorted(c for c in (test - step * k for k in range(1, cfg.horizon_days // cfg.cutoff_step_days + 1))
-                           if c > latest_fit)) if holdout and refit else ()
+    steps_back = range(1, cfg.horizon_days // cfg.cutoff_step_days + 1)
+    between = tuple(sorted(c for c in (test - step * k for k in steps_back) if c > latest_fit)) if refit else ()
     return CutoffPlan(as_of, test, train, between)
 
 

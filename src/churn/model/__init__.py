@@ -45,10 +45,10 @@ from churn.model._train import (
 )
 
 __all__ = [
-    "BGNBD", "BGNBDChurnModel", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS", "ChurnModel", "NoCompleteWindow", "GammaGamma",
-    "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "curves", "customer_split",
-    "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error", "fallback_promotion", "fallback_report", "feature_columns", "fit_bgnbd",
-    "fit_bgnbd_or_penalized", "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at",
-    "load_scoring_model", "rfm_summary", "run_backtest", "save_backtest_plot", "save_evaluation_plots",
-    "train_model", "training_report",
+    "BGNBD", "BGNBDChurnModel", "ChurnModel", "GammaGamma", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS",
+    "NoCompleteWindow", "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "curves",
+    "customer_split", "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error",
+    "fallback_promotion", "fallback_report", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
+    "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "load_scoring_model", "rfm_summary",
+    "run_backtest", "save_backtest_plot", "save_evaluation_plots", "train_model", "training_report",
 ]

@@ -49,7 +49,7 @@ def run_backtest(
         view, _ = point_in_time(tables, day)
         # Judged on what happens after `day`, the model fitted as `churn train --as-of day` would register it:
         # on every complete window (its refit), or, with "before_latest", only on the fit cutoffs before its holdout.
-        plan = plan_cutoffs(day, labels_cfg, holdout=True, refit=True)
+        plan = plan_cutoffs(day, labels_cfg, refit=True)
         examples = training_examples(view, plan, labels_cfg, features_cfg)
         if cfg.windows == "before_latest":
             examples = examples[examples["role"] == "train"]

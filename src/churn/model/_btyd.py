@@ -24,9 +24,10 @@ import pandas as pd
 from scipy import optimize, special
 
 DAYS_PER_MONTH = 365.25 / 12
+WEEK_DAYS = 7.0  # BG/NBD and Gamma-Gamma work in weeks
 
 
-def rfm_summary(orders: pd.DataFrame, cutoff: pd.Timestamp, unit_days: float = 7.0) -> pd.DataFrame:
+def rfm_summary(orders: pd.DataFrame, cutoff: pd.Timestamp, unit_days: float = WEEK_DAYS) -> pd.DataFrame:
     """Frequency, recency, T and monetary value per customer from rows with ts < cutoff.
 
     A purchase is a calendar day with at least one row with amount > 0 (returns and zero rows are
@@ -400,6 +401,6 @@ def no_purchase_probability(model: BGNBD, x: np.ndarray, t_x: np.ndarray, T: np.
 def rhythm(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """x, t_x and T (weeks) from the btyd_* feature columns; T never below t_x."""
     x = frame["btyd_x"].fillna(0).to_numpy(dtype=float)
-    t_x = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / 7.0
-    T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / 7.0, t_x + 1e-9)
+    t_x = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / WEEK_DAYS
+    T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / WEEK_DAYS, t_x + 1e-9)
     return x, t_x, T

@@ -20,11 +20,10 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from churn.model._btyd import BGNBD, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
+from churn.model._btyd import BGNBD, WEEK_DAYS, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
 
 INPUTS = ["btyd_x", "btyd_tx", "btyd_T"]  # repeat purchases, days from first to last purchase, days since first
 KIND = "bgnbd"
-WEEK = 7.0  # BG/NBD works in weeks
 
 
 @dataclass
@@ -53,7 +52,7 @@ class BGNBDChurnModel:
         return cls(model, horizon_days, reference)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return no_purchase_probability(self.bgnbd, *rhythm(frame), self.horizon_days / WEEK)
+        return no_purchase_probability(self.bgnbd, *rhythm(frame), self.horizon_days / WEEK_DAYS)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Exact Shapley values of the log-odds of churn over the three inputs, from the reference customer:

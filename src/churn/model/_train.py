@@ -43,6 +43,7 @@ class ChurnModel:
     categories: dict[str, list[str]]
     calibration: dict
     judged: ChurnModel | None = None
+    kind = "lightgbm"  # (the BG/NBD fallback says "bgnbd")
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [f for f in self.features if f not in frame]
@@ -185,9 +186,7 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
     if search is not None and search.empty:  # too little history for temporal folds: configured parameters
         search = None
     params = lgb_params(cfg, search.iloc[0][list(cfg.search.grid)].to_dict() if search is not None else None)
-    X, y = frame.matrix(train), train["churned"].to_numpy()
-    model = ChurnModel(fit_booster(X, y, params, cfg), features, categories, {})
-    model.calibration = fit_calibration(out_of_fold_scores(X, y, train["customer_id"], params, cfg), y, cfg.calibration)
+    model = _fit_calibrated(train, frame, params, cfg)
 
     baselines = Baselines.fit(train, horizon_days)
     summary = {role: _part_summary(p) for role, p in parts.items()} | {"holdout_kind": holdout_kind}
@@ -199,22 +198,19 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
         axis=1,
     )
     if cfg.refit:  # the holdout has judged the specification; the registered model also learns its window
-        judged, model = model, _refit(examples, features, categories, params, cfg)
+        judged, model = model, _fit_calibrated(examples, frame, params, cfg)
         model.judged = judged
         summary["refit"] = _part_summary(examples)
     return TrainResult(model, evaluate_all(holdout), holdout.reset_index(drop=True), _importance(model), summary,
                        baselines, params, search)
 
 
-def _refit(examples: pd.DataFrame, features: list[str], categories: dict, params: dict,
-           cfg: TrainConfig) -> ChurnModel:
-    """The same specification (parameters, calibration method) fitted on every complete label window:
-    the fit cutoffs, those between them and the holdout, and the holdout's."""
-    frame = ChurnModel(None, features, categories, {})  # type: ignore[arg-type]
-    X, y = frame.matrix(examples), examples["churned"].to_numpy()
-    model = ChurnModel(fit_booster(X, y, params, cfg), features, categories, {})
-    model.calibration = fit_calibration(out_of_fold_scores(X, y, examples["customer_id"], params, cfg), y,
-                                        cfg.calibration)
+def _fit_calibrated(part: pd.DataFrame, frame: ChurnModel, params: dict, cfg: TrainConfig) -> ChurnModel:
+    """The booster fitted on `part` with `params`, calibrated on out-of-fold scores over the same examples (what
+    the holdout judges, and again what the refit fits on every complete window)."""
+    X, y = frame.matrix(part), part["churned"].to_numpy()
+    model = ChurnModel(fit_booster(X, y, params, cfg), frame.features, frame.categories, {})
+    model.calibration = fit_calibration(out_of_fold_scores(X, y, part["customer_id"], params, cfg), y, cfg.calibration)
     return model
 
 
@@ -302,11 +298,11 @@ class Baselines:
 def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
     """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers'
     purchase histories (x repeat days, recency t_x and age T, in weeks)."""
-    from churn.model._btyd import fit_bgnbd_or_penalized, no_purchase_probability, rhythm
+    from churn.model._btyd import WEEK_DAYS, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
 
     x, t_x, T = rhythm(frame)
     model, _ = fit_bgnbd_or_penalized(x, t_x, T)
-    return no_purchase_probability(model, x, t_x, T, horizon_days / 7)
+    return no_purchase_probability(model, x, t_x, T, horizon_days / WEEK_DAYS)
 
 
 def fit_calibration(raw: np.ndarray, y: np.ndarray, method: str) -> dict:
