@@ -6,7 +6,6 @@ import sys
 
 import pandas as pd
 import pytest
-import typer
 from helpers import CONFIG, DEMO_AS_OF, ROOT, write_canonical_folder
 from typer.testing import CliRunner
 
@@ -32,14 +31,17 @@ def test_train_then_score_on_an_orders_only_folder(prefect_server, tracking_uri,
     train(**common)
     assert (tmp_path / "models" / "churn_model" / "MLmodel").exists()
     registered = json.loads((tmp_path / "metrics" / "registered.json").read_text())
-    # Orders alone, 800 customers: BG/NBD edges out the model on this holdout, so the model is not
-    # promoted; scoring the champion then fails with what to do, and the challenger can be scored.
-    assert registered["alias"] == "challenger", registered["decision"]
-    with pytest.raises(typer.Exit):
-        score(**common, out=str(tmp_path / "out"), model="models:/churn@champion")
-    score(**common, out=str(tmp_path / "out"), model="models:/churn@challenger")
+    # Orders alone, 800 customers: a baseline edges out the LightGBM model on this holdout, so that baseline is
+    # registered as the champion and scores the list: every active customer, ranked, with reasons.
+    assert registered["alias"] == "champion", registered["decision"]
+    kind = registered["decision"]["candidate"]
+    assert kind in ("recency_rule", "rfm_logistic", "bgnbd"), registered["decision"]
+    score(**common, out=str(tmp_path / "out"), model="models:/churn@champion")
     listing = pd.read_csv(tmp_path / "out" / "retention_list.csv")
-    assert len(listing) > 0 and listing["expected_loss"].is_monotonic_decreasing
+    features = pd.read_parquet(tmp_path / "work" / "features" / "scoring_features.parquet")
+    assert len(listing) == len(features) > 0 and listing["expected_loss"].is_monotonic_decreasing
+    assert listing["model_version"].str.endswith(f"(baseline {kind}: best on the holdout)").all()
+    assert listing["reasons"].notna().any()
 
 
 def test_help_lists_the_day_to_day_commands():

@@ -73,8 +73,13 @@ def _print_measured(trained: dict) -> None:
     if trained["search"]["points_tried"]:
         console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "
                       f"in the time budget; chosen {trained['params']}")
+    choice = trained.get("candidate")
+    if choice and choice["candidate"] != "model":
+        console.print(f"[yellow]A baseline scores the list[/]: {choice['why']}, so {choice['candidate']} is the "
+                      f"model registered (it scores and explains every customer like the LightGBM model would).",
+                      highlight=False)
     refit = trained["data"].get("refit")
-    if refit:
+    if refit and (not choice or choice["kind"] != "bgnbd"):
         console.print(f"The model registered is this specification fitted again on every complete window: "
                       f"{len(refit['cutoffs'])} cutoffs up to {refit['cutoffs'][-1]}, {refit['examples']:,} examples "
                       f"(the holdout's included); the figures above are of the fit before.")

@@ -131,7 +131,15 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
 
 
 def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
-    from churn.model import NoCompleteWindow, curves, save_evaluation_plots, train_model, training_report
+    from churn.model import (
+        NoCompleteWindow,
+        candidate_model,
+        choose_candidate,
+        curves,
+        save_evaluation_plots,
+        train_model,
+        training_report,
+    )
     from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
@@ -139,7 +147,12 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         result = train_model(examples, cfg.train, cfg.labels.horizon_days)
     except NoCompleteWindow as why:
         return _train_fallback(cfg, ws, as_of, str(why))
-    tracking.save_model(result.model, ws.model_dir, examples)
+    # The model or a baseline, whichever the holdout favours, is what the list will be scored with.
+    choice = choose_candidate(result.metrics, cfg.evaluate)
+    customers = _active_customers(cfg, ws, as_of)[0] if choice["candidate"] == "bgnbd" else None
+    scoring = candidate_model(choice["candidate"], result, examples, customers, cfg.labels.horizon_days,
+                              cfg.train.refit)
+    tracking.save_model(scoring, ws.model_dir, examples)
     points = curves(result.holdout)
     for name, frame in points.items():
         for model, part in frame.groupby("model", sort=False):  # one file per line: what `dvc plots` draws
@@ -150,6 +163,7 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     if result.search is not None:
         io.write_csv(result.search, ws.metrics / "search.csv")
     report = training_report(result.metrics, result.params, result.search, result.data_summary, cfg.evaluate)
+    report["candidate"] = choice
     io.write_json(report, ws.train_metrics)
     return report
 
@@ -185,7 +199,7 @@ def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         decision = fallback_promotion(tracking.has_alias(cfg.tracking, "champion"))
     else:
         champion = tracking.champion_holdout_metrics(cfg.tracking, examples[examples["role"] == "test"])
-        decision = decide_promotion(trained["metrics"], champion, cfg.evaluate)
+        decision = decide_promotion(trained["metrics"], champion, cfg.evaluate, trained["candidate"]["candidate"])
     decision["champion_before"] = champion
     io.write_json(decision, ws.metrics / "promotion.json")
     params = tracking.training_params(cfg.train, cfg.labels, trained, as_of, cfg.source.location)
@@ -240,8 +254,10 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
-    if model.kind == "bgnbd":  # the list says which kind of model ranked it
+    if getattr(model, "fallback", False):  # the list says which kind of model ranked it
         label = f"{label} (BG/NBD: no complete window yet)"
+    elif model.kind != "lightgbm":
+        label = f"{label} (baseline {model.kind}: best on the holdout)"
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")
     value_summary = _made_for(ws.value_summary, as_of)

@@ -6,7 +6,15 @@ from helpers import CONFIG
 from churn.config import DemoConfig, EvaluateConfig, load_config
 from churn.data import generate_history, point_in_time, validate_history
 from churn.features import plan_cutoffs, training_examples
-from churn.model import calibration_check, decide_promotion, evaluate, expected_calibration_error, grade, train_model
+from churn.model import (
+    calibration_check,
+    choose_candidate,
+    decide_promotion,
+    evaluate,
+    expected_calibration_error,
+    grade,
+    train_model,
+)
 
 CFG = load_config(CONFIG, **{"train.search.enabled": False})
 
@@ -30,17 +38,26 @@ def test_grade(model_auc, model_lift, letter):
     assert g["grade"] == letter and g["best_baseline_auc"] == "recency_rule"
 
 
-@pytest.mark.parametrize("new, champion, alias, failed", [
-    (metrics(0.85), None, "champion", []),
-    (metrics(0.79), None, "challenger", ["beats_best_baseline"]),
-    (metrics(0.85), {"roc_auc": 0.853, "brier": 0.051}, "champion", []),  # within tolerance
-    (metrics(0.85), {"roc_auc": 0.86, "brier": 0.05}, "challenger", ["auc_not_worse"]),
-    (metrics(0.85, brier=0.06), {"roc_auc": 0.84, "brier": 0.05}, "challenger", ["brier_not_worse"]),
+@pytest.mark.parametrize("new, champion, candidate, alias, failed", [
+    (metrics(0.85), None, "model", "champion", []),
+    (metrics(0.79), None, "recency_rule", "champion", []),  # no champion: the best measured baseline scores the list
+    (metrics(0.79), {"roc_auc": 0.85, "brier": 0.05}, "recency_rule", "challenger", ["auc_not_worse"]),
+    (metrics(0.85), {"roc_auc": 0.853, "brier": 0.051}, "model", "champion", []),  # within tolerance
+    (metrics(0.85), {"roc_auc": 0.86, "brier": 0.05}, "model", "challenger", ["auc_not_worse"]),
+    (metrics(0.85, brier=0.06), {"roc_auc": 0.84, "brier": 0.05}, "model", "challenger", ["brier_not_worse"]),
 ])
-def test_promotion_rule_on_crafted_metric_pairs(new, champion, alias, failed):
-    decision = decide_promotion(new, champion, CFG.evaluate)
-    assert decision["alias"] == alias
+def test_promotion_rule_on_crafted_metric_pairs(new, champion, candidate, alias, failed):
+    choice = choose_candidate(new, CFG.evaluate)
+    assert choice["candidate"] == candidate
+    decision = decide_promotion(new | {"recency_rule_brier": 0.05}, champion, CFG.evaluate, choice["candidate"])
+    assert decision["alias"] == alias and decision["candidate"] == candidate
     assert [k for k, ok in decision["checks"].items() if not ok] == failed
+
+
+@pytest.mark.parametrize("gain, candidate", [(0.0, "model"), (0.02, "recency_rule"), (0.005, "model")])
+def test_the_model_is_the_candidate_only_if_it_beats_the_best_baseline_by_the_configured_gain(gain, candidate):
+    cfg = CFG.evaluate.model_copy(update={"min_gain_over_baseline": gain})
+    assert choose_candidate(metrics(0.81), cfg)["candidate"] == candidate  # 0.01 over recency_rule's 0.80
 
 
 def test_expected_calibration_error():
@@ -60,7 +77,7 @@ def business_examples():
 
 def test_real_model_is_promoted_and_calibrated(business_examples):
     result = train_model(business_examples, CFG.train, CFG.labels.horizon_days)
-    assert decide_promotion(result.metrics, None, CFG.evaluate)["alias"] == "champion"
+    assert choose_candidate(result.metrics, CFG.evaluate)["candidate"] == "model"
     m = result.metrics
     assert abs(m["model_mean_predicted"] - m["model_observed_rate"]) <= CFG.evaluate.max_calibration_gap
 
@@ -71,8 +88,7 @@ def test_model_trained_on_shuffled_labels_is_never_promoted(business_examples):
     fit = shuffled["role"] != "test"  # the holdout keeps its true labels: that is what it is judged on
     shuffled.loc[fit, "churned"] = rng.permutation(shuffled.loc[fit, "churned"].to_numpy())
     result = train_model(shuffled, CFG.train, CFG.labels.horizon_days)
-    decision = decide_promotion(result.metrics, None, CFG.evaluate)
-    assert decision["alias"] == "challenger" and not decision["checks"]["beats_best_baseline"]
+    assert choose_candidate(result.metrics, CFG.evaluate)["candidate"] != "model"  # a baseline scores the list
     assert grade(result.metrics, CFG.evaluate)["grade"] == "C"
 
 

@@ -1,5 +1,6 @@
 """The churn model and what it is measured against: LightGBM training with temporal search and
-calibration, the baselines (recency rule, RFM logistic, BG/NBD with Gamma-Gamma in `btyd`), metrics,
+calibration, the baselines (recency rule, RFM logistic, BG/NBD with Gamma-Gamma in `btyd`), the choice of the
+candidate that scores the list (the model or a baseline, each a scoring model of its own kind), metrics,
 grade and promotion rule (`evaluation`), backtests over many as-of dates, and the evaluation plots.
 
 Imports only `churn.features`, `churn.data`, `churn.config` and `churn.vocab`.
@@ -16,6 +17,7 @@ from churn.model._btyd import (
     forecast_value,
     rfm_summary,
 )
+from churn.model._candidates import candidate_model, choose_candidate, load_scoring_model
 from churn.model._evaluation import (
     METRICS,
     MODELS,
@@ -31,7 +33,8 @@ from churn.model._evaluation import (
     lift_at,
     training_report,
 )
-from churn.model._fallback import BGNBDChurnModel, load_scoring_model
+from churn.model._fallback import BGNBDChurnModel
+from churn.model._linear import LogisticChurnModel
 from churn.model._plots import save_backtest_plot, save_evaluation_plots
 from churn.model._train import (
     ChurnModel,
@@ -45,8 +48,9 @@ from churn.model._train import (
 )
 
 __all__ = [
-    "BGNBD", "BGNBDChurnModel", "ChurnModel", "GammaGamma", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS",
-    "NoCompleteWindow", "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "curves",
+    "BGNBD", "BGNBDChurnModel", "ChurnModel", "LogisticChurnModel", "GammaGamma", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS",
+    "NoCompleteWindow", "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "candidate_model",
+    "choose_candidate", "curves",
     "customer_split", "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error",
     "fallback_promotion", "fallback_report", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
     "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "load_scoring_model", "rfm_summary",

@@ -66,7 +66,10 @@ def grade(metrics: dict[str, float], cfg: EvaluateConfig) -> dict:
     auc_base = best_baseline(metrics, "roc_auc")
     lift_base = best_baseline(metrics, "lift_top10")
     auc_gain = metrics["model_roc_auc"] - metrics[f"{auc_base}_roc_auc"]
-    lift_gain = metrics["model_lift_top10"] / metrics[f"{lift_base}_lift_top10"] - 1
+    base_lift = metrics[f"{lift_base}_lift_top10"]
+    # A tiny holdout's top decile may hold no churner for any baseline: any churner there is then a gain.
+    lift_gain = (metrics["model_lift_top10"] / base_lift - 1 if base_lift > 0
+                 else (1.0 if metrics["model_lift_top10"] > 0 else 0.0))
     letter = "C"
     for name, rule in (("A", cfg.grade_a), ("B", cfg.grade_b)):
         if auc_gain >= rule.auc_gain and lift_gain >= rule.lift_gain:
@@ -120,24 +123,28 @@ def fallback_promotion(champion_exists: bool) -> dict:
             "checks": {"no_champion_to_replace": not champion_exists}, "explanation": reason}
 
 
-def decide_promotion(new: dict[str, float], champion: dict[str, float] | None, cfg: EvaluateConfig) -> dict:
-    """Champion only if the new model beats the best baseline and is not worse than the current
-    champion on the same holdout (ROC-AUC and Brier within tolerances); otherwise challenger."""
-    base = best_baseline(new, "roc_auc")
-    checks = {
-        "beats_best_baseline": new["model_roc_auc"] > new[f"{base}_roc_auc"] + cfg.min_gain_over_baseline,
-    }
+def decide_promotion(new: dict[str, float], champion: dict[str, float] | None, cfg: EvaluateConfig,
+                     candidate: str = "model") -> dict:
+    """Champion if `candidate` (the model or the baseline the holdout favoured, see `choose_candidate`) is not
+    worse than the current champion on the same holdout (ROC-AUC and Brier within tolerances); otherwise
+    challenger. With no current champion the candidate is champion: the best measured is always scored."""
+    auc, brier = new[f"{candidate}_roc_auc"], new[f"{candidate}_brier"]
+    checks = {}
     if champion is not None:
-        checks["auc_not_worse"] = new["model_roc_auc"] >= champion["roc_auc"] - cfg.auc_tolerance
-        checks["brier_not_worse"] = new["model_brier"] <= champion["brier"] + cfg.brier_tolerance
+        checks["auc_not_worse"] = auc >= champion["roc_auc"] - cfg.auc_tolerance
+        checks["brier_not_worse"] = brier <= champion["brier"] + cfg.brier_tolerance
     promote = all(checks.values())
-    reasons = [f"ROC-AUC {new['model_roc_auc']:.4f} vs best baseline {base} {new[f'{base}_roc_auc']:.4f}"]
+    base = best_baseline(new, "roc_auc")
+    reasons = [f"candidate {candidate}: ROC-AUC {auc:.4f}"
+               + (f" vs best baseline {base} {new[f'{base}_roc_auc']:.4f}" if candidate == "model" else
+                  f" vs the LightGBM model {new['model_roc_auc']:.4f}")]
     if champion is not None:
-        reasons.append(f"vs champion ROC-AUC {champion['roc_auc']:.4f}, Brier {new['model_brier']:.4f} vs "
+        reasons.append(f"vs champion ROC-AUC {champion['roc_auc']:.4f}, Brier {brier:.4f} vs "
                        f"{champion['brier']:.4f} (tolerances {cfg.auc_tolerance}, {cfg.brier_tolerance})")
     else:
         reasons.append("no current champion")
-    return {"alias": "champion" if promote else "challenger", "checks": checks, "explanation": "; ".join(reasons)}
+    return {"alias": "champion" if promote else "challenger", "candidate": candidate, "checks": checks,
+            "explanation": "; ".join(reasons)}
 
 
 def curves(holdout: pd.DataFrame, models: tuple[str, ...] = MODELS) -> dict[str, pd.DataFrame]:

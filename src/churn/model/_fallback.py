@@ -1,4 +1,5 @@
-"""The BG/NBD baseline as a scoring model, for a history with no complete label window yet.
+"""The BG/NBD baseline as a scoring model: for a history with no complete label window yet (the fallback), and
+when it wins the holdout (then its probability is calibrated on the fit examples' labels).
 
 BG/NBD needs no churn labels: it is fitted on each customer's purchase rhythm (repeat purchases x, time of
 the last purchase t_x and age T), so it can score a history too short for the LightGBM model to learn from.
@@ -29,7 +30,8 @@ KIND = "bgnbd"
 @dataclass
 class BGNBDChurnModel:
     """Scores, explains, saves and loads like `ChurnModel`; what `churn train` registers when no window has
-    labels yet (said as such in the CLI, MLflow and the list)."""
+    labels yet (`fallback`, said as such in the CLI, MLflow and the list) or when BG/NBD beat the other
+    candidates on the holdout."""
 
     bgnbd: BGNBD
     horizon_days: int
@@ -37,22 +39,31 @@ class BGNBDChurnModel:
     features: list[str] = field(default_factory=lambda: list(INPUTS))
     categories: dict[str, list[str]] = field(default_factory=dict)
     calibration: dict = field(default_factory=lambda: {"method": "none"})
+    fallback: bool = True
     judged: None = None
     kind: str = KIND
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, horizon_days: int) -> BGNBDChurnModel:
-        """Fit on the purchase rhythm of the customers in `frame` (their btyd_* columns); no labels needed."""
+    def fit(cls, frame: pd.DataFrame, horizon_days: int, calibration: dict | None = None) -> BGNBDChurnModel:
+        """Fit on the purchase rhythm of the customers in `frame` (their btyd_* columns); no labels needed. With a
+        `calibration` (Platt, fitted where labels exist) it is the measured candidate, else the fallback."""
         missing = [c for c in INPUTS if c not in frame]
         if missing or frame.empty:
             raise ValueError(f"the BG/NBD fallback needs customers with the columns {INPUTS}; missing {missing}"
                              if missing else "the BG/NBD fallback needs at least one customer with orders")
         model, _ = fit_bgnbd_or_penalized(*rhythm(frame))
         reference = {c: float(frame[c].fillna(0).median()) for c in INPUTS}
-        return cls(model, horizon_days, reference)
+        if calibration is None:
+            return cls(model, horizon_days, reference)
+        return cls(model, horizon_days, reference, calibration=calibration, fallback=False)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return no_purchase_probability(self.bgnbd, *rhythm(frame), self.horizon_days / WEEK_DAYS)
+        p = no_purchase_probability(self.bgnbd, *rhythm(frame), self.horizon_days / WEEK_DAYS)
+        if self.calibration["method"] == "none":
+            return p
+        from churn.model._train import calibrate
+
+        return calibrate(self.calibration, special.logit(np.clip(p, 1e-6, 1 - 1e-6)))
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Exact Shapley values of the log-odds of churn over the three inputs, from the reference customer:
@@ -79,18 +90,12 @@ class BGNBDChurnModel:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"kind": KIND, "features": self.features, "horizon_days": self.horizon_days,
-                "reference": self.reference, "bgnbd": {k: getattr(self.bgnbd, k) for k in ("r", "alpha", "a", "b")}}
+                "reference": self.reference, "bgnbd": {k: getattr(self.bgnbd, k) for k in ("r", "alpha", "a", "b")},
+                "calibration": self.calibration, "fallback": self.fallback}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
     def load(cls, folder: str | Path) -> BGNBDChurnModel:
         meta = json.loads((Path(folder) / "meta.json").read_text())
-        return cls(BGNBD(**meta["bgnbd"]), meta["horizon_days"], meta["reference"])
-
-
-def load_scoring_model(folder: str | Path):
-    """The model saved in `folder`, whichever kind: the LightGBM `ChurnModel` or the BG/NBD fallback."""
-    from churn.model._train import ChurnModel
-
-    meta = json.loads((Path(folder) / "meta.json").read_text())
-    return BGNBDChurnModel.load(folder) if meta.get("kind") == KIND else ChurnModel.load(folder)
+        return cls(BGNBD(**meta["bgnbd"]), meta["horizon_days"], meta["reference"],
+                   calibration=meta.get("calibration", {"method": "none"}), fallback=meta.get("fallback", True))

@@ -20,14 +20,12 @@ import numpy as np
 import pandas as pd
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from churn.config import TrainConfig
 from churn.features import CATEGORICAL
+from churn.model._linear import LogisticChurnModel
 
 NON_FEATURES = ("customer_id", "cutoff", "role", "churned")
-NEVER = 9999.0  # days: "never happened" for baselines that cannot take missing values
 JUDGED = "judged"  # folder of a refit model's judged fit, beside its own files
 
 
@@ -264,45 +262,62 @@ def grid_search(train: pd.DataFrame, frame: ChurnModel, cfg: TrainConfig, horizo
     return table.sort_values("cv_roc_auc", ascending=False, kind="stable", ignore_index=True)
 
 
-RFM = ["recency_days", "orders_365", "revenue_365"]
-
-
-def _rfm(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    X = frame[cols].astype("float64").fillna({"recency_days": NEVER}).fillna(0.0)
-    return np.log1p(X.clip(lower=0)).to_numpy()
-
-
 @dataclass
 class Baselines:
-    """The rules users already have: recency, a logistic regression on RFM, and BG/NBD."""
+    """The rules users already have: recency, a logistic regression on RFM, and BG/NBD (fitted without labels on
+    the purchase rhythm of the customers it scores, its probability calibrated on the fit examples' labels)."""
 
-    recency_rule: object
-    rfm_logistic: object
+    recency_rule: LogisticChurnModel
+    rfm_logistic: LogisticChurnModel
     horizon_days: int
+    bgnbd_calibration: dict | None = None
 
     @classmethod
     def fit(cls, train: pd.DataFrame, horizon_days: int) -> Baselines:
-        y = train["churned"].to_numpy()
-        fit = lambda cols: make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(_rfm(train, cols), y)  # noqa: E731
-        return cls(fit(["recency_days"]), fit(RFM), horizon_days)
+        calibration = None
+        if {"btyd_x", "btyd_tx", "btyd_T"} <= set(train.columns):
+            raw = bgnbd_raw_score(train, horizon_days)
+            calibration = fit_calibration(raw, train["churned"].to_numpy(), "platt")
+        return cls(LogisticChurnModel.fit("recency_rule", train), LogisticChurnModel.fit("rfm_logistic", train),
+                   horizon_days, calibration)
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         out = pd.DataFrame(index=frame.index)
-        out["recency_rule"] = self.recency_rule.predict_proba(_rfm(frame, ["recency_days"]))[:, 1]
-        out["rfm_logistic"] = self.rfm_logistic.predict_proba(_rfm(frame, RFM))[:, 1]
-        if {"btyd_x", "btyd_tx", "btyd_T"} <= set(frame.columns):
-            out["bgnbd"] = bgnbd_churn_probability(frame, self.horizon_days)
+        out["recency_rule"] = self.recency_rule.predict_proba(frame)
+        out["rfm_logistic"] = self.rfm_logistic.predict_proba(frame)
+        if self.bgnbd_calibration is not None and {"btyd_x", "btyd_tx", "btyd_T"} <= set(frame.columns):
+            out["bgnbd"] = calibrate(self.bgnbd_calibration, bgnbd_raw_score(frame, self.horizon_days))
         return out
 
 
-def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
-    """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers'
-    purchase histories (x repeat days, recency t_x and age T, in weeks)."""
+def bgnbd_raw_score(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """log-odds of P(no purchase within the horizon) under BG/NBD, fitted without labels on the purchase rhythm
+    (x repeat days, recency t_x and age T, in weeks) of the customers of each cutoff in `frame`: only what was
+    known at that cutoff."""
+    from scipy.special import logit
+
     from churn.model._btyd import WEEK_DAYS, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
 
-    x, t_x, T = rhythm(frame)
-    model, _ = fit_bgnbd_or_penalized(x, t_x, T)
-    return no_purchase_probability(model, x, t_x, T, horizon_days / WEEK_DAYS)
+    out = np.empty(len(frame))
+    cutoffs = frame["cutoff"].to_numpy() if "cutoff" in frame else np.zeros(len(frame))
+    for cutoff in pd.unique(cutoffs):
+        rows = np.flatnonzero(cutoffs == cutoff)
+        part = frame.iloc[rows]
+        x, t_x, T = rhythm(part)
+        if not (x > 0).any():  # no repeat purchase yet: BG/NBD cannot be fitted and tells the customers apart by
+            out[rows] = 0.0    # nothing known then (using a later cutoff's fit would look ahead)
+            continue
+        model, _ = fit_bgnbd_or_penalized(x, t_x, T)
+        out[rows] = logit(np.clip(no_purchase_probability(model, x, t_x, T, horizon_days / WEEK_DAYS), 1e-6, 1 - 1e-6))
+    return out
+
+
+def bgnbd_churn_probability(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
+    """P(no purchase within the horizon) under BG/NBD fitted, without labels, on the same customers' purchase
+    histories (uncalibrated)."""
+    from scipy.special import expit
+
+    return expit(bgnbd_raw_score(frame, horizon_days))
 
 
 def fit_calibration(raw: np.ndarray, y: np.ndarray, method: str) -> dict:

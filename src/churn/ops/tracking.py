@@ -24,7 +24,8 @@ from churn.model import ChurnModel, load_scoring_model
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
 MODEL_ARTIFACT = "churn_model"
 # Training-run tags copied onto the registered version, where scoring runs read them.
-VERSION_TAGS = ("grade", "promotion_reason", "holdout", "model_kind", "refit_windows", "refit_until")
+VERSION_TAGS = ("grade", "promotion_reason", "holdout", "model_kind", "candidate_reason", "refit_windows",
+                "refit_until")
 # Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
 # flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
 MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model._train",
@@ -94,7 +95,8 @@ def _example(model: ChurnModel, example: pd.DataFrame) -> pd.DataFrame:
     X = example[model.features].head(5).copy()
     for col in model.categories:
         X[col] = X[col].astype(object)
-    return X
+    # Counts (BG/NBD's repeat purchases) may be integers here and missing elsewhere: the schema says double.
+    return X.astype({c: "float64" for c in X.columns if pd.api.types.is_integer_dtype(X[c])})
 
 
 def _signature(model: ChurnModel, example: pd.DataFrame):
@@ -169,8 +171,10 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
             "holdout": trained["data"].get("holdout_kind", "later_time")}
     if trained["data"].get("fallback"):
         tags["model_kind"] = "bgnbd_fallback"
+    elif "candidate" in trained:  # the model or the baseline the holdout favoured
+        tags |= {"model_kind": trained["candidate"]["kind"], "candidate_reason": trained["candidate"]["why"]}
     refit = trained["data"].get("refit")
-    if refit:
+    if refit and trained.get("candidate", {}).get("kind") != "bgnbd":  # BG/NBD is fitted at the as-of date instead
         tags |= {"refit_windows": str(len(refit["cutoffs"])), "refit_until": refit["cutoffs"][-1],
                  "graded": "on the holdout, by the same specification fitted before the refit"}
     return tags
@@ -269,9 +273,9 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
             mv = client.get_model_version_by_alias(name, alias) if alias else None
         except mlflow.exceptions.MlflowException as err:
             raise LookupError(
-                f"no model {uri} in the registry at {mlflow.get_tracking_uri()}: run `churn train` first; "
-                f"a trained model that did not beat the baselines is only @challenger: `churn promote VERSION "
-                f"--reason ...` makes it the champion, or score with --model models:/{name}@challenger"
+                f"no model {uri} in the registry at {mlflow.get_tracking_uri()}: run `churn train` first (its "
+                f"best candidate, the LightGBM model or a baseline, becomes @champion when there is none; "
+                f"`churn promote VERSION --reason ...` makes another version the champion)"
             ) from err
         label = f"{name} v{mv.version}" if mv else uri
     else:
