@@ -82,6 +82,8 @@ class FeaturesConfig(Section):
 
     windows: list[int] = Field(default_factory=lambda: [30, 90, 180, 365])
     trend_window: int = 90
+    # BG/NBD's expected orders are counted over this many days after the cutoff; null: labels.horizon_days
+    rhythm_days: int | None = Field(None, gt=0)
 
     @field_validator("windows")
     @classmethod
@@ -365,6 +367,19 @@ class Config(Section):
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rhythm_over_the_horizon(cls, data):
+        # BG/NBD's expected orders are counted over the churn horizon unless the features section says otherwise.
+        if isinstance(data, dict) and isinstance(data.get("features", {}), dict):
+            features = dict(data.get("features") or {})
+            if features.get("rhythm_days") is None:
+                labels = data.get("labels") or {}
+                horizon = labels.get("horizon_days") if isinstance(labels, dict) else None
+                features["rhythm_days"] = horizon if horizon is not None else LabelsConfig().horizon_days
+                data = {**data, "features": features}
+        return data
 
 
 def load_config(path: str | Path = "configs/params.yaml", **overrides: object) -> Config:

@@ -289,6 +289,37 @@ def _same(expected, got) -> bool:
     return math.isclose(float(expected), float(got), rel_tol=REL_TOL, abs_tol=REL_TOL)
 
 
+def _rhythm_oracle(computed: list[tuple], days: int) -> dict:
+    """The BG/NBD features from the oracle's BG/NBD inputs: one fit per cutoff on the customers with a purchase
+    before it (BGNBD itself is checked against `lifetimes` in tests/model/test_btyd.py)."""
+    from churn.features import WEEK_DAYS, fit_bgnbd_or_penalized
+    from churn.features._build import RHYTHM_MIN_CUSTOMERS
+
+    by_cutoff: dict[pd.Timestamp, list] = {}
+    for cid, cutoff, f, _ in computed:
+        by_cutoff.setdefault(cutoff, []).append((cid, f.get("btyd_x", NAN), f.get("btyd_tx", NAN), f.get("btyd_T", NAN)))
+    out = {}
+    for cutoff, rows in by_cutoff.items():
+        known = [r for r in rows if _present(r[1])]
+        for cid, *_ in rows:
+            out[(cid, cutoff)] = dict.fromkeys(("bgnbd_p_alive", "bgnbd_expected_orders", "bgnbd_expected_vs_rate"), NAN)
+        if len(known) < RHYTHM_MIN_CUSTOMERS or not any(r[1] > 0 for r in known):
+            continue
+        x = np.array([r[1] for r in known])
+        t_x = np.array([r[2] for r in known]) / WEEK_DAYS
+        T = np.maximum(np.array([r[3] for r in known]) / WEEK_DAYS, t_x + 1e-9)
+        try:
+            model, _ = fit_bgnbd_or_penalized(x, t_x, T)
+        except RuntimeError:  # no fit: the features stay missing
+            continue
+        weeks = days / WEEK_DAYS
+        alive, expected = model.p_alive(x, t_x, T), model.expected_purchases(weeks, x, t_x, T)
+        for i, (cid, *_) in enumerate(known):
+            out[(cid, cutoff)] = {"bgnbd_p_alive": alive[i], "bgnbd_expected_orders": expected[i],
+                                  "bgnbd_expected_vs_rate": expected[i] / ((x[i] + 1) / max(T[i], 1.0) * weeks)}
+    return out
+
+
 def compare(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
     """Build the features, check them against the oracle and fail with every mismatch listed."""
     out = build_features(tables, population, cfg)
@@ -304,9 +335,12 @@ def compare(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg: Feat
     mismatches: list[tuple] = []
     column_issues: set[str] = set()
     records = out.to_dict(orient="records")
-    for rec in records:
-        cid, cutoff = rec["customer_id"], pd.Timestamp(rec["cutoff"])
-        expected, optional = oracle.features(cid, cutoff)
+    computed = [(rec["customer_id"], pd.Timestamp(rec["cutoff"]), *oracle.features(rec["customer_id"],
+                                                                                   pd.Timestamp(rec["cutoff"])))
+                for rec in records]
+    rhythm = _rhythm_oracle(computed, cfg.rhythm_days or 90)
+    for rec, (cid, cutoff, expected, optional) in zip(records, computed, strict=True):
+        expected = expected | rhythm[(cid, cutoff)]
         for col in sorted(set(expected) - set(got_cols)):
             column_issues.add(f"missing feature column {col!r}")
         for col in sorted(set(got_cols) - set(expected) - set(optional)):
@@ -390,7 +424,8 @@ def test_features_match_oracle(seed: int, config: str) -> None:
     tables = _history(seed)
     pop = _population(tables, cfg, seed)
     assert len(pop) > 300
-    compare(tables, pop, cfg)
+    out = compare(tables, pop, cfg)
+    assert out["bgnbd_p_alive"].notna().sum() > 30  # the cutoff with enough buyers for a BG/NBD fit was checked
 
 
 def _drop(tables: dict[str, pd.DataFrame], name: str, cols: list[str]) -> dict[str, pd.DataFrame]:

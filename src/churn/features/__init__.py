@@ -1,10 +1,28 @@
 """Labels and point-in-time features: who is in the population at a cutoff, who churned within the
-horizon after it, and what each customer's history looked like before it.
+horizon after it, and what each customer's history looked like before it, including what the
+Buy-Till-You-Die models (BG/NBD, Gamma-Gamma in `_btyd`) make of its purchase rhythm.
 
 Imports only `churn.data`, `churn.config` and `churn.vocab`.
 """
 
+from churn.features._btyd import (
+    BGNBD,
+    HOMOGENEOUS_DROPOUT,
+    WEEK_DAYS,
+    GammaGamma,
+    fit_bgnbd,
+    fit_bgnbd_or_penalized,
+    fit_gamma_gamma,
+    forecast_value,
+    no_purchase_probability,
+    rfm_summary,
+    rhythm,
+)
 from churn.features._build import CATEGORICAL, build_features, training_examples
 from churn.features._labels import CutoffPlan, label, plan_cutoffs, population
 
-__all__ = ["CATEGORICAL", "CutoffPlan", "build_features", "label", "plan_cutoffs", "population", "training_examples"]
+__all__ = [
+    "BGNBD", "CATEGORICAL", "CutoffPlan", "GammaGamma", "HOMOGENEOUS_DROPOUT", "WEEK_DAYS", "build_features",
+    "fit_bgnbd", "fit_bgnbd_or_penalized", "fit_gamma_gamma", "forecast_value", "label", "no_purchase_probability",
+    "plan_cutoffs", "population", "rfm_summary", "rhythm", "training_examples",
+]

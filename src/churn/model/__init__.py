@@ -6,8 +6,7 @@ grade and promotion rule (`evaluation`), backtests over many as-of dates, and th
 Imports only `churn.features`, `churn.data`, `churn.config` and `churn.vocab`.
 """
 
-from churn.model._backtest import backtest_dates, run_backtest
-from churn.model._btyd import (
+from churn.features import (  # BG/NBD also makes features; re-exported here, where it is a baseline
     BGNBD,
     HOMOGENEOUS_DROPOUT,
     GammaGamma,
@@ -17,6 +16,7 @@ from churn.model._btyd import (
     forecast_value,
     rfm_summary,
 )
+from churn.model._backtest import backtest_dates, run_backtest
 from churn.model._candidates import candidate_model, choose_candidate, load_scoring_model
 from churn.model._evaluation import (
     METRICS,

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from churn.model._btyd import BGNBD, WEEK_DAYS, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
+from churn.features import BGNBD, WEEK_DAYS, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
 
 INPUTS = ["btyd_x", "btyd_tx", "btyd_T"]  # repeat purchases, days from first to last purchase, days since first
 KIND = "bgnbd"

@@ -29,8 +29,9 @@ VERSION_TAGS = ("grade", "promotion_reason", "holdout", "model_kind", "candidate
 # Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
 # flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
 MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model._train",
-                 "churn.btyd": "churn.model._btyd", "churn.evaluate": "churn.model._evaluation",
-                 "churn.model.train": "churn.model._train", "churn.model.btyd": "churn.model._btyd",
+                 "churn.btyd": "churn.features._btyd", "churn.evaluate": "churn.model._evaluation",
+                 "churn.model.train": "churn.model._train", "churn.model.btyd": "churn.features._btyd",
+                 "churn.model._btyd": "churn.features._btyd",
                  "churn.model.evaluation": "churn.model._evaluation"}
 
 

@@ -12,7 +12,7 @@ Units and choices (the same in every function here):
 - **A purchase** is a calendar day with a positive row (BG/NBD counts purchase *days*; Gamma-Gamma
   spend is per purchase *day*, the day's positive rows summed), so the forecast revenue is
   expected purchase days in the horizon x expected spend per purchase day.
-- **Fitting**: BG/NBD and Gamma-Gamma are fitted by maximum likelihood (`churn.model._btyd`; no
+- **Fitting**: BG/NBD and Gamma-Gamma are fitted by maximum likelihood (`churn.features._btyd`; no
   penalizer unless the plain BG/NBD fit fails or lands on the one-dropout-rate ridge, see
   `churn.model.fit_bgnbd_or_penalized`) on every customer
   with a positive row before `as_of`, in weeks (the horizon is `horizon_days / 7` weeks).
