@@ -15,32 +15,41 @@ from churn.ops import ALLOWED_ROOTS_ENV
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("fmt, required_gain", [("csv", 0.0), ("parquet", 1.0)])
 def test_train_then_score_on_an_orders_only_folder(prefect_server, tracking_uri, tmp_path, monkeypatch, fmt,
-                                                   fast_config, small_business):
+                                                   required_gain, fast_config, small_business):
     # The commands are called as functions: Prefect's log handler keeps the stream of the first
     # captured invocation and fails once it is closed. Argument parsing is covered below.
     from churn.cli import score, train
 
     monkeypatch.chdir(tmp_path)  # default output folders (models/, metrics/) land in the temp folder
+    # required_gain 1.0: no model beats a baseline by a whole ROC-AUC point, so a baseline must be the champion
+    config = tmp_path / "params.yaml"
+    config.write_text(f"extends: {fast_config}\nevaluate:\n  min_gain_over_baseline: {required_gain}\n")
 
     orders = small_business[1]["orders"][["customer_id", "ts", "amount"]]
     data = write_canonical_folder({"orders": orders}, tmp_path / "shop", fmt)
-    common = {"config": fast_config, "data": data, "as_of": DEMO_AS_OF, "horizon_days": None, "active_days": None,
+    common = {"config": str(config), "data": data, "as_of": DEMO_AS_OF, "horizon_days": None, "active_days": None,
               "workdir": str(tmp_path / "work")}
     train(**common)
     assert (tmp_path / "models" / "churn_model" / "MLmodel").exists()
     registered = json.loads((tmp_path / "metrics" / "registered.json").read_text())
-    # Orders alone, 800 customers: a baseline edges out the LightGBM model on this holdout, so that baseline is
-    # registered as the champion and scores the list: every active customer, ranked, with reasons.
+    holdout = json.loads((tmp_path / "metrics" / "train_metrics.json").read_text())["metrics"]
+    # The first training's best candidate is the champion, whatever its kind, and it scores the list:
+    # every active customer, ranked, with reasons.
     assert registered["alias"] == "champion", registered["decision"]
     kind = registered["decision"]["candidate"]
-    assert kind in ("recency_rule", "rfm_logistic", "bgnbd"), registered["decision"]
+    candidates = ("model", "recency_rule", "rfm_logistic", "bgnbd")
+    if required_gain:
+        assert kind == max(candidates[1:], key=lambda c: holdout[f"{c}_roc_auc"]), registered["decision"]
+    else:
+        assert kind == max(candidates, key=lambda c: holdout[f"{c}_roc_auc"]), registered["decision"]
     score(**common, out=str(tmp_path / "out"), model="models:/churn@champion")
     listing = pd.read_csv(tmp_path / "out" / "retention_list.csv")
     features = pd.read_parquet(tmp_path / "work" / "features" / "scoring_features.parquet")
     assert len(listing) == len(features) > 0 and listing["expected_loss"].is_monotonic_decreasing
-    assert listing["model_version"].str.endswith(f"(baseline {kind}: best on the holdout)").all()
+    if kind != "model":
+        assert listing["model_version"].str.endswith(f"(baseline {kind}: best on the holdout)").all()
     assert listing["reasons"].notna().any()
 
 
