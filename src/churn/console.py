@@ -79,7 +79,7 @@ def _print_measured(trained: dict) -> None:
                       f"model registered (it scores and explains every customer like the LightGBM model would).",
                       highlight=False)
     refit = trained["data"].get("refit")
-    if refit and (not choice or choice["kind"] != "bgnbd"):
+    if refit:
         console.print(f"The model registered is this specification fitted again on every complete window: "
                       f"{len(refit['cutoffs'])} cutoffs up to {refit['cutoffs'][-1]}, {refit['examples']:,} examples "
                       f"(the holdout's included); the figures above are of the fit before.")

@@ -164,6 +164,8 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         io.write_csv(result.search, ws.metrics / "search.csv")
     report = training_report(result.metrics, result.params, result.search, result.data_summary, cfg.evaluate)
     report["candidate"] = choice
+    if choice["kind"] == "bgnbd":  # fitted at the as-of date without labels: no refit to speak of
+        report["data"].pop("refit", None)
     io.write_json(report, ws.train_metrics)
     return report
 
@@ -254,7 +256,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
-    if getattr(model, "fallback", False):  # the list says which kind of model ranked it
+    if model.fallback:  # the list says which kind of model ranked it
         label = f"{label} (BG/NBD: no complete window yet)"
     elif model.kind != "lightgbm":
         label = f"{label} (baseline {model.kind}: best on the holdout)"

@@ -293,7 +293,7 @@ def _rhythm_oracle(computed: list[tuple], days: int) -> dict:
     """The BG/NBD features from the oracle's BG/NBD inputs: one fit per cutoff on the customers with a purchase
     before it (BGNBD itself is checked against `lifetimes` in tests/model/test_btyd.py)."""
     from churn.features import WEEK_DAYS, fit_bgnbd_or_penalized
-    from churn.features._build import RHYTHM_MIN_CUSTOMERS
+    from churn.features._btyd import MIN_BUYERS
 
     by_cutoff: dict[pd.Timestamp, list] = {}
     for cid, cutoff, f, _ in computed:
@@ -303,7 +303,7 @@ def _rhythm_oracle(computed: list[tuple], days: int) -> dict:
         known = [r for r in rows if _present(r[1])]
         for cid, *_ in rows:
             out[(cid, cutoff)] = dict.fromkeys(("bgnbd_p_alive", "bgnbd_expected_orders", "bgnbd_expected_vs_rate"), NAN)
-        if len(known) < RHYTHM_MIN_CUSTOMERS or not any(r[1] > 0 for r in known):
+        if len(known) < MIN_BUYERS or not any(r[1] > 0 for r in known):
             continue
         x = np.array([r[1] for r in known])
         t_x = np.array([r[2] for r in known]) / WEEK_DAYS

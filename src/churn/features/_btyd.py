@@ -404,3 +404,29 @@ def rhythm(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     t_x = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / WEEK_DAYS
     T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / WEEK_DAYS, t_x + 1e-9)
     return x, t_x, T
+
+
+# BG/NBD describes a population: a cutoff with fewer buyers than this (a campaign day, a test) gets no fit; one
+# customer's fit is meaningless and may take minutes to fail.
+MIN_BUYERS = 30
+
+
+def fits_per_cutoff(frame: pd.DataFrame):
+    """For each cutoff of `frame` (all rows, without a `cutoff` column): its row positions, which of them are
+    buyers (a purchase before the cutoff: btyd_x known), and BG/NBD fitted without labels on the buyers' purchase
+    rhythm; None where there are fewer than MIN_BUYERS buyers, none with a repeat purchase, or the fit does not
+    converge. One fit per cutoff: only what was known then, never a later cutoff's parameters."""
+    cutoffs = frame["cutoff"].to_numpy() if "cutoff" in frame else np.zeros(len(frame))
+    known_all = frame["btyd_x"].notna().to_numpy()
+    x_all, t_x_all, T_all = rhythm(frame)
+    for cutoff in pd.unique(cutoffs):
+        rows = np.flatnonzero(cutoffs == cutoff)
+        known = known_all[rows]
+        x, t_x, T = x_all[rows][known], t_x_all[rows][known], T_all[rows][known]
+        model = None
+        if known.sum() >= MIN_BUYERS and (x > 0).any():
+            try:
+                model, _ = fit_bgnbd_or_penalized(x, t_x, T)
+            except RuntimeError:
+                model = None
+        yield rows, known, model

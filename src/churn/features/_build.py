@@ -21,7 +21,7 @@ orders (positive row = amount > 0; an order is an order_id, or a row when there 
                                   distinct positive-order days - 1, days from the first to the
                                   last such day, days from the first such day to the cutoff
 purchase rhythm (BG/NBD fitted, without labels, on the btyd_* inputs of the population's customers at each
-cutoff: only what was known then; missing where the cutoff has fewer than RHYTHM_MIN_CUSTOMERS buyers, none
+cutoff: only what was known then; missing where the cutoff has fewer than MIN_BUYERS buyers, none
 with a repeat purchase, or the fit does not converge)
   bgnbd_p_alive       P(alive at the cutoff)
   bgnbd_expected_orders   expected purchase days in the next `rhythm_days` (default: the churn horizon)
@@ -52,16 +52,13 @@ import pandas as pd
 
 from churn.config import FeaturesConfig, LabelsConfig
 from churn.data import TABLES
-from churn.features._btyd import WEEK_DAYS, fit_bgnbd_or_penalized, rhythm
+from churn.features._btyd import WEEK_DAYS, fits_per_cutoff, rhythm
 
 TICKET_CATEGORIES = TABLES["tickets"].column("category").allowed
 SURVEY_DIMENSIONS = ("score", "quality_score", "service_score", "price_score")
 CATEGORICAL = ("segment", "region")
 KEYS = ["customer_id", "cutoff"]
 AGE = "(epoch_us(p.cutoff) - epoch_us(x.ts)) / 86400e6"
-# BG/NBD describes a population: a cutoff with fewer buyers than this (a campaign day, a test) gets no fit; one
-# customer's fit is meaningless and may take minutes to fail.
-RHYTHM_MIN_CUSTOMERS = 30
 
 
 def build_features(
@@ -89,22 +86,18 @@ def build_features(
 
 
 def _with_rhythm(out: pd.DataFrame, days: int) -> pd.DataFrame:
-    """The BG/NBD features, from a fit per cutoff on that cutoff's customers (see the module docstring)."""
+    """The BG/NBD features, from a fit per cutoff on that cutoff's buyers (see the module docstring)."""
     p_alive, expected, vs_rate = (np.full(len(out), np.nan) for _ in range(3))
-    for rows in out.groupby("cutoff", sort=False).indices.values():
-        x, t_x, T = rhythm(out.iloc[rows])
-        known = ~np.isnan(out["btyd_x"].to_numpy(dtype=float)[rows])  # customers with a purchase before the cutoff
-        if known.sum() < RHYTHM_MIN_CUSTOMERS or not (x[known] > 0).any():
+    x_all, t_x_all, T_all = rhythm(out)
+    weeks = days / WEEK_DAYS
+    for rows, known, model in fits_per_cutoff(out):
+        if model is None:
             continue
-        try:
-            model, _ = fit_bgnbd_or_penalized(x[known], t_x[known], T[known])
-        except RuntimeError:  # a population BG/NBD cannot be fitted to (it did not converge): nothing to say
-            continue
-        weeks = days / WEEK_DAYS
         at = rows[known]
-        p_alive[at] = model.p_alive(x[known], t_x[known], T[known])
-        expected[at] = model.expected_purchases(weeks, x[known], t_x[known], T[known])
-        vs_rate[at] = expected[at] / ((x[known] + 1) / np.maximum(T[known], 1.0) * weeks)
+        x, t_x, T = x_all[at], t_x_all[at], T_all[at]
+        p_alive[at] = model.p_alive(x, t_x, T)
+        expected[at] = model.expected_purchases(weeks, x, t_x, T)
+        vs_rate[at] = expected[at] / ((x + 1) / np.maximum(T, 1.0) * weeks)
     return out.assign(bgnbd_p_alive=p_alive, bgnbd_expected_orders=expected, bgnbd_expected_vs_rate=vs_rate)
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from churn.config import EvaluateConfig
-from churn.model._evaluation import BASELINES
+from churn.model._evaluation import best_baseline
 from churn.model._fallback import KIND as BGNBD_KIND
 from churn.model._fallback import BGNBDChurnModel
 from churn.model._linear import INPUTS as LINEAR_INPUTS
@@ -32,19 +31,14 @@ def choose_candidate(metrics: dict[str, float], cfg: EvaluateConfig) -> dict:
     ROC-AUC by more than `min_gain_over_baseline`, else that baseline."""
     if f"{MODEL}_roc_auc" not in metrics:  # nothing measured (a backtest date): the model
         return {"candidate": MODEL, "kind": KINDS[MODEL], "roc_auc": None, "why": "no holdout"}
-    scores = {b: metrics[f"{b}_roc_auc"] for b in BASELINES
-              if f"{b}_roc_auc" in metrics and np.isfinite(metrics[f"{b}_roc_auc"])}
-    model = metrics[f"{MODEL}_roc_auc"]
-    if not scores:
-        return {"candidate": MODEL, "kind": KINDS[MODEL], "roc_auc": model, "why": "no baseline could be measured"}
-    best = max(scores, key=scores.get)
-    if model > scores[best] + cfg.min_gain_over_baseline:
-        name, why = MODEL, f"the LightGBM model's holdout ROC-AUC {model:.4f} beats the best baseline, {best} " \
-                           f"{scores[best]:.4f}"
+    model, best = metrics[f"{MODEL}_roc_auc"], best_baseline(metrics, "roc_auc")
+    base = metrics[f"{best}_roc_auc"]
+    if model > base + cfg.min_gain_over_baseline:
+        name, why = MODEL, f"the LightGBM model's holdout ROC-AUC {model:.4f} beats the best baseline, {best} {base:.4f}"
     else:
-        name, why = best, f"the baseline {best} has holdout ROC-AUC {scores[best]:.4f}; the LightGBM model " \
-                          f"{model:.4f} does not beat it" + (f" by more than {cfg.min_gain_over_baseline}"
-                                                             if cfg.min_gain_over_baseline else "")
+        name, why = best, (f"the baseline {best} has holdout ROC-AUC {base:.4f}; the LightGBM model {model:.4f} does "
+                           f"not beat it" + (f" by more than {cfg.min_gain_over_baseline}"
+                                             if cfg.min_gain_over_baseline else ""))
     return {"candidate": name, "kind": KINDS[name], "roc_auc": float(metrics[f"{name}_roc_auc"]), "why": why}
 
 

@@ -39,9 +39,13 @@ class BGNBDChurnModel:
     features: list[str] = field(default_factory=lambda: list(INPUTS))
     categories: dict[str, list[str]] = field(default_factory=dict)
     calibration: dict = field(default_factory=lambda: {"method": "none"})
-    fallback: bool = True
     judged: None = None
     kind: str = KIND
+
+    @property
+    def fallback(self) -> bool:
+        """Fitted where no window had labels to calibrate it on: the fallback, not a measured candidate."""
+        return self.calibration["method"] == "none"
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, horizon_days: int, calibration: dict | None = None) -> BGNBDChurnModel:
@@ -53,9 +57,7 @@ class BGNBDChurnModel:
                              if missing else "the BG/NBD fallback needs at least one customer with orders")
         model, _ = fit_bgnbd_or_penalized(*rhythm(frame))
         reference = {c: float(frame[c].fillna(0).median()) for c in INPUTS}
-        if calibration is None:
-            return cls(model, horizon_days, reference)
-        return cls(model, horizon_days, reference, calibration=calibration, fallback=False)
+        return cls(model, horizon_days, reference, calibration=calibration or {"method": "none"})
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         p = no_purchase_probability(self.bgnbd, *rhythm(frame), self.horizon_days / WEEK_DAYS)
@@ -91,11 +93,11 @@ class BGNBDChurnModel:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"kind": KIND, "features": self.features, "horizon_days": self.horizon_days,
                 "reference": self.reference, "bgnbd": {k: getattr(self.bgnbd, k) for k in ("r", "alpha", "a", "b")},
-                "calibration": self.calibration, "fallback": self.fallback}
+                "calibration": self.calibration}
         (folder / "meta.json").write_text(json.dumps(meta, indent=1))
 
     @classmethod
     def load(cls, folder: str | Path) -> BGNBDChurnModel:
         meta = json.loads((Path(folder) / "meta.json").read_text())
         return cls(BGNBD(**meta["bgnbd"]), meta["horizon_days"], meta["reference"],
-                   calibration=meta.get("calibration", {"method": "none"}), fallback=meta.get("fallback", True))
+                   calibration=meta.get("calibration", {"method": "none"}))

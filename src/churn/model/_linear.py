@@ -42,6 +42,7 @@ class LogisticChurnModel:
     judged: LogisticChurnModel | None = None
     categories: dict[str, list[str]] = field(default_factory=dict)
     calibration: dict = field(default_factory=lambda: {"method": "none"})  # a logistic fit is its own calibration
+    fallback = False
 
     @classmethod
     def fit(cls, kind: str, examples: pd.DataFrame) -> LogisticChurnModel:

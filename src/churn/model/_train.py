@@ -22,7 +22,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from churn.config import TrainConfig
-from churn.features import CATEGORICAL, WEEK_DAYS, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
+from churn.features import CATEGORICAL, WEEK_DAYS, fits_per_cutoff, no_purchase_probability, rhythm
 from churn.model._linear import LogisticChurnModel
 
 NON_FEATURES = ("customer_id", "cutoff", "role", "churned")
@@ -42,6 +42,7 @@ class ChurnModel:
     calibration: dict
     judged: ChurnModel | None = None
     kind = "lightgbm"  # (the BG/NBD fallback says "bgnbd")
+    fallback = False  # (only the BG/NBD model fitted when no window has labels yet is a fallback)
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         missing = [f for f in self.features if f not in frame]
@@ -291,25 +292,16 @@ class Baselines:
 
 
 def bgnbd_raw_score(frame: pd.DataFrame, horizon_days: int) -> np.ndarray:
-    """log-odds of P(no purchase within the horizon) under BG/NBD, fitted without labels on the purchase rhythm
-    (x repeat days, recency t_x and age T, in weeks) of the customers of each cutoff in `frame`: only what was
-    known at that cutoff."""
+    """log-odds of P(no purchase within the horizon) under BG/NBD fitted per cutoff (`fits_per_cutoff`); 0, no
+    ranking, for a cutoff BG/NBD cannot be fitted to (a later cutoff's fit would look ahead)."""
     from scipy.special import logit
 
-    out = np.empty(len(frame))
-    cutoffs = frame["cutoff"].to_numpy() if "cutoff" in frame else np.zeros(len(frame))
-    for cutoff in pd.unique(cutoffs):
-        rows = np.flatnonzero(cutoffs == cutoff)
-        part = frame.iloc[rows]
-        x, t_x, T = rhythm(part)
-        out[rows] = 0.0  # BG/NBD tells these customers apart by nothing known then (a later cutoff's fit would
-        if not (x > 0).any():  # look ahead) when none has a repeat purchase yet, or when the fit does not converge
-            continue
-        try:
-            model, _ = fit_bgnbd_or_penalized(x, t_x, T)
-        except RuntimeError:
-            continue
-        out[rows] = logit(np.clip(no_purchase_probability(model, x, t_x, T, horizon_days / WEEK_DAYS), 1e-6, 1 - 1e-6))
+    out = np.zeros(len(frame))
+    x, t_x, T = rhythm(frame)
+    for rows, _, model in fits_per_cutoff(frame):
+        if model is not None:
+            p = no_purchase_probability(model, x[rows], t_x[rows], T[rows], horizon_days / WEEK_DAYS)
+            out[rows] = logit(np.clip(p, 1e-6, 1 - 1e-6))
     return out
 
 

@@ -175,7 +175,7 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
     elif "candidate" in trained:  # the model or the baseline the holdout favoured
         tags |= {"model_kind": trained["candidate"]["kind"], "candidate_reason": trained["candidate"]["why"]}
     refit = trained["data"].get("refit")
-    if refit and trained.get("candidate", {}).get("kind") != "bgnbd":  # BG/NBD is fitted at the as-of date instead
+    if refit:
         tags |= {"refit_windows": str(len(refit["cutoffs"])), "refit_until": refit["cutoffs"][-1],
                  "graded": "on the holdout, by the same specification fitted before the refit"}
     return tags
