@@ -36,7 +36,7 @@ import pandas as pd
 import pytest
 from helpers import make_history
 
-from churn.config import FeaturesConfig
+from churn.config import FeaturesConfig, LabelsConfig
 from churn.data import TABLES
 from churn.features import build_features
 
@@ -52,7 +52,7 @@ CONFIGS = {
     "w30-90-180-365_t90": FeaturesConfig(windows=[30, 90, 180, 365], trend_window=90),
     "w14-30-60_t30": FeaturesConfig(windows=[14, 30, 60], trend_window=30),
     "w14-60_t30": FeaturesConfig(windows=[14, 60], trend_window=30),  # trend window not among the windows
-    "w30-365_t365": FeaturesConfig(windows=[30, 365], trend_window=365),
+    "w30-365_t365_r400": FeaturesConfig(windows=[30, 365], trend_window=365, rhythm_days=400),  # no seasonality
 }
 SEEDS = [3, 17, 2024]
 FIXED_CUTOFFS = [
@@ -181,8 +181,24 @@ class Oracle:
             feats["ipt_mean_days"] = mean
             feats["ipt_cv"] = statistics.pstdev(gaps) / mean
             feats["overdue_ratio"] = feats["recency_days"] / mean
+            feats["ipt_last_days"] = gaps[-1]
         else:
-            feats["ipt_mean_days"] = feats["ipt_cv"] = feats["overdue_ratio"] = NAN
+            feats["ipt_mean_days"] = feats["ipt_cv"] = feats["overdue_ratio"] = feats["ipt_last_days"] = NAN
+        feats["ipt_last_vs_before"] = gaps[-1] / statistics.fmean(gaps[:-1]) if len(gaps) >= 2 else NAN
+
+        # a day's age is that of its youngest positive row; seasonality looks at the year-ago coming horizon
+        day_age: dict[int, float] = {}
+        day_amount: dict[int, float] = defaultdict(float)
+        for x in pos:
+            day = x[5] // US_PER_DAY
+            day_age[day] = min(day_age.get(day, math.inf), x[0])
+            day_amount[day] += x[1]
+        h = self.cfg.rhythm_days or LabelsConfig().horizon_days
+        year_seen = bool(day_age) and max(day_age.values()) >= 365 and h < 365
+        in_year = sum(a <= 365 for a in day_age.values())
+        seasonal = float(sum(365 - h < a <= 365 for a in day_age.values()))
+        feats["seasonal_orders"] = seasonal if year_seen else NAN
+        feats["seasonal_share"] = seasonal / in_year if year_seen and in_year else NAN
 
         # BG/NBD inputs over the whole history, on distinct positive-order days
         all_days = sorted({x[5] // US_PER_DAY for x in pos})
@@ -190,8 +206,10 @@ class Oracle:
             feats["btyd_x"] = float(len(all_days) - 1)
             feats["btyd_tx"] = float(all_days[-1] - all_days[0])
             feats["btyd_T"] = (c - all_days[0] * US_PER_DAY) / US_PER_DAY
+            repeat = [day_amount[d] for d in all_days[1:]]  # Gamma-Gamma: spend after the first day
+            feats["btyd_m"] = statistics.fmean(repeat) if repeat else 0.0
         else:
-            feats["btyd_x"] = feats["btyd_tx"] = feats["btyd_T"] = NAN
+            feats["btyd_x"] = feats["btyd_tx"] = feats["btyd_T"] = feats["btyd_m"] = NAN
 
         year = [x for x in rows if x[0] <= 365]
         neg = [x[1] for x in year if x[1] < 0]
@@ -280,29 +298,38 @@ class Oracle:
             feats["is_key_account"] = float(bool(cust["is_key_account"])) if cust is not None else 0.0
 
 
-def _same(expected, got) -> bool:
+# Gamma-Gamma on these histories' spend (alike for everyone) lands on its ridge: the penalized fit's optimum is flat
+# enough that inputs equal to 1e-12 move its q by ~2% and the expected spend by ~1e-4 relative.
+LOOSE_TOL = {"gg_expected_spend": 1e-3, "bgnbd_expected_value": 1e-3}
+
+
+def _same(expected, got, tol: float = REL_TOL) -> bool:
     e_na, g_na = not _present(expected), not _present(got)
     if e_na or g_na:
         return e_na and g_na
     if isinstance(expected, str) or isinstance(got, str):
         return expected == got
-    return math.isclose(float(expected), float(got), rel_tol=REL_TOL, abs_tol=REL_TOL)
+    return math.isclose(float(expected), float(got), rel_tol=tol, abs_tol=tol)
 
 
 def _rhythm_oracle(computed: list[tuple], days: int) -> dict:
     """The BG/NBD features from the oracle's BG/NBD inputs: one fit per cutoff on the customers with a purchase
     before it (BGNBD itself is checked against `lifetimes` in tests/model/test_btyd.py)."""
-    from churn.features import WEEK_DAYS, fit_bgnbd_or_penalized
+    from churn.features import WEEK_DAYS, fit_bgnbd_or_penalized, fit_gamma_gamma_or_penalized
     from churn.features._btyd import MIN_BUYERS
+
+    names = ("bgnbd_p_alive", "bgnbd_expected_orders", "bgnbd_expected_vs_rate", "gg_expected_spend",
+             "bgnbd_expected_value")
 
     by_cutoff: dict[pd.Timestamp, list] = {}
     for cid, cutoff, f, _ in computed:
-        by_cutoff.setdefault(cutoff, []).append((cid, f.get("btyd_x", NAN), f.get("btyd_tx", NAN), f.get("btyd_T", NAN)))
+        by_cutoff.setdefault(cutoff, []).append(
+            (cid, f.get("btyd_x", NAN), f.get("btyd_tx", NAN), f.get("btyd_T", NAN), f.get("btyd_m", NAN)))
     out = {}
     for cutoff, rows in by_cutoff.items():
         known = [r for r in rows if _present(r[1])]
         for cid, *_ in rows:
-            out[(cid, cutoff)] = dict.fromkeys(("bgnbd_p_alive", "bgnbd_expected_orders", "bgnbd_expected_vs_rate"), NAN)
+            out[(cid, cutoff)] = dict.fromkeys(names, NAN)
         if len(known) < MIN_BUYERS or not any(r[1] > 0 for r in known):
             continue
         x = np.array([r[1] for r in known])
@@ -314,9 +341,19 @@ def _rhythm_oracle(computed: list[tuple], days: int) -> dict:
             continue
         weeks = days / WEEK_DAYS
         alive, expected = model.p_alive(x, t_x, T), model.expected_purchases(weeks, x, t_x, T)
+        m = np.array([r[4] for r in known])
+        spend = np.full(len(known), NAN)
+        if (x > 0).sum() >= MIN_BUYERS:
+            try:
+                gg, _ = fit_gamma_gamma_or_penalized(x, m)
+            except RuntimeError:  # no fit: spend stays missing
+                gg = None
+            if gg is not None and gg.q > 1:
+                spend = gg.p * (gg.v + x * np.where(x > 0, m, 0.0)) / (gg.p * x + gg.q - 1.0)
         for i, (cid, *_) in enumerate(known):
             out[(cid, cutoff)] = {"bgnbd_p_alive": alive[i], "bgnbd_expected_orders": expected[i],
-                                  "bgnbd_expected_vs_rate": expected[i] / ((x[i] + 1) / max(T[i], 1.0) * weeks)}
+                                  "bgnbd_expected_vs_rate": expected[i] / ((x[i] + 1) / max(T[i], 1.0) * weeks),
+                                  "gg_expected_spend": spend[i], "bgnbd_expected_value": expected[i] * spend[i]}
     return out
 
 
@@ -338,7 +375,7 @@ def compare(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg: Feat
     computed = [(rec["customer_id"], pd.Timestamp(rec["cutoff"]), *oracle.features(rec["customer_id"],
                                                                                    pd.Timestamp(rec["cutoff"])))
                 for rec in records]
-    rhythm = _rhythm_oracle(computed, cfg.rhythm_days or 90)
+    rhythm = _rhythm_oracle(computed, cfg.rhythm_days or LabelsConfig().horizon_days)
     for rec, (cid, cutoff, expected, optional) in zip(records, computed, strict=True):
         expected = expected | rhythm[(cid, cutoff)]
         for col in sorted(set(expected) - set(got_cols)):
@@ -348,7 +385,7 @@ def compare(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg: Feat
         for col in got_cols:
             if col in expected or col in optional:
                 exp = expected[col] if col in expected else optional[col]
-                if not _same(exp, rec[col]):
+                if not _same(exp, rec[col], LOOSE_TOL.get(col, REL_TOL)):
                     mismatches.append((cid, str(cutoff), col, exp, rec[col]))
     if column_issues:
         problems.append("columns: " + "; ".join(sorted(column_issues)))
@@ -426,6 +463,10 @@ def test_features_match_oracle(seed: int, config: str) -> None:
     assert len(pop) > 300
     out = compare(tables, pop, cfg)
     assert out["bgnbd_p_alive"].notna().sum() > 30  # the cutoff with enough buyers for a BG/NBD fit was checked
+    assert out["gg_expected_spend"].notna().sum() > 30  # ... and for a Gamma-Gamma fit
+    assert out["ipt_last_vs_before"].notna().sum() > 30
+    # seasonality was checked where a year of buying is seen, and is missing where the horizon spans a year
+    assert (out["seasonal_share"] > 0).any() if (cfg.rhythm_days or LabelsConfig().horizon_days) < 365 else out["seasonal_share"].isna().all()
 
 
 def _drop(tables: dict[str, pd.DataFrame], name: str, cols: list[str]) -> dict[str, pd.DataFrame]:

@@ -258,9 +258,15 @@ class GammaGamma:
         return self.p * (self.v + x * m) / (self.p * x + self.q - 1.0)
 
 
-def fit_gamma_gamma(frequency, monetary_value) -> GammaGamma:
-    """Fit Gamma-Gamma by maximum likelihood on the customers with frequency > 0."""
+def fit_gamma_gamma(frequency, monetary_value, penalizer: float = 0.0) -> GammaGamma:
+    """Fit Gamma-Gamma by maximum likelihood on the customers with frequency > 0.
+
+    penalizer adds `penalizer * (log(p)^2 + log(q)^2)` to the mean negative log-likelihood (v carries the money
+    unit and is not penalized). When every customer spends alike, q and v grow without bound at a fixed v/q.
+    """
     x, m = _check_fm(frequency, monetary_value, "fit_gamma_gamma")
+    if penalizer < 0:
+        raise ValueError(f"fit_gamma_gamma: penalizer must be >= 0, got {penalizer}")
     keep = x > 0
     x, m = x[keep], m[keep]
     if x.size == 0:
@@ -275,7 +281,7 @@ def fit_gamma_gamma(frequency, monetary_value) -> GammaGamma:
     n = x.size
 
     def objective(theta: np.ndarray) -> float:
-        return -np.sum(_gg_ll(theta, x, ms)) / n
+        return -np.sum(_gg_ll(theta, x, ms)) / n + penalizer * (theta[0] ** 2 + theta[1] ** 2)
 
     theta = _minimize(objective, start, "Gamma-Gamma")
     p, q, v = np.exp(theta)
@@ -345,6 +351,23 @@ def fit_bgnbd_or_penalized(frequency, recency, T) -> tuple[BGNBD, float]:
     if model is not None and model.a + model.b <= HOMOGENEOUS_DROPOUT:
         return model, 0.0
     return fit_bgnbd(frequency, recency, T, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
+
+
+# Gamma(q, v) spend rates with q above this are one rate for everyone (coefficient of variation 1/sqrt(q) < 3%).
+HOMOGENEOUS_SPEND = 1e3
+
+
+def fit_gamma_gamma_or_penalized(frequency, monetary_value) -> tuple[GammaGamma, float]:
+    """Gamma-Gamma by plain maximum likelihood; with penalizer 1e-4 if that fails or lands on the ridge of a
+    homogeneous spend (q > 1e3), where, as for BG/NBD's dropout (`fit_bgnbd_or_penalized`), where the optimizer
+    stops depends on floating-point details and the penalized fit has one optimum. Returns (model, penalizer)."""
+    try:
+        model = fit_gamma_gamma(frequency, monetary_value)
+    except RuntimeError:
+        model = None
+    if model is not None and model.q <= HOMOGENEOUS_SPEND:
+        return model, 0.0
+    return fit_gamma_gamma(frequency, monetary_value, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
 
 
 def _minimize(objective, start: np.ndarray, name: str) -> np.ndarray:

@@ -12,7 +12,13 @@ orders (positive row = amount > 0; an order is an order_id, or a row when there 
   orders_trend, revenue_trend     (last - prev) / (last + prev), 0 when last + prev is 0
   ipt_mean_days, ipt_cv           mean and coefficient of variation (population std) of the gaps (days) between
                                   distinct positive-order days within 365 days
+  ipt_last_days       the latest of those gaps
+  ipt_last_vs_before  ipt_last_days / the mean of the gaps before it (missing under two gaps): above 1, slowing
   overdue_ratio       recency_days / ipt_mean_days
+  seasonal_orders     distinct positive-order days a year before the coming `rhythm_days` (age in
+                      (365 - rhythm_days, 365]); missing when rhythm_days >= 365 or unless the first such day
+                      is at least 365 days old (a full year of buying seen)
+  seasonal_share      seasonal_orders / distinct positive-order days within 365 days (missing likewise)
   returns_365         rows with amount < 0 within 365 days
   returns_share_365   -sum(negative amounts) / sum(positive amounts) within 365 days
   discount_t, discount_prev_t, discount_trend   mean discount of positive rows; last - prev
@@ -20,6 +26,7 @@ orders (positive row = amount > 0; an order is an order_id, or a row when there 
   btyd_x, btyd_tx, btyd_T         BG/NBD inputs over the whole history (not model features):
                                   distinct positive-order days - 1, days from the first to the
                                   last such day, days from the first such day to the cutoff
+  btyd_m              Gamma-Gamma's input: mean positive amount per such day after the first (0 without one)
 purchase rhythm (BG/NBD fitted, without labels, on the btyd_* inputs of the population's customers at each
 cutoff: only what was known then; missing where the cutoff has fewer than MIN_BUYERS buyers, none
 with a repeat purchase, or the fit does not converge)
@@ -27,6 +34,9 @@ with a repeat purchase, or the fit does not converge)
   bgnbd_expected_orders   expected purchase days in the next `rhythm_days` (default: the churn horizon)
   bgnbd_expected_vs_rate  those over the customer's own past rate ((x + 1) / T) over the same days: below 1,
                           BG/NBD expects less than the customer's habit
+  gg_expected_spend   Gamma-Gamma's expected spend per purchase day, fitted on the cutoff's repeat buyers (missing
+                      under MIN_BUYERS of them, when the fit fails or its population mean is infinite, q <= 1)
+  bgnbd_expected_value    bgnbd_expected_orders * gg_expected_spend
 interactions (outbound = direction outbound, or every row when there is no direction column)
   outbound_t, outbound_prev_t, outbound_trend, visits_t (outbound visit, meeting, event),
   calls_t (outbound calls), inbound_t, inbound_prev_t (0 without a direction column),
@@ -52,7 +62,14 @@ import pandas as pd
 
 from churn.config import FeaturesConfig, LabelsConfig
 from churn.data import TABLES
-from churn.features._btyd import WEEK_DAYS, fits_per_cutoff, rhythm
+from churn.features._btyd import (
+    MIN_BUYERS,
+    WEEK_DAYS,
+    GammaGamma,
+    fit_gamma_gamma_or_penalized,
+    fits_per_cutoff,
+    rhythm,
+)
 
 TICKET_CATEGORIES = TABLES["tickets"].column("category").allowed
 SURVEY_DIMENSIONS = ("score", "quality_score", "service_score", "price_score")
@@ -82,13 +99,19 @@ def build_features(
     finally:
         con.close()
     out = _fill(out, tables)
-    return _with_rhythm(out, cfg.rhythm_days or LabelsConfig().horizon_days) if "btyd_x" in out else out
+    return _with_rhythm(out, _rhythm_days(cfg)) if "btyd_x" in out else out
+
+
+def _rhythm_days(cfg: FeaturesConfig) -> int:
+    return cfg.rhythm_days or LabelsConfig().horizon_days
 
 
 def _with_rhythm(out: pd.DataFrame, days: int) -> pd.DataFrame:
-    """The BG/NBD features, from a fit per cutoff on that cutoff's buyers (see the module docstring)."""
-    p_alive, expected, vs_rate = (np.full(len(out), np.nan) for _ in range(3))
+    """The BG/NBD and Gamma-Gamma features, from fits per cutoff on that cutoff's buyers (see the module
+    docstring)."""
+    p_alive, expected, vs_rate, spend = (np.full(len(out), np.nan) for _ in range(4))
     x_all, t_x_all, T_all = rhythm(out)
+    m_all = out["btyd_m"].fillna(0).to_numpy(dtype=float)
     weeks = days / WEEK_DAYS
     for rows, known, model in fits_per_cutoff(out):
         if model is None:
@@ -98,7 +121,23 @@ def _with_rhythm(out: pd.DataFrame, days: int) -> pd.DataFrame:
         p_alive[at] = model.p_alive(x, t_x, T)
         expected[at] = model.expected_purchases(weeks, x, t_x, T)
         vs_rate[at] = expected[at] / ((x + 1) / np.maximum(T, 1.0) * weeks)
-    return out.assign(bgnbd_p_alive=p_alive, bgnbd_expected_orders=expected, bgnbd_expected_vs_rate=vs_rate)
+        spend_model = _spend_fit(x, m_all[at])
+        if spend_model is not None:
+            spend[at] = spend_model.expected_average_value(x, m_all[at])
+    return out.assign(bgnbd_p_alive=p_alive, bgnbd_expected_orders=expected, bgnbd_expected_vs_rate=vs_rate,
+                      gg_expected_spend=spend, bgnbd_expected_value=expected * spend)
+
+
+def _spend_fit(x: np.ndarray, m: np.ndarray) -> GammaGamma | None:
+    """Gamma-Gamma on the repeat buyers' mean spend; None under MIN_BUYERS of them, or where the fit fails or
+    has no finite population mean (q <= 1)."""
+    if (x > 0).sum() < MIN_BUYERS:
+        return None
+    try:
+        model, _ = fit_gamma_gamma_or_penalized(x, m)
+    except RuntimeError:
+        return None
+    return model if model.q > 1 else None
 
 
 def _trend(last: str, prev: str) -> str:
@@ -112,6 +151,10 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
     disc = "discount" if "discount" in df else "NULL::DOUBLE"
     margin = "coalesce(margin, amount)" if "margin" in df else "amount"
     prev = f"age > {t} AND age <= {2 * t}"
+    # a year before the coming horizon: the purchase days whose age lies in (365 - h, 365]
+    h = _rhythm_days(cfg)
+    seasonal_orders = (f"count(*) FILTER (WHERE day_age > {365 - h} AND day_age <= 365)::DOUBLE" if h < 365
+                       else "NULL::DOUBLE")
     sel = ["min(age) FILTER (WHERE amount > 0) AS recency_days", "max(age) AS first_order_age"]
     sel += [f"coalesce(sum(amount) FILTER (WHERE age <= {w}), 0) AS revenue_{w}" for w in windows]
     sel += [
@@ -148,27 +191,36 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
     ),
     oc AS (SELECT customer_id, cutoff, {", ".join(counts)} FROM per_order GROUP BY customer_id, cutoff),
     all_days AS (  -- one row per positive-order day; its youngest row decides the 365-day window
-        SELECT customer_id, cutoff, date_trunc('day', ts) AS d, min(age) AS day_age
+        SELECT customer_id, cutoff, date_trunc('day', ts) AS d, min(age) AS day_age, sum(amount) AS day_amount
         FROM j WHERE amount > 0 GROUP BY customer_id, cutoff, date_trunc('day', ts)
     ),
     days AS (SELECT customer_id, cutoff, d FROM all_days WHERE day_age <= 365),
-    life AS (  -- whole purchase history in BG/NBD's terms (repeat purchase days, recency, age)
+    life AS (  -- whole purchase history in BG/NBD's terms (repeat purchase days, recency, age, repeat spend)
         SELECT customer_id, cutoff, count(*) - 1 AS btyd_x, date_diff('day', min(d), max(d)) AS btyd_tx,
-               (epoch_us(cutoff) - epoch_us(min(d))) / 86400e6 AS btyd_T
-        FROM all_days GROUP BY customer_id, cutoff
+               (epoch_us(cutoff) - epoch_us(min(d))) / 86400e6 AS btyd_T,
+               -- summed in date order: the same bits whatever order the days' hash aggregation produced
+               coalesce(sum(day_amount ORDER BY d) FILTER (WHERE NOT is_first) / (count(*) - 1), 0.0) AS btyd_m,
+               CASE WHEN max(day_age) >= 365 THEN {seasonal_orders} END AS seasonal_orders,
+               CASE WHEN max(day_age) >= 365 AND count(*) FILTER (WHERE day_age <= 365) > 0
+                    THEN ({seasonal_orders}) / count(*) FILTER (WHERE day_age <= 365) END AS seasonal_share
+        FROM (SELECT *, d = min(d) OVER (PARTITION BY customer_id, cutoff) AS is_first FROM all_days)
+        GROUP BY customer_id, cutoff
     ),
     gaps AS (
-        SELECT customer_id, cutoff,
+        SELECT customer_id, cutoff, d,
                date_diff('day', lag(d) OVER (PARTITION BY customer_id, cutoff ORDER BY d), d) AS gap
         FROM days
     ),
     ipt AS (
         SELECT customer_id, cutoff, avg(gap) AS ipt_mean_days,
-               CASE WHEN avg(gap) > 0 THEN stddev_pop(gap) / avg(gap) END AS ipt_cv
+               CASE WHEN avg(gap) > 0 THEN stddev_pop(gap) / avg(gap) END AS ipt_cv,
+               arg_max(gap, d) AS ipt_last_days,
+               CASE WHEN count(*) > 1  -- gaps between distinct days are >= 1 day
+                    THEN arg_max(gap, d) / ((sum(gap) - arg_max(gap, d)) / (count(*) - 1)) END AS ipt_last_vs_before
         FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id, cutoff
     )
     SELECT agg.* EXCLUDE (revenue_t, returned_365, gross_365), oc.* EXCLUDE (customer_id, cutoff),
-           ipt.ipt_mean_days, ipt.ipt_cv, life.btyd_x, life.btyd_tx, life.btyd_T,
+           ipt.* EXCLUDE (customer_id, cutoff), life.* EXCLUDE (customer_id, cutoff),
            {_trend(f'oc.orders_{t}', f'oc.orders_prev_{t}')} AS orders_trend,
            {_trend('agg.revenue_t', f'agg.revenue_prev_{t}')} AS revenue_trend,
            CASE WHEN ipt.ipt_mean_days > 0 THEN recency_days / ipt.ipt_mean_days END AS overdue_ratio,
