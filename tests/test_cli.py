@@ -48,6 +48,8 @@ def test_train_then_score_on_an_orders_only_folder(prefect_server, tracking_uri,
     listing = pd.read_csv(tmp_path / "out" / "retention_list.csv")
     features = pd.read_parquet(tmp_path / "work" / "features" / "scoring_features.parquet")
     assert len(listing) == len(features) > 0 and listing["expected_loss"].is_monotonic_decreasing
+    summary = json.loads((tmp_path / "out" / "run_summary.json").read_text())
+    assert summary["model_kind"] == {"model": "lightgbm"}.get(kind, kind)  # the report says it in its language
     if kind != "model":
         assert listing["model_version"].str.endswith(f"(baseline {kind}: best on the holdout)").all()
     assert listing["reasons"].notna().any()

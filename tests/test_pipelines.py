@@ -150,10 +150,18 @@ def test_a_short_history_trains_on_held_out_customers_and_says_so(prefect_server
     # Five months of orders as of 2025-01-01 with a 90-day horizon: no window before the holdout's.
     import mlflow
 
+    import yaml
+
     history = make_history(300, seed=4, start=pd.Timestamp("2024-08-01"), end=pd.Timestamp("2025-01-01"))
     data = write_canonical_folder({"customers": history["customers"], "orders": history["orders"]}, tmp_path / "shop")
-    trained = training_flow(config=fast_config, data=data, as_of="2025-01-01", **dirs)
+    # the LightGBM model is the candidate whatever the baselines score: its refit is what is checked here
+    raw = yaml.safe_load(open(fast_config, encoding="utf-8"))
+    raw["evaluate"]["min_gain_over_baseline"] = -1.0
+    config = tmp_path / "model_always.yaml"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    trained = training_flow(config=str(config), data=data, as_of="2025-01-01", **dirs)
     report = trained["metrics"]
+    assert report["candidate"]["candidate"] == "model"
     assert report["data"]["holdout_kind"] == "customer_split"
     assert report["data"]["refit"]["examples"] == report["data"]["train"]["examples"] + report["data"]["test"][
         "examples"]
@@ -181,6 +189,7 @@ def test_a_history_with_no_complete_window_gets_a_list_from_the_bgnbd_fallback(p
     listing = pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
     assert set(listing["customer_id"]) == active_at(history["orders"], "2025-01-01")
     assert (listing["model_version"] == "churn v1 (BG/NBD: no complete window yet)").all()
+    assert json.loads((out / "run_summary.json").read_text())["model_kind"] == "bgnbd_fallback"
     assert listing["churn_probability"].between(0, 1).all() and listing["churn_probability"].nunique() > 10
     assert set(listing["primary_cause"]) <= {"engagement", "other"}  # purchase rhythm only: no price/service signal
 

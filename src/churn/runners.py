@@ -256,20 +256,21 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
-    if model.fallback:  # the list says which kind of model ranked it
-        label = f"{label} (BG/NBD: no complete window yet)"
-    elif model.kind != "lightgbm":
-        label = f"{label} (baseline {model.kind}: best on the holdout)"
+    kind = "bgnbd_fallback" if model.fallback else model.kind
+    # every row says which kind of model ranked it; the report says it in the reader's language (model_kind)
+    row_label = {"bgnbd_fallback": f"{label} (BG/NBD: no complete window yet)", "lightgbm": label}.get(
+        kind, f"{label} (baseline {kind}: best on the holdout)")
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")
     value_summary = _made_for(ws.value_summary, as_of)
     value = io.read_parquet(ws.customer_value) if value_summary else None
     scored = score_customers(features, customers, model, cfg=cfg.score, explain=cfg.explain,
-                            trend_window=cfg.features.trend_window, model_version=label, as_of=as_of, value=value,
+                            trend_window=cfg.features.trend_window, model_version=row_label, as_of=as_of, value=value,
                             value_cfg=cfg.value)
     io.write_parquet(scored, ws.scored_list)
     refit = {"windows": int(tags["refit_windows"]), "until": tags["refit_until"]} if "refit_windows" in tags else None
-    summary = {"as_of": str(as_of.date()), "model": label, "model_grade": tags.get("grade"), "model_refit": refit,
+    summary = {"as_of": str(as_of.date()), "model": label, "model_kind": kind, "model_grade": tags.get("grade"),
+               "model_refit": refit,
                "model_holdout": tags.get("holdout"),
                "customers_scored": len(scored), "value": value_summary}
     io.write_json(summary, ws.score_summary)
@@ -314,6 +315,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
                                         "expected_value_retained": decisions["expected_value_retained"],
                                         "decisions": decisions}
     summary["model_grade"] = scored_run["model_grade"]
+    summary["model_kind"] = scored_run.get("model_kind", "lightgbm")  # (a scored list from before kinds: the model)
     summary["model_refit"] = scored_run.get("model_refit")  # (a scored list from before refits has none)
     summary["model_holdout"] = scored_run.get("model_holdout")
     summary["value"] = scored_run["value"]

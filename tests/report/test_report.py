@@ -125,6 +125,27 @@ def test_a_refit_model_says_so_beside_its_name(listing, language):
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("kind", "english"), [
+    ("rfm_logistic", "baseline rfm_logistic: best on the holdout"),
+    ("bgnbd", "baseline bgnbd: best on the holdout"),
+    ("bgnbd_fallback", "BG/NBD: no complete window yet"),
+    ("lightgbm", None),
+])
+def test_the_kind_of_model_that_ranked_the_list_is_said_in_the_readers_language(listing, language, kind, english):
+    html = render_html(listing, summary_for(listing, model_kind=kind), language)
+    said = re.search(r'<span id="model-kind">\((.*?)\)</span>', html)
+    if english is None:  # the LightGBM model is the default: nothing to add
+        assert said is None
+        return
+    assert said is not None
+    if language == "en":
+        assert said.group(1) == english
+    else:
+        assert said.group(1) != english and re.search(r"[\u4e00-\u9fff]", said.group(1))
+        assert kind == "bgnbd_fallback" or kind in said.group(1)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_headline_figures(listing, language):
     at_risk = listing["risk_band"].isin(["high", "medium"])
     html = render_html(listing, summary_for(listing), language)

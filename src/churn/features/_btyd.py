@@ -367,7 +367,12 @@ def fit_gamma_gamma_or_penalized(frequency, monetary_value) -> tuple[GammaGamma,
         model = None
     if model is not None and model.q <= HOMOGENEOUS_SPEND:
         return model, 0.0
-    return fit_gamma_gamma(frequency, monetary_value, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
+    try:
+        return fit_gamma_gamma(frequency, monetary_value, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
+    except RuntimeError:
+        if model is None:
+            raise
+        return model, 0.0  # on the ridge, where forecasts hardly move: the plain fit's point is as good
 
 
 def _minimize(objective, start: np.ndarray, name: str) -> np.ndarray:

@@ -214,7 +214,7 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
     ipt AS (
         SELECT customer_id, cutoff, avg(gap) AS ipt_mean_days,
                CASE WHEN avg(gap) > 0 THEN stddev_pop(gap) / avg(gap) END AS ipt_cv,
-               arg_max(gap, d) AS ipt_last_days,
+               arg_max(gap, d)::DOUBLE AS ipt_last_days,
                CASE WHEN count(*) > 1  -- gaps between distinct days are >= 1 day
                     THEN arg_max(gap, d) / ((sum(gap) - arg_max(gap, d)) / (count(*) - 1)) END AS ipt_last_vs_before
         FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id, cutoff

@@ -40,7 +40,7 @@ import pandas as pd
 from scipy import stats
 
 from churn.config import KeyAccountRules, ValueConfig
-from churn.model import fit_bgnbd_or_penalized, fit_gamma_gamma, rfm_summary
+from churn.features import fit_bgnbd_or_penalized, fit_gamma_gamma_or_penalized, rfm_summary
 
 __all__ = ["KeyAccountRules", "customer_value", "forecast_customer_value", "key_accounts", "validate_forecast"]
 
@@ -146,7 +146,7 @@ def forecast_customer_value(orders: pd.DataFrame, as_of: pd.Timestamp, horizon_d
     x, t_x, T = summary["frequency"], summary["recency"], summary["T"]
     try:
         bgnbd, penalizer = fit_bgnbd_or_penalized(x, t_x, T)
-        gg = fit_gamma_gamma(x, summary["monetary_value"])
+        gg, _ = fit_gamma_gamma_or_penalized(x, summary["monetary_value"])
         spend = _expected_spend(gg, x.to_numpy(dtype="float64"), summary["monetary_value"].to_numpy(),
                                 _first_day_spend(past, summary.index))
     except (ValueError, RuntimeError) as err:
