@@ -149,7 +149,6 @@ def test_a_short_history_trains_on_held_out_customers_and_says_so(prefect_server
                                                                  fast_config):
     # Five months of orders as of 2025-01-01 with a 90-day horizon: no window before the holdout's.
     import mlflow
-
     import yaml
 
     history = make_history(300, seed=4, start=pd.Timestamp("2024-08-01"), end=pd.Timestamp("2025-01-01"))

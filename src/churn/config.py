@@ -102,7 +102,7 @@ class SearchConfig(Section):
     budget_seconds: float = 60.0
     folds: int = Field(2, ge=1)
     grid: dict[str, list[float]] = Field(
-        default_factory=lambda: {"num_leaves": [7, 15, 31], "learning_rate": [0.03, 0.06], "min_child_samples": [20, 50]}
+        default_factory=lambda: {"num_leaves": [3, 7, 15, 31], "learning_rate": [0.03, 0.06], "min_child_samples": [20, 50]}
     )
 
     @field_validator("grid")

@@ -71,8 +71,10 @@ def _print_measured(trained: dict) -> None:
                   f"{g['lift_gain']:+.1%} vs {g['best_baseline_lift']}. Calibration: mean predicted vs observed "
                   f"churn differ by {c['gap']:.3f} ({'ok' if c['ok'] else 'OVER'} the {c['max_gap']} limit).")
     if trained["search"]["points_tried"]:
+        on = {"temporal": "later cutoffs", "customers": "held-out customers (too short a history for later cutoffs)"}
         console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "
-                      f"in the time budget; chosen {trained['params']}")
+                      f"in the time budget, validated on {on.get(trained['search'].get('validation'), 'later cutoffs')}; "
+                      f"chosen {trained['params']}")
     choice = trained.get("candidate")
     if choice and choice["candidate"] != "model":
         console.print(f"[yellow]A baseline scores the list[/]: {choice['why']}, so {choice['candidate']} is the "

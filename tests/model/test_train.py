@@ -13,6 +13,7 @@ from churn.model import (
     evaluate,
     fit_calibration,
     lift_at,
+    search_folds,
     train_model,
 )
 
@@ -126,6 +127,35 @@ def test_a_short_history_is_judged_on_held_out_customers_and_says_so(short_histo
     # the split does not depend on the order of the rows
     shuffled = customer_split(ex.sample(frac=1, random_state=0), TRAIN.customer_split_holdout)
     assert set(shuffled["test"]["customer_id"]) == held
+
+
+def test_the_search_validates_on_later_cutoffs_where_the_history_allows(examples):
+    train = examples[examples["role"] == "train"].reset_index(drop=True)
+    horizon = pd.Timedelta(days=load_config(CONFIG).labels.horizon_days)
+    kind, folds = search_folds(train, horizon.days, folds=2)
+    assert kind == "temporal" and folds  # 4 cutoffs 30 days apart, 90-day horizon: one fold has labels before it
+    for fit_rows, valid_rows in folds:
+        valid_cutoffs = train.loc[valid_rows, "cutoff"].unique()
+        assert len(valid_cutoffs) == 1  # one later cutoff per fold
+        assert (train.loc[fit_rows, "cutoff"] + horizon <= valid_cutoffs[0]).all()  # labels known before it
+
+
+def test_a_short_history_is_searched_on_held_out_customers(short_history_examples):
+    ex = short_history_examples
+    train = ex[ex["role"] != "test"].reset_index(drop=True)
+    kind, folds = search_folds(train, load_config(CONFIG).labels.horizon_days, folds=2)
+    assert kind == "customers" and len(folds) == 2
+    covered = np.zeros(len(train), dtype=int)
+    for fit_rows, valid_rows in folds:
+        assert not set(train.loc[fit_rows, "customer_id"]) & set(train.loc[valid_rows, "customer_id"])
+        covered[valid_rows] += 1
+    assert (covered == 1).all()  # every row validated once, by a fit that never saw its customer
+    cfg = TRAIN.model_copy(update={"search": TRAIN.search.model_copy(update={
+        "enabled": True, "grid": {"num_leaves": [3, 7]}, "budget_seconds": 60.0})})
+    result = train_model(ex, cfg)
+    assert result.search is not None and len(result.search) == 2
+    assert result.search.attrs["validation"] == "customers"
+    assert result.params["num_leaves"] == result.search.iloc[0]["num_leaves"]  # the best point is the one used
 
 
 def test_a_long_history_keeps_its_later_time_holdout(trained):

@@ -44,6 +44,7 @@ from churn.model._train import (
     customer_split,
     feature_columns,
     fit_calibration,
+    search_folds,
     train_model,
 )
 
@@ -54,5 +55,5 @@ __all__ = [
     "customer_split", "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error",
     "fallback_promotion", "fallback_report", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
     "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "load_scoring_model", "rfm_summary",
-    "run_backtest", "save_backtest_plot", "save_evaluation_plots", "train_model", "training_report",
+    "run_backtest", "save_backtest_plot", "search_folds", "save_evaluation_plots", "train_model", "training_report",
 ]

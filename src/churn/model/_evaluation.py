@@ -95,7 +95,8 @@ def training_report(metrics: dict[str, float], params: dict, search: pd.DataFram
         "calibration": calibration_check(metrics, cfg),
         "params": params,
         "search": {"points_tried": 0 if search is None else len(search),
-                   "grid_points": 0 if search is None else search.attrs["grid_points"]},
+                   "grid_points": 0 if search is None else search.attrs["grid_points"],
+                   "validation": "none" if search is None else search.attrs["validation"]},
         "data": data,
     }
 
@@ -109,7 +110,7 @@ def fallback_report(why: str, customers: int, as_of, cfg: EvaluateConfig) -> dic
                   "best_baseline_lift": None},
         "calibration": {"gap": None, "ok": None, "max_gap": cfg.max_calibration_gap},
         "params": {},
-        "search": {"points_tried": 0, "grid_points": 0},
+        "search": {"points_tried": 0, "grid_points": 0, "validation": "none"},
         "data": {"holdout_kind": "none", "fallback": {"model": "bgnbd", "reason": why, "customers": customers,
                                                       "as_of": str(pd.Timestamp(as_of).date())}},
     }

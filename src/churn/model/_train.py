@@ -234,22 +234,43 @@ def out_of_fold_scores(X: pd.DataFrame, y: np.ndarray, customers: pd.Series, par
     return scores
 
 
-def grid_search(train: pd.DataFrame, frame: ChurnModel, cfg: TrainConfig, horizon_days: int) -> pd.DataFrame:
-    """Temporal cross-validation over the grid: fold k validates on the k-th latest train cutoff and
-    trains on the cutoffs whose label window ends before it. Stops when the budget is spent."""
-    from sklearn.metrics import roc_auc_score
+def search_folds(train: pd.DataFrame, horizon_days: int, folds: int) -> tuple[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """The validation folds of the search, as (fit rows, validation rows) positions, and their kind.
 
+    "temporal": fold k validates on the k-th latest train cutoff and fits on the cutoffs whose label window ends
+    before it. Where no such fold has both classes on each side (train cutoffs closer together than the horizon, a
+    short history), "customers": the train rows split by customer into `folds` groups, each validated by a fit on
+    the others (the same times on both sides: weaker evidence of what holds later, but a choice made on data the
+    fit did not see rather than none). Empty when neither has both classes."""
     cutoffs = sorted(train["cutoff"].unique())
     gap = pd.Timedelta(days=horizon_days)
-    folds = []
-    for valid in cutoffs[::-1][: cfg.search.folds]:
-        fit_part = train[train["cutoff"] + gap <= valid]
-        valid_part = train[train["cutoff"] == valid]
-        if fit_part["churned"].nunique() == 2 and valid_part["churned"].nunique() == 2:
-            folds.append((frame.matrix(fit_part), fit_part["churned"].to_numpy(),
-                          frame.matrix(valid_part), valid_part["churned"].to_numpy()))
-    if not folds:  # train cutoffs closer together than the horizon: no honest fold to validate on
+    y = train["churned"].to_numpy()
+    out = []
+    for valid in cutoffs[::-1][:folds]:
+        fit_rows = np.flatnonzero((train["cutoff"] + gap <= valid).to_numpy())
+        valid_rows = np.flatnonzero((train["cutoff"] == valid).to_numpy())
+        if len(np.unique(y[fit_rows])) == 2 and len(np.unique(y[valid_rows])) == 2:
+            out.append((fit_rows, valid_rows))
+    if out:
+        return "temporal", out
+    group = pd.util.hash_pandas_object(train["customer_id"].astype(str), index=False).to_numpy() % max(folds, 2)
+    for k in range(max(folds, 2)):
+        fit_rows, valid_rows = np.flatnonzero(group != k), np.flatnonzero(group == k)
+        if len(np.unique(y[fit_rows])) == 2 and len(np.unique(y[valid_rows])) == 2:
+            out.append((fit_rows, valid_rows))
+    return ("customers", out) if out else ("none", [])
+
+
+def grid_search(train: pd.DataFrame, frame: ChurnModel, cfg: TrainConfig, horizon_days: int) -> pd.DataFrame:
+    """Cross-validation over the grid on `search_folds` (temporal where the history allows, else by customer).
+    Stops when the budget is spent; empty when there is no fold to validate on."""
+    from sklearn.metrics import roc_auc_score
+
+    kind, split = search_folds(train, horizon_days, cfg.search.folds)
+    if not split:
         return pd.DataFrame()
+    X, y = frame.matrix(train), train["churned"].to_numpy()
+    folds = [(X.iloc[f], y[f], X.iloc[v], y[v]) for f, v in split]
     rows, started = [], time.monotonic()
     for point in itertools.product(*cfg.search.grid.values()):
         if rows and time.monotonic() - started > cfg.search.budget_seconds:
@@ -260,6 +281,7 @@ def grid_search(train: pd.DataFrame, frame: ChurnModel, cfg: TrainConfig, horizo
         rows.append(overrides | {"cv_roc_auc": float(np.mean(aucs)), "folds": len(folds)})
     table = pd.DataFrame(rows)
     table.attrs["grid_points"] = int(np.prod([len(v) for v in cfg.search.grid.values()]))
+    table.attrs["validation"] = kind
     return table.sort_values("cv_roc_auc", ascending=False, kind="stable", ignore_index=True)
 
 
