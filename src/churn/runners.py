@@ -385,17 +385,22 @@ def _made_for(summary_path: Path, as_of: pd.Timestamp) -> dict | None:
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     """Demo only: how often primary_cause names the true cause of the holdout's churners."""
     from churn.ops import tracking
-    from churn.score import cause_agreement, explain_causes
+    from churn.score import cause_agreement, explain_causes, symptom_rule_causes
 
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     examples = io.read_parquet(ws.examples)
     test = examples[(examples["role"] == "test") & (examples["churned"] == 1)].reset_index(drop=True)
     # The holdout's churners are explained by the fit that has not seen them (a refit model has: its judged fit).
     explained = explain_causes((model.judged or model).contributions(test), cfg.explain)
-    result = cause_agreement(test["customer_id"], explained["primary_cause"], io.read_parquet(truth_path))
+    truth = io.read_parquet(truth_path)
+    result = cause_agreement(test["customer_id"], explained["primary_cause"], truth)
+    # the baseline for causes, as the model has its baselines: what the symptoms alone would name
+    rule = symptom_rule_causes(test, cfg.explain, cfg.features.trend_window)
+    result["symptom_rule"] = cause_agreement(test["customer_id"], rule, truth)
     io.write_json(result, ws.metrics / "cause_check.json")
     reg = io.read_json(ws.registered)
-    tracking.log_to_run(reg["run_id"], cfg.tracking, {"cause_accuracy": result["accuracy"]},
+    tracking.log_to_run(reg["run_id"], cfg.tracking, {"cause_accuracy": result["accuracy"],
+                                                      "cause_accuracy_symptom_rule": result["symptom_rule"]["accuracy"]},
                         [ws.metrics / "cause_check.json"])
     return result
 

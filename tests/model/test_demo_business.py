@@ -8,7 +8,7 @@ from churn.config import load_config
 from churn.data import generate_history, point_in_time, validate_history
 from churn.features import plan_cutoffs, training_examples
 from churn.model import train_model
-from churn.score import cause_agreement, explain_causes
+from churn.score import cause_agreement, explain_causes, symptom_rule_causes
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,9 @@ def test_primary_cause_names_the_true_cause_for_most_churners(demo_run):
     agreement = cause_agreement(test["customer_id"], explained["primary_cause"], history.truth)
     assert agreement["judged"] >= 200  # all churners with a known cause, not a top slice
     assert agreement["accuracy"] >= 0.70, agreement
+    # ... and more often than a manager's rule on the same symptoms (the baseline for causes)
+    rule = symptom_rule_causes(test, cfg.explain, cfg.features.trend_window)
+    assert agreement["accuracy"] > cause_agreement(test["customer_id"], rule, history.truth)["accuracy"]
 
 
 def test_past_campaigns_measure_the_actions_that_work(demo_run):

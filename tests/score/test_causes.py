@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from churn.config import load_config
-from churn.score import cause_agreement, explain_causes, feature_groups
+from churn.score import cause_agreement, explain_causes, feature_groups, symptom_rule_causes
 
 
 @pytest.fixture
@@ -57,3 +57,27 @@ def test_cause_agreement_counts_only_known_causes():
     result = cause_agreement(pd.Series(["a", "b", "c", "d"]), pd.Series(["price", "quality", "other", "other"]), truth)
     assert result["judged"] == 2 and result["accuracy"] == 0.5
     assert result["per_cause"] == {"price": 1.0, "service": 0.0}
+
+
+def symptoms(**cols):
+    base = {"complaints_price_90": 0.0, "complaints_billing_90": 0.0, "complaints_service_90": 0.0,
+            "complaints_delivery_90": 0.0, "complaints_quality_90": 0.0, "complaints_quality_365": 5.0,
+            "price_score_trend": 0.0, "service_score_trend": 0.0, "quality_score_trend": 0.0,
+            "orders_trend": -1.0, "recency_days": 120.0}
+    return pd.DataFrame([base | cols])
+
+
+@pytest.mark.parametrize(("cols", "cause"), [
+    ({}, "engagement"),  # faded, no complaint, no score drop (old complaints outside the window do not count)
+    ({"complaints_billing_90": 1, "complaints_price_90": 1, "complaints_service_90": 1}, "price"),  # most complaints
+    ({"complaints_delivery_90": 2, "complaints_quality_90": 1}, "service"),
+    ({"quality_score_trend": -1.5, "service_score_trend": -0.5}, "quality"),  # no complaint: the worst score drop
+    ({"price_score_trend": 2.0}, "engagement"),  # a better score is no cause
+    # tied complaints: the tied cause whose score fell most, not a larger drop of an untied cause
+    ({"complaints_price_90": 1, "complaints_quality_90": 1, "quality_score_trend": -0.5, "service_score_trend": -3},
+     "quality"),
+    ({"complaints_price_90": 1, "complaints_quality_90": 1}, "price"),  # tied, no drop: the vocabulary's order
+])
+def test_symptom_rule_names_the_cause_a_manager_would(cfg, cols, cause):
+    trend_window = load_config("configs/params.yaml").features.trend_window
+    assert symptom_rule_causes(symptoms(**cols), cfg, trend_window).iloc[0] == cause

@@ -6,7 +6,7 @@ Imports only `churn.model`, `churn.features`, `churn.data`, `churn.config` and `
 """
 
 from churn.score._bands import risk_bands, value_tiers
-from churn.score._causes import cause_agreement, explain_causes, feature_groups
+from churn.score._causes import cause_agreement, explain_causes, feature_groups, symptom_rule_causes
 from churn.score._listing import score_customers
 from churn.score._reasons import REASON_KEYS, reason_codes
 from churn.score._value import (
@@ -20,6 +20,6 @@ from churn.score._value import (
 
 __all__ = [
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "customer_value", "explain_causes",
-    "feature_groups", "forecast_customer_value", "key_accounts", "reason_codes", "risk_bands", "score_customers",
+    "feature_groups", "forecast_customer_value", "symptom_rule_causes", "key_accounts", "reason_codes", "risk_bands", "score_customers",
     "validate_forecast", "value_tiers",
 ]

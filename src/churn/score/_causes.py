@@ -66,6 +66,40 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFr
     return out.join(scores.add_prefix("cause_score_").round(4))
 
 
+def symptom_rule_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int) -> pd.Series:
+    """The cause a manager would name from the symptoms alone, without a model: the baseline for causes.
+
+    1. the cause with the most complaints in the last `trend_window` days (its complaint categories, from the
+       cause map in `cfg`), if one cause has strictly the most;
+    2. else, among the tied causes (or all, without complaints), the one whose survey sub-score fell most over
+       the last 180 days (a negative `*_score_trend`);
+    3. else engagement: the customer faded without a complaint or a worse score.
+    """
+    groups = feature_groups(list(features.columns), cfg)
+    named = [c for c in CAUSES if c != "engagement"]
+
+    def total(cause: str, keep) -> np.ndarray:
+        cols = [f for f, g in groups.items() if g == cause and keep(f)]
+        return features[cols].fillna(0).to_numpy(dtype=float).sum(axis=1) if cols else np.zeros(len(features))
+
+    complaints = np.column_stack([total(c, lambda f: f.startswith("complaints_") and f.endswith(f"_{trend_window}"))
+                                  for c in named])
+    # a score drop is a negative trend; rises and missing surveys say nothing
+    drops = np.column_stack([total(c, lambda f: f.endswith("_score_trend")) for c in named]).clip(max=0.0) * -1.0
+    names = np.array(named)
+    most = complaints.max(axis=1, keepdims=True)
+    complained = most[:, 0] > 0
+    tied = (complaints == most) & complained[:, None]
+    unique = tied.sum(axis=1) == 1
+    drop_among = np.where(tied | ~complained[:, None], drops, -1.0)  # among the tied, or all without complaints
+    has_drop = drop_among.max(axis=1) > 0
+    cause = np.where(has_drop, names[drop_among.argmax(axis=1)], "engagement")
+    # complaints tied with no score drop among them: the first tied cause in the vocabulary's order
+    cause = np.where(complained & ~has_drop, names[tied.argmax(axis=1)], cause)
+    cause = np.where(unique, names[complaints.argmax(axis=1)], cause)
+    return pd.Series(cause, index=features.index, name="symptom_rule_cause")
+
+
 def cause_agreement(customer_id: pd.Series, predicted: pd.Series, truth: pd.DataFrame) -> dict:
     """Share of customers whose true cause (one of the four) the predicted primary cause names."""
     true = customer_id.map(truth.set_index("customer_id")["cause"]).to_numpy()
