@@ -56,7 +56,9 @@ def test_cause_agreement_counts_only_known_causes():
     truth = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "cause": ["price", "service", "sudden", "none"]})
     result = cause_agreement(pd.Series(["a", "b", "c", "d"]), pd.Series(["price", "quality", "other", "other"]), truth)
     assert result["judged"] == 2 and result["accuracy"] == 0.5
-    assert result["per_cause"] == {"price": 1.0, "service": 0.0}
+    assert result["per_cause"] == {"price": 1.0, "service": 0.0}  # recall
+    assert result["precision_per_cause"] == {"price": 1.0, "quality": 0.0}
+    assert result["confusion"] == {"price": {"price": 1, "quality": 0}, "service": {"price": 0, "quality": 1}}
 
 
 def symptoms(**cols):

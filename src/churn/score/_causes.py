@@ -101,7 +101,9 @@ def symptom_rule_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window
 
 
 def cause_agreement(customer_id: pd.Series, predicted: pd.Series, truth: pd.DataFrame) -> dict:
-    """Share of customers whose true cause (one of the four) the predicted primary cause names."""
+    """Share of customers whose true cause (one of the four) the predicted primary cause names; per cause its
+    recall (`per_cause`: of the customers who left for it, the share named it) and its precision (of those named
+    it, the share who left for it), and the confusion matrix (true cause -> predicted)."""
     true = customer_id.map(truth.set_index("customer_id")["cause"]).to_numpy()
     keep = pd.Series(true).isin(CAUSES).to_numpy()
     t, p = pd.Series(true[keep], name="true"), pd.Series(predicted.to_numpy()[keep], name="predicted")
@@ -110,5 +112,6 @@ def cause_agreement(customer_id: pd.Series, predicted: pd.Series, truth: pd.Data
         "judged": int(keep.sum()),
         "accuracy": float((t == p).mean()) if keep.any() else float("nan"),
         "per_cause": {c: float((p[t == c] == c).mean()) for c in CAUSES if (t == c).any()},
+        "precision_per_cause": {c: float((t[p == c] == c).mean()) for c in CAUSES if (p == c).any()},
         "confusion": {r: {c: int(v) for c, v in row.items()} for r, row in confusion.iterrows()},
     }
