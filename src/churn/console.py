@@ -124,8 +124,8 @@ def print_demo(trained: dict, check: dict, scored: dict, out: str) -> None:
     print_training(trained)
     console.print(f"Loss cause named correctly for {check['accuracy']:.1%} of the {check['judged']:,} holdout "
                   f"churners with a known cause (per cause: "
-                  + ", ".join(f"{k} {v:.0%}" for k, v in check["per_cause"].items()) + "; "
-                  + (f"the symptom rule: {check['symptom_rule']['accuracy']:.1%})" if "symptom_rule" in check else ")"))
+                  + ", ".join(f"{k} {v:.0%}" for k, v in check["per_cause"].items())
+                  + f"; the symptom rule: {check['symptom_rule']['accuracy']:.1%})")
     print_scoring(scored)
     reg = trained["registered"]
     console.print(

@@ -252,14 +252,15 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -> dict:
     """Score every active customer: risk, value, loss cause and reasons (the scored list, before actions)."""
     from churn.ops import tracking
+    from churn.report import model_kind_note
     from churn.score import score_customers
 
     model, label = tracking.load_model(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
     kind = "bgnbd_fallback" if model.fallback else model.kind
-    # every row says which kind of model ranked it; the report says it in the reader's language (model_kind)
-    row_label = {"bgnbd_fallback": f"{label} (BG/NBD: no complete window yet)", "lightgbm": label}.get(
-        kind, f"{label} (baseline {kind}: best on the holdout)")
+    # every row says which kind of model ranked it (in English: it is data); the report in the reader's language
+    note = model_kind_note(kind, "en")
+    row_label = f"{label} ({note})" if note else label
     features = io.read_parquet(ws.scoring_features)
     customers = io.read_tables(ws.validated).get("customers")
     value_summary = _made_for(ws.value_summary, as_of)

@@ -344,13 +344,8 @@ def fit_bgnbd_or_penalized(frequency, recency, T) -> tuple[BGNBD, float]:
     customer between a = 41 and a = 41,000). Fits with real heterogeneity (the demo: a + b = 77,
     CDNOW: 3.2) are left as they are.
     """
-    try:
-        model = fit_bgnbd(frequency, recency, T)
-    except RuntimeError:
-        model = None
-    if model is not None and model.a + model.b <= HOMOGENEOUS_DROPOUT:
-        return model, 0.0
-    return fit_bgnbd(frequency, recency, T, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
+    return _plain_or_penalized(lambda penalizer: fit_bgnbd(frequency, recency, T, penalizer=penalizer),
+                               lambda model: model.a + model.b > HOMOGENEOUS_DROPOUT)
 
 
 # Gamma(q, v) spend rates with q above this are one rate for everyone (coefficient of variation 1/sqrt(q) < 3%).
@@ -361,18 +356,25 @@ def fit_gamma_gamma_or_penalized(frequency, monetary_value) -> tuple[GammaGamma,
     """Gamma-Gamma by plain maximum likelihood; with penalizer 1e-4 if that fails or lands on the ridge of a
     homogeneous spend (q > 1e3), where, as for BG/NBD's dropout (`fit_bgnbd_or_penalized`), where the optimizer
     stops depends on floating-point details and the penalized fit has one optimum. Returns (model, penalizer)."""
+    return _plain_or_penalized(lambda penalizer: fit_gamma_gamma(frequency, monetary_value, penalizer=penalizer),
+                               lambda model: model.q > HOMOGENEOUS_SPEND)
+
+
+def _plain_or_penalized(fit, on_ridge):
+    """(model, penalizer): `fit(0)` unless it fails or lands `on_ridge`, then `fit(FALLBACK_PENALIZER)`; where that
+    fails too, the plain fit on the ridge (forecasts hardly move along it), else the error."""
     try:
-        model = fit_gamma_gamma(frequency, monetary_value)
+        model = fit(0.0)
     except RuntimeError:
         model = None
-    if model is not None and model.q <= HOMOGENEOUS_SPEND:
+    if model is not None and not on_ridge(model):
         return model, 0.0
     try:
-        return fit_gamma_gamma(frequency, monetary_value, penalizer=FALLBACK_PENALIZER), FALLBACK_PENALIZER
+        return fit(FALLBACK_PENALIZER), FALLBACK_PENALIZER
     except RuntimeError:
         if model is None:
             raise
-        return model, 0.0  # on the ridge, where forecasts hardly move: the plain fit's point is as good
+        return model, 0.0
 
 
 def _minimize(objective, start: np.ndarray, name: str) -> np.ndarray:

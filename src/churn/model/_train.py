@@ -253,8 +253,9 @@ def search_folds(train: pd.DataFrame, horizon_days: int, folds: int) -> tuple[st
             out.append((fit_rows, valid_rows))
     if out:
         return "temporal", out
-    group = pd.util.hash_pandas_object(train["customer_id"].astype(str), index=False).to_numpy() % max(folds, 2)
-    for k in range(max(folds, 2)):
+    groups = max(folds, 2)  # one customer fold cannot validate itself
+    group = pd.util.hash_pandas_object(train["customer_id"].astype(str), index=False).to_numpy() % groups
+    for k in range(groups):
         fit_rows, valid_rows = np.flatnonzero(group != k), np.flatnonzero(group == k)
         if len(np.unique(y[fit_rows])) == 2 and len(np.unique(y[valid_rows])) == 2:
             out.append((fit_rows, valid_rows))

@@ -16,7 +16,7 @@ Imports only `churn.vocab`.
 from churn.report._excel import sheet_name, write_excel
 from churn.report._frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
 from churn.report._html import render_html
-from churn.report.localize import LANGUAGES, list_reasons, render_reasons
+from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
 __all__ = ["LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
-           "list_reasons", "render_html", "render_reasons", "sheet_name", "write_excel"]
+           "list_reasons", "model_kind_note", "render_html", "render_reasons", "sheet_name", "write_excel"]

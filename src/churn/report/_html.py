@@ -39,7 +39,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         lang="zh-CN" if language == "zh" else "en",
         as_of=as_of,
         model=model,
-        model_kind=_model_kind(summary.get("model_kind"), t),
+        model_kind=localize.model_kind_note(summary.get("model_kind"), language),
         grade=summary.get("model_grade") or t["not_available"],
         grade_note=t["grade_customer_split"] if summary.get("model_holdout") == "customer_split" else None,
         refit=t["model_refit"].format(**summary["model_refit"]) if summary.get("model_refit") else None,
@@ -55,13 +55,6 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         headers=_list_headers(language),
         data=Markup(_script_json(_list_payload(frame, language))),
     )
-
-
-def _model_kind(kind: str | None, t: dict) -> str | None:
-    """Which kind of model ranked the list, when it is not the LightGBM model."""
-    if kind in (None, "lightgbm"):
-        return None
-    return t["model_kind_bgnbd_fallback"] if kind == "bgnbd_fallback" else t["model_kind_baseline"].format(kind=kind)
 
 
 def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, language: str) -> list[dict]:

@@ -307,6 +307,14 @@ def term(table: dict[str, dict[str, str]], value: object, language: str) -> str:
     return table[language].get(str(value), str(value))
 
 
+def model_kind_note(kind: str | None, language: str) -> str | None:
+    """Which kind of model ranked the list, in `language`; None for the LightGBM model (the default) or no kind."""
+    if kind in (None, "lightgbm"):
+        return None
+    t = TEXT[language]
+    return t["model_kind_bgnbd_fallback"] if kind == "bgnbd_fallback" else t["model_kind_baseline"].format(kind=kind)
+
+
 def action_label(action: str, english_label: str, language: str) -> str:
     """The action's label: the playbook's own (English) or its translation."""
     if language == "zh":

@@ -20,6 +20,6 @@ from churn.score._value import (
 
 __all__ = [
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "customer_value", "explain_causes",
-    "feature_groups", "forecast_customer_value", "symptom_rule_causes", "key_accounts", "reason_codes", "risk_bands", "score_customers",
-    "validate_forecast", "value_tiers",
+    "feature_groups", "forecast_customer_value", "key_accounts", "reason_codes", "risk_bands", "score_customers",
+    "symptom_rule_causes", "validate_forecast", "value_tiers",
 ]

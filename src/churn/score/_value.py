@@ -13,8 +13,8 @@ Units and choices (the same in every function here):
   spend is per purchase *day*, the day's positive rows summed), so the forecast revenue is
   expected purchase days in the horizon x expected spend per purchase day.
 - **Fitting**: BG/NBD and Gamma-Gamma are fitted by maximum likelihood (`churn.features._btyd`; no
-  penalizer unless the plain BG/NBD fit fails or lands on the one-dropout-rate ridge, see
-  `churn.model.fit_bgnbd_or_penalized`) on every customer
+  penalizer unless the plain fit fails or lands on the ridge of one dropout rate or one spend rate for
+  everyone, see `churn.features.fit_bgnbd_or_penalized` and `fit_gamma_gamma_or_penalized`) on every customer
   with a positive row before `as_of`, in weeks (the horizon is `horizon_days / 7` weeks).
   Nothing at or after `as_of` is read.
 - **One-time buyers** (x = 0): BG/NBD still expects some purchases (fewer the longer ago the
