@@ -386,24 +386,32 @@ def _made_for(summary_path: Path, as_of: pd.Timestamp) -> dict | None:
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     """Demo only: how often primary_cause names the true cause of the holdout's churners."""
     from churn.ops import tracking
-    from churn.score import cause_agreement, explain_causes, symptom_rule_causes
+    from churn.score import cause_check
 
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     examples = io.read_parquet(ws.examples)
-    test = examples[(examples["role"] == "test") & (examples["churned"] == 1)].reset_index(drop=True)
-    # The holdout's churners are explained by the fit that has not seen them (a refit model has: its judged fit).
-    explained = explain_causes((model.judged or model).contributions(test), cfg.explain)
-    truth = io.read_parquet(truth_path)
-    result = cause_agreement(test["customer_id"], explained["primary_cause"], truth)
-    # the baseline for causes, as the model has its baselines: what the symptoms alone would name
-    rule = symptom_rule_causes(test, cfg.explain, cfg.features.trend_window)
-    result["symptom_rule"] = cause_agreement(test["customer_id"], rule, truth)
+    holdout = examples[examples["role"] == "test"].reset_index(drop=True)
+    # The holdout is explained by the fit that has not seen it (a refit model has: its judged fit), beside the
+    # baseline for causes, as the model has its baselines: what the symptoms alone would name.
+    result = cause_check(model.judged or model, holdout, io.read_parquet(truth_path), cfg.explain,
+                         cfg.features.trend_window)
     io.write_json(result, ws.metrics / "cause_check.json")
     reg = io.read_json(ws.registered)
-    tracking.log_to_run(reg["run_id"], cfg.tracking, {"cause_accuracy": result["accuracy"],
-                                                      "cause_accuracy_symptom_rule": result["symptom_rule"]["accuracy"]},
-                        [ws.metrics / "cause_check.json"])
+    tracking.log_to_run(reg["run_id"], cfg.tracking, _cause_metrics(result), [ws.metrics / "cause_check.json"])
     return result
+
+
+def _cause_metrics(result: dict) -> dict[str, float]:
+    """cause_check's figures as MLflow metrics: accuracy on all and on flagged churners, the share left unclear,
+    each cause's recall and precision; the symptom rule's with the suffix `_symptom_rule`."""
+    out = {}
+    for suffix, m in (("", result), ("_symptom_rule", result["symptom_rule"])):
+        out[f"cause_accuracy{suffix}"] = m["accuracy"]
+        out[f"cause_accuracy_flagged{suffix}"] = m["flagged"]["accuracy"]
+        out[f"cause_unclear_share{suffix}"] = m["unclear"]
+        out |= {f"cause_recall_{c}{suffix}": v for c, v in m["per_cause"].items()}
+        out |= {f"cause_precision_{c}{suffix}": v for c, v in m["precision_per_cause"].items()}
+    return {k: v for k, v in out.items() if v == v}  # NaN (nobody judged) is left out
 
 
 def _list_summary(listing: pd.DataFrame) -> dict:
