@@ -170,18 +170,19 @@ class BacktestConfig(Section):
 
 
 class ExplainConfig(Section):
-    """Feature -> loss-cause map. Patterns are fnmatch globs on feature names.
+    """Feature -> loss-cause map (fnmatch globs on feature names) and when a cause is clear.
 
     Features listed under `symptoms` say *that* a customer is leaving (orders falling, long
-    silence) but not *why*: they never pick the cause. When no cause signal is strong enough,
-    a decline with no other symptom is `engagement` and anything else is `other`.
+    silence) but not *why*: they never pick the cause. A cause is named when its evidence stands
+    out from the scored population by `min_evidence_z` standard deviations and leads the runner-up
+    by `min_margin_z`; otherwise the cause is unclear (`other`). See docs/loss_causes.md.
     """
 
     causes: dict[str, list[str]]
     symptoms: list[str]
-    min_cause_logit: float = 0.05
-    min_share: float = 0.35
-    decline_logit: float = 0.3
+    min_evidence_z: float = Field(0.25, ge=0)
+    min_margin_z: float = Field(0.1, ge=0)
+    stated_first: bool = True  # the cause a customer complained about most in the trend window comes first
 
     @field_validator("causes")
     @classmethod

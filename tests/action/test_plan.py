@@ -92,7 +92,7 @@ def assert_within_limits(plan: pd.DataFrame, options: pd.DataFrame, cfg: DecideC
 @pytest.mark.parametrize("segment, cause, expected", [
     ("key_account", "price", ["ka_pricing_review", "pricing_offer", "price_callback", "auto_price_email"]),
     ("high", "price", ["pricing_offer", "price_callback", "auto_price_email"]),
-    ("medium", "other", ["check_in_call", "auto_reengagement"]),
+    ("medium", "other", ["check_in_call", "auto_diagnostic_survey"]),
     ("low", "engagement", ["auto_reengagement"]),
 ])
 def test_ladder_offers_own_and_cheaper_lower_tier_actions(playbook, segment, cause, expected):

@@ -200,7 +200,7 @@ def test_the_footer_accounts_for_every_row(listing, language, line):
 def test_chinese_report_translates_causes_bands_tiers_actions_and_reasons(listing):
     html = render_html(listing, summary_for(listing), "zh")
     assert '<html lang="zh-CN">' in html
-    for word in ("客户挽留报告", "价格", "服务", "质量", "客户关系", "其他", "高风险", "中风险", "低风险",
+    for word in ("客户挽留报告", "价格", "服务", "质量", "客户关系", "原因不明", "高风险", "中风险", "低风险",
                  "高价值", "中价值", "低价值", "负责人", "风险价值", "（无负责人）"):
         assert word in html, word
     for action, label in listing[["action", "action_label"]].drop_duplicates().itertuples(index=False):

@@ -1,8 +1,9 @@
+import numpy as np
 import pandas as pd
 import pytest
 
 from churn.config import load_config
-from churn.score import cause_agreement, explain_causes, feature_groups, symptom_rule_causes
+from churn.score import cause_agreement, explain_causes, feature_groups, stated_causes, symptom_rule_causes
 
 
 @pytest.fixture
@@ -10,10 +11,20 @@ def cfg():
     return load_config("configs/params.yaml").explain
 
 
-def contrib(**cols):
-    base = {"discount_trend": 0.0, "complaints_service_90": 0.0, "returns_share_365": 0.0,
-            "days_since_visit": 0.0, "recency_days": 0.0, "orders_trend": 0.0, "tenure_days": 0.0}
-    return pd.DataFrame([base | cols])
+FEATURES = ["discount_trend", "complaints_service_90", "returns_share_365", "days_since_visit", "recency_days",
+            "orders_trend", "tenure_days"]
+
+
+def population(n=400, seed=0):
+    """Contributions of a scored population: small noise around zero on every feature."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.normal(0, 0.05, (n, len(FEATURES))), columns=FEATURES)
+
+
+def with_customer(**cols):
+    """The population plus one customer (the last row) with these contributions (others zero)."""
+    pop = population()
+    return pd.concat([pop, pd.DataFrame([dict.fromkeys(FEATURES, 0.0) | cols])], ignore_index=True)
 
 
 def test_feature_groups(cfg):
@@ -27,29 +38,60 @@ def test_feature_groups(cfg):
     ({"complaints_service_90": 0.6, "discount_trend": 0.1}, "service"),
     ({"returns_share_365": 0.5}, "quality"),
     ({"days_since_visit": 0.7}, "engagement"),
-    # a decline with no cause signal: the relationship faded
-    ({"recency_days": 1.5, "orders_trend": 0.5}, "engagement"),
-    # nothing stands out: no warning
+    # a decline with no cause signal: orders falling and a long silence say that, not why
+    ({"recency_days": 1.5, "orders_trend": 0.5}, "other"),
+    # no warning sign at all
+    ({}, "other"),
     ({"tenure_days": 0.3}, "other"),
-    # two causes of equal weight plus a third: none dominates enough -> other when no decline
-    ({"discount_trend": 0.3, "complaints_service_90": 0.3, "returns_share_365": 0.3}, "other"),
 ])
 def test_primary_cause(cfg, cols, cause):
-    out = explain_causes(contrib(**cols), cfg)
-    assert out.loc[0, "primary_cause"] == cause
+    out = explain_causes(with_customer(**cols), cfg)
+    assert out["primary_cause"].iloc[-1] == cause
+
+
+def test_two_causes_too_close_to_tell_apart_are_unclear(cfg):
+    contributions = with_customer(discount_trend=0.4, complaints_service_90=0.4)
+    contributions["complaints_service_90"] = contributions["discount_trend"]  # the same spread in the population
+    out = explain_causes(contributions, cfg)
+    assert out["primary_cause"].iloc[-1] == "other" and out["cause_margin"].iloc[-1] == 0
+
+
+def test_each_planted_cause_is_found_with_its_margin(cfg):
+    """Customers with one planted cause each among a population without: each gets its cause, the rest of
+    the population stays mostly unclear."""
+    pop = population()
+    planted = {"discount_trend": "price", "complaints_service_90": "service", "returns_share_365": "quality",
+               "days_since_visit": "engagement"}
+    for i, feature in enumerate(planted):
+        pop.loc[i * 10:(i * 10 + 9), feature] += np.linspace(0.3, 1.2, 10)
+    out = explain_causes(pop, cfg)
+    for i, cause in enumerate(planted.values()):
+        rows = out.iloc[i * 10:(i * 10 + 10)]
+        assert (rows["primary_cause"] == cause).all(), rows
+        assert (rows["cause_margin"] > 1.5).all() and (rows["cause_share"] > 0.5).all()
+    assert out["primary_cause"].iloc[40:].value_counts().get("other", 0) > 0
 
 
 def test_symptoms_never_outrank_a_real_cause(cfg):
-    out = explain_causes(contrib(recency_days=5.0, orders_trend=3.0, complaints_service_90=0.2), cfg)
-    assert out.loc[0, "primary_cause"] == "service"
-    assert out.loc[0, "cause_share"] == 1.0
+    out = explain_causes(with_customer(recency_days=5.0, orders_trend=3.0, complaints_service_90=0.3), cfg)
+    assert out["primary_cause"].iloc[-1] == "service"
+    assert pd.isna(out["secondary_cause"].iloc[-1])
 
 
 def test_negative_contributions_offset_within_a_cause(cfg):
-    out = explain_causes(contrib(discount_trend=0.5, complaints_service_90=0.4, returns_share_365=-0.1), cfg)
-    assert out.loc[0, "primary_cause"] == "price"
-    assert out.loc[0, "secondary_cause"] == "service"
-    assert out.loc[0, "cause_share"] == pytest.approx(0.5 / 0.9, abs=1e-3)
+    out = explain_causes(with_customer(discount_trend=0.5, complaints_service_90=0.8, returns_share_365=-0.1), cfg)
+    assert out["primary_cause"].iloc[-1] == "service" and out["secondary_cause"].iloc[-1] == "price"
+    out = explain_causes(with_customer(discount_trend=0.5, tenure_days=0.2, complaints_service_90=0.8,
+                                       returns_share_365=-0.1) .assign(complaints_service_90=lambda d: d[
+                                           "complaints_service_90"].where(d.index < len(d) - 1, -0.6)), cfg)
+    assert out["primary_cause"].iloc[-1] == "price"
+
+
+def test_a_customer_is_compared_with_the_reference_population(cfg):
+    """Explained alone, one customer has nothing to stand out from; against the scored population it does."""
+    one = pd.DataFrame([dict.fromkeys(FEATURES, 0.0) | {"returns_share_365": 0.6}])
+    assert explain_causes(one, cfg)["primary_cause"].iloc[0] == "other"
+    assert explain_causes(one, cfg, reference=population())["primary_cause"].iloc[0] == "quality"
 
 
 def test_cause_agreement_counts_only_known_causes():
@@ -83,3 +125,25 @@ def symptoms(**cols):
 def test_symptom_rule_names_the_cause_a_manager_would(cfg, cols, cause):
     trend_window = load_config("configs/params.yaml").features.trend_window
     assert symptom_rule_causes(symptoms(**cols), cfg, trend_window).iloc[0] == cause
+
+
+@pytest.mark.parametrize(("cols", "cause"), [
+    ({"complaints_billing_90": 1, "complaints_price_90": 1, "complaints_service_90": 1}, "price"),
+    ({"complaints_delivery_90": 2, "complaints_quality_90": 1}, "service"),
+    ({"complaints_price_90": 1, "complaints_quality_90": 1}, None),  # a tie: nothing stated
+    ({}, None),  # complaints outside the window (complaints_quality_365) state nothing
+])
+def test_stated_cause_is_the_most_complained_about(cfg, cols, cause):
+    stated = stated_causes(symptoms(**cols), cfg, 90).iloc[0]
+    assert stated == cause if cause else stated is None
+
+
+@pytest.mark.parametrize("stated_first, primary, secondary", [(True, "service", "price"), (False, "price", None)])
+def test_a_stated_cause_outranks_the_models_inference(cfg, stated_first, primary, secondary):
+    contributions = with_customer(discount_trend=0.8)
+    stated = pd.Series([None] * (len(contributions) - 1) + ["service"], dtype=object)
+    out = explain_causes(contributions, cfg.model_copy(update={"stated_first": stated_first}), stated=stated)
+    assert out["primary_cause"].iloc[-1] == primary
+    got = out["secondary_cause"].iloc[-1]
+    assert (None if pd.isna(got) else got) == secondary
+    assert (out["primary_cause"].iloc[:-1] == explain_causes(contributions, cfg)["primary_cause"].iloc[:-1]).all()

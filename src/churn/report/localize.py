@@ -56,8 +56,8 @@ REASON_TERMS = {
 REASON_SEPARATOR = {"en": "; ", "zh": "；"}
 
 CAUSES = {
-    "en": {"price": "Price", "service": "Service", "quality": "Quality", "engagement": "Engagement", "other": "Other"},
-    "zh": {"price": "价格", "service": "服务", "quality": "质量", "engagement": "客户关系", "other": "其他"},
+    "en": {"price": "Price", "service": "Service", "quality": "Quality", "engagement": "Engagement", "other": "Cause unclear"},
+    "zh": {"price": "价格", "service": "服务", "quality": "质量", "engagement": "客户关系", "other": "原因不明"},
 }
 RISK_BANDS = {
     "en": {"high": "High", "medium": "Medium", "low": "Low"},
@@ -97,21 +97,22 @@ ACTION_LABELS_ZH = {
     "ka_service_recovery": "VIP服务补救：指定服务负责人，与客户共同复盘根本原因",
     "ka_quality_review": "会同质量保证部和医学事务部进行质量评审，提供换货保证",
     "ka_business_review": "高层业务回顾，邀请参加学术会议",
-    "ka_check_in": "专属客户经理回访",
+    "ka_check_in": "诊断拜访：了解客户采购减少的原因（价格、服务、质量、关系）",
     "pricing_offer": "价格评审，提供批量或忠诚度优惠",
     "service_recovery": "服务补救拜访：关闭未结工单、致歉、优先处理",
     "quality_follow_up": "质量跟进，提供换货保证",
     "rep_visit": "销售代表拜访，介绍产品更新",
-    "account_check_in": "客户经理电话回访",
+    "account_check_in": "诊断电话：询问采购下降的原因并记录",
     "price_callback": "回电并提供定向优惠",
     "service_callback": "服务回电：解决未结问题",
     "quality_callback": "质量回电，提供换货",
     "reengagement_call": "重新激活电话，邀请参加学术活动",
-    "check_in_call": "礼节性问候电话",
+    "check_in_call": "诊断电话：询问客户有何变化",
     "auto_price_email": "自动发送价格促销邮件",
     "auto_service_email": "自动发送服务满意度调查并由服务台跟进",
     "auto_quality_email": "自动发送质量保证通知（含退货保证）",
     "auto_reengagement": "自动化客户重新激活活动",
+    "auto_diagnostic_survey": "自动发送两道题问卷：为何采购减少？",
 }
 
 # Column headings (Excel and the HTML list).

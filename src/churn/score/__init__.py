@@ -6,7 +6,14 @@ Imports only `churn.model`, `churn.features`, `churn.data`, `churn.config` and `
 """
 
 from churn.score._bands import risk_bands, value_tiers
-from churn.score._causes import cause_agreement, cause_check, explain_causes, feature_groups, symptom_rule_causes
+from churn.score._causes import (
+    cause_agreement,
+    cause_check,
+    explain_causes,
+    feature_groups,
+    stated_causes,
+    symptom_rule_causes,
+)
 from churn.score._listing import score_customers
 from churn.score._reasons import REASON_KEYS, reason_codes
 from churn.score._value import (
@@ -21,5 +28,5 @@ from churn.score._value import (
 __all__ = [
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "customer_value",
     "explain_causes", "feature_groups", "forecast_customer_value", "key_accounts", "reason_codes", "risk_bands",
-    "score_customers", "symptom_rule_causes", "validate_forecast", "value_tiers",
+    "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast", "value_tiers",
 ]

@@ -25,45 +25,93 @@ def feature_groups(features: list[str], cfg: ExplainConfig) -> dict[str, str]:
     return groups
 
 
-def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFrame:
-    """primary_cause, cause_share, secondary_cause and one score column per cause.
-
-    A cause's score is the positive part of the summed log-odds contributions of its
-    features. The primary cause must carry at least `min_cause_logit` and `min_share` of the
-    cause scores. Otherwise a decline explained by symptoms alone (orders falling, long
-    silence, with no price/service/quality signal) is `engagement`: the relationship faded;
-    and a customer with neither is `other`.
-    """
+def cause_evidence(contributions: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFrame:
+    """Each cause's evidence per customer: the signed sum of the model's log-odds contributions over the
+    cause's features (`cfg.causes`). Symptoms (orders falling, long silence: every churner has them) and
+    features matching no cause are left out."""
     groups = feature_groups(list(contributions.columns), cfg)
-    scores = pd.DataFrame(index=contributions.index)
+    evidence = pd.DataFrame(index=contributions.index)
     for cause in CAUSES:
         cols = [f for f, g in groups.items() if g == cause]
-        scores[cause] = contributions[cols].sum(axis=1).clip(lower=0) if cols else 0.0
-    sym_cols = [f for f, g in groups.items() if g == "symptom"]
-    decline = contributions[sym_cols].sum(axis=1).clip(lower=0) if sym_cols else pd.Series(0.0, index=scores.index)
+        evidence[cause] = contributions[cols].sum(axis=1) if cols else 0.0
+    return evidence
 
-    values = scores[list(CAUSES)].to_numpy()
-    total = values.sum(axis=1)
+
+def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig,
+                   reference: pd.DataFrame | None = None, stated: pd.Series | None = None) -> pd.DataFrame:
+    """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
+
+    Each cause's evidence (`cause_evidence`) is compared with the same evidence across a reference
+    population, as a z-score: `reference` (contributions of the population; default: `contributions` itself,
+    the customers scored together). A cause is named when it stands out: its z is at least
+    `cfg.min_evidence_z` and leads the runner-up by at least `cfg.min_margin_z`. Otherwise the cause is
+    unclear (`other`): no signal of any cause, or two causes too close to tell apart; the playbook answers
+    with a diagnostic call. A cause the customer stated (`stated`, from `stated_causes`: the cause they
+    complained about most in the trend window) comes first when `cfg.stated_first`: what a customer said
+    outranks what the model infers. See docs/loss_causes.md for why.
+
+    `cause_share` is the named cause's part of all the positive z evidence; `cause_margin` its lead over the
+    runner-up in standard deviations; `secondary_cause` the runner-up when it stands out as well.
+    """
+    evidence = cause_evidence(contributions, cfg)
+    ref = evidence if reference is None else cause_evidence(reference, cfg)
+    spread = ref.std(ddof=0).replace(0.0, 1.0).fillna(1.0)  # a cause with no spread: its raw log-odds
+    z = (evidence - ref.mean().fillna(0.0)) / spread
+    values = z[list(CAUSES)].to_numpy()
     order = np.argsort(-values, axis=1, kind="stable")
-    top, second = order[:, 0], order[:, 1]
     rows = np.arange(len(values))
-    top_score = values[rows, top]
-    share = np.divide(top_score, total, out=np.zeros_like(total), where=total > 0)
-    dominant = (top_score >= cfg.min_cause_logit) & (share >= cfg.min_share)
-    faded = ~dominant & (decline.to_numpy() >= cfg.decline_logit)
+    top, second = order[:, 0], order[:, 1]
+    top_z, second_z = values[rows, top], values[rows, second]
+    margin = top_z - second_z
+    clear = (top_z >= cfg.min_evidence_z) & (margin >= cfg.min_margin_z)
+    positive = values.clip(min=0).sum(axis=1)
+    share = np.divide(top_z, positive, out=np.zeros_like(positive), where=positive > 0)
 
     causes = np.array(CAUSES, dtype=object)
-    primary = np.where(dominant, causes[top], np.where(faded, "engagement", OTHER_CAUSE))
-    eng = CAUSES.index("engagement")
-    faded_share = (values[:, eng] + decline.to_numpy()) / np.maximum(total + decline.to_numpy(), 1e-12)
-    cause_share = np.where(dominant, share, np.where(faded, faded_share, 0.0))
-    sec_ok = dominant & (values[rows, second] >= cfg.min_cause_logit)
-    secondary = np.where(sec_ok, causes[second], None)
-    out = pd.DataFrame(
-        {"primary_cause": primary, "cause_share": np.round(cause_share, 3), "secondary_cause": secondary},
-        index=contributions.index,
-    )
-    return out.join(scores.add_prefix("cause_score_").round(4))
+    primary = np.where(clear, causes[top], OTHER_CAUSE)
+    secondary = np.where(clear & (second_z >= cfg.min_evidence_z), causes[second], None)
+    if stated is not None and cfg.stated_first:
+        said = stated.reindex(contributions.index).to_numpy(dtype=object)
+        has = pd.notna(said)
+        said_z = values[rows, np.array([CAUSES.index(c) if c in CAUSES else 0 for c in said], dtype=int)]
+        said_share = np.divide(said_z.clip(min=0), positive, out=np.zeros_like(positive), where=positive > 0)
+        share = np.where(has, said_share, share)
+        # the model's leading cause, when it differs and stands out, becomes the second cause
+        other_lead = np.where((causes[top] != said) & (top_z >= cfg.min_evidence_z), causes[top], None)
+        secondary = np.where(has, other_lead, secondary)
+        clear = clear | has
+        primary = np.where(has, said, primary)
+    out = pd.DataFrame({
+        "primary_cause": primary,
+        "cause_share": np.round(np.where(clear, share, 0.0), 3),
+        "cause_margin": np.round(margin, 3),
+        "secondary_cause": secondary,
+    }, index=contributions.index)
+    return out.join(z.add_prefix("cause_z_").round(4))
+
+
+def _complaints_by_cause(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int) -> tuple[list[str], np.ndarray]:
+    """Complaints in the last `trend_window` days per cause (its complaint categories, from the cause map in
+    `cfg`) for the causes complaints can name (not engagement)."""
+    groups = feature_groups(list(features.columns), cfg)
+    named = [c for c in CAUSES if c != "engagement"]
+
+    def total(cause: str) -> np.ndarray:
+        cols = [f for f, g in groups.items()
+                if g == cause and f.startswith("complaints_") and f.endswith(f"_{trend_window}")]
+        return features[cols].fillna(0).to_numpy(dtype=float).sum(axis=1) if cols else np.zeros(len(features))
+
+    return named, np.column_stack([total(c) for c in named])
+
+
+def stated_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int) -> pd.Series:
+    """The cause a customer stated: the one they complained about most in the last `trend_window` days, when
+    one cause has strictly the most; else missing."""
+    named, complaints = _complaints_by_cause(features, cfg, trend_window)
+    most = complaints.max(axis=1, keepdims=True)
+    unique = (most[:, 0] > 0) & ((complaints == most).sum(axis=1) == 1)
+    cause = np.where(unique, np.array(named, dtype=object)[complaints.argmax(axis=1)], None)
+    return pd.Series(cause, index=features.index, name="stated_cause", dtype=object)
 
 
 def symptom_rule_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int) -> pd.Series:
@@ -76,14 +124,12 @@ def symptom_rule_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window
     3. else engagement: the customer faded without a complaint or a worse score.
     """
     groups = feature_groups(list(features.columns), cfg)
-    named = [c for c in CAUSES if c != "engagement"]
+    named, complaints = _complaints_by_cause(features, cfg, trend_window)
 
     def total(cause: str, keep) -> np.ndarray:
         cols = [f for f, g in groups.items() if g == cause and keep(f)]
         return features[cols].fillna(0).to_numpy(dtype=float).sum(axis=1) if cols else np.zeros(len(features))
 
-    complaints = np.column_stack([total(c, lambda f: f.startswith("complaints_") and f.endswith(f"_{trend_window}"))
-                                  for c in named])
     # a score drop is a negative trend; rises and missing surveys say nothing
     drops = np.column_stack([total(c, lambda f: f.endswith("_score_trend")) for c in named]).clip(max=0.0) * -1.0
     names = np.array(named)
@@ -132,7 +178,7 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     t0 = time.perf_counter()
     contributions = model.contributions(holdout)
     t1 = time.perf_counter()
-    explained = explain_causes(contributions, cfg)
+    explained = explain_causes(contributions, cfg, stated=stated_causes(holdout, cfg, trend_window))
     t2 = time.perf_counter()
     rule = symptom_rule_causes(holdout, cfg, trend_window)
     churned = holdout["churned"].to_numpy() == 1
