@@ -147,3 +147,13 @@ def test_a_stated_cause_outranks_the_models_inference(cfg, stated_first, primary
     got = out["secondary_cause"].iloc[-1]
     assert (None if pd.isna(got) else got) == secondary
     assert (out["primary_cause"].iloc[:-1] == explain_causes(contributions, cfg)["primary_cause"].iloc[:-1]).all()
+
+
+def test_a_missing_observation_is_no_evidence(cfg):
+    """No survey in the window is not a bad score: a missing price/service/quality value adds nothing to its
+    cause, whatever the model's contribution for it; engagement's missing values (never visited) still count."""
+    contributions = with_customer(returns_share_365=0.6, days_since_visit=0.3)
+    values = pd.DataFrame(1.0, index=contributions.index, columns=FEATURES)
+    values.loc[len(values) - 1, ["returns_share_365", "days_since_visit"]] = np.nan
+    assert explain_causes(contributions, cfg)["primary_cause"].iloc[-1] == "quality"
+    assert explain_causes(contributions, cfg, values)["primary_cause"].iloc[-1] == "engagement"

@@ -25,25 +25,35 @@ def feature_groups(features: list[str], cfg: ExplainConfig) -> dict[str, str]:
     return groups
 
 
-def cause_evidence(contributions: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFrame:
+# Causes whose features are observations about them (a survey score, a discount, a ticket): a missing value is
+# no observation and says nothing about the cause. Engagement's missing values (never visited) are evidence.
+OBSERVED_CAUSES = ("price", "service", "quality")
+
+
+def cause_evidence(contributions: pd.DataFrame, cfg: ExplainConfig,
+                   features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each cause's evidence per customer: the signed sum of the model's log-odds contributions over the
     cause's features (`cfg.causes`). Symptoms (orders falling, long silence: every churner has them) and
-    features matching no cause are left out."""
+    features matching no cause are left out. With `features` (the values explained, row for row), a price,
+    service or quality feature that is missing adds nothing: no survey in the window is not a bad score."""
     groups = feature_groups(list(contributions.columns), cfg)
     evidence = pd.DataFrame(index=contributions.index)
     for cause in CAUSES:
         cols = [f for f, g in groups.items() if g == cause]
-        evidence[cause] = contributions[cols].sum(axis=1) if cols else 0.0
+        part = contributions[cols]
+        if features is not None and cause in OBSERVED_CAUSES and cols:
+            part = part.where(features[cols].notna().to_numpy(), 0.0)
+        evidence[cause] = part.sum(axis=1) if cols else 0.0
     return evidence
 
 
-def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig,
+def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd.DataFrame | None = None,
                    reference: pd.DataFrame | None = None, stated: pd.Series | None = None) -> pd.DataFrame:
     """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
 
-    Each cause's evidence (`cause_evidence`) is compared with the same evidence across a reference
-    population, as a z-score: `reference` (contributions of the population; default: `contributions` itself,
-    the customers scored together). A cause is named when it stands out: its z is at least
+    Each cause's evidence (`cause_evidence`, with the `features` explained when given) is compared with the
+    same evidence across a reference population, as a z-score: `reference` (contributions of the population;
+    default: `contributions` itself, the customers scored together). A cause is named when it stands out: its z is at least
     `cfg.min_evidence_z` and leads the runner-up by at least `cfg.min_margin_z`. Otherwise the cause is
     unclear (`other`): no signal of any cause, or two causes too close to tell apart; the playbook answers
     with a diagnostic call. A cause the customer stated (`stated`, from `stated_causes`: the cause they
@@ -53,7 +63,7 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig,
     `cause_share` is the named cause's part of all the positive z evidence; `cause_margin` its lead over the
     runner-up in standard deviations; `secondary_cause` the runner-up when it stands out as well.
     """
-    evidence = cause_evidence(contributions, cfg)
+    evidence = cause_evidence(contributions, cfg, features)
     ref = evidence if reference is None else cause_evidence(reference, cfg)
     spread = ref.std(ddof=0).replace(0.0, 1.0).fillna(1.0)  # a cause with no spread: its raw log-odds
     z = (evidence - ref.mean().fillna(0.0)) / spread
@@ -178,7 +188,7 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     t0 = time.perf_counter()
     contributions = model.contributions(holdout)
     t1 = time.perf_counter()
-    explained = explain_causes(contributions, cfg, stated=stated_causes(holdout, cfg, trend_window))
+    explained = explain_causes(contributions, cfg, holdout, stated=stated_causes(holdout, cfg, trend_window))
     t2 = time.perf_counter()
     rule = symptom_rule_causes(holdout, cfg, trend_window)
     churned = holdout["churned"].to_numpy() == 1
