@@ -26,8 +26,7 @@ from cause_world import generate_world  # noqa: E402
 from churn import runners  # noqa: E402
 from churn.config import load_config  # noqa: E402
 from churn.data import generate_history  # noqa: E402
-from churn.ops import io, tracking  # noqa: E402
-from churn.ops._workspace import Workspace  # noqa: E402
+from churn.ops import Workspace, io, tracking  # noqa: E402
 from churn.score import cause_check  # noqa: E402
 
 WORLDS = {"demo": "the demo (churn demo)", "second": "the second world (benchmarks/cause_world.py)"}
@@ -37,17 +36,15 @@ def run_world(world: str, customers: int, root: Path) -> dict:
     """Generate, train and check causes on one world; returns cause_check's figures and timings."""
     root.mkdir(parents=True, exist_ok=True)
     db = root / "history.db"
-    cfg = load_config("configs/params.yaml")
+    cfg = load_config("configs/params.yaml", **{"demo.n_customers": customers, "source.location": f"sqlite:///{db}",
+                                                "tracking.uri": f"sqlite:///{root / 'mlflow.db'}"})
     if world == "demo":
-        cfg = load_config("configs/params.yaml", **{"demo.n_customers": customers})
         history = generate_history(cfg.demo)
         tables, truth, as_of = history.tables, history.truth, cfg.demo.end
     else:
         w = generate_world(n_customers=customers)
         tables, truth, as_of = w.tables, w.truth, "2024-11-01"
     io.write_sqlite(tables, db)
-    cfg = load_config("configs/params.yaml", **{"source.location": f"sqlite:///{db}",
-                                                "tracking.uri": f"sqlite:///{root / 'mlflow.db'}"})
     ws = Workspace(root=root / "work", models=root / "models", metrics=root / "metrics")
     as_of = runners.resolve_as_of(cfg, str(as_of))
     t = time.perf_counter()

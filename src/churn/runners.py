@@ -386,7 +386,7 @@ def _made_for(summary_path: Path, as_of: pd.Timestamp) -> dict | None:
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     """Demo only: how often primary_cause names the true cause of the holdout's churners."""
     from churn.ops import tracking
-    from churn.score import cause_check
+    from churn.score import cause_check, cause_metrics
 
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     examples = io.read_parquet(ws.examples)
@@ -397,21 +397,8 @@ def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
                          cfg.features.trend_window)
     io.write_json(result, ws.metrics / "cause_check.json")
     reg = io.read_json(ws.registered)
-    tracking.log_to_run(reg["run_id"], cfg.tracking, _cause_metrics(result), [ws.metrics / "cause_check.json"])
+    tracking.log_to_run(reg["run_id"], cfg.tracking, cause_metrics(result), [ws.metrics / "cause_check.json"])
     return result
-
-
-def _cause_metrics(result: dict) -> dict[str, float]:
-    """cause_check's figures as MLflow metrics: accuracy on all and on flagged churners, the share left unclear,
-    each cause's recall and precision; the symptom rule's with the suffix `_symptom_rule`."""
-    out = {}
-    for suffix, m in (("", result), ("_symptom_rule", result["symptom_rule"])):
-        out[f"cause_accuracy{suffix}"] = m["accuracy"]
-        out[f"cause_accuracy_flagged{suffix}"] = m["flagged"]["accuracy"]
-        out[f"cause_unclear_share{suffix}"] = m["unclear"]
-        out |= {f"cause_recall_{c}{suffix}": v for c, v in m["per_cause"].items()}
-        out |= {f"cause_precision_{c}{suffix}": v for c, v in m["precision_per_cause"].items()}
-    return {k: v for k, v in out.items() if v == v}  # NaN (nobody judged) is left out
 
 
 def _list_summary(listing: pd.DataFrame) -> dict:

@@ -101,10 +101,10 @@ def test_the_model_evidence_finds_causes_nobody_complained_about(planted):
 
 def test_a_churner_without_symptoms_is_more_often_unclear(planted):
     cfg, truth, holdout, model = planted
-    from churn.score import explain_causes, stated_causes
+    from churn.score import explain_causes
 
     named = explain_causes(model.contributions(holdout), cfg.explain, holdout,
-                           stated=stated_causes(holdout, cfg.explain, cfg.features.trend_window))["primary_cause"]
+                           cfg.features.trend_window)["primary_cause"]
     cause = holdout["customer_id"].map(truth.set_index("customer_id")["cause"])
     churned = holdout["churned"] == 1
     silent = named[churned & (cause == "none")]

@@ -9,6 +9,7 @@ from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import (
     cause_agreement,
     cause_check,
+    cause_metrics,
     explain_causes,
     feature_groups,
     stated_causes,
@@ -26,7 +27,8 @@ from churn.score._value import (
 )
 
 __all__ = [
-    "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "customer_value",
-    "explain_causes", "feature_groups", "forecast_customer_value", "key_accounts", "reason_codes", "risk_bands",
-    "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast", "value_tiers",
+    "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics",
+    "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "key_accounts",
+    "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
+    "value_tiers",
 ]

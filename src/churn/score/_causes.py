@@ -48,70 +48,76 @@ def cause_evidence(contributions: pd.DataFrame, cfg: ExplainConfig,
 
 
 def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd.DataFrame | None = None,
-                   reference: pd.DataFrame | None = None, stated: pd.Series | None = None) -> pd.DataFrame:
+                   trend_window: int | None = None, reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
 
-    Each cause's evidence (`cause_evidence`, with the `features` explained when given) is compared with the
-    same evidence across a reference population, as a z-score: `reference` (contributions of the population;
-    default: `contributions` itself, the customers scored together). A cause is named when it stands out: its z is at least
-    `cfg.min_evidence_z` and leads the runner-up by at least `cfg.min_margin_z`. Otherwise the cause is
-    unclear (`other`): no signal of any cause, or two causes too close to tell apart; the playbook answers
-    with a diagnostic call. A cause the customer stated (`stated`, from `stated_causes`: the cause they
-    complained about most in the trend window) comes first when `cfg.stated_first`: what a customer said
-    outranks what the model infers. See docs/loss_causes.md for why.
+    Each cause's evidence (`cause_evidence`) is compared with the same evidence across a reference population,
+    as a z-score: `reference` (contributions of the population; default: `contributions` itself, the customers
+    scored together). The cause with the highest z is named when it is at least `cfg.min_evidence_z` and leads
+    the runner-up by at least `cfg.min_margin_z`; otherwise the cause is unclear (`other`): no signal of any
+    cause, or two too close to tell apart, and the playbook answers with a diagnostic contact. With the
+    `features` explained (row for row) and the `trend_window`, a cause the customer stated (`stated_causes`)
+    comes first when `cfg.stated_first`: what a customer said outranks what the model infers. See
+    docs/loss_causes.md for why.
 
-    `cause_share` is the named cause's part of all the positive z evidence; `cause_margin` its lead over the
-    runner-up in standard deviations; `secondary_cause` the runner-up when it stands out as well.
+    `cause_share` is the named cause's part of all the positive z evidence (0 when unclear); `cause_margin` the
+    named (or, when unclear, the leading) cause's lead over the best other cause, in standard deviations;
+    `secondary_cause` the best other cause when it stands out as well.
     """
     evidence = cause_evidence(contributions, cfg, features)
     ref = evidence if reference is None else cause_evidence(reference, cfg)
     spread = ref.std(ddof=0).replace(0.0, 1.0).fillna(1.0)  # a cause with no spread: its raw log-odds
     z = (evidence - ref.mean().fillna(0.0)) / spread
     values = z[list(CAUSES)].to_numpy()
-    order = np.argsort(-values, axis=1, kind="stable")
     rows = np.arange(len(values))
-    top, second = order[:, 0], order[:, 1]
-    top_z, second_z = values[rows, top], values[rows, second]
-    margin = top_z - second_z
-    clear = (top_z >= cfg.min_evidence_z) & (margin >= cfg.min_margin_z)
+    top = values.argmax(axis=1)
+    clear = (values[rows, top] >= cfg.min_evidence_z) & (_runner_up(values, top)[1] >= cfg.min_margin_z)
+    named = top
+    if features is not None and trend_window is not None and cfg.stated_first:
+        stated = stated_causes(features, cfg, trend_window).to_numpy()
+        said = pd.notna(stated)
+        named = np.where(said, [CAUSES.index(c) if c in CAUSES else 0 for c in stated], top)
+        clear |= said
+    runner_up, margin = _runner_up(values, named)
     positive = values.clip(min=0).sum(axis=1)
-    share = np.divide(top_z, positive, out=np.zeros_like(positive), where=positive > 0)
+    share = np.divide(values[rows, named].clip(min=0), positive, out=np.zeros_like(positive), where=positive > 0)
 
     causes = np.array(CAUSES, dtype=object)
-    primary = np.where(clear, causes[top], OTHER_CAUSE)
-    secondary = np.where(clear & (second_z >= cfg.min_evidence_z), causes[second], None)
-    if stated is not None and cfg.stated_first:
-        said = stated.reindex(contributions.index).to_numpy(dtype=object)
-        has = pd.notna(said)
-        said_z = values[rows, np.array([CAUSES.index(c) if c in CAUSES else 0 for c in said], dtype=int)]
-        said_share = np.divide(said_z.clip(min=0), positive, out=np.zeros_like(positive), where=positive > 0)
-        share = np.where(has, said_share, share)
-        # the model's leading cause, when it differs and stands out, becomes the second cause
-        other_lead = np.where((causes[top] != said) & (top_z >= cfg.min_evidence_z), causes[top], None)
-        secondary = np.where(has, other_lead, secondary)
-        clear = clear | has
-        primary = np.where(has, said, primary)
     out = pd.DataFrame({
-        "primary_cause": primary,
+        "primary_cause": np.where(clear, causes[named], OTHER_CAUSE),
         "cause_share": np.round(np.where(clear, share, 0.0), 3),
         "cause_margin": np.round(margin, 3),
-        "secondary_cause": secondary,
+        "secondary_cause": np.where(clear & (values[rows, runner_up] >= cfg.min_evidence_z), causes[runner_up], None),
     }, index=contributions.index)
     return out.join(z.add_prefix("cause_z_").round(4))
 
 
+def _runner_up(values: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the largest of the columns other than `chosen`, and the chosen column's lead over it."""
+    rows = np.arange(len(values))
+    others = values.copy()
+    others[rows, chosen] = -np.inf
+    runner_up = others.argmax(axis=1)
+    return runner_up, values[rows, chosen] - values[rows, runner_up]
+
+
 def _complaints_by_cause(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int) -> tuple[list[str], np.ndarray]:
-    """Complaints in the last `trend_window` days per cause (its complaint categories, from the cause map in
-    `cfg`) for the causes complaints can name (not engagement)."""
-    groups = feature_groups(list(features.columns), cfg)
+    """The causes complaints can name (all but engagement) and, per customer, the complaints about each in the
+    last `trend_window` days (its complaint categories, from the cause map in `cfg`)."""
     named = [c for c in CAUSES if c != "engagement"]
+    return named, _sum_by_cause(features, cfg, named,
+                                lambda f: f.startswith("complaints_") and f.endswith(f"_{trend_window}"))
+
+
+def _sum_by_cause(features: pd.DataFrame, cfg: ExplainConfig, causes: list[str], keep) -> np.ndarray:
+    """One column per cause: the sum of its features for which `keep(name)` holds (missing values as 0)."""
+    groups = feature_groups(list(features.columns), cfg)
 
     def total(cause: str) -> np.ndarray:
-        cols = [f for f, g in groups.items()
-                if g == cause and f.startswith("complaints_") and f.endswith(f"_{trend_window}")]
+        cols = [f for f, g in groups.items() if g == cause and keep(f)]
         return features[cols].fillna(0).to_numpy(dtype=float).sum(axis=1) if cols else np.zeros(len(features))
 
-    return named, np.column_stack([total(c) for c in named])
+    return np.column_stack([total(c) for c in causes])
 
 
 def stated_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int) -> pd.Series:
@@ -127,33 +133,25 @@ def stated_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int)
 def symptom_rule_causes(features: pd.DataFrame, cfg: ExplainConfig, trend_window: int) -> pd.Series:
     """The cause a manager would name from the symptoms alone, without a model: the baseline for causes.
 
-    1. the cause with the most complaints in the last `trend_window` days (its complaint categories, from the
-       cause map in `cfg`), if one cause has strictly the most;
-    2. else, among the tied causes (or all, without complaints), the one whose survey sub-score fell most over
-       the last 180 days (a negative `*_score_trend`);
+    1. the cause stated: most complaints in the last `trend_window` days (`stated_causes`);
+    2. else, among the causes tied for the most complaints (or all, without complaints), the one whose survey
+       sub-score fell most over the last 180 days (a negative `*_score_trend`); tied complaints with no score
+       drop among them: the first tied cause in the vocabulary's order;
     3. else engagement: the customer faded without a complaint or a worse score.
     """
-    groups = feature_groups(list(features.columns), cfg)
     named, complaints = _complaints_by_cause(features, cfg, trend_window)
-
-    def total(cause: str, keep) -> np.ndarray:
-        cols = [f for f, g in groups.items() if g == cause and keep(f)]
-        return features[cols].fillna(0).to_numpy(dtype=float).sum(axis=1) if cols else np.zeros(len(features))
-
     # a score drop is a negative trend; rises and missing surveys say nothing
-    drops = np.column_stack([total(c, lambda f: f.endswith("_score_trend")) for c in named]).clip(max=0.0) * -1.0
+    drops = _sum_by_cause(features, cfg, named, lambda f: f.endswith("_score_trend")).clip(max=0.0) * -1.0
     names = np.array(named)
     most = complaints.max(axis=1, keepdims=True)
     complained = most[:, 0] > 0
     tied = (complaints == most) & complained[:, None]
-    unique = tied.sum(axis=1) == 1
     drop_among = np.where(tied | ~complained[:, None], drops, -1.0)  # among the tied, or all without complaints
     has_drop = drop_among.max(axis=1) > 0
     cause = np.where(has_drop, names[drop_among.argmax(axis=1)], "engagement")
-    # complaints tied with no score drop among them: the first tied cause in the vocabulary's order
     cause = np.where(complained & ~has_drop, names[tied.argmax(axis=1)], cause)
-    cause = np.where(unique, names[complaints.argmax(axis=1)], cause)
-    return pd.Series(cause, index=features.index, name="symptom_rule_cause")
+    stated = stated_causes(features, cfg, trend_window)
+    return stated.fillna(pd.Series(cause, index=features.index)).astype(object).rename("symptom_rule_cause")
 
 
 def cause_agreement(customer_id: pd.Series, predicted: pd.Series, truth: pd.DataFrame) -> dict:
@@ -188,7 +186,7 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     t0 = time.perf_counter()
     contributions = model.contributions(holdout)
     t1 = time.perf_counter()
-    explained = explain_causes(contributions, cfg, holdout, stated=stated_causes(holdout, cfg, trend_window))
+    explained = explain_causes(contributions, cfg, holdout, trend_window)
     t2 = time.perf_counter()
     rule = symptom_rule_causes(holdout, cfg, trend_window)
     churned = holdout["churned"].to_numpy() == 1
@@ -199,7 +197,7 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     def figures(named: pd.Series) -> dict:
         out = cause_agreement(ids[churned], named[churned], truth)
         out["flagged"] = cause_agreement(ids[flagged], named[flagged], truth)
-        out["unclear"] = float((named[churned & caused] == OTHER_CAUSE).mean()) if (churned & caused).any() else 0.0
+        out["unclear"] = float((named[churned & caused] == OTHER_CAUSE).mean()) if (churned & caused).any() else np.nan
         return out
 
     result = figures(explained["primary_cause"])
@@ -208,3 +206,17 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     result["cost"] = {"customers": n, "seconds": round(t2 - t0, 3), "contributions_seconds": round(t1 - t0, 3),
                       "causes_seconds": round(t2 - t1, 3), "ms_per_customer": round(1000 * (t2 - t0) / max(n, 1), 4)}
     return result
+
+
+def cause_metrics(result: dict) -> dict[str, float]:
+    """`cause_check`'s figures as flat metrics (for MLflow): accuracy on all and on flagged churners, the share
+    left unclear, each cause's recall and precision; the symptom rule's with the suffix `_symptom_rule`. NaN
+    (nobody to judge) is left out."""
+    out = {}
+    for suffix, m in (("", result), ("_symptom_rule", result["symptom_rule"])):
+        out[f"cause_accuracy{suffix}"] = m["accuracy"]
+        out[f"cause_accuracy_flagged{suffix}"] = m["flagged"]["accuracy"]
+        out[f"cause_unclear_share{suffix}"] = m["unclear"]
+        out |= {f"cause_recall_{c}{suffix}": v for c, v in m["per_cause"].items()}
+        out |= {f"cause_precision_{c}{suffix}": v for c, v in m["precision_per_cause"].items()}
+    return {k: v for k, v in out.items() if v == v}

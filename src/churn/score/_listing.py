@@ -7,7 +7,7 @@ import pandas as pd
 from churn.config import ExplainConfig, ScoreConfig, ValueConfig
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
-from churn.score._causes import explain_causes, stated_causes
+from churn.score._causes import explain_causes
 from churn.score._reasons import reason_codes
 from churn.vocab import SCORED_COLUMNS
 
@@ -55,8 +55,7 @@ def score_customers(
     tier_value = out["forecast_value_12m"].fillna(out["value_12m"]) if by_forecast else out["value_12m"]
     out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
-    causes = explain_causes(model.contributions(frame), explain, frame,
-                            stated=stated_causes(frame, explain, trend_window))
+    causes = explain_causes(model.contributions(frame), explain, frame, trend_window)
     out = out.join(causes[["primary_cause", "cause_share", "secondary_cause"]])
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
     out["reason_codes"] = reason_codes(frame, out["primary_cause"], trend_window)
