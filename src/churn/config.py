@@ -310,6 +310,8 @@ class ReportConfig(Section):
     language: Literal["en", "zh"] = "en"
     mask_personal: bool = False  # mask customer names and contact details in every output
     excel: bool = True
+    # The currency of every amount (a code: CNY, USD, EUR, ...), shown beside each one; None shows bare numbers.
+    currency: str | None = Field(None, max_length=8)
 
 
 class PublishConfig(Section):

@@ -301,7 +301,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
     plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
-    listing = apply_plan(listing, plan)
+    listing = apply_plan(listing, plan, playbook)
     io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # read by `churn effect` later
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
@@ -332,13 +332,13 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
 
     summary = _needed(ws.plan_summary, as_of, "decide")
     listing = io.read_parquet(out_dir / "retention_list.parquet")
-    html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal)
+    html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal, cfg.report.currency)
     with io.atomic_path(out_dir / "report.html") as tmp:
         tmp.write_text(html, encoding="utf-8")
     written = [str(out_dir / "report.html")]
     if cfg.report.excel:
         with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
-            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal)
+            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency)
         written.append(str(out_dir / "retention_list.xlsx"))
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
 

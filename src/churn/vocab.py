@@ -45,6 +45,17 @@ LIST_COLUMNS = [
 ACTION_COLUMNS = ["action", "action_label", "channel", "owner_role", "action_cost"]
 SCORED_COLUMNS = [c for c in LIST_COLUMNS if c not in ACTION_COLUMNS and c != "reasons"]
 
+# The contact plan's decision for each customer: contacted this week, held out at random to measure the
+# actions (never contacted, never shown an action), or why not (`churn.action.choose_actions`).
+CONTACTED = "chosen"
+HELD_OUT = "holdout"
+NOT_CONTACTED = ("below budget line", "owner at capacity", "not worth its cost")
+DECISIONS = (CONTACTED, HELD_OUT, *NOT_CONTACTED)
+# The columns the contact plan adds after LIST_COLUMNS.
+DECISION_COLUMNS = ["contact", "contact_label", "contact_channel", "contact_cost", "decision", "holdout",
+                    "holdout_action", "expected_retained_value"]
+
 __all__ = ["TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
            "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS",
-           "ACTION_COLUMNS", "SCORED_COLUMNS"]
+           "ACTION_COLUMNS", "SCORED_COLUMNS", "CONTACTED", "HELD_OUT", "NOT_CONTACTED", "DECISIONS",
+           "DECISION_COLUMNS"]

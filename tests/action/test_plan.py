@@ -15,6 +15,7 @@ from churn.action import (
     STATUSES,
     action_options,
     allowed_actions,
+    apply_plan,
     assign_holdout,
     choose_actions,
     compare_with_risk_ranking,
@@ -429,6 +430,25 @@ def test_decide_puts_it_together(playbook):
     vs = s["versus_risk_ranking"]
     assert vs["optimiser"]["expected_value_retained"] == pytest.approx(s["planned_value"])
     assert vs["optimiser"]["expected_value_retained"] >= vs["risk_ranking"]["expected_value_retained"]
+
+
+def test_apply_plan_puts_the_plans_contact_and_its_cost_on_the_list(playbook):
+    listing = make_listing(300, seed=4)
+    cfg = DecideConfig(budget=2000.0, effects=PRIORS, holdout_share=0.2, seed=1)
+    plan = decide(listing, playbook, cfg)
+    out = apply_plan(listing, plan, playbook)
+    assert out["customer_id"].tolist() == listing["customer_id"].tolist()
+    contacted = out["decision"] == "chosen"
+    # the contact columns are the plan's: their sum is the budget used, and only contacted customers have them
+    assert out["contact_cost"].sum() == pytest.approx(plan.attrs["summary"]["budget_used"])
+    assert out.loc[contacted, "contact"].notna().all() and out.loc[~contacted, "contact"].isna().all()
+    assert (out.loc[~contacted, "contact_cost"] == 0).all() and out.loc[~contacted, "contact_label"].isna().all()
+    for r in out[contacted].itertuples():
+        action = playbook.actions[r.contact]
+        assert (r.contact_label, r.contact_channel, r.contact_cost) == (action.label, action.channel, action.cost)
+    held = out[out["holdout"]]
+    assert len(held) and held["contact"].isna().all() and held["holdout_action"].notna().all()
+    assert "contact" not in listing.columns  # the input is not changed
 
 
 # --------------------------------------------------------------------------- measured effects

@@ -9,9 +9,11 @@ import string
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import CONFIG
 from openpyxl import load_workbook
 
-from churn.action import load_playbook, playbook_actions
+from churn.action import apply_plan, decide, load_playbook, playbook_actions
+from churn.config import DecideConfig, load_config
 from churn.report import (
     localize,
     mask_emails,
@@ -23,7 +25,7 @@ from churn.report import (
     write_excel,
 )
 from churn.score import REASON_KEYS, reason_codes, risk_bands, value_tiers
-from churn.vocab import LIST_CAUSES, LIST_COLUMNS
+from churn.vocab import DECISION_COLUMNS, DECISIONS, LIST_CAUSES, LIST_COLUMNS
 
 LANGUAGES = ["en", "zh"]
 AS_OF = "2026-10-01"
@@ -33,12 +35,15 @@ OWNERS = [
     "AM-01 Wang Ming", "AM-02 Li Na", "KAM [North]: Zhang/Wei*?", "AM-04 Alexandra Konstantinopoulou-North",
     "AM-04 Alexandra Konstantinopoulou-South", "am-01 wang ming", "History",
 ]
+DECIDE = load_config(CONFIG).decide  # the configured priors, read not copied
 SECRET_NAMES = ["Renji Hospital Pharmacy", "St. Mary's Clinic", "=HYPERLINK(\"http://evil\")", "</script><b>x</b>"]
 
 
-def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = None) -> pd.DataFrame:
+def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = None,
+                 planned: bool = True) -> pd.DataFrame:
     """A retention list built like the score and decide stages build it (same columns and dtypes), from the real
-    risk bands, value tiers, playbook and reasons, without training a model."""
+    risk bands, value tiers, playbook, reasons and contact plan (budget cut, 10% holdout), without training a
+    model. `planned=False`: a list from before contact plans (no plan columns)."""
     rng = np.random.default_rng(seed)
     owners = OWNERS + [None] if owners is None else owners
     out = pd.DataFrame({"customer_id": pd.array([f"C{i:05d}" for i in range(n)], dtype="string")})
@@ -73,7 +78,12 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
     out["model_version"] = "churn v3"
     out["as_of"] = AS_OF
     out = out.sort_values(["expected_loss", "customer_id"], ascending=[False, True])
-    return out[LIST_COLUMNS].reset_index(drop=True)
+    out = out[LIST_COLUMNS].reset_index(drop=True)
+    if not planned:
+        return out
+    playbook = load_playbook("configs/playbook.yaml")
+    cfg = DecideConfig(budget=n * 8.0, effects=DECIDE.effects, holdout_share=0.1, seed=seed)
+    return apply_plan(out, decide(out, playbook, cfg), playbook)
 
 
 def with_contacts(listing: pd.DataFrame) -> pd.DataFrame:
@@ -146,7 +156,9 @@ def test_the_kind_of_model_that_ranked_the_list_is_said_in_the_readers_language(
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_headline_figures(listing, language):
+def test_headline_figures(language):
+    # a list from before contact plans: the plan's figures come from the run's summary
+    listing = make_listing(planned=False)
     at_risk = listing["risk_band"].isin(["high", "medium"])
     html = render_html(listing, summary_for(listing), language)
     value_at_risk = f"{listing.loc[at_risk, 'expected_loss'].sum():,.0f}"
@@ -170,6 +182,110 @@ def test_headline_figures(listing, language):
     assumed = render_html(listing, summary_for(listing, action_effects={"rep_visit": {"source": "prior (config)"}}),
                           language)
     assert t["prior_note"] in assumed
+
+
+def amount(text: str) -> float:
+    """An amount as the report writes it ("¥12,345", "12,345 CHF", "-¥3") back to a number."""
+    number = re.sub(r"[^0-9.\-]", "", text.replace(",", ""))
+    return float(number) if number not in ("", "-") else 0.0
+
+
+def owner_table(html: str) -> dict[str, list[str]]:
+    """The owner table's rows by owner key, plus "TOTAL": the cells as text."""
+    table = re.search(r'id="by-owner">(.*?)</table>', html, re.S).group(1)
+    rows = {key: re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+            for key, row in re.findall(r'<tr class="pick" data-owner="([^"]*)">(.*?)</tr>', table, re.S)}
+    rows["TOTAL"] = re.findall(r"<td[^>]*>(.*?)</td>", re.search(r"<tfoot>(.*?)</tfoot>", table, re.S).group(1))
+    return rows
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_totals_agree_across_headline_owner_table_list_and_workbook(listing, language):
+    # the run's summary says something else on purpose: the figures must come from the list itself
+    html = render_html(listing, summary_for(listing, budget=2400.0, budget_used=1.0, expected_value_retained=2.0),
+                       language, currency="CNY")
+    contacted = listing["decision"] == "chosen"
+    cost, retained = listing.loc[contacted, "contact_cost"].sum(), listing.loc[contacted, "expected_retained_value"].sum()
+    assert cost > 0 and retained > 0
+    headline = re.search(r'id="kpi-budget">.*?kpi-value">(.*?)<', html, re.S).group(1)
+    assert headline.startswith(f"¥{cost:,.0f} ") and headline.endswith("¥2,400")
+    kpi_retained = re.search(r'id="kpi-retained">.*?kpi-value">(.*?)<', html, re.S).group(1)
+    assert kpi_retained == f"¥{retained:,.0f}"
+    rows = owner_table(html)
+    # columns: owner, customers, at risk, high risk, % at risk, value at risk, to contact, cost, retained
+    assert amount(rows["TOTAL"][6]) == contacted.sum()
+    assert rows["TOTAL"][7] == f"¥{cost:,.0f}" and rows["TOTAL"][8] == f"¥{retained:,.0f}"
+    by_owner = listing[contacted].groupby(listing["owner"].fillna("(no owner)"))["contact_cost"].sum()
+    for owner, cells in rows.items():
+        if owner != "TOTAL":
+            assert amount(cells[7]) == pytest.approx(round(by_owner.get(owner, 0.0)), abs=0.5), owner
+    assert sum(amount(cells[7]) for owner, cells in rows.items() if owner != "TOTAL") == pytest.approx(cost, abs=len(rows))
+    # the workbook's owners' sheets hold exactly the contacts, and their costs add up to the same total
+    wb = excel(listing, language, currency="CNY")
+    heading = localize.COLUMNS[language]["contact_cost"]
+    sheet_cost = 0.0
+    for ws in wb.worksheets[1:]:
+        if ws.max_row > 1:
+            col = column_of(ws, heading)
+            sheet_cost += sum(c.value for c in ws[col][1:])
+            assert ws[f"{col}2"].number_format == '"¥"#,##0'
+    assert sheet_cost == pytest.approx(cost)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_held_out_customers_carry_no_action_anywhere_a_manager_reads(listing, language):
+    import json
+
+    held = listing[listing["holdout"]]
+    assert len(held) and held["holdout_action"].notna().all() and held["action"].notna().all()
+    html = render_html(listing, summary_for(listing), language)
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    col = {name: i for i, name in enumerate(data["cols"])}
+    rows = {r[col["id"]]: r for r in data["rows"]}
+    for cid in held["customer_id"]:
+        r = rows[cid]
+        assert r[col["decision"]] == "holdout" and r[col["action"]] == "" and r[col["todo"]] == ""
+        assert r[col["cost"]] == 0 and r[col["todo_cost"]] == 0 and r[col["retained"]] == 0
+    wb = excel(listing, language)
+    ws = wb.worksheets[0]
+    headings = localize.COLUMNS[language]
+    cells = {h: column_of(ws, headings[h]) for h in ("action_label", "contact_label", "decision", "action_cost")}
+    ids = [c.value for c in ws["A"][1:]]
+    for cid in held["customer_id"]:
+        r = ids.index(cid) + 2
+        assert ws[f"{cells['decision']}{r}"].value == localize.DECISIONS[language]["holdout"]
+        assert ws[f"{cells['action_label']}{r}"].value is None and ws[f"{cells['contact_label']}{r}"].value is None
+        assert ws[f"{cells['action_cost']}{r}"].value == 0
+    on_owner_sheets = {c.value for s in wb.worksheets[1:] for c in s["A"][1:]}
+    assert not on_owner_sheets & set(held["customer_id"])
+    assert all(headings["holdout_action"] != c.value for c in ws[1])  # the held-back action is data, not for managers
+
+
+@pytest.mark.parametrize(("currency", "text", "excel_format"), [
+    ("CNY", "¥1,235", '"¥"#,##0'), ("USD", "$1,235", '"$"#,##0'), ("CHF", "1,235 CHF", '#,##0" CHF"'),
+    (None, "1,235", "#,##0"),
+])
+def test_every_amount_says_its_currency(currency, text, excel_format):
+    from churn.report._frame import excel_money_format, money_format
+
+    assert money_format(currency)(1234.6) == text
+    assert money_format(currency)(-1234.6) == "-" + text
+    assert excel_money_format(currency) == excel_format
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_decisions_and_contacts_are_translated(listing, language):
+    wb = excel(listing, language)
+    ws = wb.worksheets[0]
+    headings = localize.COLUMNS[language]
+    decisions = {c.value for c in ws[column_of(ws, headings["decision"])][1:]}
+    assert decisions == {localize.DECISIONS[language][d] for d in listing["decision"].unique()}
+    contacts = {c.value for c in ws[column_of(ws, headings["contact_label"])][1:]} - {None}
+    if language == "zh":
+        assert contacts <= set(localize.ACTION_LABELS_ZH.values())
+    else:
+        assert contacts == set(listing["contact_label"].dropna())
+    assert set(localize.DECISIONS["en"]) == set(localize.DECISIONS["zh"]) == set(DECISIONS)
 
 
 def test_breakdowns_and_charts(listing):
@@ -252,7 +368,8 @@ def test_list_without_customer_details():
     buffer = io.BytesIO()
     write_excel(bare, buffer)
     wb = load_workbook(buffer)
-    assert wb.sheetnames == ["Retention list", "(no owner)"] and wb["(no owner)"].max_row == 41
+    contacted = int((bare["decision"] == "chosen").sum())
+    assert wb.sheetnames == ["Retention list", "(no owner)"] and wb["(no owner)"].max_row == contacted + 1 > 1
 
 
 def test_empty_list():
@@ -344,7 +461,8 @@ def test_excel_list_sheet(listing, language):
     n, headings = len(listing), localize.COLUMNS[language]
     assert ws.title == localize.TEXT[language]["sheet_list"]
     assert ws.freeze_panes == "A2"
-    shown = [c for c in LIST_COLUMNS if c != "reason_codes"]  # the reasons are shown in words
+    codes = ("reason_codes", "action", "contact", "holdout", "holdout_action")  # the sheet says them in words
+    shown = [c for c in LIST_COLUMNS + DECISION_COLUMNS if c not in codes]
     assert ws.max_row == n + 1 and ws.max_column == len(shown)
     assert ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}{n + 1}"
     assert [c.value for c in ws[1]] == [headings[c] for c in shown]
@@ -365,7 +483,9 @@ def test_excel_list_sheet(listing, language):
     if language == "zh":
         assert {c.value for c in ws[band][1:]} <= {"高风险", "中风险", "低风险"}
         action = column_of(ws, headings["action_label"])
-        assert {c.value for c in ws[action][1:]} <= set(localize.ACTION_LABELS_ZH.values())
+        assert {c.value for c in ws[action][1:]} - {None} <= set(localize.ACTION_LABELS_ZH.values())
+        decision = column_of(ws, headings["decision"])
+        assert {c.value for c in ws[decision][1:]} <= set(localize.DECISIONS["zh"].values())
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -376,7 +496,8 @@ def test_excel_sheet_per_owner(listing, language):
     assert owner_sheets[-1].title == sheet_name(localize.TEXT[language]["no_owner"], set())
     assert len({s.title.casefold() for s in wb.worksheets}) == len(wb.worksheets)
     owner = listing["owner"].fillna("(none)")
-    owner_of, counts = dict(zip(listing["customer_id"], owner, strict=True)), owner.value_counts()
+    contacted = listing["decision"] == "chosen"
+    owner_of, counts = dict(zip(listing["customer_id"], owner, strict=True)), owner[contacted].value_counts()
     seen = 0
     for ws in owner_sheets:
         assert len(ws.title) <= 31 and not re.search(r"[\[\]:*?/\\]", ws.title)
@@ -385,9 +506,9 @@ def test_excel_sheet_per_owner(listing, language):
         ids = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
         owners = {owner_of[i] for i in ids}
         assert len(owners) == 1, ws.title  # one owner per sheet ...
-        assert len(ids) == counts[owners.pop()]  # ... with all their customers
+        assert len(ids) == counts[owners.pop()]  # ... with all their customers to contact this week
         seen += len(ids)
-    assert seen == len(listing)
+    assert seen == contacted.sum() > 0
     titles = [s.title for s in owner_sheets]
     assert "KAM _North__ Zhang_Wei__" in titles and "History _" in titles
     assert "AM-04 Alexandra Konstantinopoul" in titles and "AM-04 Alexandra Konstantino (2)" in titles

@@ -70,6 +70,10 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     n = len(listing)
 
     assert page.inner_text("h1") == t["title"]
+    # the page opens on the customers to contact this week; "all customers" shows the whole list
+    contacted = int((listing["decision"] == "chosen").sum())
+    assert page.input_value("#filter-view") == "contact" and shown(page) == (contacted, min(contacted, PAGE_SIZE))
+    page.select_option("#filter-view", "all")
     assert shown(page) == (n, PAGE_SIZE)
     assert page.locator("#list-body tr").first.is_visible()
     assert page.inner_text("#shown-count") == t["shown"].format(shown=f"{n:,}", total=f"{n:,}")
@@ -94,16 +98,19 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
 
     # customers without an owner; at risk (high + medium); all rows on one page
     page.click("#reset-filters")
+    page.select_option("#filter-view", "all")
     page.select_option("#filter-owner", NO_OWNER)
     no_owner = int(listing["owner"].isna().sum())
     assert shown(page) == (no_owner, no_owner)
     assert set(page.locator("#list-body td.owner").all_inner_texts()) == {t["no_owner"]}
     page.click("#reset-filters")
+    page.select_option("#filter-view", "all")
     page.select_option("#filter-risk", "__at_risk__")
     page.select_option("#filter-tier", "low")
     at_risk = int((listing["risk_band"].isin(["high", "medium"]) & (listing["value_tier"] == "low")).sum())
     assert shown(page) == (at_risk, min(at_risk, PAGE_SIZE))
     page.click("#reset-filters")
+    page.select_option("#filter-view", "all")
     page.select_option("#page-size", "0")
     assert shown(page) == (n, n)
 
@@ -113,9 +120,16 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     assert page.locator("#list-body tr").first.locator("td").first.inner_text() == "101"
     assert page.inner_text("#page-info") == t["page"].format(page=2, pages=-(-n // PAGE_SIZE))
 
-    # a click on an owner in the owner table filters the list to that owner
+    # a click on an owner in the owner table shows that owner's week: only their customers to contact, each
+    # with the planned contact
     page.click(f'#by-owner tr[data-owner="{owner}"]')
-    assert page.input_value("#filter-owner") == owner and shown(page) == (expected, expected)
+    theirs = listing[(listing["owner"] == owner) & (listing["decision"] == "chosen")]
+    assert page.input_value("#filter-owner") == owner and page.input_value("#filter-view") == "contact"
+    assert shown(page) == (len(theirs), len(theirs)) and len(theirs) > 0
+    ids = [txt.split("\n")[0] for txt in page.locator("#list-body tr td:nth-child(2)").all_inner_texts()]
+    assert ids == theirs["customer_id"].tolist()
+    todo = page.locator("#list-body tr td.action strong.todo").all_inner_texts()
+    assert todo == [localize.action_label(a, b, language) for a, b in zip(theirs["contact"], theirs["contact_label"])]
     page.click("#reset-filters")
 
     shot = tmp_path / f"report_{language}.png"
@@ -123,4 +137,61 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     assert shot.stat().st_size > 30_000
     assert errors == []
     assert all(url.startswith(("file://", "data:")) for url in requests), requests  # works with no internet
+    page.close()
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_no_held_out_customer_shows_an_action_and_search_sort_export_work(browser, listing, language, tmp_path):
+    page, requests, errors = open_report(browser, listing, language, tmp_path)
+    t = localize.TEXT[language]
+    page.select_option("#filter-view", "all")
+    page.select_option("#page-size", "0")
+    held = set(listing.loc[listing["holdout"], "customer_id"])
+    assert held
+    seen = 0
+    for row in page.locator("#list-body tr").all():
+        cid = row.locator("td").nth(1).inner_text().split("\n")[0]
+        if cid in held:
+            seen += 1
+            action = row.locator("td.action")
+            assert action.inner_text() == localize.DECISIONS[language]["holdout"]
+            assert action.locator("strong.todo").count() == 0 and action.get_attribute("title") is None
+    assert seen == len(held)
+
+    # text search: by customer id, then by owner (case-insensitive)
+    target = listing["customer_id"].iat[7]
+    page.fill("#search", target.lower())
+    assert shown(page) == (1, 1)
+    page.fill("#search", "wang ming")
+    expected = int(listing["owner"].fillna("").str.lower().str.contains("wang ming").sum())
+    assert shown(page) == (expected, expected) and expected > 0
+
+    # sort: by churn probability, highest first, then lowest first
+    page.fill("#search", "")
+    page.click('th[data-sort="p"]')
+    first = page.locator("#list-body tr").first.locator("td").nth(1).inner_text().split("\n")[0]
+    top = listing.sort_values(["churn_probability"], ascending=False, kind="stable")
+    assert listing.set_index("customer_id").at[first, "churn_probability"] == top["churn_probability"].iat[0]
+    page.click('th[data-sort="p"]')
+    first = page.locator("#list-body tr").first.locator("td").nth(1).inner_text().split("\n")[0]
+    assert listing.set_index("customer_id").at[first, "churn_probability"] == listing["churn_probability"].min()
+
+    # CSV export of the filtered view: one owner's contacts, in the page's order
+    page.click("#reset-filters")
+    owner = listing["owner"].value_counts().index[0]
+    page.select_option("#filter-owner", owner)
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    path = tmp_path / "export.csv"
+    download.value.save_as(path)
+    with open(path, encoding="utf-8-sig", newline="") as f:  # lines end in CR LF, as Excel writes CSV
+        text = f.read()
+    lines = [line for line in text.split("\r\n") if line]
+    theirs = listing[(listing["owner"] == owner) & (listing["decision"] == "chosen")]
+    assert len(lines) == len(theirs) + 1
+    assert lines[0].startswith(",".join([localize.COLUMNS[language]["rank"], localize.COLUMNS[language]["customer_id"]]))
+    assert [line.split(",")[1] for line in lines[1:]] == theirs["customer_id"].tolist()
+    assert t["export_csv"] in page.inner_text("#export-csv")
+    assert errors == []
+    assert all(url.startswith(("file://", "data:", "blob:")) for url in requests), requests
     page.close()

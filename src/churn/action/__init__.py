@@ -19,7 +19,6 @@ from churn.action._effects import (
     wilson_interval,
 )
 from churn.action._plan import (
-    DECISION_COLUMNS,
     STATUSES,
     action_options,
     allowed_actions,
@@ -40,6 +39,7 @@ from churn.action._uplift import (
     qini_report,
     uplift_by_decile,
 )
+from churn.vocab import DECISION_COLUMNS  # the plan's columns, defined with the vocabulary
 
 __all__ = [
     "DECISION_COLUMNS", "DEFAULT_PARAMS", "EXAMPLE_KEYS", "MEASURE_COLUMNS", "STATUSES", "Playbook", "UpliftModel",

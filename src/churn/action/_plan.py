@@ -63,12 +63,20 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from churn.config import DecideConfig
-from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, NO_OWNER, SEGMENTS
+from churn.vocab import (
+    CONTACTED,
+    HELD_OUT,
+    KEY_ACCOUNT,
+    LIST_CAUSES,
+    NO_OWNER,
+    NOT_CONTACTED,
+    SEGMENTS,
+)
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("chosen", "below budget line", "owner at capacity", "not worth its cost")
-HOLDOUT = "holdout"
+STATUSES = (CONTACTED, *NOT_CONTACTED)
+HOLDOUT = HELD_OUT
 OPTION_COLUMNS = ("customer_id", "owner", "action", "channel", "cost", "expected_retained_value")
 VALUE_COLUMNS = ("value_if_retained_12m", "forecast_value_12m", "value_12m")
 LISTING_COLUMNS = ("customer_id", "owner", "is_key_account", "value_tier", "primary_cause", "churn_probability")
@@ -613,17 +621,22 @@ def effect_sources(cfg: DecideConfig, campaigns: dict | None, runs: dict | None)
     return out
 
 
-DECISION_COLUMNS = ["contact", "decision", "holdout", "holdout_action", "expected_retained_value"]
+def apply_plan(listing: pd.DataFrame, plan: pd.DataFrame, playbook) -> pd.DataFrame:
+    """The retention list with the plan's columns (`DECISION_COLUMNS`): `contact` (the action chosen within
+    budget and capacity, empty if none) with its playbook `contact_label`, `contact_channel` and
+    `contact_cost` (0 when there is no contact: the plan's own cost, which may differ from the playbook
+    action's `action_cost` in the list), `decision` (chosen / holdout / why not), `holdout`,
+    `holdout_action` (the action a held-out customer would have got), `expected_retained_value`.
 
-
-def apply_plan(listing: pd.DataFrame, plan: pd.DataFrame) -> pd.DataFrame:
-    """The retention list with the plan's columns: `contact` (the action chosen within budget and
-    capacity, empty if none), `decision` (chosen / holdout / why not), `holdout`, `holdout_action` (the
-    action a held-out customer would have got), `expected_retained_value`."""
+    The contact columns are the plan's: summed they give the budget used, owner by owner."""
     by_id = plan.set_index("customer_id")
     ids = listing["customer_id"].astype("string")
     out = listing.copy()
-    out["contact"] = by_id["chosen_action"].reindex(ids).astype("string").to_numpy()
+    contact = by_id["chosen_action"].reindex(ids).astype("string")
+    out["contact"] = contact.to_numpy()
+    out["contact_label"] = contact.map(lambda a: playbook.actions[a].label, na_action="ignore").astype("string").to_numpy()
+    out["contact_channel"] = contact.map(lambda a: playbook.actions[a].channel, na_action="ignore").astype("string").to_numpy()
+    out["contact_cost"] = by_id["cost"].reindex(ids).fillna(0.0).where(contact.notna().to_numpy(), 0.0).to_numpy()
     out["decision"] = by_id["status"].reindex(ids).astype("string").to_numpy()
     out["holdout"] = by_id["holdout"].reindex(ids).fillna(False).astype(bool).to_numpy()
     out["holdout_action"] = by_id["holdout_action"].reindex(ids).astype("string").to_numpy()

@@ -1,5 +1,8 @@
 """The retention list as an Excel workbook: the full list (frozen header, autofilter, colour scale on churn
-probability, high risk filled) and one sheet per owner, customers without an owner last."""
+probability, high risk filled) and one sheet per owner with the customers to contact this week, customers
+without an owner last. Held-out customers (the random measurement group) are on the full list as "do not
+contact", with no action, and on no owner's sheet: their owners serve them as usual, unaware, so the
+measurement of the actions stays clean."""
 
 from __future__ import annotations
 
@@ -10,14 +13,25 @@ from typing import IO
 import pandas as pd
 
 import churn.report.localize as localize
-from churn.report._frame import MONEY_COLUMNS, _missing, _text, prepare_list
+from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
 from churn.report.localize import list_reasons
+from churn.vocab import CONTACTED, DECISION_COLUMNS
 
 OWNER_SHEET_COLUMNS = [
+    "customer_id", "name", "contact_name", "email", "phone", "churn_probability", "risk_band", "value_tier",
+    "is_key_account", "segment", "region", "primary_cause", "contact_label", "contact_channel", "contact_cost",
+    "expected_retained_value", "expected_loss", "value_12m", "reasons",
+]
+# A list from before contact plans: the owners' sheets show the playbook's action.
+UNPLANNED_OWNER_SHEET_COLUMNS = [
     "customer_id", "name", "contact_name", "email", "phone", "churn_probability", "risk_band", "value_tier",
     "is_key_account", "segment", "region", "primary_cause", "action_label", "channel", "owner_role", "action_cost",
     "value_12m", "expected_loss", "reasons",
 ]
+# Codes for programs (the CSV and Parquet list keep them); the sheets say the same in words.
+CODE_COLUMNS = ["reason_codes", "action", "contact", "holdout", "holdout_action"]
+# The plan's columns, left off the full list of a list without a plan (they would all be empty).
+DECISION_ONLY = [c for c in DECISION_COLUMNS if c not in CODE_COLUMNS]
 _FORBIDDEN_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
 _RESERVED_SHEET_NAMES = {"history"}
 
@@ -38,33 +52,41 @@ def sheet_name(name: str, taken: set[str]) -> str:
 
 
 def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language: str = "en",
-                mask_personal: bool = False) -> None:
-    """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO).
+                mask_personal: bool = False, currency: str | None = None) -> None:
+    """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO); amounts in
+    `currency` (a code: CNY, USD, ...).
 
-    Sheet 1 has the full list; then one sheet per owner (alphabetical) with that owner's customers
-    and actions, and customers without an owner last, in "(no owner)".
+    Sheet 1 has the full list; then one sheet per owner (alphabetical) with that owner's customers to contact
+    this week and the planned contact, and customers without an owner last, in "(no owner)". A list without a
+    contact plan gives each owner all their customers with the playbook's action.
     """
     from openpyxl import Workbook
 
     localize.check_language(language)
     t = localize.TEXT[language]
     frame = prepare_list(listing, mask_personal)
-    # The reasons' codes are data for programs; the sheet shows them in words ("reasons").
-    table = _excel_values(frame, language).drop(columns=["reason_codes"])
+    planned = frame.attrs["planned"]
+    table = _excel_values(frame, language).drop(columns=CODE_COLUMNS)
+    if not planned:
+        table = table.drop(columns=[c for c in DECISION_ONLY if c in table.columns])
+    money = excel_money_format(currency)
     wb = Workbook()
     taken: set[str] = set()
     ws = wb.active
     ws.title = sheet_name(t["sheet_list"], taken)
-    _write_sheet(ws, table, language)
+    _write_sheet(ws, table, language, money)
 
     owner = frame["owner"].astype("object")
-    owner_columns = [c for c in OWNER_SHEET_COLUMNS if c in table.columns]
+    wanted = OWNER_SHEET_COLUMNS if planned else UNPLANNED_OWNER_SHEET_COLUMNS
+    owner_columns = [c for c in wanted if c in table.columns]
+    to_contact = frame["decision"].astype("string").eq(CONTACTED).fillna(False).to_numpy() if planned \
+        else pd.Series(True, index=frame.index).to_numpy()
     for name in sorted(owner.dropna().astype(str).unique(), key=str.casefold):
-        part = table.loc[(owner == name).to_numpy(), owner_columns]
-        _write_sheet(wb.create_sheet(sheet_name(name, taken)), part, language)
+        part = table.loc[(owner == name).to_numpy() & to_contact, owner_columns]
+        _write_sheet(wb.create_sheet(sheet_name(name, taken)), part, language, money)
     if owner.isna().any():
-        part = table.loc[owner.isna().to_numpy(), owner_columns]
-        _write_sheet(wb.create_sheet(sheet_name(t["no_owner"], taken)), part, language)
+        part = table.loc[owner.isna().to_numpy() & to_contact, owner_columns]
+        _write_sheet(wb.create_sheet(sheet_name(t["no_owner"], taken)), part, language, money)
     wb.save(target)
 
 
@@ -84,10 +106,14 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     out["action_label"] = [localize.action_label(a, _text(label), language)
                            for a, label in zip(frame["action"], frame["action_label"], strict=True)]
     out["reasons"] = list_reasons(frame, language)
+    out["decision"] = frame["decision"].map(lambda v: localize.term(localize.DECISIONS, v, language))
+    out["contact_channel"] = frame["contact_channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))
+    out["contact_label"] = [localize.action_label(_text(a), _text(label), language) if _text(a) else None
+                            for a, label in zip(frame["contact"], frame["contact_label"], strict=True)]
     return out
 
 
-def _write_sheet(ws, table: pd.DataFrame, language: str) -> None:
+def _write_sheet(ws, table: pd.DataFrame, language: str, money: str = "#,##0") -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
@@ -116,7 +142,7 @@ def _write_sheet(ws, table: pd.DataFrame, language: str) -> None:
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{last}{n + 1}"
 
-    formats = {"churn_probability": "0.0%", "cause_share": "0%"} | {c: "#,##0" for c in MONEY_COLUMNS}
+    formats = {"churn_probability": "0.0%", "cause_share": "0%"} | {c: money for c in MONEY_COLUMNS}
     for j, column in enumerate(columns, start=1):
         letter = get_column_letter(j)
         if column in formats and n:

@@ -8,10 +8,13 @@ import re
 
 import pandas as pd
 
-from churn.vocab import LIST_COLUMNS
+from churn.vocab import ACTION_COLUMNS, CONTACTED, DECISION_COLUMNS, HELD_OUT, LIST_COLUMNS
 
 PERSONAL_COLUMNS = ("name", "contact_name", "email", "phone")
-MONEY_COLUMNS = ("action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss")
+MONEY_COLUMNS = ("action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
+                 "contact_cost", "expected_retained_value")
+# Currency codes shown as a symbol before the amount; any other code follows the amount ("1,234 CHF").
+CURRENCY_SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
 
 # --------------------------------------------------------------------------------------- masking
@@ -61,14 +64,20 @@ def mask_personal_columns(frame: pd.DataFrame) -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------- helpers
 
 def prepare_list(listing: pd.DataFrame, mask_personal: bool) -> pd.DataFrame:
-    """The list in rank order with the report's columns: personal columns after the id, unknown extras last."""
+    """The list in rank order with the report's columns: personal columns after the id, unknown extras last.
+
+    Held-out customers (the random measurement group) lose every trace of an action here, so no page or
+    sheet a manager reads can show one: acting on them would spoil the measurement of the actions.
+    `attrs["planned"]`: whether the list carries a contact plan (a list from before plans does not)."""
     missing = [c for c in ("customer_id", "churn_probability", "risk_band", "expected_loss") if c not in listing]
     if missing:
         raise ValueError(f"the retention list has no column(s) {missing}")
+    planned = "decision" in listing.columns
     frame = listing.reset_index(drop=True)
-    for column in LIST_COLUMNS:
+    for column in (*LIST_COLUMNS, *DECISION_COLUMNS):
         if column not in frame.columns:
-            frame[column] = False if column == "is_key_account" else (0.0 if column in MONEY_COLUMNS else None)
+            frame[column] = (False if column in ("is_key_account", "holdout")
+                             else 0.0 if column in MONEY_COLUMNS else None)
     if mask_personal:
         frame = mask_personal_columns(frame)
     personal = [c for c in PERSONAL_COLUMNS if c in frame.columns]
@@ -80,7 +89,48 @@ def prepare_list(listing: pd.DataFrame, mask_personal: bool) -> pd.DataFrame:
     frame["expected_loss"] = frame["expected_loss"].fillna(0.0)
     frame["action_cost"] = frame["action_cost"].fillna(0.0)
     frame["is_key_account"] = frame["is_key_account"].astype("boolean").fillna(False).astype(bool)
+    frame["contact_cost"] = frame["contact_cost"].fillna(0.0)
+    frame["expected_retained_value"] = frame["expected_retained_value"].fillna(0.0)
+    held = (frame["holdout"].astype("boolean").fillna(False).astype(bool)
+            | frame["decision"].astype("string").eq(HELD_OUT).fillna(False)).to_numpy()
+    frame["holdout"] = held
+    for column in (*ACTION_COLUMNS, "holdout_action", "contact", "contact_label", "contact_channel"):
+        frame[column] = frame[column].astype("object").where(~held, None)
+    frame.loc[held, ["action_cost", "contact_cost", "expected_retained_value"]] = 0.0
+    frame.attrs["planned"] = planned
     return frame
+
+
+def plan_totals(frame: pd.DataFrame) -> dict:
+    """The contact plan's figures from the list itself (a `prepare_list` frame): customers to contact, the cost
+    of their contacts and the value they are expected to retain, and the customers held out. The headline,
+    the owner table and the workbook all read them from here, so they cannot disagree."""
+    contacted = frame["decision"].astype("string").eq(CONTACTED).fillna(False).to_numpy()
+    return {"n_contact": int(contacted.sum()), "contact_cost": float(frame.loc[contacted, "contact_cost"].sum()),
+            "retained": float(frame.loc[contacted, "expected_retained_value"].sum()),
+            "n_holdout": int(frame["holdout"].sum())}
+
+
+def money_format(currency: str | None):
+    """A formatter of amounts in `currency` (a code such as CNY or USD; None or "": plain numbers)."""
+    code = (currency or "").strip()
+    symbol = CURRENCY_SYMBOLS.get(code.upper())
+
+    def fmt(value: object) -> str:
+        if _missing(value):
+            return "n/a"
+        number = f"{float(value):,.0f}"
+        if number.startswith("-"):
+            return "-" + fmt(-float(value))
+        return f"{symbol}{number}" if symbol else f"{number} {code}" if code else number
+    return fmt
+
+
+def excel_money_format(currency: str | None) -> str:
+    """The Excel number format of amounts in `currency` (see `money_format`)."""
+    code = (currency or "").strip()
+    symbol = CURRENCY_SYMBOLS.get(code.upper())
+    return f'"{symbol}"#,##0' if symbol else f'#,##0" {code}"' if code else "#,##0"
 
 
 def _missing(value: object) -> bool:

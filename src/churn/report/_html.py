@@ -11,9 +11,9 @@ import pandas as pd
 from markupsafe import Markup
 
 import churn.report.localize as localize
-from churn.report._frame import _count, _first, _key, _money, _number, _pct, _text, prepare_list
+from churn.report._frame import _count, _first, _key, _number, _pct, _text, money_format, plan_totals, prepare_list
 from churn.report.localize import list_reasons
-from churn.vocab import AT_RISK_BANDS, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
+from churn.vocab import AT_RISK_BANDS, CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
 
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
@@ -21,13 +21,15 @@ CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad",
 PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
 
 
-def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False) -> str:
-    """The whole report as one self-contained HTML document."""
+def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
+                currency: str | None = None) -> str:
+    """The whole report as one self-contained HTML document; amounts in `currency` (a code: CNY, USD, ...)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     localize.check_language(language)
     t = localize.TEXT[language]
     frame = prepare_list(listing, mask_personal)
+    money = money_format(currency)
     at_risk = frame["risk_band"].isin(AT_RISK_BANDS)
     as_of = summary.get("as_of") or _first(frame, "as_of")
     model = summary.get("model") or _first(frame, "model_version")
@@ -44,36 +46,42 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         grade_note=t["grade_customer_split"] if summary.get("model_holdout") == "customer_split" else None,
         refit=t["model_refit"].format(**summary["model_refit"]) if summary.get("model_refit") else None,
         masked=mask_personal,
-        kpis=_kpis(frame, at_risk, summary, t, language),
-        charts=_charts(frame, at_risk, language),
-        breakdowns=[_breakdown(frame, at_risk, col, language) for col in ("segment", "region")],
-        owners=_breakdown(frame, at_risk, "owner", language),
+        kpis=_kpis(frame, at_risk, summary, t, language, money),
+        charts=_charts(frame, at_risk, language, money),
+        breakdowns=[_breakdown(frame, at_risk, col, language, money) for col in ("segment", "region")],
+        owners=_breakdown(frame, at_risk, "owner", language, money),
+        planned=frame.attrs["planned"],
+        currency_note=t["currency_note"].format(currency=currency) if currency else "",
+        views=_views(frame, language),
         filters=_filters(frame, language),
         page_sizes=PAGE_SIZES,
         set_aside=_set_aside(summary, language),
         row_accounting=_row_accounting(summary, language),
         headers=_list_headers(language),
-        data=Markup(_script_json(_list_payload(frame, language))),
+        data=Markup(_script_json(_list_payload(frame, language, currency))),
     )
 
 
-def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, language: str) -> list[dict]:
+def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, language: str, money) -> list[dict]:
     n, n_risk = len(frame), int(at_risk.sum())
     budget, used, retained = (summary.get(k) for k in ("budget", "budget_used", "expected_value_retained"))
-    budget_text = _money(used) if used is not None else t["not_available"]
+    n_holdout = summary.get("decisions", {}).get("n_holdout")
+    if frame.attrs["planned"]:  # the plan's figures from the list itself, as the owner table sums them
+        totals = plan_totals(frame)
+        used, retained, n_holdout = totals["contact_cost"], totals["retained"], totals["n_holdout"]
+    budget_text = money(used) if used is not None else t["not_available"]
     if used is not None and budget is not None:
-        budget_text = f"{_money(used)} {t['budget_of']} {_money(budget)}"
+        budget_text = f"{money(used)} {t['budget_of']} {money(budget)}"
     return [
         {"id": "kpi-scored", "label": t["customers_scored"], "value": _count(n), "note": ""},
         {"id": "kpi-at-risk", "label": t["customers_at_risk"], "value": _count(n_risk),
          "note": t["at_risk_note"].format(share=_pct(n_risk / n if n else 0))},
         {"id": "kpi-value-at-risk", "label": t["value_at_risk"],
-         "value": _money(frame.loc[at_risk, "expected_loss"].sum()), "note": t["value_at_risk_note"]},
+         "value": money(frame.loc[at_risk, "expected_loss"].sum()), "note": t["value_at_risk_note"]},
         {"id": "kpi-budget", "label": t["budget_used"], "value": budget_text,
-         "note": t["holdout_note"].format(n=_count(summary["decisions"]["n_holdout"]))
-         if summary.get("decisions", {}).get("n_holdout") else ""},
+         "note": t["holdout_note"].format(n=_count(n_holdout)) if n_holdout else ""},
         {"id": "kpi-retained", "label": t["value_retained"],
-         "value": _money(retained) if retained is not None else t["not_available"],
+         "value": money(retained) if retained is not None else t["not_available"],
          "note": _effects_note(summary, t, language)},
     ]
 
@@ -87,7 +95,7 @@ def _effects_note(summary: dict, t: dict, language: str) -> str:
     return t["measured_note"].format(actions=names) if measured else t["prior_note"]
 
 
-def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str) -> list[dict]:
+def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str, money) -> list[dict]:
     t = localize.TEXT[language]
     bands = frame["risk_band"].value_counts()
     risky = frame[at_risk]
@@ -105,7 +113,7 @@ def _charts(frame: pd.DataFrame, at_risk: pd.Series, language: str) -> list[dict
          "svg": _bar_chart([(localize.term(localize.RISK_BANDS, b, language), float(bands.get(b, 0)), BAND_COLOURS[b])
                             for b in RISK_BANDS], _count)},
         {"id": "chart-value-by-cause", "title": t["chart_value_by_cause"],
-         "svg": _bar_chart(by_cause(value_by_cause), _money)},
+         "svg": _bar_chart(by_cause(value_by_cause), money)},
         {"id": "chart-customers-by-cause", "title": t["chart_customers_by_cause"],
          "svg": _bar_chart(by_cause(count_by_cause), _count)},
     ]
@@ -131,17 +139,20 @@ def _bar_chart(items: list[tuple[str, float, str]], fmt) -> Markup:
     return Markup("".join(parts))
 
 
-def _breakdown(frame: pd.DataFrame, at_risk: pd.Series, column: str, language: str) -> dict:
-    """Customers, at risk, high risk, value at risk and the cost of the actions per group."""
+def _breakdown(frame: pd.DataFrame, at_risk: pd.Series, column: str, language: str, money) -> dict:
+    """Customers, at risk, high risk and value at risk per group; for owners also the customers to contact this
+    week, the cost of their contacts and the value they are expected to retain (the plan's own figures)."""
     t = localize.TEXT[language]
     table = {"segment": localize.SEGMENTS, "region": localize.REGIONS}.get(column)
     key = frame[column].astype("object").where(frame[column].notna(), None)
     work = pd.DataFrame({
         "key": key.fillna(NO_OWNER if column == "owner" else ""),
         "n": 1, "risk": at_risk.astype(int), "high": (frame["risk_band"] == "high").astype(int),
-        "var": frame["expected_loss"].where(at_risk, 0.0), "cost": frame["action_cost"].where(at_risk, 0.0),
+        "var": frame["expected_loss"].where(at_risk, 0.0),
+        "contact": frame["decision"].astype("string").eq(CONTACTED).fillna(False).astype(int),
+        "cost": frame["contact_cost"], "retained": frame["expected_retained_value"],
     })
-    grouped = work.groupby("key", sort=False)[["n", "risk", "high", "var", "cost"]].sum()
+    grouped = work.groupby("key", sort=False)[["n", "risk", "high", "var", "contact", "cost", "retained"]].sum()
     grouped = grouped.sort_values(["var", "risk", "n"], ascending=False)
     rows = []
     for value, r in grouped.iterrows():
@@ -151,16 +162,24 @@ def _breakdown(frame: pd.DataFrame, at_risk: pd.Series, column: str, language: s
             label = t["unknown"]
         else:
             label = localize.term(table, value, language) if table else value
-        rows.append({"key": value, "label": label, **_breakdown_cells(r)})
-    total = _breakdown_cells(grouped.sum())
+        rows.append({"key": value, "label": label, **_breakdown_cells(r, money)})
+    total = _breakdown_cells(grouped.sum(), money)
     title = {"segment": t["by_segment"], "region": t["by_region"], "owner": t["by_owner"]}[column]
     return {"id": f"by-{column}", "title": title, "group": t[f"group_{column}"], "rows": rows, "total": total,
-            "show_cost": column == "owner"}
+            "show_plan": column == "owner" and frame.attrs["planned"]}
 
 
-def _breakdown_cells(r: pd.Series) -> dict:
+def _breakdown_cells(r: pd.Series, money) -> dict:
     return {"n": _count(r["n"]), "risk": _count(r["risk"]), "high": _count(r["high"]),
-            "share": _pct(r["risk"] / r["n"] if r["n"] else 0), "var": _money(r["var"]), "cost": _money(r["cost"])}
+            "share": _pct(r["risk"] / r["n"] if r["n"] else 0), "var": money(r["var"]),
+            "contact": _count(r["contact"]), "cost": money(r["cost"]), "retained": money(r["retained"])}
+
+
+def _views(frame: pd.DataFrame, language: str) -> list[tuple[str, str]]:
+    """What the list shows: the customers to contact this week first (when the list has a plan)."""
+    t = localize.TEXT[language]
+    views = [("at_risk", t["view_at_risk"]), ("all", t["view_all"])]
+    return ([("contact", t["view_contact"])] if frame.attrs["planned"] else []) + views
 
 
 def _filters(frame: pd.DataFrame, language: str) -> list[dict]:
@@ -182,23 +201,25 @@ def _filters(frame: pd.DataFrame, language: str) -> list[dict]:
 
 
 def _list_headers(language: str) -> list[dict]:
+    """The list's headings; `sort` names the payload field a click on the heading sorts by."""
     c = localize.COLUMNS[language]
     return [
-        {"label": c["rank"], "cls": "num"},
-        {"label": c["customer_id"], "cls": ""},
-        {"label": f"{c['risk_band']} / {c['churn_probability']}", "cls": ""},
-        {"label": c["value_tier"], "cls": ""},
-        {"label": c["owner"], "cls": ""},
-        {"label": f"{c['segment']} / {c['region']}", "cls": ""},
-        {"label": c["primary_cause"], "cls": ""},
-        {"label": c["action_label"], "cls": ""},
-        {"label": f"{c['expected_loss']} / {c['value_12m']}", "cls": "num"},
-        {"label": c["reasons"], "cls": "why"},
+        {"label": c["rank"], "cls": "num", "sort": "rank"},
+        {"label": c["customer_id"], "cls": "", "sort": "id"},
+        {"label": f"{c['risk_band']} / {c['churn_probability']}", "cls": "", "sort": "p"},
+        {"label": c["value_tier"], "cls": "", "sort": "value"},
+        {"label": c["owner"], "cls": "", "sort": "owner"},
+        {"label": f"{c['segment']} / {c['region']}", "cls": "", "sort": "segment"},
+        {"label": c["primary_cause"], "cls": "", "sort": "cause"},
+        {"label": f"{c['contact_label']} / {c['contact_cost']}", "cls": "", "sort": "retained"},
+        {"label": f"{c['expected_loss']} / {c['value_12m']}", "cls": "num", "sort": "loss"},
+        {"label": c["reasons"], "cls": "why", "sort": None},
     ]
 
 
-def _list_payload(frame: pd.DataFrame, language: str) -> dict:
-    """The ranked list as compact JSON rows (translated text, raw keys for the filters)."""
+def _list_payload(frame: pd.DataFrame, language: str, currency: str | None) -> dict:
+    """The ranked list as compact JSON rows (translated text, raw keys for the filters). Held-out customers
+    carry no action (`prepare_list` has removed it)."""
     t = localize.TEXT[language]
     contact = [c for c in ("contact_name", "email", "phone") if c in frame.columns]
     contact_text = [" · ".join(_text(v) for v in values if _text(v)) for values in zip(*(frame[c] for c in contact))] \
@@ -207,25 +228,49 @@ def _list_payload(frame: pd.DataFrame, language: str) -> dict:
     tier_label = {v: localize.term(localize.VALUE_TIERS, v, language) for v in frame["value_tier"].dropna().unique()}
     cause_names = set(frame["primary_cause"].dropna()) | set(frame["secondary_cause"].dropna())
     cause_label = {c: localize.term(localize.CAUSES, c, language) for c in cause_names}
+    decision_label = {d: localize.term(localize.DECISIONS, d, language) for d in frame["decision"].dropna().unique()}
     reasons = list_reasons(frame, language)
     cols = ["rank", "id", "name", "contact", "p", "band", "tier", "ka", "owner", "segment", "region", "cause",
-            "secondary", "action", "channel", "role", "cost", "value", "loss", "why"]
+            "secondary", "decision", "action", "channel", "role", "cost", "value", "loss", "why",
+            "todo", "todo_channel", "todo_cost", "retained"]
     rows = []
     for i, r in enumerate(frame.itertuples(index=False)):
+        action = _text(r.action)
         rows.append([
             i + 1, str(r.customer_id), _text(getattr(r, "name", None)), contact_text[i],
             _number(r.churn_probability), _key(r.risk_band), _key(r.value_tier),
             (_text(getattr(r, "key_account_rule", None)) or True) if bool(r.is_key_account) else False,
             _key(r.owner), localize.term(localize.SEGMENTS, r.segment, language), localize.term(localize.REGIONS, r.region, language),
-            _key(r.primary_cause), _key(r.secondary_cause),
-            localize.action_label(r.action, _text(r.action_label), language),
+            _key(r.primary_cause), _key(r.secondary_cause), _key(r.decision),
+            localize.action_label(action, _text(r.action_label), language) if action else "",
             localize.term(localize.CHANNELS, r.channel, language), localize.term(localize.OWNER_ROLES, r.owner_role, language),
             _number(r.action_cost), _number(r.value_12m), _number(r.expected_loss), reasons.iat[i],
+            localize.action_label(_text(r.contact), _text(r.contact_label), language) if _text(r.contact) else "",
+            localize.term(localize.CHANNELS, r.contact_channel, language),
+            _number(r.contact_cost), _number(r.expected_retained_value),
         ])
-    ui = {k: t[k] for k in ("shown", "page", "no_owner", "key_account", "secondary", "nothing_shown", "all_rows")}
-    ui |= {"bands": band_label, "tiers": tier_label, "causes": cause_label,
-           "band_colours": BAND_COLOURS, "cause_colours": CAUSE_COLOURS, "no_owner_value": NO_OWNER}
+    ui = {k: t[k] for k in ("shown", "page", "no_owner", "key_account", "secondary", "nothing_shown", "all_rows",
+                            "playbook_action", "retains")}
+    ui |= {"bands": band_label, "tiers": tier_label, "causes": cause_label, "decisions": decision_label,
+           "band_colours": BAND_COLOURS, "cause_colours": CAUSE_COLOURS, "no_owner_value": NO_OWNER,
+           "contacted": CONTACTED, "money": _money_parts(currency),
+           "csv_headers": _csv_headers(language), "csv_name": f"retention_list_{language}.csv"}
     return {"cols": cols, "rows": rows, "ui": ui}
+
+
+def _money_parts(currency: str | None) -> dict:
+    """How the page's script writes an amount: the same text as `money_format` (prefix or suffix)."""
+    sample = money_format(currency)(1234)
+    prefix, _, suffix = sample.partition("1,234")
+    return {"prefix": prefix, "suffix": suffix}
+
+
+def _csv_headers(language: str) -> list[str]:
+    c = localize.COLUMNS[language]
+    return [c["rank"], c["customer_id"], c["name"], c["risk_band"], c["churn_probability"], c["value_tier"],
+            c["is_key_account"], c["owner"], c["segment"], c["region"], c["primary_cause"], c["decision"],
+            c["contact_label"], c["contact_channel"], c["contact_cost"], c["expected_retained_value"],
+            c["expected_loss"], c["value_12m"], c["reasons"]]
 
 
 def _set_aside(summary: dict, language: str) -> str:

@@ -90,6 +90,15 @@ REGIONS = {
            "Northwest": "西北", "Southeast": "东南", "Southwest": "西南"},
 }
 
+# The contact plan's decision for a customer (`churn.vocab.DECISIONS`), as the manager reads it.
+DECISIONS = {
+    "en": {"chosen": "Contact this week", "holdout": "Do not contact (measurement group)",
+           "below budget line": "Not this week: below the budget line",
+           "owner at capacity": "Not this week: owner at capacity", "not worth its cost": "No contact: not worth its cost"},
+    "zh": {"chosen": "本周联系", "holdout": "不联系（效果对照组）", "below budget line": "本周不联系：超出预算线",
+           "owner at capacity": "本周不联系：负责人已满负荷", "not worth its cost": "不联系：措施不值其成本"},
+}
+
 # Every action of configs/playbook.yaml. English labels come from the playbook itself.
 ACTION_LABELS_ZH = {
     "monitor": "暂不行动：持续监测",
@@ -128,7 +137,8 @@ COLUMNS = {
         "contact": "Contact now", "decision": "Decision", "holdout": "Held out (control)",
         "expected_retained_value": "Expected value retained", "key_account_rule": "Key account because",
         "forecast_value_12m": "Forecast 12-month value", "value_if_retained_12m": "12-month value if retained",
-        "holdout_action": "Action held back",
+        "holdout_action": "Action held back", "contact_label": "Contact this week", "contact_channel": "Contact by",
+        "contact_cost": "Contact cost",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -141,7 +151,8 @@ COLUMNS = {
         "contact": "本期联系措施", "decision": "决策", "holdout": "对照组（不联系）",
         "expected_retained_value": "预期挽回价值", "key_account_rule": "大客户认定依据",
         "forecast_value_12m": "未来12个月预测价值", "value_if_retained_12m": "挽留后12个月价值",
-        "holdout_action": "对照组暂缓的措施",
+        "holdout_action": "对照组暂缓的措施", "contact_label": "本周联系措施", "contact_channel": "联系方式",
+        "contact_cost": "联系成本",
     },
 }
 
@@ -185,7 +196,6 @@ TEXT = {
         "col_high_risk": "High risk",
         "col_share_at_risk": "% at risk",
         "col_value_at_risk": "Value at risk",
-        "col_action_cost": "Cost of actions",
         "total": "Total",
         "no_owner": "(no owner)",
         "unknown": "(unknown)",
@@ -219,6 +229,23 @@ TEXT = {
         "sheet_list": "Retention list",
         "yes": "yes",
         "no": "no",
+        "col_to_contact": "To contact",
+        "col_contact_cost": "Cost of contacts",
+        "col_retained": "Expected value retained",
+        "filter_view": "Show",
+        "view_contact": "To contact this week",
+        "view_at_risk": "At risk (high + medium)",
+        "view_all": "All customers",
+        "search": "Search",
+        "search_placeholder": "customer, name or owner",
+        "export_csv": "Download CSV",
+        "sort_hint": "click a heading to sort",
+        "playbook_action": "playbook",
+        "retains": "retains",
+        "holdout_hidden": "Customers held out at random to measure the actions are marked \"do not contact\" "
+                          "and carry no action; owners' sheets leave them out, so their service stays business "
+                          "as usual.",
+        "currency_note": "Amounts in {currency}.",
     },
     "zh": {
         "title": "客户挽留报告",
@@ -258,7 +285,6 @@ TEXT = {
         "col_high_risk": "高风险",
         "col_share_at_risk": "风险占比",
         "col_value_at_risk": "风险价值",
-        "col_action_cost": "措施成本",
         "total": "合计",
         "no_owner": "（无负责人）",
         "unknown": "（未知）",
@@ -291,6 +317,22 @@ TEXT = {
         "sheet_list": "挽留名单",
         "yes": "是",
         "no": "否",
+        "col_to_contact": "本周联系",
+        "col_contact_cost": "联系成本",
+        "col_retained": "预期挽回价值",
+        "filter_view": "显示",
+        "view_contact": "本周需联系",
+        "view_at_risk": "有风险（高 + 中）",
+        "view_all": "全部客户",
+        "search": "搜索",
+        "search_placeholder": "客户编号、名称或负责人",
+        "export_csv": "下载 CSV",
+        "sort_hint": "点击表头排序",
+        "playbook_action": "策略手册",
+        "retains": "预期挽回",
+        "holdout_hidden": "为衡量措施效果而随机留出的客户标为“不联系”，不显示任何措施；负责人工作表不包含这些客户，"
+                          "以保持其日常服务不变。",
+        "currency_note": "金额单位：{currency}。",
     },
 }
 
