@@ -227,9 +227,11 @@ class KeyAccountRules(Section):
 class ValueConfig(Section):
     """Customer value: the 12-month forecast behind value tiers, and the key-account rules."""
 
-    # forecast_margin: tiers by the BG/NBD x Gamma-Gamma margin forecast (falls back to trailing
-    # value when the models cannot be fitted); trailing: by the last 12 months' margin (value_12m).
-    tier_by: Literal["forecast_margin", "trailing"] = "forecast_margin"
+    # margin_if_retained: tiers by the 12-month margin forecast for a customer who stays (what is at stake);
+    # forecast_margin: by the plain forecast, which already discounts a customer's chance of having left, so a
+    # large account that is leaving falls to a low tier; trailing: by the last 12 months' margin (value_12m).
+    # The forecasts fall back to the trailing value when the models cannot be fitted.
+    tier_by: Literal["margin_if_retained", "forecast_margin", "trailing"] = "margin_if_retained"
     horizon_days: int = Field(365, gt=0)
     margin_rate: float | None = Field(None, ge=0, le=1)  # for customers without a known margin
     key_accounts: KeyAccountRules = Field(default_factory=KeyAccountRules)

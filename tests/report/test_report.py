@@ -288,6 +288,33 @@ def test_decisions_and_contacts_are_translated(listing, language):
     assert set(localize.DECISIONS["en"]) == set(localize.DECISIONS["zh"]) == set(DECISIONS)
 
 
+@pytest.mark.parametrize(("rule", "en", "zh"), [
+    ("flag", "marked a key account in the CRM", "CRM中标记为大客户"),
+    ("top 20% of 12-month revenue", "top 20% of 12-month revenue", "近12个月收入前20%"),
+    ("segment hospital", "segment hospital", "客户类型：医院"),
+    (None, "", ""),
+])
+def test_a_key_account_says_why_it_is_one(rule, en, zh):
+    assert localize.key_account_reason(rule, "en") == en and localize.key_account_reason(rule, "zh") == zh
+
+
+def test_a_key_account_in_a_low_tier_shows_why_beside_its_tier(listing):
+    import json
+
+    ka_low = listing[listing["is_key_account"] & (listing["value_tier"] == "low")]
+    assert len(ka_low)
+    html = render_html(listing, summary_for(listing), "zh")
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    col = {name: i for i, name in enumerate(data["cols"])}
+    rows = {r[col["id"]]: r for r in data["rows"]}
+    assert {rows[c][col["ka"]] for c in ka_low["customer_id"]} == {"CRM中标记为大客户"}
+    wb = excel(listing, "zh")
+    ws = wb.worksheets[0]
+    why = column_of(ws, localize.COLUMNS["zh"]["key_account_rule"])
+    ids = [c.value for c in ws["A"][1:]]
+    assert {ws[f"{why}{ids.index(c) + 2}"].value for c in ka_low["customer_id"]} == {"CRM中标记为大客户"}
+
+
 def test_breakdowns_and_charts(listing):
     html = render_html(listing, summary_for(listing), "en")
     for table in ("by-segment", "by-region", "by-owner"):

@@ -81,11 +81,18 @@ def test_value_forecast_sets_tiers_and_key_accounts(scored):
     assert listing["is_key_account"].tolist() == by_id["is_key_account"].tolist()
     assert (listing.loc[listing["is_key_account"], "key_account_rule"] == "top 30% of 12-month revenue").all()
     assert listing.loc[~listing["is_key_account"], "key_account_rule"].isna().all()
-    # tiers are Pareto cuts of the forecast, not of the trailing value
+    # tiers are Pareto cuts of what is at stake (the forecast for a customer who stays), not of the plain forecast,
+    # which discounts a customer's chance of having left, nor of the trailing value
     from churn.score import value_tiers
 
-    expected = value_tiers(listing["forecast_value_12m"].fillna(listing["value_12m"]), cfg.score.value_tier_cuts)
-    assert listing["value_tier"].tolist() == expected.tolist()
+    at_stake = listing["value_if_retained_12m"].fillna(listing["forecast_value_12m"]).fillna(listing["value_12m"])
+    assert listing["value_tier"].tolist() == value_tiers(at_stake, cfg.score.value_tier_cuts).tolist()
+    assert listing["value_if_retained_12m"].notna().mean() > 0.9
+    forecast = score_customers(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
+                              trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF, value=value,
+                              value_cfg=vcfg.model_copy(update={"tier_by": "forecast_margin"}))
+    plain = value_tiers(forecast["forecast_value_12m"].fillna(forecast["value_12m"]), cfg.score.value_tier_cuts)
+    assert forecast["value_tier"].tolist() == plain.tolist()
     trailing = score_customers(feats, tables["customers"], model, cfg=cfg.score, explain=cfg.explain,
                               trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF, value=value,
                               value_cfg=vcfg.model_copy(update={"tier_by": "trailing"}))

@@ -99,6 +99,7 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     for c in ("primary_cause", "secondary_cause"):
         out[c] = frame[c].map(lambda v: localize.term(localize.CAUSES, v, language))
     out["is_key_account"] = frame["is_key_account"].map(lambda v: t["yes"] if bool(v) else t["no"])
+    out["key_account_rule"] = frame["key_account_rule"].map(lambda v: localize.key_account_reason(v, language) or None)
     out["segment"] = frame["segment"].map(lambda v: localize.term(localize.SEGMENTS, v, language))
     out["region"] = frame["region"].map(lambda v: localize.term(localize.REGIONS, v, language))
     out["channel"] = frame["channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))

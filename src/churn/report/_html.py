@@ -239,7 +239,8 @@ def _list_payload(frame: pd.DataFrame, language: str, currency: str | None) -> d
         rows.append([
             i + 1, str(r.customer_id), _text(getattr(r, "name", None)), contact_text[i],
             _number(r.churn_probability), _key(r.risk_band), _key(r.value_tier),
-            (_text(getattr(r, "key_account_rule", None)) or True) if bool(r.is_key_account) else False,
+            (localize.key_account_reason(getattr(r, "key_account_rule", None), language) or True)
+            if bool(r.is_key_account) else False,
             _key(r.owner), localize.term(localize.SEGMENTS, r.segment, language), localize.term(localize.REGIONS, r.region, language),
             _key(r.primary_cause), _key(r.secondary_cause), _key(r.decision),
             localize.action_label(action, _text(r.action_label), language) if action else "",

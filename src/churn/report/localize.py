@@ -8,6 +8,7 @@ custom playbook action) is shown as it is rather than dropped.
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 
@@ -363,6 +364,24 @@ def action_label(action: str, english_label: str, language: str) -> str:
     if language == "zh":
         return ACTION_LABELS_ZH.get(action, english_label)
     return english_label
+
+
+def key_account_reason(rule: object, language: str) -> str:
+    """Why a customer is a key account (`key_account_rule`: "flag", "top 20% of 12-month revenue",
+    "segment hospital") in words, so a key account in a low value tier says why it is one."""
+    if rule is None or pd.isna(rule):
+        return ""
+    text = str(rule)
+    top = re.fullmatch(r"top (\d+%) of 12-month revenue", text)
+    if language == "zh":
+        if text == "flag":
+            return "CRM中标记为大客户"
+        if top:
+            return f"近12个月收入前{top.group(1)}"
+        if text.startswith("segment "):
+            return "客户类型：" + term(SEGMENTS, text[len("segment "):], language)
+        return text
+    return "marked a key account in the CRM" if text == "flag" else text
 
 
 # ------------------------------------------------------------------------------------ reasons

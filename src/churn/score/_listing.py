@@ -31,8 +31,9 @@ def score_customers(
     `value` (from `churn.score.customer_value`) brings the 12-month margin forecast
     (`forecast_value_12m`), the forecast for a customer who stays (`value_if_retained_12m`, what
     the contact plan can save) and the key-account verdict with its rule; value tiers are Pareto cuts
-    of the forecast (customers without one use their trailing value) unless `value_cfg.tier_by`
-    is "trailing". Without `value`, tiers use the trailing value and key accounts the customers' flag.
+    of `value_cfg.tier_by`: by default the forecast for a customer who stays (what is at stake; then the
+    forecast, then the trailing value where one is missing). Without `value`, tiers use the trailing value
+    and key accounts the customers' flag.
     `expected_loss` stays churn probability x trailing value: money the customer brings now.
     """
     frame = features.reset_index(drop=True)
@@ -51,8 +52,12 @@ def score_customers(
         out["forecast_value_12m"] = float("nan")
         out["value_if_retained_12m"] = float("nan")
         info["key_account_rule"] = info["is_key_account"].map({True: "flag", False: pd.NA}).astype("string")
-    by_forecast = value is not None and (value_cfg is None or value_cfg.tier_by == "forecast_margin")
-    tier_value = out["forecast_value_12m"].fillna(out["value_12m"]) if by_forecast else out["value_12m"]
+    tier_by = "trailing" if value is None else (value_cfg.tier_by if value_cfg else "margin_if_retained")
+    tier_value = {
+        "margin_if_retained": lambda: out["value_if_retained_12m"].fillna(out["forecast_value_12m"]).fillna(out["value_12m"]),
+        "forecast_margin": lambda: out["forecast_value_12m"].fillna(out["value_12m"]),
+        "trailing": lambda: out["value_12m"],
+    }[tier_by]()
     out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
     causes = explain_causes(model.contributions(frame), explain, frame, trend_window)

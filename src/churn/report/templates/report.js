@@ -89,8 +89,9 @@
     if (r[C.ka]) {
       td.appendChild(el("br"));
       var badge = el("span", "badge", ui.key_account);
-      if (typeof r[C.ka] === "string") badge.title = r[C.ka];  // the rule that made it a key account
       td.appendChild(badge);
+      // why it is a key account, in words: a key account in a low value tier says why it is one
+      if (typeof r[C.ka] === "string") td.appendChild(el("span", "sub ka-why", r[C.ka]));
     }
     cell(tr, "owner").textContent = r[C.owner] === null ? ui.no_owner : r[C.owner];
     td = cell(tr, "nowrap");
