@@ -53,8 +53,13 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     # the contact plan keeps to the budget and holds a random 10% of the chosen customers out
     summary = scored["list"]
     assert summary["budget_used"] <= summary["budget"] == 20000
-    planned = int(listing["decision"].isin(["chosen", "holdout"]).sum())
-    assert listing["holdout"].sum() == int(0.1 * planned + 0.5) > 0
+    # (the retention list and the win-back list of lapsed customers: each its own plan, budget line and holdout)
+    assert summary["customers_lapsed"] == listing["lapsed"].sum() > 0
+    assert summary["winback"]["budget_used"] <= summary["winback"]["budget"] == 5000
+    for lapsed in (False, True):
+        part = listing[listing["lapsed"] == lapsed]
+        planned = int(part["decision"].isin(["chosen", "holdout"]).sum())
+        assert part["holdout"].sum() == int(0.1 * planned + 0.5) > 0
     assert (listing.loc[listing["holdout"], "decision"] == "holdout").all()
     assert listing.loc[listing["holdout"], "holdout_action"].notna().all()
     assert listing.loc[listing["contact"].notna(), "decision"].eq("chosen").all()

@@ -193,6 +193,16 @@ class ExplainConfig(Section):
         return v
 
 
+class LapsedRule(Section):
+    """When a customer counts as lapsed (lost, for a manager) rather than at risk: no order for `gap_multiple`
+    times their usual gap between orders and at least `min_days`, or for `after_days` whatever their rhythm.
+    Lapsed customers go to the win-back list with the playbook's win-back actions and their own budget."""
+
+    gap_multiple: float | None = Field(2.0, gt=0)  # None: the usual gap does not count
+    min_days: int = Field(90, ge=0)
+    after_days: int | None = Field(180, gt=0)  # None: no silence is long enough on its own
+
+
 class ScoreConfig(Section):
     """Risk bands, value tiers and the retention list."""
 
@@ -201,6 +211,7 @@ class ScoreConfig(Section):
     value_tier_cuts: dict[str, float] = Field(default_factory=lambda: {"high": 0.6, "medium": 0.9})
     act_on_risk_bands: list[str] = Field(default_factory=lambda: list(AT_RISK_BANDS))
     playbook: str = "playbook.yaml"  # relative to the config file
+    lapsed: LapsedRule = Field(default_factory=LapsedRule)
 
 
 class KeyAccountRules(Section):
@@ -258,7 +269,8 @@ class EffectsConfig(Section):
 class DecideConfig(Section):
     """Budget, capacity, holdout and prior effects of the retention decisions."""
 
-    budget: float | None = None  # total money for the run; None = unlimited
+    budget: float | None = None  # total money for the run's retention contacts; None = unlimited
+    winback_budget: float | None = None  # money for win-back contacts of lapsed customers; None = unlimited
     # {owner | owner role | "default": {channel: max actions in this run}}; see the module docstring
     capacity: dict[str, dict[str, float]] = Field(default_factory=dict)
     holdout_share: float = Field(0.1, ge=0, le=0.5)
@@ -271,7 +283,7 @@ class DecideConfig(Section):
     time_limit_seconds: float = Field(60.0, gt=0)  # milp: stop and keep the best plan found so far
     mip_rel_gap: float = Field(1e-4, ge=0)  # milp: stop when proven within this share of the optimum (HiGHS default)
 
-    @field_validator("budget")
+    @field_validator("budget", "winback_budget")
     @classmethod
     def _budget(cls, v: float | None) -> float | None:
         if v is not None and not (math.isfinite(v) and v >= 0):

@@ -92,7 +92,9 @@ def print_scoring(summary: dict) -> None:
         f"Scored {summary['customers_scored']:,} active customers as of {summary['as_of']} with {summary['model']}: "
         f"{summary['customers_at_risk']:,} at risk, expected loss {summary['value_at_risk']:,.0f}. "
         f"Causes among those at risk: {summary['primary_causes_at_risk']}. "
-        f"List: {summary['out']}/retention_list.csv"
+        + (f"{summary['customers_lapsed']:,} more have lapsed (no order for twice their usual gap; expected loss "
+           f"{summary['value_lapsed']:,.0f}): the win-back list. " if summary.get("customers_lapsed") else "")
+        + f"List: {summary['out']}/retention_list.csv"
     )
     d = summary["decisions"]
     versus = d.get("versus_risk_ranking") or {}
@@ -104,6 +106,12 @@ def print_scoring(summary: dict) -> None:
         + (f" The plan before the holdout retains {d['planned_value']:,.0f}; contacting the riskiest first with the "
            f"same budget: {versus['risk_ranking']['expected_value_retained']:,.0f}." if versus else "")
     )
+    back = d.get("winback")
+    if back:
+        back_budget = "an unlimited budget" if back["budget"] is None else f"{back['budget']:,.0f}"
+        console.print(f"Win-back plan: {back['n_chosen']:,} of {back['n_customers']:,} lapsed customers, budget used "
+                      f"{back['budget_used']:,.0f} of {back_budget}, expected value retained "
+                      f"{back['expected_value_retained']:,.0f}; {back['n_holdout']:,} more held out at random.")
     effects = summary.get("action_effects") or {}
     measured = {a: v for a, v in effects.items() if not v["source"].startswith("prior")}
     if measured:

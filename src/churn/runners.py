@@ -314,7 +314,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
                                         "quarantine": str(ws.quarantine), "row_accounting": accounting,
                                         "budget": decisions["budget"], "budget_used": decisions["budget_used"],
                                         "expected_value_retained": decisions["expected_value_retained"],
-                                        "decisions": decisions}
+                                        "winback": decisions["winback"], "decisions": decisions}
     summary["model_grade"] = scored_run["model_grade"]
     summary["model_kind"] = scored_run.get("model_kind", "lightgbm")  # (a scored list from before kinds: the model)
     summary["model_refit"] = scored_run.get("model_refit")  # (a scored list from before refits has none)
@@ -358,7 +358,8 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
     summary["mlflow_run_id"] = tracking.log_scoring(
         cfg.tracking, {"as_of": str(as_of.date()), "model": summary["model"], "source": cfg.source.location},
         {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
-                                 "expected_value_retained")}
+                                 "expected_value_retained", "customers_lapsed", "value_lapsed") if k in summary}
+        | ({"winback_budget_used": summary["winback"]["budget_used"]} if summary.get("winback") else {})
         | {"rows_set_aside": sum(summary["rows_set_aside"].values())}
         | {f"rows_{count}.{table}": n for table, counts in summary["row_accounting"].items()
            for count, n in counts.items()},
@@ -402,11 +403,15 @@ def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
 
 
 def _list_summary(listing: pd.DataFrame) -> dict:
-    at_risk = listing["risk_band"].isin(AT_RISK_BANDS)
+    # at risk: customers who can still be kept; lapsed customers are the win-back list
+    lapsed = listing["lapsed"].astype("boolean").fillna(False).astype(bool)
+    at_risk = listing["risk_band"].isin(AT_RISK_BANDS) & ~lapsed
     return {
         "customers_scored": len(listing),
         "customers_at_risk": int(at_risk.sum()),
         "value_at_risk": round(float(listing.loc[at_risk, "expected_loss"].sum()), 2),
+        "customers_lapsed": int(lapsed.sum()),
+        "value_lapsed": round(float(listing.loc[lapsed, "expected_loss"].sum()), 2),
         "risk_bands": listing["risk_band"].value_counts().to_dict(),
         "primary_causes_at_risk": listing.loc[at_risk, "primary_cause"].value_counts().to_dict(),
     }

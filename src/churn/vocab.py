@@ -38,7 +38,7 @@ LIST_COLUMNS = [
     "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
     "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
     "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
-    "reasons", "reason_codes", "model_version", "as_of",
+    "days_since_last_order", "usual_gap_days", "lapsed", "reasons", "reason_codes", "model_version", "as_of",
 ]
 # The playbook's columns in the list; the scored list before actions are chosen has the others but the
 # reasons' text (`reasons`, English words for `reason_codes`, the reasons as data).

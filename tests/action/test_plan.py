@@ -451,6 +451,55 @@ def test_apply_plan_puts_the_plans_contact_and_its_cost_on_the_list(playbook):
     assert "contact" not in listing.columns  # the input is not changed
 
 
+def test_lapsed_customers_are_planned_apart_with_their_own_budget_and_the_capacity_left(playbook):
+    listing = make_listing(400, seed=6)
+    listing["lapsed"] = np.random.default_rng(6).random(len(listing)) < 0.3
+    cfg = DecideConfig(budget=2500.0, winback_budget=600.0, capacity={"default": {"visit": 3, "call": 4}},
+                       effects=PRIORS, holdout_share=0.2, seed=2)
+    out = decide(listing, playbook, cfg)
+    assert out["customer_id"].tolist() == listing["customer_id"].tolist()
+    assert (out["winback"] == listing["lapsed"]).all()
+    back, keep = out[out["winback"]], out[~out["winback"]]
+    # win-back customers get only win-back actions, the others never do
+    winback_actions = set(playbook.winback.values())
+    assert set(back["chosen_action"].dropna()) | set(back["holdout_action"].dropna()) <= winback_actions
+    assert not (set(keep["chosen_action"].dropna()) | set(keep["holdout_action"].dropna())) & winback_actions
+    # each part keeps to its own budget line, and has its own holdout
+    s = out.attrs["summary"]
+    assert keep["cost"].sum() == pytest.approx(s["budget_used"]) and s["planned_budget"] <= 2500.0
+    assert back["cost"].sum() == pytest.approx(s["winback"]["budget_used"])
+    assert s["winback"]["planned_budget"] <= 600.0 and s["winback"]["budget"] == 600.0
+    assert s["winback"]["n_holdout"] == back["holdout"].sum() > 0 and s["n_holdout"] == keep["holdout"].sum() > 0
+
+
+@pytest.mark.parametrize(("visits", "expected"), [(3, "winback_visit"), (2, "winback_call")])
+def test_win_back_gets_only_the_capacity_retention_leaves(playbook, visits, expected):
+    # two customers who can still be kept take two of the owner's visits; a lapsed one of the same owner gets a
+    # visit only if a third is left, else the plan steps down to a win-back call
+    listing = pd.DataFrame({
+        "customer_id": pd.array(["K1", "K2", "GONE"], dtype="string"), "owner": pd.array(["AM-X"] * 3, dtype="string"),
+        "is_key_account": False, "value_tier": "high", "primary_cause": ["price", "service", "price"],
+        "churn_probability": [0.8, 0.8, 0.9], "value_12m": [400_000.0, 400_000.0, 400_000.0],
+        "lapsed": [False, False, True]})
+    cfg = DecideConfig(budget=10_000.0, winback_budget=10_000.0, capacity={"default": {"visit": visits}},
+                       effects=PRIORS, holdout_share=0.0)
+    out = decide(listing, playbook, cfg).set_index("customer_id")
+    assert out.loc["K1", "chosen_action"] == "pricing_offer" and out.loc["K2", "chosen_action"] == "service_recovery"
+    assert out.loc["GONE", "chosen_action"] == expected
+
+
+def test_without_lapsed_customers_or_win_back_actions_the_plan_is_one_list(playbook):
+    listing = make_listing(200, seed=7)
+    cfg = DecideConfig(budget=1500.0, winback_budget=0.0, effects=PRIORS, holdout_share=0.1, seed=0)
+    plain = decide(listing, playbook, cfg)
+    lapsed = decide(listing.assign(lapsed=True), playbook.model_copy(update={"winback": None}), cfg)
+    assert plain.drop(columns="winback").equals(lapsed.drop(columns="winback"))
+    assert plain.attrs["summary"]["winback"] is None and not plain["winback"].any()
+    # a zero win-back budget: lapsed customers are planned apart and nobody of them is contacted
+    gone = decide(listing.assign(lapsed=True), playbook, cfg)
+    assert gone["winback"].all() and (gone["status"] != "chosen").all() and gone["cost"].sum() == 0
+
+
 # --------------------------------------------------------------------------- measured effects
 
 def test_measured_effects_replace_the_priors():

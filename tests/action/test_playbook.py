@@ -29,8 +29,11 @@ def playbook():
     (False, "low", "engagement", "high", "auto_reengagement"),
     (False, "high", "price", "low", "monitor"),  # not at risk
 ])
-def test_playbook_by_segment_and_cause(playbook, key, tier, cause, band, action):
+@pytest.mark.parametrize("lapsed", [False, None])  # None: a list without the column
+def test_playbook_by_segment_and_cause(playbook, key, tier, cause, band, action, lapsed):
     frame = pd.DataFrame({"is_key_account": [key], "value_tier": [tier], "primary_cause": [cause], "risk_band": [band]})
+    if lapsed is not None:
+        frame["lapsed"] = lapsed
     out = playbook_actions(frame, playbook, ["high", "medium"])
     assert out.loc[0, "action"] == action
     assert out.loc[0, "action_cost"] == playbook.actions[action].cost
@@ -44,4 +47,40 @@ def test_incomplete_playbook_is_refused(playbook):
     raw = playbook.model_dump()
     raw["rules"]["low"]["price"] = "free_lunch"
     with pytest.raises(ValidationError, match=r"undefined action\(s\) \['free_lunch'\]"):
+        Playbook.model_validate(raw)
+
+
+@pytest.mark.parametrize("key, tier, cause, band, action", [
+    (True, "low", "price", "high", "ka_winback_visit"),
+    (False, "high", "service", "high", "winback_visit"),
+    (False, "medium", "quality", "medium", "winback_call"),
+    (False, "low", "other", "high", "auto_winback_email"),
+    (False, "high", "price", "low", "monitor"),  # not at risk: the model does not think it has gone
+])
+def test_lapsed_customers_get_the_win_back_action_of_their_segment(playbook, key, tier, cause, band, action):
+    frame = pd.DataFrame({"is_key_account": [key], "value_tier": [tier], "primary_cause": [cause], "risk_band": [band],
+                          "lapsed": [True]})
+    assert playbook_actions(frame, playbook, ["high", "medium"]).loc[0, "action"] == action
+    no_winback = playbook.model_copy(update={"winback": None})  # a playbook without win-back: the retention rules
+    assert playbook_actions(frame, no_winback, ["high", "medium"]).loc[0, "action"] == playbook_actions(
+        frame.assign(lapsed=False), playbook, ["high", "medium"]).loc[0, "action"]
+
+
+def test_win_back_playbook_serves_every_cause_with_the_segment_action(playbook):
+    from churn.action import winback_playbook
+
+    back = winback_playbook(playbook)
+    assert back.winback is None
+    for segment, action in playbook.winback.items():
+        assert set(back.rules[segment].values()) == {action}
+
+
+def test_incomplete_win_back_is_refused(playbook):
+    raw = playbook.model_dump()
+    del raw["winback"]["medium"]
+    with pytest.raises(ValidationError, match=r"winback has no action for segment\(s\) \['medium'\]"):
+        Playbook.model_validate(raw)
+    raw = playbook.model_dump()
+    raw["winback"]["low"] = "postcard"
+    with pytest.raises(ValidationError, match=r"undefined action\(s\) \['postcard'\]"):
         Playbook.model_validate(raw)

@@ -53,6 +53,9 @@ def make_listing(n: int = 5, seed: int = 0, prefix: str = "C") -> pd.DataFrame:
         "key_account_rule": text(["flag" if i % 3 == 0 else None for i in range(n)]),
         "forecast_value_12m": [900.0 * (i + 1) for i in range(n)],
         "value_if_retained_12m": [1100.0 * (i + 1) if i % 4 else float("nan") for i in range(n)],
+        "days_since_last_order": [float(30 + i) for i in range(n)],
+        "usual_gap_days": [20.0 if i % 2 else float("nan") for i in range(n)],
+        "lapsed": [i % 4 == 3 for i in range(n)],
     })[LIST_COLUMNS]
     if n > 1:
         frame.loc[1, "cause_share"] = float("nan")  # a missing float goes in as NULL

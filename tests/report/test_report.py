@@ -24,7 +24,7 @@ from churn.report import (
     sheet_name,
     write_excel,
 )
-from churn.score import REASON_KEYS, reason_codes, risk_bands, value_tiers
+from churn.score import REASON_KEYS, lapsed_customers, reason_codes, risk_bands, value_tiers
 from churn.vocab import DECISION_COLUMNS, DECISIONS, LIST_CAUSES, LIST_COLUMNS
 
 LANGUAGES = ["en", "zh"]
@@ -73,6 +73,7 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
         "service_score_mean_180": rng.uniform(2, 10, n), "days_since_visit": rng.choice([np.nan, 30.0, 90.0], n),
         "outbound_prev_90": rng.integers(0, 20, n), "outbound_90": rng.integers(0, 5, n),
     })
+    out = out.join(lapsed_customers(features, load_config(CONFIG).score.lapsed))
     out["reason_codes"] = reason_codes(features, out["primary_cause"], 90)
     out["reasons"] = render_reasons(out["reason_codes"], "en")
     out["model_version"] = "churn v3"
@@ -82,7 +83,7 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
     if not planned:
         return out
     playbook = load_playbook("configs/playbook.yaml")
-    cfg = DecideConfig(budget=n * 8.0, effects=DECIDE.effects, holdout_share=0.1, seed=seed)
+    cfg = DecideConfig(budget=n * 8.0, winback_budget=n * 1.0, effects=DECIDE.effects, holdout_share=0.1, seed=seed)
     return apply_plan(out, decide(out, playbook, cfg), playbook)
 
 
@@ -159,7 +160,8 @@ def test_the_kind_of_model_that_ranked_the_list_is_said_in_the_readers_language(
 def test_headline_figures(language):
     # a list from before contact plans: the plan's figures come from the run's summary
     listing = make_listing(planned=False)
-    at_risk = listing["risk_band"].isin(["high", "medium"])
+    at_risk = listing["risk_band"].isin(["high", "medium"]) & ~listing["lapsed"]  # lapsed: the win-back list
+    assert listing["lapsed"].any()
     html = render_html(listing, summary_for(listing), language)
     value_at_risk = f"{listing.loc[at_risk, 'expected_loss'].sum():,.0f}"
     assert re.search(rf'id="kpi-value-at-risk">.*?kpi-value">{value_at_risk}<', html, re.S)
@@ -199,18 +201,30 @@ def owner_table(html: str) -> dict[str, list[str]]:
     return rows
 
 
+def owner_sheets(wb, language: str) -> list:
+    """The owners' sheets: every sheet but the full list and the win-back list."""
+    apart = {localize.TEXT[language]["sheet_list"], localize.TEXT[language]["sheet_winback"]}
+    return [ws for ws in wb.worksheets if ws.title not in apart]
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_totals_agree_across_headline_owner_table_list_and_workbook(listing, language):
     # the run's summary says something else on purpose: the figures must come from the list itself
-    html = render_html(listing, summary_for(listing, budget=2400.0, budget_used=1.0, expected_value_retained=2.0),
-                       language, currency="CNY")
+    html = render_html(listing, summary_for(listing, budget=2400.0, budget_used=1.0, expected_value_retained=2.0,
+                                            winback={"budget": 300.0}), language, currency="CNY")
     contacted = listing["decision"] == "chosen"
     cost, retained = listing.loc[contacted, "contact_cost"].sum(), listing.loc[contacted, "expected_retained_value"].sum()
-    assert cost > 0 and retained > 0
+    kept = contacted & ~listing["lapsed"]
+    assert cost > listing.loc[kept, "contact_cost"].sum() > 0 and retained > 0
+    # the retention budget line and the win-back line: together, the owner table's cost of contacts
     headline = re.search(r'id="kpi-budget">.*?kpi-value">(.*?)<', html, re.S).group(1)
-    assert headline.startswith(f"¥{cost:,.0f} ") and headline.endswith("¥2,400")
+    assert headline == f"¥{listing.loc[kept, 'contact_cost'].sum():,.0f} {localize.TEXT[language]['budget_of']} ¥2,400"
     kpi_retained = re.search(r'id="kpi-retained">.*?kpi-value">(.*?)<', html, re.S).group(1)
-    assert kpi_retained == f"¥{retained:,.0f}"
+    assert kpi_retained == f"¥{listing.loc[kept, 'expected_retained_value'].sum():,.0f}"
+    back = contacted & listing["lapsed"]
+    winback = re.search(r'id="kpi-winback">.*?kpi-value">(.*?)<.*?kpi-note">(.*?)<', html, re.S)
+    assert winback.group(1) == f"{listing['lapsed'].sum():,}"
+    assert f"¥{listing.loc[back, 'contact_cost'].sum():,.0f} {localize.TEXT[language]['budget_of']} ¥300" in winback.group(2)
     rows = owner_table(html)
     # columns: owner, customers, at risk, high risk, % at risk, value at risk, to contact, cost, retained
     assert amount(rows["TOTAL"][6]) == contacted.sum()
@@ -224,7 +238,7 @@ def test_totals_agree_across_headline_owner_table_list_and_workbook(listing, lan
     wb = excel(listing, language, currency="CNY")
     heading = localize.COLUMNS[language]["contact_cost"]
     sheet_cost = 0.0
-    for ws in wb.worksheets[1:]:
+    for ws in owner_sheets(wb, language):
         if ws.max_row > 1:
             col = column_of(ws, heading)
             sheet_cost += sum(c.value for c in ws[col][1:])
@@ -256,9 +270,36 @@ def test_held_out_customers_carry_no_action_anywhere_a_manager_reads(listing, la
         assert ws[f"{cells['decision']}{r}"].value == localize.DECISIONS[language]["holdout"]
         assert ws[f"{cells['action_label']}{r}"].value is None and ws[f"{cells['contact_label']}{r}"].value is None
         assert ws[f"{cells['action_cost']}{r}"].value == 0
-    on_owner_sheets = {c.value for s in wb.worksheets[1:] for c in s["A"][1:]}
+    on_owner_sheets = {c.value for s in owner_sheets(wb, language) for c in s["A"][1:]}
     assert not on_owner_sheets & set(held["customer_id"])
     assert all(headings["holdout_action"] != c.value for c in ws[1])  # the held-back action is data, not for managers
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_win_back_and_retention_lists_are_disjoint(listing, language):
+    import json
+
+    lapsed = listing["lapsed"]
+    assert 0 < lapsed.sum() < len(listing)
+    html = render_html(listing, summary_for(listing), language)
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    col = {name: i for i, name in enumerate(data["cols"])}
+    ranks = {flag: [r[col["rank"]] for r in data["rows"] if r[col["lapsed"]] is flag] for flag in (True, False)}
+    assert ranks[True] == list(range(1, lapsed.sum() + 1)) and ranks[False] == list(range(1, (~lapsed).sum() + 1))
+    # the headline's "at risk" counts only customers who can still be kept
+    at_risk = listing["risk_band"].isin(["high", "medium"]) & ~lapsed
+    assert re.search(rf'id="kpi-at-risk">.*?kpi-value">{at_risk.sum():,}<', html, re.S)
+    wb = excel(listing, language)
+    t = localize.TEXT[language]
+    assert [c.value for c in wb[t["sheet_winback"]]["A"][1:]] == listing.loc[lapsed, "customer_id"].tolist()
+    for ws in owner_sheets(wb, language):
+        if ws.max_row == 1:
+            continue
+        section = [c.value for c in ws[column_of(ws, localize.COLUMNS[language]["lapsed"])][1:]]
+        ids = [c.value for c in ws["A"][1:]]
+        gone = dict(zip(listing["customer_id"], lapsed, strict=True))
+        assert section == [t["section_winback"] if gone[i] else t["section_retention"] for i in ids]
+        assert section == sorted(section, key=lambda v: v == t["section_winback"])  # retention first
 
 
 @pytest.mark.parametrize(("currency", "text", "excel_format"), [
@@ -396,7 +437,9 @@ def test_list_without_customer_details():
     write_excel(bare, buffer)
     wb = load_workbook(buffer)
     contacted = int((bare["decision"] == "chosen").sum())
-    assert wb.sheetnames == ["Retention list", "(no owner)"] and wb["(no owner)"].max_row == contacted + 1 > 1
+    assert wb.sheetnames == ["Retention list", "Win-back", "(no owner)"]
+    assert wb["(no owner)"].max_row == contacted + 1 > 1
+    assert wb["Win-back"].max_row == bare["lapsed"].sum() + 1 > 1
 
 
 def test_empty_list():
@@ -518,7 +561,8 @@ def test_excel_list_sheet(listing, language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_excel_sheet_per_owner(listing, language):
     wb = excel(listing, language)
-    owner_sheets = wb.worksheets[1:]
+    owner_sheets = wb.worksheets[2:]
+    assert wb.worksheets[1].title == localize.TEXT[language]["sheet_winback"]
     assert len(owner_sheets) == listing["owner"].nunique() + 1  # plus customers without an owner
     assert owner_sheets[-1].title == sheet_name(localize.TEXT[language]["no_owner"], set())
     assert len({s.title.casefold() for s in wb.worksheets}) == len(wb.worksheets)

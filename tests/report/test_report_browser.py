@@ -71,8 +71,16 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
 
     assert page.inner_text("h1") == t["title"]
     # the page opens on the customers to contact this week; "all customers" shows the whole list
-    contacted = int((listing["decision"] == "chosen").sum())
+    contacted = int(((listing["decision"] == "chosen") & ~listing["lapsed"]).sum())
     assert page.input_value("#filter-view") == "contact" and shown(page) == (contacted, min(contacted, PAGE_SIZE))
+    # lapsed customers are apart, on the win-back list, ranked from 1 among themselves
+    lapsed = int(listing["lapsed"].sum())
+    page.select_option("#filter-view", "winback")
+    assert shown(page) == (lapsed, min(lapsed, PAGE_SIZE)) and lapsed > 0
+    assert page.locator("#list-body tr").first.locator("td").first.inner_text().split("\n")[0] == "1"
+    page.select_option("#filter-view", "at_risk")
+    at_risk = int((listing["risk_band"].isin(["high", "medium"]) & ~listing["lapsed"]).sum())
+    assert shown(page) == (at_risk, min(at_risk, PAGE_SIZE))
     page.select_option("#filter-view", "all")
     assert shown(page) == (n, PAGE_SIZE)
     assert page.locator("#list-body tr").first.is_visible()
@@ -117,13 +125,13 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     # paging
     page.select_option("#page-size", "100")
     page.click("#page-next")
-    assert page.locator("#list-body tr").first.locator("td").first.inner_text() == "101"
+    assert page.locator("#list-body tr").first.locator("td").nth(1).inner_text().startswith(listing["customer_id"].iat[100])
     assert page.inner_text("#page-info") == t["page"].format(page=2, pages=-(-n // PAGE_SIZE))
 
     # a click on an owner in the owner table shows that owner's week: only their customers to contact, each
     # with the planned contact
     page.click(f'#by-owner tr[data-owner="{owner}"]')
-    theirs = listing[(listing["owner"] == owner) & (listing["decision"] == "chosen")]
+    theirs = listing[(listing["owner"] == owner) & (listing["decision"] == "chosen") & ~listing["lapsed"]]
     assert page.input_value("#filter-owner") == owner and page.input_value("#filter-view") == "contact"
     assert shown(page) == (len(theirs), len(theirs)) and len(theirs) > 0
     ids = [txt.split("\n")[0] for txt in page.locator("#list-body tr td:nth-child(2)").all_inner_texts()]
@@ -187,7 +195,7 @@ def test_no_held_out_customer_shows_an_action_and_search_sort_export_work(browse
     with open(path, encoding="utf-8-sig", newline="") as f:  # lines end in CR LF, as Excel writes CSV
         text = f.read()
     lines = [line for line in text.split("\r\n") if line]
-    theirs = listing[(listing["owner"] == owner) & (listing["decision"] == "chosen")]
+    theirs = listing[(listing["owner"] == owner) & (listing["decision"] == "chosen") & ~listing["lapsed"]]
     assert len(lines) == len(theirs) + 1
     assert lines[0].startswith(",".join([localize.COLUMNS[language]["rank"], localize.COLUMNS[language]["customer_id"]]))
     assert [line.split(",")[1] for line in lines[1:]] == theirs["customer_id"].tolist()

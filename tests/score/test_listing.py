@@ -97,3 +97,24 @@ def test_value_forecast_sets_tiers_and_key_accounts(scored):
                               trend_window=cfg.features.trend_window, model_version="v", as_of=AS_OF, value=value,
                               value_cfg=vcfg.model_copy(update={"tier_by": "trailing"}))
     assert trailing["value_tier"].tolist() == value_tiers(trailing["value_12m"], cfg.score.value_tier_cuts).tolist()
+
+
+@pytest.mark.parametrize(("silence", "gap", "lapsed"), [
+    (100.0, 30.0, True),     # 3.3 usual gaps and past 90 days
+    (100.0, 60.0, False),    # under 2 usual gaps
+    (80.0, 20.0, False),     # 4 gaps, but under 90 days
+    (185.0, 120.0, True),    # 180 days whatever the rhythm
+    (120.0, float("nan"), False),  # a one-order customer: only the 180 days count
+    (190.0, float("nan"), True),
+])
+def test_lapsed_customers(silence, gap, lapsed):
+    from churn.config import LapsedRule
+    from churn.score import lapsed_customers
+
+    rule = LapsedRule()  # the defaults: 2 usual gaps and 90 days, or 180 days
+    features = pd.DataFrame({"recency_days": [silence], "ipt_mean_days": [gap]}, index=[7])
+    out = lapsed_customers(features, rule)
+    assert out.index.tolist() == [7] and bool(out.at[7, "lapsed"]) is lapsed
+    assert out.at[7, "days_since_last_order"] == round(silence)
+    off = lapsed_customers(features, LapsedRule(gap_multiple=None, after_days=None))
+    assert not off["lapsed"].any()

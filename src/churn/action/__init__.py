@@ -30,7 +30,13 @@ from churn.action._plan import (
     effect_sources,
     with_measured_effects,
 )
-from churn.action._playbook import Playbook, load_playbook, playbook_actions, with_playbook_actions
+from churn.action._playbook import (
+    Playbook,
+    load_playbook,
+    playbook_actions,
+    winback_playbook,
+    with_playbook_actions,
+)
 from churn.action._uplift import (
     DEFAULT_PARAMS,
     UpliftModel,
@@ -47,5 +53,5 @@ __all__ = [
     "choose_actions", "compare_with_risk_ranking", "decide", "effect_records", "effect_sources", "evidence",
     "load_playbook", "measure_effects", "newcombe_interval", "playbook_actions", "pool_measurements",
     "predict_effects", "qini_report", "record_run", "uplift_by_decile", "uplift_effects", "wilson_interval",
-    "with_measured_effects", "with_playbook_actions",
+    "winback_playbook", "with_measured_effects", "with_playbook_actions",
 ]

@@ -538,8 +538,60 @@ def compare_with_risk_ranking(options: pd.DataFrame, listing: pd.DataFrame, cfg:
 
 # --------------------------------------------------------------------------- all together
 
+SECTION_KEYS = ("budget", "budget_used", "expected_value_retained", "planned_budget", "planned_value", "n_customers",
+                "n_chosen", "n_holdout", "holdout_value", "by_status", "by_channel")
+
+
 def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Options, choice and holdout for a whole retention list: one row per listing customer (the
+    """The contact plan for a whole list (`_decide_section` for each part): one row per listing customer, in the
+    listing's order, with the columns of `choose_actions` plus `holdout`, `holdout_action` and `winback`.
+
+    Lapsed customers (a true `lapsed` column, `churn.score.lapsed_customers`) are lost rather than at risk: when
+    the playbook has win-back actions they are planned apart, with those actions (`winback_playbook`), their
+    own budget (`cfg.winback_budget`) and their own random holdout, after the customers who can still be kept
+    and with the capacity those leave. attrs["summary"]: the retention plan's summary (as `_decide_section`'s)
+    and `winback`: the win-back plan's figures (`SECTION_KEYS`), or None when nobody is lapsed.
+    """
+    from churn.action._playbook import winback_playbook
+
+    lapsed = (listing["lapsed"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "lapsed" in listing.columns
+              else np.zeros(len(listing), dtype=bool))
+    if not lapsed.any() or playbook.winback is None:
+        out = _decide_section(listing, playbook, cfg, effects).assign(winback=False)
+        out.attrs["summary"]["winback"] = None
+        return out
+    keep = _decide_section(listing[~lapsed].reset_index(drop=True), playbook, cfg, effects)
+    back_cfg = cfg.model_copy(update={"budget": cfg.winback_budget, "capacity": _capacity_left(cfg, keep, playbook)})
+    back = _decide_section(listing[lapsed].reset_index(drop=True), winback_playbook(playbook), back_cfg, effects)
+    out = pd.concat([keep.assign(winback=False), back.assign(winback=True)], ignore_index=True)
+    order = pd.Series(np.arange(len(listing)), index=listing["customer_id"].astype("string").to_numpy())
+    out = out.iloc[np.argsort(order.reindex(out["customer_id"].to_numpy()).to_numpy(), kind="stable")]
+    out = out.reset_index(drop=True)
+    summary = dict(keep.attrs["summary"])
+    summary["winback"] = {k: back.attrs["summary"][k] for k in SECTION_KEYS}
+    out.attrs["summary"] = summary
+    return out
+
+
+def _capacity_left(cfg: DecideConfig, plan: pd.DataFrame, playbook) -> dict[str, dict[str, float]]:
+    """The capacity (`cfg.capacity`) the contacts of `plan` leave, pool by pool (as `_pools` draws them)."""
+    if not cfg.capacity:
+        return cfg.capacity
+    left = {who: dict(limits) for who, limits in cfg.capacity.items()}
+    default = cfg.capacity.get("default", {})
+    contacted = plan[plan["status"] == CONTACTED]
+    for owner, name in zip(contacted["owner"], contacted["chosen_action"], strict=True):
+        action = playbook.actions[name]
+        who = action.owner_role if action.owner_role in cfg.capacity else (NO_OWNER if pd.isna(owner) else str(owner))
+        entry = left.setdefault(who, dict(default))
+        if action.channel in entry:
+            entry[action.channel] = max(0.0, entry[action.channel] - 1)
+    return left
+
+
+def _decide_section(listing: pd.DataFrame, playbook, cfg: DecideConfig,
+                    effects: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Options, choice and holdout for one part of a retention list: one row per listing customer (the
     columns of `choose_actions` plus `holdout` and `holdout_action`).
 
     The random holdout is drawn among the customers the plan chooses (`cfg.holdout_share` of them,

@@ -27,6 +27,9 @@ class Playbook(BaseModel):
     actions: dict[str, Action]
     rules: dict[str, dict[str, str]]
     no_action: str = "monitor"
+    # The win-back action for lapsed customers by segment, whatever the cause; None: lapsed customers get
+    # the retention rules like everyone else.
+    winback: dict[str, str] | None = None
 
     @field_validator("rules")
     @classmethod
@@ -37,9 +40,18 @@ class Playbook(BaseModel):
                 raise ValueError(f"playbook rules.{seg} has no action for cause(s) {missing}")
         return rules
 
+    @field_validator("winback")
+    @classmethod
+    def _every_segment(cls, winback: dict[str, str] | None) -> dict[str, str] | None:
+        if winback is not None:
+            missing = [seg for seg in SEGMENTS if seg not in winback]
+            if missing:
+                raise ValueError(f"playbook winback has no action for segment(s) {missing}")
+        return winback
+
     @model_validator(mode="after")
     def _known_actions(self) -> Playbook:
-        used = {a for seg in self.rules.values() for a in seg.values()} | {self.no_action}
+        used = {a for seg in self.rules.values() for a in seg.values()} | {self.no_action} | set((self.winback or {}).values())
         unknown = sorted(used - set(self.actions))
         if unknown:
             raise ValueError(f"playbook uses undefined action(s) {unknown}")
@@ -52,13 +64,26 @@ def load_playbook(path: str | Path) -> Playbook:
     return Playbook.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
 
 
+def winback_playbook(playbook: Playbook) -> Playbook:
+    """The playbook lapsed customers are served by: the win-back action of their segment for every cause (so the
+    contact plan's ladder steps down through the lower segments' win-back actions)."""
+    if playbook.winback is None:
+        return playbook
+    rules = {seg: dict.fromkeys(LIST_CAUSES, playbook.winback[seg]) for seg in SEGMENTS}
+    return playbook.model_copy(update={"rules": rules, "winback": None})
+
+
 def playbook_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str]) -> pd.DataFrame:
     """The playbook's action (action, action_label, channel, owner_role, action_cost) for each customer row:
-    by segment (key account or value tier) and primary cause, for customers in the `act_on` risk bands."""
+    by segment (key account or value tier) and primary cause, for customers in the `act_on` risk bands;
+    lapsed customers (a true `lapsed` column) get the win-back action of their segment when the playbook has one."""
     segment = np.where(frame["is_key_account"].astype(bool), KEY_ACCOUNT, frame["value_tier"])
+    lapsed = (frame["lapsed"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "lapsed" in frame.columns
+              else np.zeros(len(frame), dtype=bool))
+    winback = playbook.winback or {}
     names = [
-        playbook.rules[seg][cause] if band in act_on else playbook.no_action
-        for seg, cause, band in zip(segment, frame["primary_cause"], frame["risk_band"], strict=True)
+        (winback[seg] if gone and winback else playbook.rules[seg][cause]) if band in act_on else playbook.no_action
+        for seg, cause, band, gone in zip(segment, frame["primary_cause"], frame["risk_band"], lapsed, strict=True)
     ]
     acts = [playbook.actions[n] for n in names]
     return pd.DataFrame(

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import IO
 
+import numpy as np
 import pandas as pd
 
 import churn.report.localize as localize
@@ -18,9 +19,9 @@ from churn.report.localize import list_reasons
 from churn.vocab import CONTACTED, DECISION_COLUMNS
 
 OWNER_SHEET_COLUMNS = [
-    "customer_id", "name", "contact_name", "email", "phone", "churn_probability", "risk_band", "value_tier",
+    "customer_id", "name", "contact_name", "email", "phone", "lapsed", "churn_probability", "risk_band", "value_tier",
     "is_key_account", "segment", "region", "primary_cause", "contact_label", "contact_channel", "contact_cost",
-    "expected_retained_value", "expected_loss", "value_12m", "reasons",
+    "expected_retained_value", "expected_loss", "value_12m", "days_since_last_order", "reasons",
 ]
 # A list from before contact plans: the owners' sheets show the playbook's action.
 UNPLANNED_OWNER_SHEET_COLUMNS = [
@@ -29,7 +30,7 @@ UNPLANNED_OWNER_SHEET_COLUMNS = [
     "value_12m", "expected_loss", "reasons",
 ]
 # Codes for programs (the CSV and Parquet list keep them); the sheets say the same in words.
-CODE_COLUMNS = ["reason_codes", "action", "contact", "holdout", "holdout_action"]
+CODE_COLUMNS = ["reason_codes", "action", "contact", "holdout", "holdout_action", "rank"]
 # The plan's columns, left off the full list of a list without a plan (they would all be empty).
 DECISION_ONLY = [c for c in DECISION_COLUMNS if c not in CODE_COLUMNS]
 _FORBIDDEN_SHEET_CHARS = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
@@ -75,18 +76,24 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     ws = wb.active
     ws.title = sheet_name(t["sheet_list"], taken)
     _write_sheet(ws, table, language, money)
+    lapsed = frame["lapsed"].to_numpy()
+    if lapsed.any():  # the win-back list, apart: customers who have already gone
+        _write_sheet(wb.create_sheet(sheet_name(t["sheet_winback"], taken)), table.loc[lapsed], language, money)
 
     owner = frame["owner"].astype("object")
     wanted = OWNER_SHEET_COLUMNS if planned else UNPLANNED_OWNER_SHEET_COLUMNS
     owner_columns = [c for c in wanted if c in table.columns]
     to_contact = frame["decision"].astype("string").eq(CONTACTED).fillna(False).to_numpy() if planned \
         else pd.Series(True, index=frame.index).to_numpy()
+    # each owner's week: the retention contacts first, then the win-back ones
+    week = np.argsort(lapsed, kind="stable")
     for name in sorted(owner.dropna().astype(str).unique(), key=str.casefold):
-        part = table.loc[(owner == name).to_numpy() & to_contact, owner_columns]
-        _write_sheet(wb.create_sheet(sheet_name(name, taken)), part, language, money)
+        rows = week[((owner == name).to_numpy() & to_contact)[week]]
+        _write_sheet(wb.create_sheet(sheet_name(name, taken)), table.iloc[rows][owner_columns], language, money)
     if owner.isna().any():
-        part = table.loc[owner.isna().to_numpy() & to_contact, owner_columns]
-        _write_sheet(wb.create_sheet(sheet_name(t["no_owner"], taken)), part, language, money)
+        rows = week[(owner.isna().to_numpy() & to_contact)[week]]
+        _write_sheet(wb.create_sheet(sheet_name(t["no_owner"], taken)), table.iloc[rows][owner_columns], language,
+                     money)
     wb.save(target)
 
 
@@ -108,6 +115,7 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
                            for a, label in zip(frame["action"], frame["action_label"], strict=True)]
     out["reasons"] = list_reasons(frame, language)
     out["decision"] = frame["decision"].map(lambda v: localize.term(localize.DECISIONS, v, language))
+    out["lapsed"] = frame["lapsed"].map(lambda v: t["section_winback"] if v else t["section_retention"])
     out["contact_channel"] = frame["contact_channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))
     out["contact_label"] = [localize.action_label(_text(a), _text(label), language) if _text(a) else None
                             for a, label in zip(frame["contact"], frame["contact_label"], strict=True)]

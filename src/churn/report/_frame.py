@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 
-from churn.vocab import ACTION_COLUMNS, CONTACTED, DECISION_COLUMNS, HELD_OUT, LIST_COLUMNS
+from churn.vocab import ACTION_COLUMNS, AT_RISK_BANDS, CONTACTED, DECISION_COLUMNS, HELD_OUT, LIST_COLUMNS
 
 PERSONAL_COLUMNS = ("name", "contact_name", "email", "phone")
 MONEY_COLUMNS = ("action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
@@ -76,7 +76,7 @@ def prepare_list(listing: pd.DataFrame, mask_personal: bool) -> pd.DataFrame:
     frame = listing.reset_index(drop=True)
     for column in (*LIST_COLUMNS, *DECISION_COLUMNS):
         if column not in frame.columns:
-            frame[column] = (False if column in ("is_key_account", "holdout")
+            frame[column] = (False if column in ("is_key_account", "holdout", "lapsed")
                              else 0.0 if column in MONEY_COLUMNS else None)
     if mask_personal:
         frame = mask_personal_columns(frame)
@@ -97,18 +97,30 @@ def prepare_list(listing: pd.DataFrame, mask_personal: bool) -> pd.DataFrame:
     for column in (*ACTION_COLUMNS, "holdout_action", "contact", "contact_label", "contact_channel"):
         frame[column] = frame[column].astype("object").where(~held, None)
     frame.loc[held, ["action_cost", "contact_cost", "expected_retained_value"]] = 0.0
+    frame["lapsed"] = frame["lapsed"].astype("boolean").fillna(False).astype(bool)
+    # Lapsed customers are lost for a manager: ranked apart, as the win-back list; the others are the retention
+    # list proper. Each list's rank counts from 1 in the list's own order (expected loss).
+    frame["rank"] = frame.groupby("lapsed").cumcount() + 1
     frame.attrs["planned"] = planned
     return frame
 
 
-def plan_totals(frame: pd.DataFrame) -> dict:
+def at_risk_customers(frame: pd.DataFrame) -> pd.Series:
+    """Customers at risk who can still be kept: high or medium risk, not lapsed."""
+    return frame["risk_band"].isin(AT_RISK_BANDS) & ~frame["lapsed"]
+
+
+def plan_totals(frame: pd.DataFrame, lapsed: bool | None = False) -> dict:
     """The contact plan's figures from the list itself (a `prepare_list` frame): customers to contact, the cost
-    of their contacts and the value they are expected to retain, and the customers held out. The headline,
-    the owner table and the workbook all read them from here, so they cannot disagree."""
-    contacted = frame["decision"].astype("string").eq(CONTACTED).fillna(False).to_numpy()
-    return {"n_contact": int(contacted.sum()), "contact_cost": float(frame.loc[contacted, "contact_cost"].sum()),
-            "retained": float(frame.loc[contacted, "expected_retained_value"].sum()),
-            "n_holdout": int(frame["holdout"].sum())}
+    of their contacts and the value they are expected to retain, and the customers held out; for the retention
+    list (`lapsed=False`), the win-back list (True) or both (None). The headline, the owner table and the
+    workbook all read them from here, so they cannot disagree."""
+    part = frame if lapsed is None else frame[frame["lapsed"] == lapsed]
+    contacted = part["decision"].astype("string").eq(CONTACTED).fillna(False).to_numpy()
+    return {"n": len(part), "n_contact": int(contacted.sum()),
+            "contact_cost": float(part.loc[contacted, "contact_cost"].sum()),
+            "retained": float(part.loc[contacted, "expected_retained_value"].sum()),
+            "n_holdout": int(part["holdout"].sum()), "expected_loss": float(part["expected_loss"].sum())}
 
 
 def money_format(currency: str | None):

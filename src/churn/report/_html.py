@@ -11,9 +11,20 @@ import pandas as pd
 from markupsafe import Markup
 
 import churn.report.localize as localize
-from churn.report._frame import _count, _first, _key, _number, _pct, _text, money_format, plan_totals, prepare_list
+from churn.report._frame import (
+    _count,
+    _first,
+    _key,
+    _number,
+    _pct,
+    _text,
+    at_risk_customers,
+    money_format,
+    plan_totals,
+    prepare_list,
+)
 from churn.report.localize import list_reasons
-from churn.vocab import AT_RISK_BANDS, CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
+from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
 
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
@@ -30,7 +41,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
     t = localize.TEXT[language]
     frame = prepare_list(listing, mask_personal)
     money = money_format(currency)
-    at_risk = frame["risk_band"].isin(AT_RISK_BANDS)
+    at_risk = at_risk_customers(frame)
     as_of = summary.get("as_of") or _first(frame, "as_of")
     model = summary.get("model") or _first(frame, "model_version")
 
@@ -67,7 +78,7 @@ def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, langu
     budget, used, retained = (summary.get(k) for k in ("budget", "budget_used", "expected_value_retained"))
     n_holdout = summary.get("decisions", {}).get("n_holdout")
     if frame.attrs["planned"]:  # the plan's figures from the list itself, as the owner table sums them
-        totals = plan_totals(frame)
+        totals = plan_totals(frame, lapsed=False)
         used, retained, n_holdout = totals["contact_cost"], totals["retained"], totals["n_holdout"]
     budget_text = money(used) if used is not None else t["not_available"]
     if used is not None and budget is not None:
@@ -83,7 +94,20 @@ def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, langu
         {"id": "kpi-retained", "label": t["value_retained"],
          "value": money(retained) if retained is not None else t["not_available"],
          "note": _effects_note(summary, t, language)},
+        *_winback_kpi(frame, summary, t, money),
     ]
+
+
+def _winback_kpi(frame: pd.DataFrame, summary: dict, t: dict, money) -> list[dict]:
+    """Lapsed customers, listed apart for win-back, with the win-back budget line."""
+    back = plan_totals(frame, lapsed=True)
+    if not back["n"]:
+        return []
+    budget = (summary.get("winback") or {}).get("budget")
+    used = money(back["contact_cost"]) + (f" {t['budget_of']} {money(budget)}" if budget is not None else "")
+    return [{"id": "kpi-winback", "label": t["winback_kpi"], "value": _count(back["n"]),
+             "note": t["winback_note"].format(loss=money(back["expected_loss"]), n=_count(back["n_contact"]),
+                                              used=used)}]
 
 
 def _effects_note(summary: dict, t: dict, language: str) -> str:
@@ -178,8 +202,8 @@ def _breakdown_cells(r: pd.Series, money) -> dict:
 def _views(frame: pd.DataFrame, language: str) -> list[tuple[str, str]]:
     """What the list shows: the customers to contact this week first (when the list has a plan)."""
     t = localize.TEXT[language]
-    views = [("at_risk", t["view_at_risk"]), ("all", t["view_all"])]
-    return ([("contact", t["view_contact"])] if frame.attrs["planned"] else []) + views
+    views = [("at_risk", t["view_at_risk"])] + ([("winback", t["view_winback"])] if frame["lapsed"].any() else [])
+    return ([("contact", t["view_contact"])] if frame.attrs["planned"] else []) + views + [("all", t["view_all"])]
 
 
 def _filters(frame: pd.DataFrame, language: str) -> list[dict]:
@@ -232,12 +256,12 @@ def _list_payload(frame: pd.DataFrame, language: str, currency: str | None) -> d
     reasons = list_reasons(frame, language)
     cols = ["rank", "id", "name", "contact", "p", "band", "tier", "ka", "owner", "segment", "region", "cause",
             "secondary", "decision", "action", "channel", "role", "cost", "value", "loss", "why",
-            "todo", "todo_channel", "todo_cost", "retained"]
+            "todo", "todo_channel", "todo_cost", "retained", "lapsed", "order"]
     rows = []
     for i, r in enumerate(frame.itertuples(index=False)):
         action = _text(r.action)
         rows.append([
-            i + 1, str(r.customer_id), _text(getattr(r, "name", None)), contact_text[i],
+            int(r.rank), str(r.customer_id), _text(getattr(r, "name", None)), contact_text[i],
             _number(r.churn_probability), _key(r.risk_band), _key(r.value_tier),
             (localize.key_account_reason(getattr(r, "key_account_rule", None), language) or True)
             if bool(r.is_key_account) else False,
@@ -248,10 +272,10 @@ def _list_payload(frame: pd.DataFrame, language: str, currency: str | None) -> d
             _number(r.action_cost), _number(r.value_12m), _number(r.expected_loss), reasons.iat[i],
             localize.action_label(_text(r.contact), _text(r.contact_label), language) if _text(r.contact) else "",
             localize.term(localize.CHANNELS, r.contact_channel, language),
-            _number(r.contact_cost), _number(r.expected_retained_value),
+            _number(r.contact_cost), _number(r.expected_retained_value), bool(r.lapsed), i,
         ])
     ui = {k: t[k] for k in ("shown", "page", "no_owner", "key_account", "secondary", "nothing_shown", "all_rows",
-                            "playbook_action", "retains")}
+                            "playbook_action", "retains", "winback_badge")}
     ui |= {"bands": band_label, "tiers": tier_label, "causes": cause_label, "decisions": decision_label,
            "band_colours": BAND_COLOURS, "cause_colours": CAUSE_COLOURS, "no_owner_value": NO_OWNER,
            "contacted": CONTACTED, "money": _money_parts(currency),

@@ -123,6 +123,10 @@ ACTION_LABELS_ZH = {
     "auto_quality_email": "自动发送质量保证通知（含退货保证）",
     "auto_reengagement": "自动化客户重新激活活动",
     "auto_diagnostic_survey": "自动发送两道题问卷：为何采购减少？",
+    "ka_winback_visit": "大客户经理挽回拜访：了解客户停止采购的原因，提供定制回归条款",
+    "winback_visit": "挽回拜访，提供回归优惠",
+    "winback_call": "挽回电话：询问停止下单的原因，提供回归折扣",
+    "auto_winback_email": "自动发送“我们想念您”邮件，附回归优惠",
 }
 
 # Column headings (Excel and the HTML list).
@@ -139,7 +143,8 @@ COLUMNS = {
         "expected_retained_value": "Expected value retained", "key_account_rule": "Key account because",
         "forecast_value_12m": "Forecast 12-month value", "value_if_retained_12m": "12-month value if retained",
         "holdout_action": "Action held back", "contact_label": "Contact this week", "contact_channel": "Contact by",
-        "contact_cost": "Contact cost",
+        "contact_cost": "Contact cost", "days_since_last_order": "Days since last order",
+        "usual_gap_days": "Usual days between orders", "lapsed": "List",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -153,7 +158,8 @@ COLUMNS = {
         "expected_retained_value": "预期挽回价值", "key_account_rule": "大客户认定依据",
         "forecast_value_12m": "未来12个月预测价值", "value_if_retained_12m": "挽留后12个月价值",
         "holdout_action": "对照组暂缓的措施", "contact_label": "本周联系措施", "contact_channel": "联系方式",
-        "contact_cost": "联系成本",
+        "contact_cost": "联系成本", "days_since_last_order": "距上次下单天数", "usual_gap_days": "常规下单间隔（天）",
+        "lapsed": "名单",
     },
 }
 
@@ -170,7 +176,7 @@ TEXT = {
         "grade_customer_split": "on held-out customers (short history)",
         "customers_scored": "Customers scored",
         "customers_at_risk": "Customers at risk",
-        "at_risk_note": "high or medium risk: {share} of those scored",
+        "at_risk_note": "high or medium risk, not lapsed: {share} of those scored",
         "value_at_risk": "Value at risk",
         "value_at_risk_note": "expected loss of customers at risk",
         "budget_used": "Retention budget used",
@@ -247,6 +253,13 @@ TEXT = {
                           "and carry no action; owners' sheets leave them out, so their service stays business "
                           "as usual.",
         "currency_note": "Amounts in {currency}.",
+        "view_winback": "Win-back (lapsed customers)",
+        "winback_kpi": "Lapsed: win-back",
+        "winback_note": "no order for twice their usual gap: expected loss {loss}; {n} win-back contacts, {used}",
+        "winback_badge": "win-back",
+        "sheet_winback": "Win-back",
+        "section_retention": "Retention",
+        "section_winback": "Win-back",
     },
     "zh": {
         "title": "客户挽留报告",
@@ -259,7 +272,7 @@ TEXT = {
         "grade_customer_split": "基于留出客户（历史较短）",
         "customers_scored": "评分客户数",
         "customers_at_risk": "风险客户数",
-        "at_risk_note": "高风险或中风险，占评分客户的{share}",
+        "at_risk_note": "高风险或中风险（未流失），占评分客户的{share}",
         "value_at_risk": "风险价值",
         "value_at_risk_note": "风险客户的预期损失",
         "budget_used": "已用挽留预算",
@@ -334,6 +347,13 @@ TEXT = {
         "holdout_hidden": "为衡量措施效果而随机留出的客户标为“不联系”，不显示任何措施；负责人工作表不包含这些客户，"
                           "以保持其日常服务不变。",
         "currency_note": "金额单位：{currency}。",
+        "view_winback": "挽回（已流失客户）",
+        "winback_kpi": "已流失：待挽回",
+        "winback_note": "超过两倍常规间隔未下单：预期损失{loss}；挽回联系{n}位，{used}",
+        "winback_badge": "挽回",
+        "sheet_winback": "挽回名单",
+        "section_retention": "挽留",
+        "section_winback": "挽回",
     },
 }
 

@@ -15,7 +15,7 @@ from churn.score._causes import (
     stated_causes,
     symptom_rule_causes,
 )
-from churn.score._listing import score_customers
+from churn.score._listing import lapsed_customers, score_customers
 from churn.score._reasons import REASON_KEYS, reason_codes
 from churn.score._value import (
     CUSTOMER_VALUE_COLUMNS,
@@ -29,6 +29,6 @@ from churn.score._value import (
 __all__ = [
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics",
     "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "key_accounts",
-    "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
+    "lapsed_customers", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
     "value_tiers",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from churn.config import ExplainConfig, ScoreConfig, ValueConfig
+from churn.config import ExplainConfig, LapsedRule, ScoreConfig, ValueConfig
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import explain_causes
@@ -63,11 +63,29 @@ def score_customers(
     causes = explain_causes(model.contributions(frame), explain, frame, trend_window)
     out = out.join(causes[["primary_cause", "cause_share", "secondary_cause"]])
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
+    out = out.join(lapsed_customers(frame, cfg.lapsed))
     out["reason_codes"] = reason_codes(frame, out["primary_cause"], trend_window)
     out["model_version"] = model_version
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()
     out = out.sort_values(["expected_loss", "churn_probability", "customer_id"], ascending=[False, False, True])
     return out[SCORED_COLUMNS].reset_index(drop=True)
+
+
+def lapsed_customers(features: pd.DataFrame, rule: LapsedRule) -> pd.DataFrame:
+    """Per customer (the features' rows and index): `days_since_last_order`, `usual_gap_days` (mean days between
+    orders; missing with fewer than two) and `lapsed`: silent for `rule.gap_multiple` usual gaps and at least
+    `rule.min_days`, or for `rule.after_days`. A lapsed customer is lost for a manager: a win-back, not a
+    retention call."""
+    silence = features["recency_days"].astype("float64")
+    gap = features["ipt_mean_days"].astype("float64") if "ipt_mean_days" in features.columns \
+        else pd.Series(float("nan"), index=features.index)
+    lapsed = pd.Series(False, index=features.index)
+    if rule.gap_multiple is not None:
+        lapsed |= (silence >= rule.gap_multiple * gap).fillna(False) & (silence >= rule.min_days).fillna(False)
+    if rule.after_days is not None:
+        lapsed |= (silence >= rule.after_days).fillna(False)
+    return pd.DataFrame({"days_since_last_order": silence.round(0), "usual_gap_days": gap.round(0),
+                         "lapsed": lapsed.astype(bool)}, index=features.index)
 
 
 def _customer_info(ids: pd.Series, customers: pd.DataFrame | None) -> pd.DataFrame:

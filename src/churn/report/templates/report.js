@@ -43,8 +43,9 @@
 
   function inView(r) {
     var v = view.value;
-    if (v === "contact") return r[C.decision] === ui.contacted;
-    if (v === "at_risk") return r[C.band] === "high" || r[C.band] === "medium";
+    if (v === "contact") return r[C.decision] === ui.contacted && !r[C.lapsed];
+    if (v === "winback") return r[C.lapsed];
+    if (v === "at_risk") return (r[C.band] === "high" || r[C.band] === "medium") && !r[C.lapsed];
     return true;
   }
 
@@ -76,7 +77,9 @@
 
   function rowElement(r) {
     var tr = el("tr"), td;
-    cell(tr, "num").textContent = r[C.rank];
+    td = cell(tr, "num");
+    td.textContent = r[C.rank];
+    if (r[C.lapsed]) td.appendChild(el("span", "sub winback", ui.winback_badge));
     td = cell(tr, "");
     td.appendChild(el("strong", "", r[C.id]));
     if (r[C.name]) td.appendChild(el("span", "sub", r[C.name]));
@@ -145,13 +148,13 @@
     next.disabled = page >= pages - 1;
   }
 
-  var SORT_FIELD = { rank: "rank", id: "id", p: "p", value: "value", owner: "owner", segment: "segment",
+  var SORT_FIELD = { rank: "order", id: "id", p: "p", value: "value", owner: "owner", segment: "segment",
                      cause: "cause", retained: "retained", loss: "loss" };
   var DESCENDING_FIRST = { p: 1, value: 1, retained: 1, loss: 1 };
 
   function compare(a, b) {
     var i = C[SORT_FIELD[sortKey]], x = a[i], y = b[i];
-    if (x === y) return a[C.rank] - b[C.rank];
+    if (x === y) return a[C.order] - b[C.order];
     if (x === null || x === "") return 1;  // blanks last, whichever the direction
     if (y === null || y === "") return -1;
     return (x < y ? -1 : 1) * sortDir;
