@@ -332,15 +332,38 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
 
     summary = _needed(ws.plan_summary, as_of, "decide")
     listing = io.read_parquet(out_dir / "retention_list.parquet")
-    html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal, cfg.report.currency)
+    earlier = _earlier_runs(out_dir / "runs", as_of)
+    html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal, cfg.report.currency,
+                       earlier)
     with io.atomic_path(out_dir / "report.html") as tmp:
         tmp.write_text(html, encoding="utf-8")
     written = [str(out_dir / "report.html")]
     if cfg.report.excel:
         with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
-            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency)
+            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency, earlier)
         written.append(str(out_dir / "retention_list.xlsx"))
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
+
+
+def _earlier_runs(runs_dir: Path, as_of: pd.Timestamp, keep: int = 8) -> dict[str, pd.DataFrame]:
+    """The archived lists of the `keep` latest runs before `as_of` (runs/<as-of>.parquet), by as-of date: what the
+    report compares this run with."""
+    from churn.report import RUN_COLUMNS
+
+    dates = sorted(p.stem for p in runs_dir.glob("*.parquet") if _is_date(p.stem) and p.stem < str(as_of.date()))
+    runs = {}
+    for date in dates[-keep:]:
+        run = io.read_parquet(runs_dir / f"{date}.parquet")
+        runs[date] = run[[c for c in (*RUN_COLUMNS, "lapsed") if c in run.columns]]
+    return runs
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:

@@ -9,14 +9,17 @@ The only I/O is `write_excel` saving to the path or buffer it is given.
 - `html.render_html(listing, summary, language, mask_personal)`: one HTML file with inline CSS, JS
   and SVG charts (`templates/`) and no external resource, so it opens from a mail attachment.
 - `excel.write_excel(listing, target, language, mask_personal)`: the full list and one sheet per owner.
+- `changes`: what changed since the previous run (new at risk, no longer at risk, recovered, lost) and the
+  figures of each archived run for the trend.
 
 Imports only `churn.vocab`.
 """
 
+from churn.report._changes import CHANGES, RUN_COLUMNS, change_counts, changes_since, customer_states, run_figures
 from churn.report._excel import sheet_name, write_excel
 from churn.report._frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
 from churn.report._html import render_html
 from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
-__all__ = ["LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
+__all__ = ["CHANGES", "RUN_COLUMNS", "change_counts", "changes_since", "customer_states", "run_figures", "LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
            "list_reasons", "model_kind_note", "render_html", "render_reasons", "sheet_name", "write_excel"]

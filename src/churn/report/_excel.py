@@ -14,9 +14,10 @@ import numpy as np
 import pandas as pd
 
 import churn.report.localize as localize
+from churn.report._changes import changes_since
 from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
 from churn.report.localize import list_reasons
-from churn.vocab import CONTACTED, DECISION_COLUMNS
+from churn.vocab import CONTACTED, DECISION_COLUMNS, NO_OWNER
 
 OWNER_SHEET_COLUMNS = [
     "customer_id", "name", "contact_name", "email", "phone", "lapsed", "churn_probability", "risk_band", "value_tier",
@@ -53,13 +54,15 @@ def sheet_name(name: str, taken: set[str]) -> str:
 
 
 def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language: str = "en",
-                mask_personal: bool = False, currency: str | None = None) -> None:
+                mask_personal: bool = False, currency: str | None = None,
+                earlier_runs: dict[str, pd.DataFrame] | None = None) -> None:
     """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO); amounts in
     `currency` (a code: CNY, USD, ...).
 
     Sheet 1 has the full list; then one sheet per owner (alphabetical) with that owner's customers to contact
     this week and the planned contact, and customers without an owner last, in "(no owner)". A list without a
-    contact plan gives each owner all their customers with the playbook's action.
+    contact plan gives each owner all their customers with the playbook's action. With `earlier_runs` (archived
+    lists by as-of date), a "Since last run" sheet lists the customers whose state changed since the latest one.
     """
     from openpyxl import Workbook
 
@@ -94,6 +97,17 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
         rows = week[(owner.isna().to_numpy() & to_contact)[week]]
         _write_sheet(wb.create_sheet(sheet_name(t["no_owner"], taken)), table.iloc[rows][owner_columns], language,
                      money)
+    as_of = str(frame["as_of"].dropna().iloc[0]) if frame["as_of"].notna().any() else None
+    earlier = {d: run for d, run in (earlier_runs or {}).items() if as_of is None or d < as_of}
+    if earlier:
+        changes = changes_since(earlier[max(earlier)], frame)
+        table = pd.DataFrame({
+            "customer_id": changes["customer_id"],
+            "owner": changes["owner"].map(lambda o: t["no_owner"] if o == NO_OWNER else o),
+            "change": changes["change"].map(lambda c: localize.CHANGES[language][c]),
+            "expected_loss": changes["expected_loss"],
+        })
+        _write_sheet(wb.create_sheet(sheet_name(t["sheet_changes"], taken), 1), table, language, money)
     wb.save(target)
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from markupsafe import Markup
 
 import churn.report.localize as localize
+from churn.report._changes import CHANGES, change_counts, changes_since, run_figures
 from churn.report._frame import (
     _count,
     _first,
@@ -30,11 +31,14 @@ BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
                  "other": "#7f8c8d"}
 PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
+TREND_RUNS = 8  # runs shown in the trend charts, this one included
 
 
 def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
-                currency: str | None = None) -> str:
-    """The whole report as one self-contained HTML document; amounts in `currency` (a code: CNY, USD, ...)."""
+                currency: str | None = None, earlier_runs: dict[str, pd.DataFrame] | None = None) -> str:
+    """The whole report as one self-contained HTML document; amounts in `currency` (a code: CNY, USD, ...).
+    `earlier_runs`: the archived lists of earlier runs by as-of date (what changed since the latest of them,
+    and the trend over the last `TREND_RUNS`)."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     localize.check_language(language)
@@ -64,6 +68,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         planned=frame.attrs["planned"],
         currency_note=t["currency_note"].format(currency=currency) if currency else "",
         views=_views(frame, language),
+        since=_since(frame, earlier_runs or {}, as_of, language),
         filters=_filters(frame, language),
         page_sizes=PAGE_SIZES,
         set_aside=_set_aside(summary, language),
@@ -197,6 +202,29 @@ def _breakdown_cells(r: pd.Series, money) -> dict:
     return {"n": _count(r["n"]), "risk": _count(r["risk"]), "high": _count(r["high"]),
             "share": _pct(r["risk"] / r["n"] if r["n"] else 0), "var": money(r["var"]),
             "contact": _count(r["contact"]), "cost": money(r["cost"]), "retained": money(r["retained"])}
+
+
+def _since(frame: pd.DataFrame, earlier_runs: dict[str, pd.DataFrame], as_of: str, language: str) -> dict:
+    """The "since the last run" section: changes per owner against the latest earlier run, and the trend."""
+    t = localize.TEXT[language]
+    earlier = {d: run for d, run in earlier_runs.items() if d < str(as_of)}
+    if not earlier:
+        return {"title": t["since_title"].format(date="-"), "none": t["since_none"], "rows": [], "charts": []}
+    last = max(earlier)
+    counts = change_counts(changes_since(earlier[last], frame))
+    rows = [{"key": owner, "total": owner == "total",
+             "label": t["total"] if owner == "total" else t["no_owner"] if owner == NO_OWNER else owner,
+             "cells": [_count(r[c]) for c in CHANGES]} for owner, r in counts.iterrows()]
+    recent = dict(sorted({**earlier, str(as_of): frame}.items())[-TREND_RUNS:])
+    figures = run_figures(recent)
+    charts = [
+        {"id": "trend-at-risk", "title": t["trend_at_risk"],
+         "svg": _bar_chart([(r.as_of, float(r.at_risk), BAND_COLOURS["high"]) for r in figures.itertuples()], _count)},
+        {"id": "trend-lapsed", "title": t["trend_lapsed"],
+         "svg": _bar_chart([(r.as_of, float(r.lapsed), CAUSE_COLOURS["other"]) for r in figures.itertuples()], _count)},
+    ]
+    return {"title": t["since_title"].format(date=last), "none": None, "rows": rows, "charts": charts,
+            "headers": [localize.CHANGES[language][c] for c in CHANGES]}
 
 
 def _views(frame: pd.DataFrame, language: str) -> list[tuple[str, str]]:

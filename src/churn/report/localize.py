@@ -100,6 +100,14 @@ DECISIONS = {
            "owner at capacity": "本周不联系：负责人已满负荷", "not worth its cost": "不联系：措施不值其成本"},
 }
 
+# What changed for a customer since the previous run (`churn.report._changes.CHANGES`).
+CHANGES = {
+    "en": {"new_at_risk": "New at risk", "no_longer_at_risk": "No longer at risk", "recovered": "Recovered (ordering again)",
+           "lost": "Lost (lapsed or gone)", "still_at_risk": "Still at risk"},
+    "zh": {"new_at_risk": "新增风险", "no_longer_at_risk": "风险解除", "recovered": "已挽回（恢复下单）",
+           "lost": "已流失（停止下单或不再活跃）", "still_at_risk": "持续风险"},
+}
+
 # Every action of configs/playbook.yaml. English labels come from the playbook itself.
 ACTION_LABELS_ZH = {
     "monitor": "暂不行动：持续监测",
@@ -144,7 +152,7 @@ COLUMNS = {
         "forecast_value_12m": "Forecast 12-month value", "value_if_retained_12m": "12-month value if retained",
         "holdout_action": "Action held back", "contact_label": "Contact this week", "contact_channel": "Contact by",
         "contact_cost": "Contact cost", "days_since_last_order": "Days since last order",
-        "usual_gap_days": "Usual days between orders", "lapsed": "List",
+        "usual_gap_days": "Usual days between orders", "lapsed": "List", "change": "Since last run",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -159,7 +167,7 @@ COLUMNS = {
         "forecast_value_12m": "未来12个月预测价值", "value_if_retained_12m": "挽留后12个月价值",
         "holdout_action": "对照组暂缓的措施", "contact_label": "本周联系措施", "contact_channel": "联系方式",
         "contact_cost": "联系成本", "days_since_last_order": "距上次下单天数", "usual_gap_days": "常规下单间隔（天）",
-        "lapsed": "名单",
+        "lapsed": "名单", "change": "与上次相比",
     },
 }
 
@@ -254,6 +262,12 @@ TEXT = {
                           "as usual.",
         "currency_note": "Amounts in {currency}.",
         "view_winback": "Win-back (lapsed customers)",
+        "since_title": "Since the last run ({date})",
+        "since_none": "No earlier run in the archive: what changed shows from the next run on.",
+        "since_note": "Owners by how many of their customers moved; still at risk for reference.",
+        "trend_at_risk": "Customers at risk, run by run",
+        "trend_lapsed": "Lapsed customers, run by run",
+        "sheet_changes": "Since last run",
         "winback_kpi": "Lapsed: win-back",
         "winback_note": "no order for twice their usual gap: expected loss {loss}; {n} win-back contacts, {used}",
         "winback_badge": "win-back",
@@ -348,6 +362,12 @@ TEXT = {
                           "以保持其日常服务不变。",
         "currency_note": "金额单位：{currency}。",
         "view_winback": "挽回（已流失客户）",
+        "since_title": "与上次运行（{date}）相比",
+        "since_none": "归档中没有更早的运行：下次运行起显示变化。",
+        "since_note": "按客户变动数量排列负责人；持续风险仅供参考。",
+        "trend_at_risk": "各次运行的风险客户数",
+        "trend_lapsed": "各次运行的已流失客户数",
+        "sheet_changes": "与上次相比",
         "winback_kpi": "已流失：待挽回",
         "winback_note": "超过两倍常规间隔未下单：预期损失{loss}；挽回联系{n}位，{used}",
         "winback_badge": "挽回",
