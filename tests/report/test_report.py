@@ -180,7 +180,10 @@ def test_headline_figures(language):
     planned = render_html(listing, summary_for(listing, budget=50000, budget_used=100.0, expected_value_retained=1.0,
                                                decisions={"n_holdout": 37}, action_effects=sources), language)
     assert t["holdout_note"].format(n="37") in planned
-    assert t["measured_note"].format(actions=localize.action_label("rep_visit", "rep_visit", language)) in planned
+    # named in words, never by code
+    label = localize.action_label("rep_visit", "Rep visit with product update", language)
+    assert t["measured_note"].format(actions=label) in planned and "rep_visit" not in re.sub(
+        r'<script type="application/json".*?</script>', "", planned, flags=re.S)
     assumed = render_html(listing, summary_for(listing, action_effects={"rep_visit": {"source": "prior (config)"}}),
                           language)
     assert t["prior_note"] in assumed

@@ -98,7 +98,7 @@ def _kpis(frame: pd.DataFrame, at_risk: pd.Series, summary: dict, t: dict, langu
          "note": t["holdout_note"].format(n=_count(n_holdout)) if n_holdout else ""},
         {"id": "kpi-retained", "label": t["value_retained"],
          "value": money(retained) if retained is not None else t["not_available"],
-         "note": _effects_note(summary, t, language)},
+         "note": _effects_note(frame, summary, t, language)},
         *_winback_kpi(frame, summary, t, money),
     ]
 
@@ -115,12 +115,17 @@ def _winback_kpi(frame: pd.DataFrame, summary: dict, t: dict, money) -> list[dic
                                               used=used)}]
 
 
-def _effects_note(summary: dict, t: dict, language: str) -> str:
+def _effects_note(frame: pd.DataFrame, summary: dict, t: dict, language: str) -> str:
+    """Which actions' effects were measured, named in words (the playbook's labels the list carries)."""
     sources = summary.get("action_effects")
     if not sources:
         return ""
     measured = sorted(a for a, v in sources.items() if not v["source"].startswith("prior"))
-    names = ", ".join(localize.action_label(a, a, language) for a in measured)
+    labels = {}
+    for code, label in ((frame["action"], frame["action_label"]), (frame["contact"], frame["contact_label"])):
+        labels |= {str(a): str(b) for a, b in zip(code, label, strict=True) if _text(a) and _text(b)}
+    names = localize.TEXT[language]["list_separator"].join(
+        localize.action_label(a, labels.get(a, a.replace("_", " ")), language) for a in measured)
     return t["measured_note"].format(actions=names) if measured else t["prior_note"]
 
 
