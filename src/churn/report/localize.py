@@ -238,8 +238,10 @@ TEXT = {
         "row_accounting_table": "{table} {pulled} = {kept} + {set_aside}",
         "list_separator": "; ",
         "footer": "Value at risk is the expected loss (churn probability × trailing 12-month value) summed over "
-                  "customers in the high and medium risk bands. The loss cause is what the model's explanation "
-                  "points to; the action comes from the retention playbook.",
+                  "customers in the high and medium risk bands who have not lapsed; lapsed customers (no order for "
+                  "twice their usual gap) are the win-back list. The loss cause is what the model's explanation "
+                  "points to; the contact is the plan's choice among the playbook's actions, within the budget and "
+                  "each owner's capacity.",
         "masked": "Customer names and contact details are masked.",
         "sheet_list": "Retention list",
         "yes": "yes",
@@ -339,8 +341,9 @@ TEXT = {
         "row_accounting": "读取行数 = 使用 + 剔除",
         "row_accounting_table": "{table} {pulled} = {kept} + {set_aside}",
         "list_separator": "；",
-        "footer": "风险价值 = 高风险和中风险客户的预期损失（流失概率 × 近12个月价值）之和。流失原因来自模型解释，"
-                  "挽留措施来自挽留策略手册。",
+        "footer": "风险价值 = 未流失的高风险和中风险客户的预期损失（流失概率 × 近12个月价值）之和；已流失客户"
+                  "（超过两倍常规间隔未下单）列入挽回名单。流失原因来自模型解释；"
+                  "本周联系措施由联系计划在预算和负责人产能内从挽留策略手册的措施中选择。",
         "masked": "客户名称和联系方式已脱敏。",
         "sheet_list": "挽留名单",
         "yes": "是",
