@@ -328,6 +328,17 @@ class ReportConfig(Section):
     currency: str | None = Field(None, max_length=8)
 
 
+class MonitorConfig(Section):
+    """Watching the model in use: drift of each scoring run against the training reference."""
+
+    # A feature (or the score, or the customer mix) alarms when its population stability index or its
+    # Jensen-Shannon distance (base 2) against the training reference passes these.
+    psi_alarm: float = Field(0.25, gt=0)
+    js_alarm: float = Field(0.15, gt=0, le=1)
+    bins: int = Field(10, ge=2, le=100)  # quantile bins of the reference for numeric features
+    fail_on_drift: bool = False  # true: a scoring run with an alarm exits non-zero, naming the features
+
+
 class PublishConfig(Section):
     """Publish the retention list to a database table (url null: not published).
     CHURN_PUBLISH_URL in the environment wins, so passwords can stay out of this file."""
@@ -378,6 +389,7 @@ class Config(Section):
     effects: EffectsConfig = Field(default_factory=EffectsConfig)
     decide: DecideConfig = Field(default_factory=DecideConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     publish: PublishConfig = Field(default_factory=PublishConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)

@@ -1,0 +1,109 @@
+"""Drift of the scored population against the training reference saved with the model.
+
+Pure functions: a frame of features (and scores) in, a JSON-able profile or a table of distances out.
+
+Per column, the reference is a histogram: numeric columns on the reference's own deciles (`bins` quantile
+edges, ties merged, plus a bin for missing values), categorical columns by category (the reference's
+categories, plus "other" and missing). A current population is binned the same way and compared with:
+
+- the population stability index, PSI = sum((c - r) * ln(c / r)) over the bins (shares floored at
+  `FLOOR` so an empty bin does not give infinity); the usual reading: < 0.1 stable, 0.1-0.25 a moderate
+  shift, > 0.25 a major one;
+- the Jensen-Shannon distance (scipy, base 2): 0 for the same shares, 1 for disjoint ones; symmetric and
+  bounded, where PSI grows without limit as a bin empties.
+
+A column alarms when either passes its threshold (`MonitorConfig.psi_alarm`, `js_alarm`). Both are plain
+formulas over histograms; scipy gives the JS distance. evidently would add a large dependency (and its own
+HTML reports) for these two numbers.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.distance import jensenshannon
+
+from churn.config import MonitorConfig
+
+FLOOR = 1e-4  # the least share a bin is given in PSI: an empty bin counts as 0.01% of the customers
+MISSING = "__missing__"
+OTHER = "__other__"
+DRIFT_COLUMNS = ["feature", "kind", "psi", "js", "alarm", "reference_n", "current_n", "current_missing_share"]
+
+
+def reference_profile(frame: pd.DataFrame, columns: list[str], bins: int = 10) -> dict:
+    """The reference histograms of `columns` of `frame` (JSON-able): {"n", "columns": {name: {...}}}.
+
+    Numeric columns (bool counts as categorical): "edges" (inner quantile edges) and "shares" (one per bin,
+    then missing); categorical: "categories" and "shares" (one per category, then other, then missing)."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the reference has no column(s) {missing}")
+    if bins < 2:
+        raise ValueError(f"bins must be at least 2, got {bins}")
+    out: dict = {"n": int(len(frame)), "columns": {}}
+    for name in columns:
+        values = frame[name]
+        if _numeric(values):
+            x = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+            seen = x[np.isfinite(x)]
+            edges = np.unique(np.quantile(seen, np.linspace(0, 1, bins + 1)[1:-1])) if len(seen) else np.array([])
+            spec = {"kind": "numeric", "edges": [float(e) for e in edges]}
+        else:
+            counts = values.astype("string").value_counts(dropna=True)
+            spec = {"kind": "categorical", "categories": [str(c) for c in counts.index]}
+        spec["shares"] = _shares(values, spec).tolist()
+        out["columns"][name] = spec
+    return out
+
+
+def drift_table(reference: dict, current: pd.DataFrame, cfg: MonitorConfig) -> pd.DataFrame:
+    """PSI and Jensen-Shannon distance of every reference column in `current` (`DRIFT_COLUMNS`), largest PSI
+    first; `alarm` where either passes its threshold. A reference column missing from `current` is refused."""
+    absent = [c for c in reference["columns"] if c not in current.columns]
+    if absent:
+        raise ValueError(f"the scored population has no column(s) {absent} that the drift reference has")
+    rows = []
+    for name, spec in reference["columns"].items():
+        ref = np.asarray(spec["shares"], dtype="float64")
+        cur = _shares(current[name], spec)
+        psi = population_stability_index(ref, cur)
+        js = float(jensenshannon(ref, cur, base=2)) if ref.sum() > 0 and cur.sum() > 0 else 0.0
+        rows.append({"feature": name, "kind": spec["kind"], "psi": round(psi, 6), "js": round(js, 6),
+                     "alarm": bool(psi >= cfg.psi_alarm or js >= cfg.js_alarm),
+                     "reference_n": int(reference["n"]), "current_n": int(len(current)),
+                     "current_missing_share": round(float(cur[-1]), 6)})
+    table = pd.DataFrame(rows, columns=DRIFT_COLUMNS)
+    return table.sort_values(["alarm", "psi", "feature"], ascending=[False, False, True], ignore_index=True)
+
+
+def population_stability_index(reference: np.ndarray, current: np.ndarray) -> float:
+    """sum((c - r) * ln(c / r)) over bins, shares floored at `FLOOR` (0 for two equal histograms)."""
+    r = np.maximum(np.asarray(reference, dtype="float64"), FLOOR)
+    c = np.maximum(np.asarray(current, dtype="float64"), FLOOR)
+    value = float(np.sum((c - r) * np.log(c / r)))
+    return 0.0 if math.isclose(value, 0.0, abs_tol=1e-12) else value
+
+
+def _numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _shares(values: pd.Series, spec: dict) -> np.ndarray:
+    """The share of `values` in each bin of `spec` (missing last); all zeros for no values."""
+    n = len(values)
+    if spec["kind"] == "numeric":
+        x = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+        seen = np.isfinite(x)
+        counts = np.bincount(np.searchsorted(np.asarray(spec["edges"]), x[seen], side="right"),
+                             minlength=len(spec["edges"]) + 1).astype("float64")
+        counts = np.append(counts, n - seen.sum())
+    else:
+        text = values.astype("string")
+        known = {c: i for i, c in enumerate(spec["categories"])}
+        counts = np.zeros(len(known) + 2)
+        for value, k in text.value_counts(dropna=False).items():
+            counts[len(known) + 1 if pd.isna(value) else known.get(str(value), len(known))] += k
+    return counts / n if n else counts
