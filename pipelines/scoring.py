@@ -8,6 +8,7 @@ from pathlib import Path
 from prefect import flow
 
 from churn import runners
+from churn.monitor import check_drift
 from pipelines.common import as_task, pull_and_validate, setup
 
 
@@ -34,5 +35,6 @@ def scoring_flow(
     as_task(runners.run_decide)(cfg, ws, day, Path(out))
     report = as_task(runners.run_report)(cfg, ws, day, Path(out))
     listing = as_task(runners.run_publish)(cfg, ws, day, Path(out))
+    check_drift(listing.get("drift"), cfg.monitor.fail_on_drift)  # after the list is out: it is named, not lost
     return {"pulled": pulled, "validation": validation, "features": features, "value": value, "effects": effects,
             "scored": scored, "report": report, "list": listing}

@@ -53,6 +53,10 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     # the contact plan keeps to the budget and holds a random 10% of the chosen customers out
     summary = scored["list"]
     assert summary["budget_used"] <= summary["budget"] == 20000
+    # drift against the training reference saved with the model: every feature, the mix and the score
+    drift = summary["drift"]
+    assert drift is not None and {"churn_probability", "segment", "recency_days"} <= set(drift["psi"])
+    assert drift["n_columns"] == len(drift["psi"]) == len(drift["js"]) and drift["max_psi"] >= 0
     # (the retention list and the win-back list of lapsed customers: each its own plan, budget line and holdout)
     assert summary["customers_lapsed"] == listing["lapsed"].sum() > 0
     assert summary["winback"]["budget_used"] <= summary["winback"]["budget"] == 5000

@@ -125,6 +125,14 @@ def print_scoring(summary: dict) -> None:
     set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
     if set_aside:
         console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
+    drift = summary.get("drift")
+    if drift and drift["alarms"]:
+        shifts = ", ".join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
+        console.print(f"[bold yellow]Drift alarm[/] against the training data: {shifts}.")
+    elif drift:
+        top = max(drift["psi"], key=drift["psi"].get)
+        console.print(f"Drift against the training data: no alarm on {drift['n_columns']} columns (largest PSI "
+                      f"{drift['max_psi']:.3f}, {top}).")
 
 
 def print_demo(trained: dict, check: dict, scored: dict, out: str) -> None:

@@ -140,6 +140,7 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         train_model,
         training_report,
     )
+    from churn.monitor import population_reference
     from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
@@ -152,7 +153,11 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     customers = _active_customers(cfg, ws, as_of)[0] if choice["candidate"] == "bgnbd" else None
     scoring = candidate_model(choice["candidate"], result, examples, customers, cfg.labels.horizon_days,
                               cfg.train.refit)
-    tracking.save_model(scoring, ws.model_dir, examples)
+    # the latest cutoff's customers, as the model scores them: what later scoring runs are compared with
+    latest = examples[examples["cutoff"] == examples["cutoff"].max()].reset_index(drop=True)
+    reference = population_reference(latest, list(getattr(scoring, "features", [])), scoring.predict_proba(latest),
+                                     cfg.monitor.bins)
+    tracking.save_model(scoring, ws.model_dir, examples, reference)
     points = curves(result.holdout)
     for name, frame in points.items():
         for model, part in frame.groupby("model", sort=False):  # one file per line: what `dvc plots` draws
@@ -251,11 +256,12 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -> dict:
     """Score every active customer: risk, value, loss cause and reasons (the scored list, before actions)."""
+    from churn.monitor import drift_summary, population_drift
     from churn.ops import tracking
     from churn.report import model_kind_note
     from churn.score import score_customers
 
-    model, label = tracking.load_model(model_uri, cfg.tracking)
+    model, label, reference = tracking.load_model_and_reference(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
     kind = "bgnbd_fallback" if model.fallback else model.kind
     # every row says which kind of model ranked it (in English: it is data); the report in the reader's language
@@ -269,11 +275,18 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
                             trend_window=cfg.features.trend_window, model_version=row_label, as_of=as_of, value=value,
                             value_cfg=cfg.value)
     io.write_parquet(scored, ws.scored_list)
+    drift = None
+    if reference is not None:  # a model saved before drift references has none
+        scores = scored.set_index("customer_id")["churn_probability"].reindex(
+            features["customer_id"].astype("string").to_numpy())
+        table = population_drift(reference, features, scores.to_numpy(), cfg.monitor)
+        io.write_csv(table, ws.drift)
+        drift = drift_summary(table)
     refit = {"windows": int(tags["refit_windows"]), "until": tags["refit_until"]} if "refit_windows" in tags else None
     summary = {"as_of": str(as_of.date()), "model": label, "model_kind": kind, "model_grade": tags.get("grade"),
                "model_refit": refit,
                "model_holdout": tags.get("holdout"),
-               "customers_scored": len(scored), "value": value_summary}
+               "customers_scored": len(scored), "value": value_summary, "drift": drift}
     io.write_json(summary, ws.score_summary)
     return summary
 
@@ -320,6 +333,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     summary["model_refit"] = scored_run.get("model_refit")  # (a scored list from before refits has none)
     summary["model_holdout"] = scored_run.get("model_holdout")
     summary["value"] = scored_run["value"]
+    summary["drift"] = scored_run.get("drift")  # (a scored list from before drift checks has none)
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
     io.write_json(summary, ws.plan_summary)
@@ -383,12 +397,22 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
         {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
                                  "expected_value_retained", "customers_lapsed", "value_lapsed") if k in summary}
         | ({"winback_budget_used": summary["winback"]["budget_used"]} if summary.get("winback") else {})
+        | _drift_metrics(summary.get("drift"))
         | {"rows_set_aside": sum(summary["rows_set_aside"].values())}
         | {f"rows_{count}.{table}": n for table, counts in summary["row_accounting"].items()
            for count, n in counts.items()},
-        [out_dir / "retention_list.csv", out_dir / "run_summary.json"],
+        [out_dir / "retention_list.csv", out_dir / "run_summary.json",
+         *([ws.drift] if summary.get("drift") and ws.drift.exists() else [])],
     )
     return summary
+
+
+def _drift_metrics(drift: dict | None) -> dict[str, float]:
+    """The run's drift as MLflow metrics: drift_alarms, drift_max_psi, drift_psi.<column>, drift_js.<column>."""
+    if not drift:
+        return {}
+    return ({"drift_alarms": len(drift["alarms"]), "drift_max_psi": drift["max_psi"]}
+            | {f"drift_psi.{k}": v for k, v in drift["psi"].items()} | {f"drift_js.{k}": v for k, v in drift["js"].items()})
 
 
 def _needed(summary_path: Path, as_of: pd.Timestamp, stage: str) -> dict:

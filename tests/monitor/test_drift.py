@@ -87,3 +87,23 @@ def test_new_categories_and_missing_values_count_as_their_own_bins():
 def test_a_column_the_scored_population_lacks_is_refused(reference):
     with pytest.raises(ValueError, match=r"has no column\(s\) \['segment'\] that the drift reference has"):
         drift_table(reference, population(100, seed=3).drop(columns="segment"), MONITOR)
+
+
+def test_the_run_summary_names_alarms_and_fail_on_drift_stops_the_run(reference):
+    from churn.monitor import DriftAlarm, check_drift, drift_summary, population_drift, population_reference
+
+    summary = drift_summary(drift_table(reference, population(4_000, seed=1, shift=True), MONITOR))
+    assert set(summary["alarms"]) == {"revenue_90", "recency_days", "segment"} and summary["n_columns"] == len(COLUMNS)
+    assert summary["max_psi"] == max(summary["psi"].values())
+    check_drift(summary, fail_on_drift=False)  # an alarm does not stop the run by default
+    check_drift(None, fail_on_drift=True)  # nor does a run without a reference
+    with pytest.raises(DriftAlarm, match=r"drift alarm against the training data: recency_days \(PSI [\d.]+\)"):
+        check_drift(summary, fail_on_drift=True)
+    quiet = drift_summary(drift_table(reference, population(4_000, seed=2), MONITOR))
+    check_drift(quiet, fail_on_drift=True)
+    # a scored population: the model's features, the customer mix and the score are watched
+    frame = population(3_000, seed=4)
+    ref = population_reference(frame, ["orders_90", "revenue_90", "not_there"], frame["churn_probability"])
+    assert list(ref["columns"]) == ["orders_90", "revenue_90", "segment", "is_key_account", "churn_probability"]
+    doubled = population_drift(ref, frame, frame["churn_probability"] * 3, MONITOR)
+    assert doubled.loc[doubled["alarm"], "feature"].tolist() == ["churn_probability"]

@@ -30,6 +30,8 @@ from churn.config import MonitorConfig
 FLOOR = 1e-4  # the least share a bin is given in PSI: an empty bin counts as 0.01% of the customers
 MISSING = "__missing__"
 OTHER = "__other__"
+MIX_COLUMNS = ("segment", "region", "is_key_account")  # the customer mix, watched beside the features
+SCORE = "churn_probability"  # the score distribution, watched as one more column
 DRIFT_COLUMNS = ["feature", "kind", "psi", "js", "alarm", "reference_n", "current_n", "current_missing_share"]
 
 
@@ -57,6 +59,42 @@ def reference_profile(frame: pd.DataFrame, columns: list[str], bins: int = 10) -
         spec["shares"] = _shares(values, spec).tolist()
         out["columns"][name] = spec
     return out
+
+
+def population_reference(frame: pd.DataFrame, features: list[str], scores, bins: int = 10) -> dict:
+    """The drift reference of a scored population: the model's features, the customer mix (`MIX_COLUMNS`) and
+    the score (`SCORE`), as `reference_profile` keeps them."""
+    columns = list(dict.fromkeys([*(f for f in features if f in frame.columns),
+                                  *(c for c in MIX_COLUMNS if c in frame.columns)]))
+    data = frame[columns].assign(**{SCORE: np.asarray(scores, dtype="float64")})
+    return reference_profile(data, [*columns, SCORE], bins)
+
+
+def population_drift(reference: dict, frame: pd.DataFrame, scores, cfg: MonitorConfig) -> pd.DataFrame:
+    """`drift_table` of a scored population (its features and scores) against `population_reference`."""
+    return drift_table(reference, frame.assign(**{SCORE: np.asarray(scores, dtype="float64")}), cfg)
+
+
+def drift_summary(table: pd.DataFrame) -> dict:
+    """What a run's summary keeps: the alarms by name, the largest shift and every distance by column."""
+    alarms = table.loc[table["alarm"], "feature"].tolist()
+    return {"alarms": alarms, "n_columns": int(len(table)),
+            "max_psi": float(table["psi"].max()) if len(table) else 0.0,
+            "psi": dict(zip(table["feature"], table["psi"].astype(float), strict=True)),
+            "js": dict(zip(table["feature"], table["js"].astype(float), strict=True))}
+
+
+class DriftAlarm(ValueError):
+    """A scoring run's population drifted from the training data and `monitor.fail_on_drift` is set."""
+
+
+def check_drift(drift: dict | None, fail_on_drift: bool) -> None:
+    """Raise DriftAlarm naming the drifted columns when `fail_on_drift` and the run's drift summary has alarms."""
+    alarms = (drift or {}).get("alarms") or []
+    if fail_on_drift and alarms:
+        shifts = ", ".join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in alarms)
+        raise DriftAlarm(f"drift alarm against the training data: {shifts}; the list was written, but "
+                         f"monitor.fail_on_drift is true: check the data (or retrain) before using it")
 
 
 def drift_table(reference: dict, current: pd.DataFrame, cfg: MonitorConfig) -> pd.DataFrame:

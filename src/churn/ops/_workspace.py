@@ -68,5 +68,6 @@ class Workspace:
     effects_summary = property(lambda self: self.root / "effects" / "effects_summary.json")
     scored_list = property(lambda self: self.root / "score" / "scored_list.parquet")
     score_summary = property(lambda self: self.root / "score" / "score_summary.json")
+    drift = property(lambda self: self.root / "score" / "drift.csv")
     plan_summary = property(lambda self: self.root / "decide" / "plan_summary.json")
     evidence = property(lambda self: self.models / "evidence.json")  # what `churn effect` measured, per run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import sys
@@ -23,6 +24,7 @@ from churn.model import ChurnModel, load_scoring_model
 # Explicit requirements: inferring them costs ~13 s per logged model.
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
 MODEL_ARTIFACT = "churn_model"
+DRIFT_REFERENCE = "drift_reference.json"  # beside the model files: the training population's histograms
 # Training-run tags copied onto the registered version, where scoring runs read them.
 VERSION_TAGS = ("grade", "promotion_reason", "holdout", "model_kind", "candidate_reason", "refit_windows",
                 "refit_until")
@@ -45,7 +47,11 @@ class ChurnPyfunc(mlflow.pyfunc.PythonModel):
     """MLflow wrapper: `predict` returns calibrated churn probabilities; `.model` gives the ChurnModel."""
 
     def load_context(self, context) -> None:
-        self.model = load_scoring_model(context.artifacts[MODEL_ARTIFACT])  # the LightGBM model or a fallback
+        raw = Path(context.artifacts[MODEL_ARTIFACT])
+        self.model = load_scoring_model(raw)  # the LightGBM model or a fallback
+        # the training population's histograms, kept with the model for drift checks (models from before: none)
+        reference = raw / DRIFT_REFERENCE
+        self.drift_reference = json.loads(reference.read_text(encoding="utf-8")) if reference.exists() else None
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         return pd.DataFrame({"churn_probability": self.model.predict_proba(model_input)})
@@ -71,12 +77,15 @@ def configure(cfg: TrackingConfig) -> str:
     return uri
 
 
-def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame) -> Path:
-    """Write the model as a self-contained MLflow model folder (what DVC tracks)."""
+def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame, drift_reference: dict | None = None) -> Path:
+    """Write the model as a self-contained MLflow model folder (what DVC tracks), with the training
+    population's drift reference (`churn.monitor.reference_profile`) beside it when given."""
     path = Path(path)
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "raw")
+        if drift_reference is not None:
+            (Path(tmp) / "raw" / DRIFT_REFERENCE).write_text(json.dumps(drift_reference), encoding="utf-8")
         staging = path.with_name(f".{path.name}.staging")
         _rmtree(staging)
         mlflow.pyfunc.save_model(
@@ -266,6 +275,20 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
 
     Returns the model and a version label for the retention list.
     """
+    model, label, _ = load_model_and_reference(uri, cfg)
+    return model, label
+
+
+def load_model_and_reference(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str, dict | None]:
+    """`load_model`, plus the drift reference saved with the model (None for a model saved without one)."""
+    label = _model_label(uri, cfg)
+    resolve_moved_modules()
+    wrapper = mlflow.pyfunc.load_model(uri).unwrap_python_model()
+    return wrapper.model, label, getattr(wrapper, "drift_reference", None)
+
+
+def _model_label(uri: str, cfg: TrackingConfig) -> str:
+    """The version label of a registry URI or local folder, refusing one that does not exist."""
     configure(cfg)
     if uri.startswith("models:/"):
         name, _, alias = uri.removeprefix("models:/").partition("@")
@@ -278,14 +301,10 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
                 f"best candidate, the LightGBM model or a baseline, becomes @champion when there is none; "
                 f"`churn promote VERSION --reason ...` makes another version the champion)"
             ) from err
-        label = f"{name} v{mv.version}" if mv else uri
-    else:
-        if not Path(uri, "MLmodel").exists():
-            raise LookupError(f"{uri} is not an MLflow model folder (no MLmodel file)")
-        label = f"local:{uri}"
-    resolve_moved_modules()
-    loaded = mlflow.pyfunc.load_model(uri)
-    return loaded.unwrap_python_model().model, label
+        return f"{name} v{mv.version}" if mv else uri
+    if not Path(uri, "MLmodel").exists():
+        raise LookupError(f"{uri} is not an MLflow model folder (no MLmodel file)")
+    return f"local:{uri}"
 
 
 def model_tags(uri: str, cfg: TrackingConfig) -> dict[str, str]:
