@@ -613,3 +613,23 @@ def test_sheet_names():
     assert sheet_name("history", taken) == "history _"
     assert sheet_name("", taken) == "_"
     assert sheet_name("_", taken) == "_ (2)"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_drift_alarm_names_the_columns_at_the_top_and_a_quiet_run_says_so_below(listing, language):
+    t = localize.TEXT[language]
+    alarm = {"alarms": ["revenue_90", "segment"], "n_columns": 40, "max_psi": 0.41,
+             "psi": {"revenue_90": 0.41, "segment": 0.27, "orders_90": 0.01}, "js": {}}
+    html = render_html(listing, summary_for(listing, drift=alarm), language)
+    from html import unescape
+
+    shown = unescape(re.search(r'<p class="alarm" id="drift-alarm" role="alert">(.*?)</p>', html).group(1))
+    columns = t["list_separator"].join(["revenue_90 (PSI 0.41)", "segment (PSI 0.27)"])
+    assert shown == t["drift_alarm"].format(columns=columns) and "orders_90" not in shown
+    quiet = dict(alarm, alarms=[], max_psi=0.031)
+    html = render_html(listing, summary_for(listing, drift=quiet), language)
+    assert 'id="drift-alarm"' not in html
+    assert unescape(re.search(r'<p id="drift-quiet">(.*?)</p>', html).group(1)) == t["drift_quiet"].format(
+        n=40, psi="0.031")
+    none = render_html(listing, summary_for(listing), language)  # a model saved without a reference
+    assert 'id="drift-alarm"' not in none and 'id="drift-quiet"' not in none

@@ -69,6 +69,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         currency_note=t["currency_note"].format(currency=currency) if currency else "",
         views=_views(frame, language),
         since=_since(frame, earlier_runs or {}, as_of, language),
+        drift=_drift(summary.get("drift"), language),
         filters=_filters(frame, language),
         page_sizes=PAGE_SIZES,
         set_aside=_set_aside(summary, language),
@@ -207,6 +208,18 @@ def _breakdown_cells(r: pd.Series, money) -> dict:
     return {"n": _count(r["n"]), "risk": _count(r["risk"]), "high": _count(r["high"]),
             "share": _pct(r["risk"] / r["n"] if r["n"] else 0), "var": money(r["var"]),
             "contact": _count(r["contact"]), "cost": money(r["cost"]), "retained": money(r["retained"])}
+
+
+def _drift(drift: dict | None, language: str) -> dict | None:
+    """The run's drift against the training data: an alarm naming the columns, or one quiet line."""
+    if not drift:
+        return None
+    t = localize.TEXT[language]
+    if drift["alarms"]:
+        columns = localize.TEXT[language]["list_separator"].join(
+            f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
+        return {"alarm": True, "text": t["drift_alarm"].format(columns=columns)}
+    return {"alarm": False, "text": t["drift_quiet"].format(n=drift["n_columns"], psi=f"{drift['max_psi']:.3f}")}
 
 
 def _since(frame: pd.DataFrame, earlier_runs: dict[str, pd.DataFrame], as_of: str, language: str) -> dict:

@@ -264,6 +264,9 @@ TEXT = {
                           "as usual.",
         "currency_note": "Amounts in {currency}.",
         "view_winback": "Win-back (lapsed customers)",
+        "drift_alarm": "Drift alarm: this run's customers differ from the data the model was trained on in {columns}. "
+                       "The list is made as usual; check the data, or retrain the model.",
+        "drift_quiet": "Drift against the training data: no alarm on {n} columns (largest PSI {psi}).",
         "since_title": "Since the last run ({date})",
         "since_none": "No earlier run in the archive: what changed shows from the next run on.",
         "since_note": "Owners by how many of their customers moved; still at risk for reference.",
@@ -365,6 +368,8 @@ TEXT = {
                           "以保持其日常服务不变。",
         "currency_note": "金额单位：{currency}。",
         "view_winback": "挽回（已流失客户）",
+        "drift_alarm": "漂移警报：本次评分客户与模型训练数据在以下方面存在差异：{columns}。名单照常生成；请检查数据或重新训练模型。",
+        "drift_quiet": "与训练数据相比的漂移：{n}个字段均无警报（最大PSI {psi}）。",
         "since_title": "与上次运行（{date}）相比",
         "since_none": "归档中没有更早的运行：下次运行起显示变化。",
         "since_note": "按客户变动数量排列负责人；持续风险仅供参考。",
