@@ -125,10 +125,11 @@ def print_scoring(summary: dict) -> None:
     set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
     if set_aside:
         console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
+    from churn.monitor import alarm_text
+
     drift = summary.get("drift")
     if drift and drift["alarms"]:
-        shifts = ", ".join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
-        console.print(f"[bold yellow]Drift alarm[/] against the training data: {shifts}.")
+        console.print(f"[bold yellow]Drift alarm[/] against the training data: {alarm_text(drift)}.")
     elif drift:
         top = max(drift["psi"], key=drift["psi"].get)
         console.print(f"Drift against the training data: no alarm on {drift['n_columns']} columns (largest PSI "

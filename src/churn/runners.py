@@ -14,7 +14,7 @@ import pandas as pd
 
 from churn.config import Config
 from churn.ops import Workspace, io
-from churn.vocab import AT_RISK_BANDS
+from churn.vocab import at_risk_flags, lapsed_flags
 
 
 def resolve_as_of(cfg: Config, as_of: dt.date | str | None = None) -> pd.Timestamp:
@@ -140,7 +140,7 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         train_model,
         training_report,
     )
-    from churn.monitor import population_reference
+    from churn.monitor import training_reference
     from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
@@ -153,11 +153,7 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     customers = _active_customers(cfg, ws, as_of)[0] if choice["candidate"] == "bgnbd" else None
     scoring = candidate_model(choice["candidate"], result, examples, customers, cfg.labels.horizon_days,
                               cfg.train.refit)
-    # the latest cutoff's customers, as the model scores them: what later scoring runs are compared with
-    latest = examples[examples["cutoff"] == examples["cutoff"].max()].reset_index(drop=True)
-    reference = population_reference(latest, list(getattr(scoring, "features", [])), scoring.predict_proba(latest),
-                                     cfg.monitor.bins)
-    tracking.save_model(scoring, ws.model_dir, examples, reference)
+    tracking.save_model(scoring, ws.model_dir, examples, training_reference(examples, scoring, cfg.monitor.bins))
     points = curves(result.holdout)
     for name, frame in points.items():
         for model, part in frame.groupby("model", sort=False):  # one file per line: what `dvc plots` draws
@@ -256,7 +252,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -> dict:
     """Score every active customer: risk, value, loss cause and reasons (the scored list, before actions)."""
-    from churn.monitor import drift_summary, population_drift
+    from churn.monitor import drift_summary, scoring_drift
     from churn.ops import tracking
     from churn.report import model_kind_note
     from churn.score import score_customers
@@ -277,9 +273,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     io.write_parquet(scored, ws.scored_list)
     drift = None
     if reference is not None:  # a model saved before drift references has none
-        scores = scored.set_index("customer_id")["churn_probability"].reindex(
-            features["customer_id"].astype("string").to_numpy())
-        table = population_drift(reference, features, scores.to_numpy(), cfg.monitor)
+        table = scoring_drift(reference, features, scored, cfg.monitor)
         io.write_csv(table, ws.drift)
         drift = drift_summary(table)
     refit = {"windows": int(tags["refit_windows"]), "until": tags["refit_until"]} if "refit_windows" in tags else None
@@ -359,14 +353,13 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
 
 
-def _earlier_runs(runs_dir: Path, as_of: pd.Timestamp, keep: int = 8) -> dict[str, pd.DataFrame]:
-    """The archived lists of the `keep` latest runs before `as_of` (runs/<as-of>.parquet), by as-of date: what the
-    report compares this run with."""
-    from churn.report import RUN_COLUMNS
+def _earlier_runs(runs_dir: Path, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    """The archived lists of the runs before `as_of` the report shows (runs/<as-of>.parquet), by as-of date."""
+    from churn.report import RUN_COLUMNS, TREND_RUNS
 
     dates = sorted(p.stem for p in runs_dir.glob("*.parquet") if _is_date(p.stem) and p.stem < str(as_of.date()))
     runs = {}
-    for date in dates[-keep:]:
+    for date in dates[-(TREND_RUNS - 1):]:
         run = io.read_parquet(runs_dir / f"{date}.parquet")
         runs[date] = run[[c for c in (*RUN_COLUMNS, "lapsed") if c in run.columns]]
     return runs
@@ -383,6 +376,7 @@ def _is_date(text: str) -> bool:
 def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:
     """Publish the list to the configured database table (if any), write run_summary.json and log the run
     to MLflow. The database run id is the as-of date: re-publishing a date replaces its rows."""
+    from churn.monitor import drift_metrics
     from churn.ops import tracking
 
     summary = _needed(ws.plan_summary, as_of, "decide")
@@ -397,7 +391,7 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
         {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
                                  "expected_value_retained", "customers_lapsed", "value_lapsed") if k in summary}
         | ({"winback_budget_used": summary["winback"]["budget_used"]} if summary.get("winback") else {})
-        | _drift_metrics(summary.get("drift"))
+        | drift_metrics(summary.get("drift"))
         | {"rows_set_aside": sum(summary["rows_set_aside"].values())}
         | {f"rows_{count}.{table}": n for table, counts in summary["row_accounting"].items()
            for count, n in counts.items()},
@@ -405,14 +399,6 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
          *([ws.drift] if summary.get("drift") and ws.drift.exists() else [])],
     )
     return summary
-
-
-def _drift_metrics(drift: dict | None) -> dict[str, float]:
-    """The run's drift as MLflow metrics: drift_alarms, drift_max_psi, drift_psi.<column>, drift_js.<column>."""
-    if not drift:
-        return {}
-    return ({"drift_alarms": len(drift["alarms"]), "drift_max_psi": drift["max_psi"]}
-            | {f"drift_psi.{k}": v for k, v in drift["psi"].items()} | {f"drift_js.{k}": v for k, v in drift["js"].items()})
 
 
 def _needed(summary_path: Path, as_of: pd.Timestamp, stage: str) -> dict:
@@ -451,8 +437,7 @@ def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
 
 def _list_summary(listing: pd.DataFrame) -> dict:
     # at risk: customers who can still be kept; lapsed customers are the win-back list
-    lapsed = listing["lapsed"].astype("boolean").fillna(False).astype(bool)
-    at_risk = listing["risk_band"].isin(AT_RISK_BANDS) & ~lapsed
+    lapsed, at_risk = lapsed_flags(listing), at_risk_flags(listing)
     return {
         "customers_scored": len(listing),
         "customers_at_risk": int(at_risk.sum()),

@@ -7,6 +7,8 @@ in `churn.report.localize`; their meaning is here.
 
 from __future__ import annotations
 
+import pandas as pd
+
 # The canonical tables of an interaction history; every table but customers refers to a customer.
 TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns")
 CUSTOMER_TABLES = TABLES[1:]
@@ -55,7 +57,21 @@ DECISIONS = (CONTACTED, HELD_OUT, *NOT_CONTACTED)
 DECISION_COLUMNS = ["contact", "contact_label", "contact_channel", "contact_cost", "decision", "holdout",
                     "holdout_action", "expected_retained_value"]
 
+
+
+def lapsed_flags(listing: pd.DataFrame) -> pd.Series:
+    """True for lapsed customers (the list's `lapsed`: the win-back list); all False for a list without it."""
+    if "lapsed" not in listing.columns:
+        return pd.Series(False, index=listing.index)
+    return listing["lapsed"].astype("boolean").fillna(False).astype(bool)
+
+
+def at_risk_flags(listing: pd.DataFrame) -> pd.Series:
+    """True for customers at risk who can still be kept: an AT_RISK_BANDS risk band and not lapsed."""
+    return listing["risk_band"].isin(AT_RISK_BANDS) & ~lapsed_flags(listing)
+
+
 __all__ = ["TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
            "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS",
            "ACTION_COLUMNS", "SCORED_COLUMNS", "CONTACTED", "HELD_OUT", "NOT_CONTACTED", "DECISIONS",
-           "DECISION_COLUMNS"]
+           "DECISION_COLUMNS", "lapsed_flags", "at_risk_flags"]

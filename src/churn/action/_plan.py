@@ -71,12 +71,12 @@ from churn.vocab import (
     NO_OWNER,
     NOT_CONTACTED,
     SEGMENTS,
+    lapsed_flags,
 )
 
 log = logging.getLogger(__name__)
 
 STATUSES = (CONTACTED, *NOT_CONTACTED)
-HOLDOUT = HELD_OUT
 OPTION_COLUMNS = ("customer_id", "owner", "action", "channel", "cost", "expected_retained_value")
 VALUE_COLUMNS = ("value_if_retained_12m", "forecast_value_12m", "value_12m")
 LISTING_COLUMNS = ("customer_id", "owner", "is_key_account", "value_tier", "primary_cause", "churn_probability")
@@ -217,7 +217,7 @@ def _pools(opts: pd.DataFrame, cfg: DecideConfig) -> tuple[np.ndarray, np.ndarra
     role = (opts["owner_role"].astype("string").fillna("").to_numpy(dtype=object)
             if "owner_role" in opts.columns else np.full(len(opts), "", dtype=object))
     channel = opts["channel"].astype("string").fillna("").to_numpy(dtype=object)
-    team = np.array([r in cfg.capacity for r in role], dtype=bool)
+    team = np.array([_is_team(r, cfg.capacity) for r in role], dtype=bool)
     holder = np.where(team, role, owner)
     keys = pd.DataFrame({"team": team, "holder": holder, "channel": channel})
     codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
@@ -231,6 +231,11 @@ def _pools(opts: pd.DataFrame, cfg: DecideConfig) -> tuple[np.ndarray, np.ndarra
             limits.append(math.floor(entry[ch] + 1e-9))
             labels.append(f"{who} (team) / {ch}" if is_team else f"{who} / {ch}")
     return pool_of, np.array(limits, dtype=np.int64), labels
+
+
+def _is_team(owner_role: str, capacity: dict) -> bool:
+    """An action draws on its owner_role's team pool when the capacity names that role, else on the owner's."""
+    return owner_role in capacity
 
 
 def _check_options(options: pd.DataFrame) -> pd.DataFrame:
@@ -544,7 +549,7 @@ SECTION_KEYS = ("budget", "budget_used", "expected_value_retained", "planned_bud
 
 def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataFrame | None = None) -> pd.DataFrame:
     """The contact plan for a whole list (`_decide_section` for each part): one row per listing customer, in the
-    listing's order, with the columns of `choose_actions` plus `holdout`, `holdout_action` and `winback`.
+    listing's order, with the columns of `choose_actions` plus `holdout` and `holdout_action`.
 
     Lapsed customers (a true `lapsed` column, `churn.score.lapsed_customers`) are lost rather than at risk: when
     the playbook has win-back actions they are planned apart, with those actions (`winback_playbook`), their
@@ -554,16 +559,15 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
     """
     from churn.action._playbook import winback_playbook
 
-    lapsed = (listing["lapsed"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "lapsed" in listing.columns
-              else np.zeros(len(listing), dtype=bool))
+    lapsed = lapsed_flags(listing).to_numpy()
     if not lapsed.any() or playbook.winback is None:
-        out = _decide_section(listing, playbook, cfg, effects).assign(winback=False)
+        out = _decide_section(listing, playbook, cfg, effects)
         out.attrs["summary"]["winback"] = None
         return out
     keep = _decide_section(listing[~lapsed].reset_index(drop=True), playbook, cfg, effects)
     back_cfg = cfg.model_copy(update={"budget": cfg.winback_budget, "capacity": _capacity_left(cfg, keep, playbook)})
     back = _decide_section(listing[lapsed].reset_index(drop=True), winback_playbook(playbook), back_cfg, effects)
-    out = pd.concat([keep.assign(winback=False), back.assign(winback=True)], ignore_index=True)
+    out = pd.concat([keep, back], ignore_index=True)
     order = pd.Series(np.arange(len(listing)), index=listing["customer_id"].astype("string").to_numpy())
     out = out.iloc[np.argsort(order.reindex(out["customer_id"].to_numpy()).to_numpy(), kind="stable")]
     out = out.reset_index(drop=True)
@@ -582,7 +586,8 @@ def _capacity_left(cfg: DecideConfig, plan: pd.DataFrame, playbook) -> dict[str,
     contacted = plan[plan["status"] == CONTACTED]
     for owner, name in zip(contacted["owner"], contacted["chosen_action"], strict=True):
         action = playbook.actions[name]
-        who = action.owner_role if action.owner_role in cfg.capacity else (NO_OWNER if pd.isna(owner) else str(owner))
+        team = _is_team(action.owner_role, cfg.capacity)
+        who = action.owner_role if team else (NO_OWNER if pd.isna(owner) else str(owner))
         entry = left.setdefault(who, dict(default))
         if action.channel in entry:
             entry[action.channel] = max(0.0, entry[action.channel] - 1)
@@ -620,7 +625,7 @@ def _decide_section(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     held_value = float(out.loc[holdout, "expected_retained_value"].sum())
     held_cost = float(out.loc[holdout, "cost"].sum())
     out.loc[holdout, ["cost", "expected_retained_value"]] = 0.0
-    out["status"] = out["status"].astype("string").mask(out["holdout"], HOLDOUT).fillna("not worth its cost")
+    out["status"] = out["status"].astype("string").mask(out["holdout"], HELD_OUT).fillna("not worth its cost")
     out["owner"] = out["owner"].fillna(listing["owner"].astype("string").reset_index(drop=True))
     out["cost"] = out["cost"].fillna(0.0)
     out["expected_retained_value"] = out["expected_retained_value"].fillna(0.0)
@@ -634,7 +639,7 @@ def _decide_section(listing: pd.DataFrame, playbook, cfg: DecideConfig,
         budget_used=planned["budget_used"] - held_cost, expected_value_retained=planned["expected_value_retained"] - held_value,
         n_chosen=int(contacted.sum()), n_customers=int(len(out)), n_holdout=int(holdout.sum()), holdout_value=held_value,
         holdout_share=cfg.holdout_share, seed=cfg.seed,
-        by_status={s: int((out["status"] == s).sum()) for s in (*STATUSES, HOLDOUT)},
+        by_status={s: int((out["status"] == s).sum()) for s in (*STATUSES, HELD_OUT)},
         by_channel={str(k): int(v) for k, v in out.loc[contacted, "channel"].value_counts().sort_index().items()},
         options_by_effect_source={str(k): int(v) for k, v in options["effect_source"].value_counts().items()},
         versus_risk_ranking=compare_with_risk_ranking(options, listing, cfg, plan) if len(options) else None,

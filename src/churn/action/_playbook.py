@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, LIST_COLUMNS, SEGMENTS
+from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, LIST_COLUMNS, SEGMENTS, lapsed_flags
 
 
 class Action(BaseModel):
@@ -78,8 +78,7 @@ def playbook_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str])
     by segment (key account or value tier) and primary cause, for customers in the `act_on` risk bands;
     lapsed customers (a true `lapsed` column) get the win-back action of their segment when the playbook has one."""
     segment = np.where(frame["is_key_account"].astype(bool), KEY_ACCOUNT, frame["value_tier"])
-    lapsed = (frame["lapsed"].astype("boolean").fillna(False).to_numpy(dtype=bool) if "lapsed" in frame.columns
-              else np.zeros(len(frame), dtype=bool))
+    lapsed = lapsed_flags(frame).to_numpy()
     winback = playbook.winback or {}
     names = [
         (winback[seg] if gone and winback else playbook.rules[seg][cause]) if band in act_on else playbook.no_action

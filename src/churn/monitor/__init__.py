@@ -1,7 +1,7 @@
 """Watching the model in use: drift of each scoring run's population against the training reference saved
 with the model (`drift`).
 
-Imports only `churn.config` and `churn.vocab`.
+Imports only `churn.config`.
 """
 
 from churn.monitor._drift import (
@@ -9,14 +9,19 @@ from churn.monitor._drift import (
     MIX_COLUMNS,
     SCORE,
     DriftAlarm,
+    alarm_text,
     check_drift,
+    drift_metrics,
     drift_summary,
     drift_table,
     population_drift,
     population_reference,
     population_stability_index,
     reference_profile,
+    scoring_drift,
+    training_reference,
 )
 
-__all__ = ["DRIFT_COLUMNS", "MIX_COLUMNS", "SCORE", "DriftAlarm", "check_drift", "drift_summary", "drift_table", "population_drift",
-           "population_reference", "population_stability_index", "reference_profile"]
+__all__ = ["DRIFT_COLUMNS", "MIX_COLUMNS", "SCORE", "DriftAlarm", "alarm_text", "check_drift", "drift_metrics",
+           "drift_summary", "drift_table", "population_drift", "population_reference", "population_stability_index",
+           "reference_profile", "scoring_drift", "training_reference"]

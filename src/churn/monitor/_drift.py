@@ -70,9 +70,22 @@ def population_reference(frame: pd.DataFrame, features: list[str], scores, bins:
     return reference_profile(data, [*columns, SCORE], bins)
 
 
+def training_reference(examples: pd.DataFrame, model, bins: int = 10) -> dict:
+    """The drift reference a trained model is saved with: the customers of the latest cutoff of its training
+    examples as the model scores them (what a scoring run looks like)."""
+    latest = examples[examples["cutoff"] == examples["cutoff"].max()].reset_index(drop=True)
+    return population_reference(latest, list(getattr(model, "features", [])), model.predict_proba(latest), bins)
+
+
 def population_drift(reference: dict, frame: pd.DataFrame, scores, cfg: MonitorConfig) -> pd.DataFrame:
     """`drift_table` of a scored population (its features and scores) against `population_reference`."""
     return drift_table(reference, frame.assign(**{SCORE: np.asarray(scores, dtype="float64")}), cfg)
+
+
+def scoring_drift(reference: dict, features: pd.DataFrame, scored: pd.DataFrame, cfg: MonitorConfig) -> pd.DataFrame:
+    """`population_drift` of a scoring run: its features with each customer's score from the scored list."""
+    scores = scored.set_index("customer_id")[SCORE].reindex(features["customer_id"].astype("string").to_numpy())
+    return population_drift(reference, features, scores.to_numpy(), cfg)
 
 
 def drift_summary(table: pd.DataFrame) -> dict:
@@ -84,16 +97,27 @@ def drift_summary(table: pd.DataFrame) -> dict:
             "js": dict(zip(table["feature"], table["js"].astype(float), strict=True))}
 
 
+def drift_metrics(drift: dict | None) -> dict[str, float]:
+    """A run's drift summary as flat MLflow metrics: drift_alarms, drift_max_psi, drift_psi.<col>, drift_js.<col>."""
+    if not drift:
+        return {}
+    return ({"drift_alarms": len(drift["alarms"]), "drift_max_psi": drift["max_psi"]}
+            | {f"drift_psi.{k}": v for k, v in drift["psi"].items()} | {f"drift_js.{k}": v for k, v in drift["js"].items()})
+
+
+def alarm_text(drift: dict) -> str:
+    """The alarms of a drift summary in words: "revenue_90 (PSI 0.41), segment (PSI 0.27)"."""
+    return ", ".join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
+
+
 class DriftAlarm(ValueError):
     """A scoring run's population drifted from the training data and `monitor.fail_on_drift` is set."""
 
 
 def check_drift(drift: dict | None, fail_on_drift: bool) -> None:
     """Raise DriftAlarm naming the drifted columns when `fail_on_drift` and the run's drift summary has alarms."""
-    alarms = (drift or {}).get("alarms") or []
-    if fail_on_drift and alarms:
-        shifts = ", ".join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in alarms)
-        raise DriftAlarm(f"drift alarm against the training data: {shifts}; the list was written, but "
+    if fail_on_drift and drift and drift["alarms"]:
+        raise DriftAlarm(f"drift alarm against the training data: {alarm_text(drift)}; the list was written, but "
                          f"monitor.fail_on_drift is true: check the data (or retrain) before using it")
 
 

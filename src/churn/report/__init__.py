@@ -15,11 +15,21 @@ The only I/O is `write_excel` saving to the path or buffer it is given.
 Imports only `churn.vocab`.
 """
 
-from churn.report._changes import CHANGES, RUN_COLUMNS, change_counts, changes_since, customer_states, run_figures
+from churn.report._changes import (
+    CHANGES,
+    RUN_COLUMNS,
+    TREND_RUNS,
+    change_counts,
+    changes_since,
+    customer_states,
+    run_figures,
+    runs_before,
+)
 from churn.report._excel import sheet_name, write_excel
 from churn.report._frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
 from churn.report._html import render_html
 from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
-__all__ = ["CHANGES", "RUN_COLUMNS", "change_counts", "changes_since", "customer_states", "run_figures", "LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
+__all__ = ["CHANGES", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states", "run_figures",
+           "runs_before", "LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
            "list_reasons", "model_kind_note", "render_html", "render_reasons", "sheet_name", "write_excel"]

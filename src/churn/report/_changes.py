@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from churn.vocab import AT_RISK_BANDS, NO_OWNER
+from churn.vocab import NO_OWNER, at_risk_flags, lapsed_flags
 
+TREND_RUNS = 8  # runs in the trend, this one included: the report needs the TREND_RUNS - 1 before it
 CHANGES = ("new_at_risk", "no_longer_at_risk", "recovered", "lost", "still_at_risk")
 RUN_COLUMNS = ("customer_id", "risk_band", "owner", "expected_loss")  # plus `lapsed` when the run has it
 
@@ -29,13 +30,16 @@ def customer_states(run: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in RUN_COLUMNS if c not in run.columns]
     if missing:
         raise ValueError(f"a retention list has no column(s) {missing}")
-    lapsed = (run["lapsed"].astype("boolean").fillna(False).astype(bool) if "lapsed" in run.columns
-              else pd.Series(False, index=run.index))
-    risky = run["risk_band"].isin(AT_RISK_BANDS) & ~lapsed
+    lapsed, risky = lapsed_flags(run), at_risk_flags(run)
     state = pd.Series("safe", index=run.index).mask(risky, "at_risk").mask(lapsed, "lapsed")
     return pd.DataFrame({"state": state.to_numpy(), "owner": run["owner"].astype("string").fillna(NO_OWNER).to_numpy(),
                          "expected_loss": pd.to_numeric(run["expected_loss"], errors="coerce").fillna(0.0).to_numpy()},
                         index=pd.Index(run["customer_id"].astype("string").to_numpy(), name="customer_id"))
+
+
+def runs_before(runs: dict[str, pd.DataFrame], as_of: str) -> dict[str, pd.DataFrame]:
+    """The archived runs (by as-of date) from before `as_of`: the latest is "the last run"."""
+    return {date: run for date, run in runs.items() if date < str(as_of)}
 
 
 def changes_since(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 import churn.report.localize as localize
-from churn.report._changes import changes_since
+from churn.report._changes import changes_since, runs_before
 from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
 from churn.report.localize import list_reasons
 from churn.vocab import CONTACTED, DECISION_COLUMNS, NO_OWNER
@@ -97,8 +97,8 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
         rows = week[(owner.isna().to_numpy() & to_contact)[week]]
         _write_sheet(wb.create_sheet(sheet_name(t["no_owner"], taken)), table.iloc[rows][owner_columns], language,
                      money)
-    as_of = str(frame["as_of"].dropna().iloc[0]) if frame["as_of"].notna().any() else None
-    earlier = {d: run for d, run in (earlier_runs or {}).items() if as_of is None or d < as_of}
+    as_of = str(frame["as_of"].dropna().iloc[0]) if frame["as_of"].notna().any() else "9999-12-31"
+    earlier = runs_before(earlier_runs or {}, as_of)
     if earlier:
         changes = changes_since(earlier[max(earlier)], frame)
         table = pd.DataFrame({

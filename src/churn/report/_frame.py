@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 
-from churn.vocab import ACTION_COLUMNS, AT_RISK_BANDS, CONTACTED, DECISION_COLUMNS, HELD_OUT, LIST_COLUMNS
+from churn.vocab import ACTION_COLUMNS, CONTACTED, DECISION_COLUMNS, HELD_OUT, LIST_COLUMNS, lapsed_flags
 
 PERSONAL_COLUMNS = ("name", "contact_name", "email", "phone")
 MONEY_COLUMNS = ("action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
@@ -97,17 +97,12 @@ def prepare_list(listing: pd.DataFrame, mask_personal: bool) -> pd.DataFrame:
     for column in (*ACTION_COLUMNS, "holdout_action", "contact", "contact_label", "contact_channel"):
         frame[column] = frame[column].astype("object").where(~held, None)
     frame.loc[held, ["action_cost", "contact_cost", "expected_retained_value"]] = 0.0
-    frame["lapsed"] = frame["lapsed"].astype("boolean").fillna(False).astype(bool)
+    frame["lapsed"] = lapsed_flags(frame)
     # Lapsed customers are lost for a manager: ranked apart, as the win-back list; the others are the retention
     # list proper. Each list's rank counts from 1 in the list's own order (expected loss).
     frame["rank"] = frame.groupby("lapsed").cumcount() + 1
     frame.attrs["planned"] = planned
     return frame
-
-
-def at_risk_customers(frame: pd.DataFrame) -> pd.Series:
-    """Customers at risk who can still be kept: high or medium risk, not lapsed."""
-    return frame["risk_band"].isin(AT_RISK_BANDS) & ~frame["lapsed"]
 
 
 def plan_totals(frame: pd.DataFrame, lapsed: bool | None = False) -> dict:

@@ -11,7 +11,7 @@ import pandas as pd
 from markupsafe import Markup
 
 import churn.report.localize as localize
-from churn.report._changes import CHANGES, change_counts, changes_since, run_figures
+from churn.report._changes import CHANGES, TREND_RUNS, change_counts, changes_since, run_figures, runs_before
 from churn.report._frame import (
     _count,
     _first,
@@ -19,19 +19,17 @@ from churn.report._frame import (
     _number,
     _pct,
     _text,
-    at_risk_customers,
     money_format,
     plan_totals,
     prepare_list,
 )
 from churn.report.localize import list_reasons
-from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS
+from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS, at_risk_flags
 
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
                  "other": "#7f8c8d"}
 PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
-TREND_RUNS = 8  # runs shown in the trend charts, this one included
 
 
 def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
@@ -45,7 +43,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
     t = localize.TEXT[language]
     frame = prepare_list(listing, mask_personal)
     money = money_format(currency)
-    at_risk = at_risk_customers(frame)
+    at_risk = at_risk_flags(frame)
     as_of = summary.get("as_of") or _first(frame, "as_of")
     model = summary.get("model") or _first(frame, "model_version")
 
@@ -225,7 +223,7 @@ def _drift(drift: dict | None, language: str) -> dict | None:
 def _since(frame: pd.DataFrame, earlier_runs: dict[str, pd.DataFrame], as_of: str, language: str) -> dict:
     """The "since the last run" section: changes per owner against the latest earlier run, and the trend."""
     t = localize.TEXT[language]
-    earlier = {d: run for d, run in earlier_runs.items() if d < str(as_of)}
+    earlier = runs_before(earlier_runs, as_of)
     if not earlier:
         return {"title": t["since_title"].format(date="-"), "none": t["since_none"], "rows": [], "charts": []}
     last = max(earlier)

@@ -53,11 +53,12 @@ def score_customers(
         out["value_if_retained_12m"] = float("nan")
         info["key_account_rule"] = info["is_key_account"].map({True: "flag", False: pd.NA}).astype("string")
     tier_by = "trailing" if value is None else (value_cfg.tier_by if value_cfg else "margin_if_retained")
-    tier_value = {
-        "margin_if_retained": lambda: out["value_if_retained_12m"].fillna(out["forecast_value_12m"]).fillna(out["value_12m"]),
-        "forecast_margin": lambda: out["forecast_value_12m"].fillna(out["value_12m"]),
-        "trailing": lambda: out["value_12m"],
-    }[tier_by]()
+    # each choice falls back to the next where its value is missing: if retained -> forecast -> trailing
+    tier_value = out["value_12m"]
+    if tier_by in ("margin_if_retained", "forecast_margin"):
+        tier_value = out["forecast_value_12m"].fillna(tier_value)
+    if tier_by == "margin_if_retained":
+        tier_value = out["value_if_retained_12m"].fillna(tier_value)
     out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
     causes = explain_causes(model.contributions(frame), explain, frame, trend_window)
