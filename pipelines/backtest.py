@@ -27,4 +27,4 @@ def backtest_flow(
 ) -> dict:
     cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics, out)
     pull_and_validate(cfg, ws)
-    return as_task(runners.run_backtest)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every, Path(out))
+    return as_task(runners.run_backtest, cfg)(cfg, ws, pd.Timestamp(start), pd.Timestamp(end), every, Path(out))

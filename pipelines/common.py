@@ -19,10 +19,13 @@ def load(config: str, data: str | None, horizon_days: int | None, active_days: i
     )
 
 
-def as_task(fn, **options):
+def as_task(fn, cfg: Config | None = None, **options):
     """A runner as a Prefect task (the library itself carries no Prefect decorators); its start and finish
-    are logged as a stage, which the CLI shows as progress."""
+    are logged as a stage, which the CLI shows as progress. With `cfg`, the task times out after
+    `schedule.task_timeout_minutes` (a hung database or disk fails the run instead of holding it forever)."""
     name = fn.__name__.removeprefix("run_").replace("_", "-")
+    if cfg is not None:
+        options.setdefault("timeout_seconds", cfg.schedule.task_timeout_minutes * 60)
 
     @functools.wraps(fn)
     def stage(*args, **kwargs):
@@ -44,6 +47,6 @@ def pull_and_validate(cfg: Config, ws: Workspace) -> tuple[dict, dict]:
     """The first two tasks of every flow: pull (retried as configured) and validate."""
     from churn import runners
 
-    pull = as_task(runners.run_pull, retries=cfg.source.pull_retries,
+    pull = as_task(runners.run_pull, cfg, retries=cfg.source.pull_retries,
                    retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
-    return pull(cfg, ws), as_task(runners.run_validate)(cfg, ws)
+    return pull(cfg, ws), as_task(runners.run_validate, cfg)(cfg, ws)

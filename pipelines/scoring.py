@@ -1,14 +1,17 @@
 """Scoring flow: pull, validate, features, customer value, action effects, score (risk, value, causes,
-reasons), decide (playbook actions and the contact plan), report, publish."""
+reasons), decide (playbook actions and the contact plan), monitor (realised performance of earlier runs),
+report, publish; the run's summary goes to Prefect's log and to a markdown artifact."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, get_run_logger
+from prefect.artifacts import create_markdown_artifact
 
 from churn import runners
 from churn.monitor import check_drift
+from churn.report import scoring_lines, scoring_markdown
 from pipelines.common import as_task, pull_and_validate, setup
 
 
@@ -28,13 +31,22 @@ def scoring_flow(
     cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics, out)
     day = runners.resolve_as_of(cfg, as_of)
     pulled, validation = pull_and_validate(cfg, ws)
-    features = as_task(runners.run_scoring_features)(cfg, ws, day)
-    value = as_task(runners.run_value)(cfg, ws, day)
-    effects = as_task(runners.run_effects)(cfg, ws, day)
-    scored = as_task(runners.run_score)(cfg, ws, day, model)
-    as_task(runners.run_decide)(cfg, ws, day, Path(out))
-    report = as_task(runners.run_report)(cfg, ws, day, Path(out))
-    listing = as_task(runners.run_publish)(cfg, ws, day, Path(out))
+    features = as_task(runners.run_scoring_features, cfg)(cfg, ws, day)
+    value = as_task(runners.run_value, cfg)(cfg, ws, day)
+    effects = as_task(runners.run_effects, cfg)(cfg, ws, day)
+    scored = as_task(runners.run_score, cfg)(cfg, ws, day, model)
+    as_task(runners.run_decide, cfg)(cfg, ws, day, Path(out))
+    realised = as_task(runners.run_monitor, cfg)(cfg, ws, day, Path(out) / "runs")
+    report = as_task(runners.run_report, cfg)(cfg, ws, day, Path(out))
+    listing = as_task(runners.run_publish, cfg)(cfg, ws, day, Path(out))
+    logger = get_run_logger()
+    for line in scoring_lines(listing):  # a served run's log reads like the CLI
+        logger.info(line)
+    create_markdown_artifact(
+        key=f"churn-scoring-{day.date()}", description=f"Churn scoring run of {day.date()}",
+        markdown=scoring_markdown(listing, {"Retention list": f"{out}/retention_list.csv",
+                                            "Report": report["files"][0], "Run summary": f"{out}/run_summary.json",
+                                            **({"Realised performance": str(ws.realised)} if realised["runs"] else {})}))
     check_drift(listing.get("drift"), cfg.monitor.fail_on_drift)  # after the list is out: it is named, not lost
     return {"pulled": pulled, "validation": validation, "features": features, "value": value, "effects": effects,
-            "scored": scored, "report": report, "list": listing}
+            "scored": scored, "realised": realised, "report": report, "list": listing}

@@ -12,13 +12,14 @@ def deployments(schedule: ScheduleConfig, config: str = "configs/params.yaml") -
     from prefect.schedules import Cron
 
     params = {"config": config}
+    limit = {"timeout_seconds": schedule.flow_timeout_minutes * 60}
     return [
-        training_flow.to_deployment(name="churn-training", parameters=params,
-                                    schedules=[Cron(schedule.training_cron, timezone=schedule.timezone)],
-                                    description="Retrain, evaluate and register the churn model"),
-        scoring_flow.to_deployment(name="churn-scoring", parameters=params,
-                                   schedules=[Cron(schedule.scoring_cron, timezone=schedule.timezone)],
-                                   description="Score active customers and publish the retention list"),
+        training_flow.with_options(**limit).to_deployment(
+            name="churn-training", parameters=params, schedules=[Cron(schedule.training_cron, timezone=schedule.timezone)],
+            description="Retrain, evaluate and register the churn model"),
+        scoring_flow.with_options(**limit).to_deployment(
+            name="churn-scoring", parameters=params, schedules=[Cron(schedule.scoring_cron, timezone=schedule.timezone)],
+            description="Score active customers and publish the retention list"),
     ]
 
 

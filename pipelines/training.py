@@ -22,8 +22,8 @@ def training_flow(
     cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics)
     day = runners.resolve_as_of(cfg, as_of)
     pulled, validation = pull_and_validate(cfg, ws)
-    features = as_task(runners.run_training_features)(cfg, ws, day)
-    metrics_ = as_task(runners.run_train)(cfg, ws, day)
-    registered = as_task(runners.run_register)(cfg, ws, day)
+    features = as_task(runners.run_training_features, cfg)(cfg, ws, day)
+    metrics_ = as_task(runners.run_train, cfg)(cfg, ws, day)
+    registered = as_task(runners.run_register, cfg)(cfg, ws, day)
     return {"pulled": pulled, "validation": validation, "features": features, "metrics": metrics_,
             "registered": registered}

@@ -136,6 +136,42 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     with pytest.raises(ValueError, match="history only reaches"):
         run_effect(cfg, ws, pd.Timestamp(AS_OF), out / "runs", tmp_path / "effects")
 
+    # The next scoring run measures what the model achieved on the run of `earlier`, whose horizon has passed
+    # (the run of AS_OF waits for its own), and leaves its summary in Prefect's log and a markdown artifact.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, LogFilter, LogFilterFlowRunId
+    from sklearn.metrics import roc_auc_score
+
+    state = scoring_flow(config=FAST, data=data, as_of=AS_OF, out=str(out), return_state=True, **dirs)
+    final = state.result()
+    realised = final["realised"]
+    assert (realised["runs"], realised["measured"], realised["waiting"]) == (1, [earlier], 1)
+    row = pd.read_csv(ws.realised).iloc[0]
+    run = pd.read_parquet(out / "runs" / f"{earlier}.parquet")
+    start = pd.Timestamp(earlier)
+    stayed = active_at(history["orders"], str((start + pd.Timedelta(days=90)).date()), days=90)
+    left = (~run["customer_id"].isin(stayed)).astype(int)  # no order in the 90 days after the run
+    assert (row["customers"], row["churners"]) == (len(run), left.sum())
+    assert row["roc_auc"] == pytest.approx(roc_auc_score(left, run["churn_probability"]))
+    assert row["promised_roc_auc"] == pytest.approx(second["metrics"]["candidate"]["roc_auc"])
+    assert row["contacted"] == (run["decision"] == "chosen").sum() and row["held_out"] == run["holdout"].sum()
+    assert ws.realised_plot.exists() and final["list"]["realised"]["runs"] == 1
+    assert 'id="realised-table"' in (out / "report.html").read_text(encoding="utf-8")
+    assert len(mlflow.search_runs(experiment_names=["churn"], filter_string="tags.job = 'monitor'")) == 1
+    from prefect.logging.handlers import APILogWorker
+
+    APILogWorker.drain_all(timeout=10)  # the run's log lines are sent to the server in batches
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[
+            state.state_details.flow_run_id])))
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[
+            f"churn-scoring-{AS_OF}"])))
+    assert any(log.message.startswith(f"Scored {len(listing):,} active customers as of {AS_OF}") for log in logs)
+    assert any(log.message.startswith("Realised performance of 1 earlier run(s)") for log in logs)
+    markdown = max(artifacts, key=lambda a: a.created).data
+    assert f"# Churn scoring run of {AS_OF}" in markdown and "## Realised performance" in markdown
+    assert f"{out}/retention_list.csv" in markdown
+
 
 def test_pull_is_retried_then_fails_clearly(prefect_server, tracking_uri, tmp_path, dirs):
     from prefect.client.orchestration import get_client

@@ -18,6 +18,7 @@ from churn.console import (
     print_backtest,
     print_demo,
     print_effect,
+    print_monitor,
     print_scoring,
     print_stage,
     print_training,
@@ -51,7 +52,7 @@ LOG_FILE = Path("logs") / "churn.log"  # under the command's --workdir
 # for a command line it cannot parse, so a script can tell "the data is wrong" from "the call is wrong".
 ERROR_EXIT = 1
 # Command options naming folders churn writes to: each must stay in the project (or CHURN_ALLOWED_ROOTS).
-WRITTEN_FOLDERS = {"workdir": "--workdir", "out": "--out", "models": "--models"}
+WRITTEN_FOLDERS = {"workdir": "--workdir", "out": "--out", "models": "--models", "metrics": "--metrics"}
 
 # Set by the app's callback (`churn --verbose ...`) and by each command while it runs.
 _run: dict = {"verbose": False, "progress": None, "server": None}
@@ -115,7 +116,8 @@ def _flow(flow, title: str, **params):
     from pipelines.common import load
 
     # A broken config is refused before Prefect's server is started (the flow loads it again).
-    load(params["config"], params.get("data"), params.get("horizon_days"), params.get("active_days"))
+    cfg = load(params["config"], params.get("data"), params.get("horizon_days"), params.get("active_days"))
+    flow = flow.with_options(timeout_seconds=cfg.schedule.flow_timeout_minutes * 60)
     with console.status("Connecting to Prefect") as status:
         _run["server"] = ensure_prefect_api(on_start=lambda wait: status.update(
             f"Starting Prefect's local server (the first run on a machine sets up its database; "
@@ -260,6 +262,37 @@ def effect(
         run_validate(cfg, ws)
     result = run_effect(cfg, ws, pd.Timestamp(as_of), Path(runs), Path(out))
     print_effect(result, cfg.effects.confidence, cfg.labels.horizon_days)
+
+
+@app.command()
+@_command
+def monitor(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    data: DataOpt = None,
+    as_of: AsOfOpt = None,
+    runs: Annotated[str, typer.Option("--runs", help="Folder of earlier runs' lists (score --out + /runs).")]
+    = "data/retention/runs",
+    horizon_days: HorizonOpt = None,
+    workdir: WorkOpt = "data/work",
+    metrics: Annotated[str, typer.Option("--metrics", help="Folder for the realised table and plot (+ /monitor).")]
+    = "metrics",
+) -> None:
+    """What the model achieved on every archived scoring run whose horizon has passed: ROC-AUC, PR-AUC, Brier,
+    calibration, top-10% lift, the causes of those who left and contacted vs held-out churn; alerts when
+    realised ROC-AUC falls more than monitor.auc_margin below the figure the model was promoted with."""
+    from churn.config import load_config
+    from churn.ops import Workspace
+    from churn.runners import resolve_as_of, run_monitor, run_pull, run_validate
+
+    cfg = load_config(config, **{"source.location": data, "labels.horizon_days": horizon_days})
+    ws = Workspace(Path(workdir), metrics=Path(metrics))
+    with console.status("Pulling and validating the history"):
+        run_pull(cfg, ws)
+        run_validate(cfg, ws)
+    result = run_monitor(cfg, ws, resolve_as_of(cfg, as_of), Path(runs))
+    print_monitor(result, cfg.labels.horizon_days)
+    if result["runs"]:
+        console.print(f"Table {ws.realised}, causes {ws.realised_causes}, plot {ws.realised_plot}")
 
 
 @app.command()

@@ -336,7 +336,17 @@ class MonitorConfig(Section):
     psi_alarm: float = Field(0.25, gt=0)
     js_alarm: float = Field(0.15, gt=0, le=1)
     bins: int = Field(10, ge=2, le=100)  # quantile bins of the reference for numeric features
+    # ... merged where an edge is closer to the one below than this share of its size (a feature bunched in a
+    # sliver of its range, like BG/NBD's P(alive) near 1, would otherwise alarm on shifts of no consequence)
+    min_bin_width: float = Field(0.01, ge=0, lt=1)
     fail_on_drift: bool = False  # true: a scoring run with an alarm exits non-zero, naming the features
+    # Drift is also measured within each value of these columns (a price change in one region) that has at least
+    # `min_group_customers` customers in the reference and in the run (fewer: too noisy to alarm on).
+    drift_by: list[str] = ["region"]
+    min_group_customers: int = Field(500, ge=50)
+    # Realised performance (`churn monitor`): a past run alerts when its realised ROC-AUC is more than this
+    # below the holdout ROC-AUC its model was promoted with.
+    auc_margin: float = Field(0.05, ge=0, le=1)
 
 
 class PublishConfig(Section):
@@ -357,11 +367,15 @@ class TrackingConfig(Section):
 
 
 class ScheduleConfig(Section):
-    """Cron schedules used by `churn serve`."""
+    """Cron schedules used by `churn serve`, and the time limits of every flow run."""
 
     scoring_cron: str = "0 6 * * 1"
     training_cron: str = "0 3 1 * *"
     timezone: str = "UTC"
+    # A flow run (and each of its stages) that takes longer is stopped and marked failed, so a hung source or
+    # disk shows as a failed run instead of one left Running.
+    flow_timeout_minutes: int = Field(240, gt=0)
+    task_timeout_minutes: int = Field(120, gt=0)
 
 
 class DemoConfig(Section):

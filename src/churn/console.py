@@ -88,52 +88,14 @@ def _print_measured(trained: dict) -> None:
 
 
 def print_scoring(summary: dict) -> None:
-    console.print(
-        f"Scored {summary['customers_scored']:,} active customers as of {summary['as_of']} with {summary['model']}: "
-        f"{summary['customers_at_risk']:,} at risk, expected loss {summary['value_at_risk']:,.0f}. "
-        f"Causes among those at risk: {summary['primary_causes_at_risk']}. "
-        + (f"{summary['customers_lapsed']:,} more have lapsed (no order for twice their usual gap; expected loss "
-           f"{summary['value_lapsed']:,.0f}): the win-back list. " if summary.get("customers_lapsed") else "")
-        + f"List: {summary['out']}/retention_list.csv"
-    )
-    d = summary["decisions"]
-    versus = d.get("versus_risk_ranking") or {}
-    budget = "an unlimited budget" if d["budget"] is None else f"{d['budget']:,.0f}"
-    console.print(
-        f"Contact plan: {d['n_chosen']:,} customers, budget used {d['budget_used']:,.0f} of {budget}, "
-        f"expected value retained {d['expected_value_retained']:,.0f}; {d['n_holdout']:,} more held out at random "
-        f"(value {d['holdout_value']:,.0f} forgone to measure the actions)."
-        + (f" The plan before the holdout retains {d['planned_value']:,.0f}; contacting the riskiest first with the "
-           f"same budget: {versus['risk_ranking']['expected_value_retained']:,.0f}." if versus else "")
-    )
-    back = d.get("winback")
-    if back:
-        back_budget = "an unlimited budget" if back["budget"] is None else f"{back['budget']:,.0f}"
-        console.print(f"Win-back plan: {back['n_chosen']:,} of {back['n_customers']:,} lapsed customers, budget used "
-                      f"{back['budget_used']:,.0f} of {back_budget}, expected value retained "
-                      f"{back['expected_value_retained']:,.0f}; {back['n_holdout']:,} more held out at random.")
-    effects = summary.get("action_effects") or {}
-    measured = {a: v for a, v in effects.items() if not v["source"].startswith("prior")}
-    if measured:
-        by_source: dict[str, list[str]] = {}
-        for a, v in sorted(measured.items()):
-            shown = f"{a} {v['relative_effect']:+.0%}" if v["relative_effect"] is not None else a
-            by_source.setdefault(v["source"], []).append(shown)
-        console.print("Action effects measured (share of the churn risk removed): "
-                      + "; ".join(f"{src}: {', '.join(names)}" for src, names in by_source.items())
-                      + f"; config priors for the other {len(effects) - len(measured)} actions.")
-    set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
-    if set_aside:
-        console.print(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
-    from churn.monitor import alarm_text
+    """The run's summary lines (the same a served run's Prefect log shows); alarms and alerts in colour."""
+    from churn.report import scoring_lines
 
-    drift = summary.get("drift")
-    if drift and drift["alarms"]:
-        console.print(f"[bold yellow]Drift alarm[/] against the training data: {alarm_text(drift)}.")
-    elif drift:
-        top = max(drift["psi"], key=drift["psi"].get)
-        console.print(f"Drift against the training data: no alarm on {drift['n_columns']} columns (largest PSI "
-                      f"{drift['max_psi']:.3f}, {top}).")
+    for line in scoring_lines(summary):
+        if line.startswith("Drift alarm") or "ALERT" in line:
+            console.print(f"[bold yellow]{line}[/]", highlight=False)
+        else:
+            console.print(line)
 
 
 def print_demo(trained: dict, check: dict, scored: dict, out: str) -> None:
@@ -192,6 +154,47 @@ def print_effect(result: dict, confidence: float, horizon_days: int) -> None:
     console.print(f"Evidence kept in {result['evidence_file']} (all measured runs pooled); the next contact plans use "
                   f"these relative effects instead of the priors: {priors or 'none yet (too few customers per arm)'}. "
                   f"MLflow run {result['mlflow_run_id']}")
+
+
+def print_monitor(result: dict, horizon_days: int) -> None:
+    """What the model achieved on past scoring runs whose horizon has passed, and the alerts."""
+    from churn.monitor import alert_text
+
+    if not result["runs"]:
+        when = f"; the first is due on {result['next_due']}" if result["next_due"] else ""
+        console.print(f"No scoring run in {result['runs_dir']} has a {horizon_days}-day horizon that has passed yet "
+                      f"({result['archived']} archived{when}).")
+        return
+    table = Table(title=f"Realised performance of {result['runs']} scoring run(s), {horizon_days}-day churn")
+    for col in ("as of", "customers", "left", "ROC-AUC", "promoted with", "PR-AUC", "Brier", "predicted / realised",
+                "top-10% lift", "contacted / held out left", "effect"):
+        table.add_column(col, justify="left" if col == "as of" else "right", no_wrap=col == "as of")
+    for r in result["rows"]:
+        def num(v, fmt="{:.3f}"):
+            return fmt.format(v) if v is not None else "-"
+        table.add_row(r["as_of"] + (" [bold red]alert[/]" if r["alert"] else ""), f"{r['customers']:,}",
+                      f"{r['churners']:,}", num(r["roc_auc"]), num(r["promised_roc_auc"]), num(r["pr_auc"]),
+                      num(r["brier"]), f"{pct(r['mean_predicted'])} / {pct(r['churn_rate'])}",
+                      num(r["lift_top10"], "{:.2f}x"),
+                      f"{pct(_or_nan(r['contacted_churn']))} / {pct(_or_nan(r['held_out_churn']))}",
+                      num(r["effect"], "{:+.1%}"))
+    console.print(table)
+    mix = (result.get("latest") or {}).get("cause_mix") or {}
+    if mix:
+        console.print(f"Those who left after the run of {result['latest']['as_of']}, by the cause it named: "
+                      + ", ".join(f"{c} {n:,}" for c, n in sorted(mix.items(), key=lambda kv: -kv[1])))
+    if result["alerts"]:
+        console.print(f"[bold red]Alert:[/] {alert_text(result['alerts'], result['auc_margin'])}.")
+    else:
+        console.print(f"No alert: every run's realised ROC-AUC is within {result['auc_margin']:.2f} of the holdout "
+                      f"figure its model was promoted with (where recorded).")
+    if result["waiting"]:
+        console.print(f"{result['waiting']} more run(s) wait for their horizon (next due {result['next_due']}).")
+    console.print(f"MLflow run {result['mlflow_run_id']}")
+
+
+def _or_nan(x):
+    return float("nan") if x is None else x
 
 
 def pct(x: float) -> str:

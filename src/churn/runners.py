@@ -130,6 +130,50 @@ def run_effect(cfg: Config, ws: Workspace, run_date: pd.Timestamp, runs_dir: Pat
     return result
 
 
+def run_monitor(cfg: Config, ws: Workspace, as_of: pd.Timestamp, runs_dir: Path) -> dict:
+    """`churn monitor`: what the model achieved on every archived scoring run (`runs_dir`) whose horizon has
+    passed by `as_of`: the table over time, the cause mix of those who left, a plot and an MLflow run; alerts
+    where realised ROC-AUC fell more than `monitor.auc_margin` below the figure the model was promoted with."""
+    from churn.data import data_end, point_in_time
+    from churn.monitor import (
+        REALISED_COLUMNS,
+        RUN_LIST_COLUMNS,
+        due_runs,
+        realised_metrics,
+        realised_performance,
+        realised_summary,
+        save_realised_plot,
+    )
+    from churn.ops import tracking
+
+    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    archived = sorted(p.stem for p in runs_dir.glob("*.parquet") if _is_date(p.stem)) if runs_dir.exists() else []
+    due = due_runs(archived, data_end(tables), cfg.labels.horizon_days)
+    waiting = [d for d in archived if d not in due]
+    result = {"as_of": str(as_of.date()), "runs_dir": str(runs_dir), "archived": len(archived), "runs": len(due),
+              "horizon_days": cfg.labels.horizon_days,
+              "waiting": len(waiting), "next_due": (str((pd.Timestamp(waiting[0]) + pd.Timedelta(
+                  days=cfg.labels.horizon_days)).date()) if waiting else None),
+              "auc_margin": cfg.monitor.auc_margin, "alerts": [], "rows": [], "latest": None}
+    if due:
+        runs, promised = {}, {}
+        for date in due:
+            run = io.read_parquet(runs_dir / f"{date}.parquet")
+            runs[date] = run[[c for c in RUN_LIST_COLUMNS if c in run.columns]]
+            meta = runs_dir / f"{date}.json"
+            promised[date] = io.read_json(meta).get("promoted_roc_auc") if meta.exists() else None
+        table, mix = realised_performance(runs, tables, cfg.labels, cfg.monitor, promised, cfg.effects.confidence)
+        io.write_csv(table, ws.realised)
+        io.write_csv(mix, ws.realised_causes)
+        save_realised_plot(table, cfg.monitor.auc_margin, ws.realised_plot)
+        result |= realised_summary(table, mix)
+        result["rows"] = table[REALISED_COLUMNS].astype(object).where(table.notna(), None).to_dict(orient="records")
+        result["mlflow_run_id"] = tracking.log_monitor(cfg.tracking, result, realised_metrics(table),
+                                                       [ws.realised, ws.realised_causes, ws.realised_plot])
+    io.write_json(result, ws.monitor_summary)
+    return result
+
+
 def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     from churn.model import (
         NoCompleteWindow,
@@ -153,7 +197,9 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     customers = _active_customers(cfg, ws, as_of)[0] if choice["candidate"] == "bgnbd" else None
     scoring = candidate_model(choice["candidate"], result, examples, customers, cfg.labels.horizon_days,
                               cfg.train.refit)
-    tracking.save_model(scoring, ws.model_dir, examples, training_reference(examples, scoring, cfg.monitor.bins))
+    # The holdout ROC-AUC the model is promoted with travels with it: realised performance is held to it.
+    reference = training_reference(examples, scoring, cfg.monitor) | {"promoted_roc_auc": choice["roc_auc"]}
+    tracking.save_model(scoring, ws.model_dir, examples, reference)
     points = curves(result.holdout)
     for name, frame in points.items():
         for model, part in frame.groupby("model", sort=False):  # one file per line: what `dvc plots` draws
@@ -280,7 +326,8 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     summary = {"as_of": str(as_of.date()), "model": label, "model_kind": kind, "model_grade": tags.get("grade"),
                "model_refit": refit,
                "model_holdout": tags.get("holdout"),
-               "customers_scored": len(scored), "value": value_summary, "drift": drift}
+               "customers_scored": len(scored), "value": value_summary, "drift": drift,
+               "model_promoted_roc_auc": (reference or {}).get("promoted_roc_auc")}
     io.write_json(summary, ws.score_summary)
     return summary
 
@@ -310,6 +357,10 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
     listing = apply_plan(listing, plan, playbook)
     io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # read by `churn effect` later
+    # ... and by `churn monitor`, which holds the run to the ROC-AUC its model was promoted with
+    io.write_json({"as_of": str(as_of.date()), "model": scored_run["model"], "horizon_days": cfg.labels.horizon_days,
+                   "promoted_roc_auc": scored_run.get("model_promoted_roc_auc")},
+                  out_dir / "runs" / f"{as_of.date()}.json")
     io.write_parquet(listing, out_dir / "retention_list.parquet")
     io.write_csv(listing, out_dir / "retention_list.csv")
     # Every row of the run accounted for, per table: pulled = kept + set aside (validation checks it).
@@ -341,8 +392,9 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     summary = _needed(ws.plan_summary, as_of, "decide")
     listing = io.read_parquet(out_dir / "retention_list.parquet")
     earlier = _earlier_runs(out_dir / "runs", as_of)
+    realised = _made_for(ws.monitor_summary, as_of)  # what `run_monitor` measured on earlier runs, if it ran
     html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal, cfg.report.currency,
-                       earlier)
+                       earlier, realised)
     with io.atomic_path(out_dir / "report.html") as tmp:
         tmp.write_text(html, encoding="utf-8")
     written = [str(out_dir / "report.html")]
@@ -380,6 +432,7 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
     from churn.ops import tracking
 
     summary = _needed(ws.plan_summary, as_of, "decide")
+    summary["realised"] = _realised_of(ws, as_of)
     publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
     if publish_url:
         listing = io.read_parquet(out_dir / "retention_list.parquet")
@@ -392,6 +445,7 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
                                  "expected_value_retained", "customers_lapsed", "value_lapsed") if k in summary}
         | ({"winback_budget_used": summary["winback"]["budget_used"]} if summary.get("winback") else {})
         | drift_metrics(summary.get("drift"))
+        | ({"realised_alerts": len(summary["realised"]["alerts"])} if summary["realised"] else {})
         | {"rows_set_aside": sum(summary["rows_set_aside"].values())}
         | {f"rows_{count}.{table}": n for table, counts in summary["row_accounting"].items()
            for count, n in counts.items()},
@@ -399,6 +453,12 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
          *([ws.drift] if summary.get("drift") and ws.drift.exists() else [])],
     )
     return summary
+
+
+def _realised_of(ws: Workspace, as_of: pd.Timestamp) -> dict | None:
+    """The realised performance `run_monitor` measured for this run (without its per-run rows), else None."""
+    monitored = _made_for(ws.monitor_summary, as_of)
+    return {k: v for k, v in monitored.items() if k != "rows"} if monitored else None
 
 
 def _needed(summary_path: Path, as_of: pd.Timestamp, stage: str) -> dict:

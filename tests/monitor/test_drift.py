@@ -11,7 +11,15 @@ import pytest
 from helpers import CONFIG
 
 from churn.config import MonitorConfig, load_config
-from churn.monitor import drift_table, population_stability_index, reference_profile
+from churn.monitor import (
+    drift_metrics,
+    drift_name,
+    drift_summary,
+    drift_table,
+    population_reference,
+    population_stability_index,
+    reference_profile,
+)
 
 MONITOR = load_config(CONFIG).monitor  # the configured thresholds, read not copied
 COLUMNS = ["orders_90", "revenue_90", "recency_days", "complaints_90", "score_mean_180", "churn_probability",
@@ -41,7 +49,7 @@ def population(n: int, seed: int, *, shift: bool = False) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def reference() -> dict:
-    return reference_profile(population(20_000, seed=0), COLUMNS, MONITOR.bins)
+    return reference_profile(population(20_000, seed=0), COLUMNS, MONITOR.bins, MONITOR.min_bin_width)
 
 
 def test_the_reference_is_json_and_has_every_column(reference):
@@ -69,6 +77,46 @@ def test_resamples_of_the_same_population_alarm_on_nothing(reference, seed):
     assert table["psi"].max() < MONITOR.psi_alarm / 3
 
 
+def regional(n: int, seed: int, *, east_prices: float = 1.0) -> pd.DataFrame:
+    """`population` across three regions (East 40%); `east_prices` multiplies East's order sizes."""
+    frame = population(n, seed)
+    region = np.random.default_rng(seed + 1000).choice(["East", "North", "South"], n, p=[0.4, 0.35, 0.25])
+    east = region == "East"
+    return frame.assign(region=pd.array(region, dtype="string"),
+                        revenue_90=np.where(east, frame["revenue_90"] * east_prices, frame["revenue_90"]))
+
+
+@pytest.fixture(scope="module")
+def regional_reference() -> dict:
+    frame = regional(20_000, seed=0)
+    return population_reference(frame, COLUMNS[:-3], frame["churn_probability"], MONITOR)
+
+
+def test_a_price_increase_in_one_region_alarms_on_that_region_alone(regional_reference):
+    assert set(regional_reference["groups"]) == {"region=East", "region=North", "region=South"}
+    now = regional(4_000, seed=1, east_prices=2.0)
+    table = drift_table(regional_reference, now, MONITOR)
+    whole = table[table["group"] == "all"]
+    assert not whole["alarm"].any()  # a quarter of the customers moved: the whole population barely shows it
+    assert [drift_name(f, g) for f, g in table.loc[table["alarm"], ["feature", "group"]].to_numpy()] == \
+        ["revenue_90 (region=East)"]
+    summary = drift_summary(table)
+    assert summary["alarms"] == ["revenue_90 (region=East)"] and summary["groups"]["region=East"] >= MONITOR.psi_alarm
+    assert "drift_psi.revenue_90/region:East" in drift_metrics(summary)
+
+
+@pytest.mark.parametrize("seed", range(1, 21))
+def test_resamples_alarm_on_no_region(regional_reference, seed):
+    table = drift_table(regional_reference, regional(4_000, seed=seed), MONITOR)
+    assert not table["alarm"].any(), table.head(3).to_dict(orient="records")
+
+
+def test_a_region_with_too_few_customers_is_not_compared(regional_reference):
+    few = regional(1_000, seed=5, east_prices=2.0)  # ~400 East customers, fewer than min_group_customers
+    table = drift_table(regional_reference, few, MONITOR)
+    assert set(table["group"]) == {"all"} and MONITOR.min_group_customers > (few["region"] == "East").sum()
+
+
 def test_psi_by_hand():
     r, c = np.array([0.5, 0.5, 0.0]), np.array([0.25, 0.75, 0.0])
     expected = (0.25 - 0.5) * np.log(0.25 / 0.5) + (0.75 - 0.5) * np.log(0.75 / 0.5)
@@ -90,7 +138,7 @@ def test_a_column_the_scored_population_lacks_is_refused(reference):
 
 
 def test_the_run_summary_names_alarms_and_fail_on_drift_stops_the_run(reference):
-    from churn.monitor import DriftAlarm, check_drift, drift_summary, population_drift, population_reference
+    from churn.monitor import DriftAlarm, check_drift, population_drift
 
     summary = drift_summary(drift_table(reference, population(4_000, seed=1, shift=True), MONITOR))
     assert set(summary["alarms"]) == {"revenue_90", "recency_days", "segment"} and summary["n_columns"] == len(COLUMNS)
@@ -107,3 +155,29 @@ def test_the_run_summary_names_alarms_and_fail_on_drift_stops_the_run(reference)
     assert list(ref["columns"]) == ["orders_90", "revenue_90", "segment", "is_key_account", "churn_probability"]
     doubled = population_drift(ref, frame, frame["churn_probability"] * 3, MONITOR)
     assert doubled.loc[doubled["alarm"], "feature"].tolist() == ["churn_probability"]
+
+
+def p_alive(n: int, seed: int, *, refit: float = 1.0, lapsing: float = 0.0) -> pd.DataFrame:
+    """A feature bunched like BG/NBD's P(alive): 90% of customers within ~1e-3 of 1, the rest spread down to 0.
+    `refit` scales every distance from 1 (refitting the model at another date moves everyone a little);
+    `lapsing`: that share of customers drops to 0.2-0.6 (a real change)."""
+    rng = np.random.default_rng(seed)
+    gap = np.where(rng.random(n) < 0.9, rng.gamma(2.0, 2.5e-4, n), rng.beta(1.0, 2.0, n)) * refit
+    p = 1 - np.clip(gap, 0, 1)
+    drop = rng.random(n) < lapsing
+    p[drop] = rng.uniform(0.2, 0.6, int(drop.sum()))
+    return pd.DataFrame({"bgnbd_p_alive": p})
+
+
+@pytest.mark.parametrize(("refit", "lapsing", "alarm"), [(1.6, 0.0, False), (0.6, 0.0, False), (1.0, 0.15, True),
+                                                         (1.6, 0.15, True)])
+def test_a_bunched_feature_alarms_on_a_real_change_not_on_a_refit(refit, lapsing, alarm):
+    reference = reference_profile(p_alive(20_000, 0), ["bgnbd_p_alive"], MONITOR.bins, MONITOR.min_bin_width)
+    table = drift_table(reference, p_alive(5_000, 1, refit=refit, lapsing=lapsing), MONITOR)
+    assert bool(table.loc[0, "alarm"]) is alarm, table
+
+
+def test_plain_quantile_bins_would_alarm_on_the_refit():
+    """Why the bins have a minimum width: with none, moving everyone by 1e-4 reads as a major shift."""
+    reference = reference_profile(p_alive(20_000, 0), ["bgnbd_p_alive"], MONITOR.bins, min_bin_width=0.0)
+    assert drift_table(reference, p_alive(5_000, 1, refit=1.6), MONITOR).loc[0, "alarm"]

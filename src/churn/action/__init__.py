@@ -6,6 +6,7 @@ Imports only `churn.score` and the layers below it.
 """
 
 from churn.action._effects import (
+    ALL,
     EXAMPLE_KEYS,
     MEASURE_COLUMNS,
     campaign_examples,
@@ -48,7 +49,7 @@ from churn.action._uplift import (
 from churn.vocab import DECISION_COLUMNS  # the plan's columns, defined with the vocabulary
 
 __all__ = [
-    "DECISION_COLUMNS", "DEFAULT_PARAMS", "EXAMPLE_KEYS", "MEASURE_COLUMNS", "STATUSES", "Playbook", "UpliftModel",
+    "ALL", "DECISION_COLUMNS", "DEFAULT_PARAMS", "EXAMPLE_KEYS", "MEASURE_COLUMNS", "STATUSES", "Playbook", "UpliftModel",
     "action_effects", "action_options", "allowed_actions", "apply_plan", "assign_holdout", "campaign_examples",
     "choose_actions", "compare_with_risk_ranking", "decide", "effect_records", "effect_sources", "evidence",
     "load_playbook", "measure_effects", "newcombe_interval", "playbook_actions", "pool_measurements",

@@ -20,6 +20,7 @@ HTML reports) for these two numbers.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -27,19 +28,23 @@ from scipy.spatial.distance import jensenshannon
 
 from churn.config import MonitorConfig
 
+MIN_BIN_WIDTH = 0.01  # the narrowest bin, as a share of its edges' size (`_spread_out`)
 FLOOR = 1e-4  # the least share a bin is given in PSI: an empty bin counts as 0.01% of the customers
 MISSING = "__missing__"
 OTHER = "__other__"
 MIX_COLUMNS = ("segment", "region", "is_key_account")  # the customer mix, watched beside the features
 SCORE = "churn_probability"  # the score distribution, watched as one more column
-DRIFT_COLUMNS = ["feature", "kind", "psi", "js", "alarm", "reference_n", "current_n", "current_missing_share"]
+ALL = "all"  # the group of a drift row about the whole population
+DRIFT_COLUMNS = ["feature", "group", "kind", "psi", "js", "alarm", "reference_n", "current_n", "current_missing_share"]
 
 
-def reference_profile(frame: pd.DataFrame, columns: list[str], bins: int = 10) -> dict:
+def reference_profile(frame: pd.DataFrame, columns: list[str], bins: int = 10,
+                      min_bin_width: float = MIN_BIN_WIDTH) -> dict:
     """The reference histograms of `columns` of `frame` (JSON-able): {"n", "columns": {name: {...}}}.
 
-    Numeric columns (bool counts as categorical): "edges" (inner quantile edges) and "shares" (one per bin,
-    then missing); categorical: "categories" and "shares" (one per category, then other, then missing)."""
+    Numeric columns (bool counts as categorical): "edges" (inner quantile edges, none closer to the one below
+    than `min_bin_width` of its size) and "shares" (one per bin, then missing);
+    categorical: "categories" and "shares" (one per category, then other, then missing)."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"the reference has no column(s) {missing}")
@@ -52,6 +57,7 @@ def reference_profile(frame: pd.DataFrame, columns: list[str], bins: int = 10) -
             x = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
             seen = x[np.isfinite(x)]
             edges = np.unique(np.quantile(seen, np.linspace(0, 1, bins + 1)[1:-1])) if len(seen) else np.array([])
+            edges = _spread_out(edges, min_bin_width)
             spec = {"kind": "numeric", "edges": [float(e) for e in edges]}
         else:
             counts = values.astype("string").value_counts(dropna=True)
@@ -61,20 +67,45 @@ def reference_profile(frame: pd.DataFrame, columns: list[str], bins: int = 10) -
     return out
 
 
-def population_reference(frame: pd.DataFrame, features: list[str], scores, bins: int = 10) -> dict:
+def _spread_out(edges: np.ndarray, min_gap: float) -> np.ndarray:
+    """`edges` (ascending) without those closer to the last edge kept than `min_gap` of the larger's size.
+
+    A feature bunched in a sliver of its range (BG/NBD's P(alive): 90% of customers between 0.992 and 0.9996)
+    gets quantile edges 1e-4 apart; refitting the model at each date moves everyone by about that much, and
+    PSI would call a shift of no consequence a major one. The gap is relative, so money on a heavy-tailed
+    scale keeps its deciles (0, 790, 11,007, ...: far apart for their size)."""
+    kept: list[float] = []
+    for edge in edges:
+        if not kept or edge - kept[-1] >= min_gap * max(abs(edge), abs(kept[-1])):
+            kept.append(float(edge))
+    return np.asarray(kept)
+
+
+def population_reference(frame: pd.DataFrame, features: list[str], scores, cfg: MonitorConfig | None = None) -> dict:
     """The drift reference of a scored population: the model's features, the customer mix (`MIX_COLUMNS`) and
-    the score (`SCORE`), as `reference_profile` keeps them."""
+    the score (`SCORE`), as `reference_profile` keeps them; and under "groups", the same per value of each
+    `cfg.drift_by` column with at least `cfg.min_group_customers` customers ("region=East": a price change in
+    one region moves a quarter of the customers, which the whole population's histograms barely show)."""
+    cfg = cfg or MonitorConfig()
     columns = list(dict.fromkeys([*(f for f in features if f in frame.columns),
                                   *(c for c in MIX_COLUMNS if c in frame.columns)]))
     data = frame[columns].assign(**{SCORE: np.asarray(scores, dtype="float64")})
-    return reference_profile(data, [*columns, SCORE], bins)
+    reference = reference_profile(data, [*columns, SCORE], cfg.bins, cfg.min_bin_width)
+    reference["groups"] = {}
+    for by in (c for c in cfg.drift_by if c in frame.columns):
+        inside = [c for c in [*columns, SCORE] if c != by]
+        for value, part in data.groupby(frame[by].astype("string").to_numpy(), sort=True):
+            if len(part) >= cfg.min_group_customers:
+                reference["groups"][f"{by}={value}"] = {"by": by, "value": str(value),
+                                                        **reference_profile(part, inside, cfg.bins, cfg.min_bin_width)}
+    return reference
 
 
-def training_reference(examples: pd.DataFrame, model, bins: int = 10) -> dict:
+def training_reference(examples: pd.DataFrame, model, cfg: MonitorConfig | None = None) -> dict:
     """The drift reference a trained model is saved with: the customers of the latest cutoff of its training
     examples as the model scores them (what a scoring run looks like)."""
     latest = examples[examples["cutoff"] == examples["cutoff"].max()].reset_index(drop=True)
-    return population_reference(latest, list(getattr(model, "features", [])), model.predict_proba(latest), bins)
+    return population_reference(latest, list(getattr(model, "features", [])), model.predict_proba(latest), cfg)
 
 
 def population_drift(reference: dict, frame: pd.DataFrame, scores, cfg: MonitorConfig) -> pd.DataFrame:
@@ -88,21 +119,40 @@ def scoring_drift(reference: dict, features: pd.DataFrame, scored: pd.DataFrame,
     return population_drift(reference, features, scores.to_numpy(), cfg)
 
 
+def drift_name(feature: str, group: str) -> str:
+    """A drift row's name in alarms: the feature, with its group when it is one ("revenue_90 (region=East)")."""
+    return feature if group == ALL else f"{feature} ({group})"
+
+
 def drift_summary(table: pd.DataFrame) -> dict:
-    """What a run's summary keeps: the alarms by name, the largest shift and every distance by column."""
-    alarms = table.loc[table["alarm"], "feature"].tolist()
-    return {"alarms": alarms, "n_columns": int(len(table)),
+    """What a run's summary keeps: the alarms by name, the largest shift, every distance of the whole
+    population by column (and of the groups' alarms), and each group's largest PSI."""
+    names = [drift_name(f, g) for f, g in zip(table["feature"], table["group"], strict=True)]
+    keep = (table["group"] == ALL) | table["alarm"]
+    whole = table[table["group"] == ALL]
+    groups = table[table["group"] != ALL].groupby("group", sort=True)["psi"].max()
+    return {"alarms": [n for n, a in zip(names, table["alarm"], strict=True) if a], "n_columns": int(len(whole)),
             "max_psi": float(table["psi"].max()) if len(table) else 0.0,
-            "psi": dict(zip(table["feature"], table["psi"].astype(float), strict=True)),
-            "js": dict(zip(table["feature"], table["js"].astype(float), strict=True))}
+            "psi": {n: float(v) for n, v, k in zip(names, table["psi"], keep, strict=True) if k},
+            "js": {n: float(v) for n, v, k in zip(names, table["js"], keep, strict=True) if k},
+            "groups": {g: float(v) for g, v in groups.items()}}
 
 
 def drift_metrics(drift: dict | None) -> dict[str, float]:
-    """A run's drift summary as flat MLflow metrics: drift_alarms, drift_max_psi, drift_psi.<col>, drift_js.<col>."""
+    """A run's drift summary as flat MLflow metrics: drift_alarms, drift_max_psi, drift_psi.<col>, drift_js.<col>
+    (a group's column as drift_psi.<col>/<by>:<value>) and drift_group_max_psi.<by>:<value>."""
     if not drift:
         return {}
     return ({"drift_alarms": len(drift["alarms"]), "drift_max_psi": drift["max_psi"]}
-            | {f"drift_psi.{k}": v for k, v in drift["psi"].items()} | {f"drift_js.{k}": v for k, v in drift["js"].items()})
+            | {f"drift_psi.{_metric_key(k)}": v for k, v in drift["psi"].items()}
+            | {f"drift_js.{_metric_key(k)}": v for k, v in drift["js"].items()}
+            | {f"drift_group_max_psi.{_metric_key(k)}": v for k, v in drift.get("groups", {}).items()})
+
+
+def _metric_key(name: str) -> str:
+    """A drift name in the characters MLflow takes in a metric name ("revenue_90 (region=East)" ->
+    "revenue_90/region:East")."""
+    return re.sub(r"[^\w\-. :/]", "_", name.replace(" (", "/").replace("=", ":").removesuffix(")"))
 
 
 def alarm_text(drift: dict) -> str:
@@ -127,18 +177,29 @@ def drift_table(reference: dict, current: pd.DataFrame, cfg: MonitorConfig) -> p
     absent = [c for c in reference["columns"] if c not in current.columns]
     if absent:
         raise ValueError(f"the scored population has no column(s) {absent} that the drift reference has")
+    rows = _compare(reference, current, ALL, cfg)
+    for group, spec in reference.get("groups", {}).items():
+        if spec["by"] in current.columns:
+            part = current[(current[spec["by"]].astype("string") == spec["value"]).fillna(False).to_numpy()]
+            if len(part) >= cfg.min_group_customers:
+                rows += _compare(spec, part, group, cfg)
+    table = pd.DataFrame(rows, columns=DRIFT_COLUMNS)
+    return table.sort_values(["alarm", "psi", "group", "feature"], ascending=[False, False, True, True],
+                             ignore_index=True)
+
+
+def _compare(reference: dict, current: pd.DataFrame, group: str, cfg: MonitorConfig) -> list[dict]:
     rows = []
     for name, spec in reference["columns"].items():
         ref = np.asarray(spec["shares"], dtype="float64")
         cur = _shares(current[name], spec)
         psi = population_stability_index(ref, cur)
         js = float(jensenshannon(ref, cur, base=2)) if ref.sum() > 0 and cur.sum() > 0 else 0.0
-        rows.append({"feature": name, "kind": spec["kind"], "psi": round(psi, 6), "js": round(js, 6),
+        rows.append({"feature": name, "group": group, "kind": spec["kind"], "psi": round(psi, 6), "js": round(js, 6),
                      "alarm": bool(psi >= cfg.psi_alarm or js >= cfg.js_alarm),
                      "reference_n": int(reference["n"]), "current_n": int(len(current)),
                      "current_missing_share": round(float(cur[-1]), 6)})
-    table = pd.DataFrame(rows, columns=DRIFT_COLUMNS)
-    return table.sort_values(["alarm", "psi", "feature"], ascending=[False, False, True], ignore_index=True)
+    return rows
 
 
 def population_stability_index(reference: np.ndarray, current: np.ndarray) -> float:

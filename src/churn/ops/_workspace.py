@@ -69,5 +69,9 @@ class Workspace:
     scored_list = property(lambda self: self.root / "score" / "scored_list.parquet")
     score_summary = property(lambda self: self.root / "score" / "score_summary.json")
     drift = property(lambda self: self.root / "score" / "drift.csv")
+    realised = property(lambda self: self.metrics / "monitor" / "realised.csv")  # `churn monitor`: one row per run
+    realised_causes = property(lambda self: self.metrics / "monitor" / "realised_causes.csv")
+    realised_plot = property(lambda self: self.metrics / "monitor" / "realised.png")
+    monitor_summary = property(lambda self: self.metrics / "monitor" / "monitor_summary.json")
     plan_summary = property(lambda self: self.root / "decide" / "plan_summary.json")
     evidence = property(lambda self: self.models / "evidence.json")  # what `churn effect` measured, per run

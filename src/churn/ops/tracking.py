@@ -344,6 +344,28 @@ def log_scoring(cfg: TrackingConfig, params: dict, metrics: dict[str, float], ar
     return run.info.run_id
 
 
+def log_monitor(cfg: TrackingConfig, result: dict, per_run: list[tuple[str, dict[str, float]]],
+                artifacts: list[Path]) -> str:
+    """One run per `churn monitor`: each measured scoring run's realised figures as one step (timestamped with
+    the run's as-of date, so the MLflow UI draws them over time), the alerts as a metric and a tag."""
+    import datetime as dt
+
+    _experiment(cfg.experiment, configure(cfg))
+    with mlflow.start_run(run_name=f"monitor {result['as_of']}", tags={"job": "monitor"}) as run:
+        mlflow.log_params({"as_of": result["as_of"], "runs_measured": result["runs"],
+                           "auc_margin": result["auc_margin"]})
+        for step, (as_of, metrics) in enumerate(per_run):
+            stamp = int(dt.datetime.fromisoformat(as_of).replace(tzinfo=dt.UTC).timestamp() * 1000)
+            for key, value in metrics.items():
+                mlflow.log_metric(key, value, step=step, timestamp=stamp)
+        mlflow.log_metric("realised_alerts", len(result["alerts"]))
+        if result["alerts"]:
+            mlflow.set_tag("alert", "; ".join(a["as_of"] for a in result["alerts"]))
+        for artifact in artifacts:
+            mlflow.log_artifact(str(artifact))
+    return run.info.run_id
+
+
 def log_effects(cfg: TrackingConfig, result: dict, artifacts: list[Path]) -> str:
     """One run per `churn effect`: per action, the measured effect and its interval as metrics."""
     _experiment(cfg.experiment, configure(cfg))

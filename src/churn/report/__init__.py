@@ -9,6 +9,7 @@ The only I/O is `write_excel` saving to the path or buffer it is given.
 - `html.render_html(listing, summary, language, mask_personal)`: one HTML file with inline CSS, JS
   and SVG charts (`templates/`) and no external resource, so it opens from a mail attachment.
 - `excel.write_excel(listing, target, language, mask_personal)`: the full list and one sheet per owner.
+- `runlog`: a scoring run's summary in sentences (the CLI, Prefect's log) and as a markdown artifact.
 - `changes`: what changed since the previous run (new at risk, no longer at risk, recovered, lost) and the
   figures of each archived run for the trend.
 
@@ -28,8 +29,10 @@ from churn.report._changes import (
 from churn.report._excel import sheet_name, write_excel
 from churn.report._frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
 from churn.report._html import render_html
+from churn.report._runlog import realised_line, scoring_lines, scoring_markdown
 from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
 __all__ = ["CHANGES", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states", "run_figures",
            "runs_before", "LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
-           "list_reasons", "model_kind_note", "render_html", "render_reasons", "sheet_name", "write_excel"]
+           "list_reasons", "model_kind_note", "realised_line", "render_html", "render_reasons", "scoring_lines",
+           "scoring_markdown", "sheet_name", "write_excel"]

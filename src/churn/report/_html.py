@@ -33,10 +33,12 @@ PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
 
 
 def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
-                currency: str | None = None, earlier_runs: dict[str, pd.DataFrame] | None = None) -> str:
+                currency: str | None = None, earlier_runs: dict[str, pd.DataFrame] | None = None,
+                realised: dict | None = None) -> str:
     """The whole report as one self-contained HTML document; amounts in `currency` (a code: CNY, USD, ...).
     `earlier_runs`: the archived lists of earlier runs by as-of date (what changed since the latest of them,
-    and the trend over the last `TREND_RUNS`)."""
+    and the trend over the last `TREND_RUNS`). `realised`: what `churn monitor` measured on earlier runs whose
+    horizon has passed (its summary with "rows"), shown as a section; None: no section."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     localize.check_language(language)
@@ -68,6 +70,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         views=_views(frame, language),
         since=_since(frame, earlier_runs or {}, as_of, language),
         drift=_drift(summary.get("drift"), language),
+        realised=_realised(realised, language),
         filters=_filters(frame, language),
         page_sizes=PAGE_SIZES,
         set_aside=_set_aside(summary, language),
@@ -241,6 +244,33 @@ def _since(frame: pd.DataFrame, earlier_runs: dict[str, pd.DataFrame], as_of: st
     ]
     return {"title": t["since_title"].format(date=last), "none": None, "rows": rows, "charts": charts,
             "headers": [localize.CHANGES[language][c] for c in CHANGES]}
+
+
+def _realised(realised: dict | None, language: str) -> dict | None:
+    """The "how earlier scores came true" section: one row per measured run (the latest `TREND_RUNS`), the alert."""
+    if not realised:
+        return None
+    t = localize.TEXT[language]
+    days = realised.get("horizon_days", "")
+    if not realised["runs"]:
+        return {"title": t["realised_title"], "none": t["realised_none"].format(
+            days=days, n=realised["archived"], due=realised.get("next_due") or "-"), "rows": [], "alert": None}
+
+    def num(v, fmt="{:.3f}"):
+        return fmt.format(v) if v is not None else "-"
+
+    rows = [{"alert": bool(r["alert"]),
+             "cells": [r["as_of"], _count(r["customers"]), _count(r["churners"]), _pct(r["mean_predicted"]),
+                       _pct(r["churn_rate"]), num(r["roc_auc"]), num(r["promised_roc_auc"]),
+                       num(r["lift_top10"], "{:.2f}x"),
+                       f"{_pct(r['contacted_churn']) if r['contacted_churn'] is not None else '-'} / "
+                       f"{_pct(r['held_out_churn']) if r['held_out_churn'] is not None else '-'}"]}
+            for r in realised["rows"][-TREND_RUNS:]]
+    alert = (t["realised_alert"].format(margin=f"{realised['auc_margin']:.2f}",
+                                        runs=", ".join(a["as_of"] for a in realised["alerts"]))
+             if realised["alerts"] else None)
+    return {"title": t["realised_title"], "none": None, "note": t["realised_note"].format(days=days),
+            "headers": t["realised_headers"], "rows": rows, "alert": alert}
 
 
 def _views(frame: pd.DataFrame, language: str) -> list[tuple[str, str]]:

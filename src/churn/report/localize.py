@@ -267,6 +267,14 @@ TEXT = {
         "drift_alarm": "Drift alarm: this run's customers differ from the data the model was trained on in {columns}. "
                        "The list is made as usual; check the data, or retrain the model.",
         "drift_quiet": "Drift against the training data: no alarm on {n} columns (largest PSI {psi}).",
+        "realised_title": "How earlier scores came true",
+        "realised_note": "Scoring runs whose {days}-day horizon has passed: who actually left, against what the model "
+                         "said. ROC-AUC 1 ranks every leaver above every stayer, 0.5 is a coin toss.",
+        "realised_none": "No earlier run's {days}-day horizon has passed yet ({n} archived); the first is due on {due}.",
+        "realised_alert": "Alert: the model ranks worse than it was promoted for (realised ROC-AUC more than {margin} "
+                          "below on {runs}). Ask the data team to retrain before relying on the list.",
+        "realised_headers": ["Run of", "Customers", "Left", "Predicted churn", "Actual churn", "ROC-AUC",
+                             "Promoted with", "Top-10% lift", "Contacted / held out who left"],
         "since_title": "Since the last run ({date})",
         "since_none": "No earlier run in the archive: what changed shows from the next run on.",
         "since_note": "Owners by how many of their customers moved; still at risk for reference.",
@@ -370,6 +378,13 @@ TEXT = {
         "view_winback": "挽回（已流失客户）",
         "drift_alarm": "漂移警报：本次评分客户与模型训练数据在以下方面存在差异：{columns}。名单照常生成；请检查数据或重新训练模型。",
         "drift_quiet": "与训练数据相比的漂移：{n}个字段均无警报（最大PSI {psi}）。",
+        "realised_title": "以往评分的兑现情况",
+        "realised_note": "{days}天观察期已结束的评分运行：实际流失的客户与模型预测的对比。ROC-AUC为1表示所有流失客户都排在留存客户之前，0.5相当于随机。",
+        "realised_none": "尚无以往运行的{days}天观察期结束（已归档{n}次）；第一次将于{due}到期。",
+        "realised_alert": "警报：模型排序效果低于上线时的水平（实际ROC-AUC低于上线值超过{margin}，运行日期：{runs}）。"
+                          "在依赖本名单前，请数据团队重新训练模型。",
+        "realised_headers": ["运行日期", "客户数", "流失", "预测流失率", "实际流失率", "ROC-AUC", "上线时", "前10%提升度",
+                             "已联系 / 对照组流失率"],
         "since_title": "与上次运行（{date}）相比",
         "since_none": "归档中没有更早的运行：下次运行起显示变化。",
         "since_note": "按客户变动数量排列负责人；持续风险仅供参考。",
