@@ -23,6 +23,7 @@ from churn.console import (
     print_stage,
     print_training,
     print_validation,
+    print_weekly_drift,
 )
 
 # Offline machines: Prefect otherwise reports telemetry errors on every start.
@@ -139,6 +140,8 @@ def _flow(flow, title: str, **params):
 def demo(
     config: ConfigOpt = DEFAULT_CONFIG,
     customers: Annotated[int | None, typer.Option(help="Customers in the sample business.")] = None,
+    weeks: Annotated[int, typer.Option(help="Instead: N weekly scoring runs, the last a horizon before the demo's "
+                                            "end, after a deliberate shift (demo.shift), then `churn monitor`.")] = 0,
     workdir: WorkOpt = "data/work",
     out: OutOpt = "data/retention",
 ) -> None:
@@ -150,6 +153,8 @@ def demo(
     from pipelines.training import training_flow
 
     cfg = load_config(config, **{"demo.n_customers": customers})
+    if weeks:
+        return _demo_weeks(cfg, config, weeks, workdir, out)
     as_of = cfg.demo.end.isoformat()
     with console.status(f"Writing the sample business ({cfg.demo.n_customers:,} customers) to {DEMO_DB}"):
         counts = run_demo_data(cfg, DEMO_DB, DEMO_TRUTH)
@@ -160,6 +165,44 @@ def demo(
                    workdir=workdir)
     check = run_demo_check(cfg, Workspace(Path(workdir)), DEMO_TRUTH)
     print_demo(trained, check, scored["list"], out)
+
+
+def _demo_weeks(cfg, config: str, weeks: int, workdir: str, out: str) -> None:
+    """`churn demo --weeks N`: the sample business with a deliberate shift, a model trained before the first
+    run, N weekly scoring runs (each checks drift), then what each run achieved once its horizon passed."""
+    import pandas as pd
+
+    from churn.config import weekly_runs
+    from churn.ops import Workspace
+    from churn.runners import run_demo_data, run_monitor
+    from pipelines.scoring import scoring_flow
+    from pipelines.training import training_flow
+
+    runs, shift_from = weekly_runs(cfg.demo, cfg.labels.horizon_days, weeks)
+    shift = cfg.demo.shift
+    with console.status(f"Writing the sample business ({cfg.demo.n_customers:,} customers) to {DEMO_DB}"):
+        counts = run_demo_data(cfg, DEMO_DB, DEMO_TRUTH, shift_from)
+    print_stage("demo-data", {"path": str(DEMO_DB), "rows": counts})
+    console.print(f"Deliberate shift: from {shift_from} the order sizes of region {shift.region} x{shift.factor:g} "
+                  f"({counts['shifted_orders']:,} orders).")
+    data = f"sqlite:///{DEMO_DB}"
+    trained = _flow(training_flow, f"Training as of {runs[0]}", config=config, data=data, as_of=str(runs[0]),
+                    workdir=workdir)
+    print_training(trained)
+    # The model just trained scores every week, champion or not: one trained on later data would have seen
+    # the outcomes the realised figures measure.
+    model = str(Workspace(Path(workdir)).model_dir)
+    scored = []
+    for day in runs:
+        result = _flow(scoring_flow, f"Weekly scoring run as of {day}", config=config, data=data, as_of=str(day),
+                       model=model, out=out, workdir=workdir)
+        scored.append(result["list"])
+    print_weekly_drift(scored)
+    ws = Workspace(Path(workdir))
+    result = run_monitor(cfg, ws, pd.Timestamp(cfg.demo.end), Path(out) / "runs")
+    print_monitor(result, cfg.labels.horizon_days)
+    console.print(f"Realised table {ws.realised}, plot {ws.realised_plot}; each run's drift in its run summary "
+                  f"and MLflow run; the list and report in {out}/ are the last run's ({runs[-1]}).")
 
 
 @app.command()

@@ -378,6 +378,14 @@ class ScheduleConfig(Section):
     task_timeout_minutes: int = Field(120, gt=0)
 
 
+class DemoShiftConfig(Section):
+    """`churn demo --weeks N`: the deliberate shift the weekly runs' monitoring has to catch."""
+
+    region: str = "East"
+    factor: float = Field(3.0, gt=0)  # the region's order sizes multiplied by this ...
+    days_before_last_run: int = Field(35, ge=1)  # ... from this many days before the last weekly run
+
+
 class DemoConfig(Section):
     """The sample pharmaceutical distributor written by `churn demo`."""
 
@@ -386,6 +394,20 @@ class DemoConfig(Section):
     start: dt.date = dt.date(2023, 10, 1)
     end: dt.date = dt.date(2026, 10, 1)
     inject_errors: bool = True
+    shift: DemoShiftConfig = Field(default_factory=DemoShiftConfig)
+
+
+def weekly_runs(demo: DemoConfig, horizon_days: int, weeks: int) -> tuple[list[dt.date], dt.date]:
+    """`churn demo --weeks N`: the as-of dates of N weekly runs, the last one a horizon before the demo's end (so
+    every run's horizon has passed), and the day the deliberate shift starts."""
+    if weeks < 2:
+        raise ValueError(f"--weeks needs at least 2 weekly runs, got {weeks}")
+    last = demo.end - dt.timedelta(days=horizon_days)
+    runs = [last - dt.timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
+    if runs[0] - dt.timedelta(days=365) < demo.start:
+        raise ValueError(f"{weeks} weekly runs before {last} start on {runs[0]}, less than a year after the demo's "
+                         f"start {demo.start}: fewer weeks, or an earlier demo.start")
+    return runs, last - dt.timedelta(days=demo.shift.days_before_last_run)
 
 
 class Config(Section):

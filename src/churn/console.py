@@ -156,6 +156,18 @@ def print_effect(result: dict, confidence: float, horizon_days: int) -> None:
                   f"MLflow run {result['mlflow_run_id']}")
 
 
+def print_weekly_drift(runs: list[dict]) -> None:
+    """`churn demo --weeks`: each weekly run's drift alarms against the training data."""
+    table = Table(title="Weekly scoring runs: drift against the training data")
+    for col in ("as of", "customers", "at risk", "largest PSI", "alarms"):
+        table.add_column(col, justify="left" if col in ("as of", "alarms") else "right", no_wrap=col == "as of")
+    for r in runs:
+        drift = r.get("drift") or {}
+        table.add_row(r["as_of"], f"{r['customers_scored']:,}", f"{r['customers_at_risk']:,}",
+                      f"{drift.get('max_psi', 0):.2f}", ", ".join(drift.get("alarms", [])) or "none")
+    console.print(table)
+
+
 def print_monitor(result: dict, horizon_days: int) -> None:
     """What the model achieved on past scoring runs whose horizon has passed, and the alerts."""
     from churn.monitor import alert_text
@@ -166,18 +178,19 @@ def print_monitor(result: dict, horizon_days: int) -> None:
                       f"({result['archived']} archived{when}).")
         return
     table = Table(title=f"Realised performance of {result['runs']} scoring run(s), {horizon_days}-day churn")
-    for col in ("as of", "customers", "left", "ROC-AUC", "promoted with", "PR-AUC", "Brier", "predicted / realised",
-                "top-10% lift", "contacted / held out left", "effect"):
+    for col in ("as of", "scored", "left", "ROC-AUC (promoted)", "PR-AUC", "Brier", "churn: predicted / real",
+                "lift top 10%", "left: contacted / held out"):
         table.add_column(col, justify="left" if col == "as of" else "right", no_wrap=col == "as of")
+
+    def num(v, fmt="{:.3f}"):
+        return fmt.format(v) if v is not None else "-"
+
     for r in result["rows"]:
-        def num(v, fmt="{:.3f}"):
-            return fmt.format(v) if v is not None else "-"
         table.add_row(r["as_of"] + (" [bold red]alert[/]" if r["alert"] else ""), f"{r['customers']:,}",
-                      f"{r['churners']:,}", num(r["roc_auc"]), num(r["promised_roc_auc"]), num(r["pr_auc"]),
+                      f"{r['churners']:,}", f"{num(r['roc_auc'])} ({num(r['promised_roc_auc'])})", num(r["pr_auc"]),
                       num(r["brier"]), f"{pct(r['mean_predicted'])} / {pct(r['churn_rate'])}",
-                      num(r["lift_top10"], "{:.2f}x"),
-                      f"{pct(_or_nan(r['contacted_churn']))} / {pct(_or_nan(r['held_out_churn']))}",
-                      num(r["effect"], "{:+.1%}"))
+                      num(r["lift_top10"], "{:.1f}x"),
+                      f"{pct(_or_nan(r['contacted_churn']))} / {pct(_or_nan(r['held_out_churn']))}")
     console.print(table)
     mix = (result.get("latest") or {}).get("cause_mix") or {}
     if mix:
@@ -205,7 +218,7 @@ def pct(x: float) -> str:
 # table of their own, validate, train, backtest and publish, use the functions above).
 STAGE_LINES = {
     "demo-data": lambda r: f"Sample history written to {r['path']}: "
-                           + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if k != "injected"),
+                           + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if k not in ("injected", "shifted_orders")),
     "pull": lambda r: "Pulled " + ", ".join(f"{k} {v:,}" for k, v in r.items()),
     "features": lambda r: f"Features as of {r['scoring']['as_of']}: {r['training']['examples']:,} training examples "
                           f"over {len(r['training']['cutoffs'])} cutoffs, {r['scoring']['active_customers']:,} active "

@@ -23,13 +23,19 @@ def resolve_as_of(cfg: Config, as_of: dt.date | str | None = None) -> pd.Timesta
     return pd.Timestamp(value).normalize()
 
 
-def run_demo_data(cfg: Config, db_path: Path, truth_path: Path) -> dict:
-    from churn.data import generate_history
+def run_demo_data(cfg: Config, db_path: Path, truth_path: Path, shift_from: dt.date | None = None) -> dict:
+    """The sample business into `db_path`; with `shift_from`, the deliberate shift of `demo.shift` from that day
+    (`churn demo --weeks`)."""
+    from churn.data import generate_history, shift_order_sizes
 
     history = generate_history(cfg.demo)
-    io.write_sqlite(history.tables, db_path)
+    tables, moved = history.tables, None
+    if shift_from is not None:
+        tables, moved = shift_order_sizes(tables, cfg.demo.shift.region, shift_from, cfg.demo.shift.factor)
+    io.write_sqlite(tables, db_path)
     io.write_parquet(history.truth, truth_path)
-    return {name: len(df) for name, df in history.tables.items()} | {"injected": history.injected}
+    return ({name: len(df) for name, df in tables.items()} | {"injected": history.injected}
+            | ({"shifted_orders": moved} if moved is not None else {}))
 
 
 def run_pull(cfg: Config, ws: Workspace) -> dict:

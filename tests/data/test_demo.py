@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn.config import DemoConfig
-from churn.data import DemoHistory, generate_history
+from churn.config import DemoConfig, weekly_runs
+from churn.data import DemoHistory, generate_history, shift_order_sizes
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 CFG = DemoConfig(seed=11, n_customers=800, inject_errors=False)
@@ -413,3 +413,37 @@ def test_injection_only_adds_rows(clean: DemoHistory, dirty: DemoHistory) -> Non
         pd.testing.assert_frame_equal(dirty.tables[name], clean.tables[name])
     pd.testing.assert_frame_equal(dirty.truth, clean.truth)
 
+
+
+def test_the_deliberate_shift_moves_one_regions_orders_from_its_day_on(dirty: DemoHistory) -> None:
+    start = pd.Timestamp("2026-01-01").date()
+    tables, moved = shift_order_sizes(dirty.tables, "East", start, 3.0)
+    before, after = dirty.tables["orders"], tables["orders"]
+    east = set(dirty.tables["customers"].loc[dirty.tables["customers"]["region"] == "East", "customer_id"])
+    when = pd.to_datetime(before["ts"], errors="coerce", format="mixed", utc=True)
+    inside = (before["customer_id"].isin(east) & (when >= pd.Timestamp(start, tz="UTC"))
+              & before["amount"].notna()).to_numpy()
+    assert moved == inside.sum() > 0
+    np.testing.assert_allclose(after.loc[inside, "amount"], before.loc[inside, "amount"] * 3.0)
+    np.testing.assert_allclose(after.loc[inside, "margin"], before.loc[inside, "margin"] * 3.0)
+    pd.testing.assert_frame_equal(after[~inside], before[~inside])  # every other order, and each column but two
+    pd.testing.assert_frame_equal(after.drop(columns=["amount", "margin"]), before.drop(columns=["amount", "margin"]))
+    assert tables["orders"] is not before and dirty.tables["orders"] is before  # the input is left alone
+    with pytest.raises(ValueError, match="the demo has no region 'Atlantis'"):
+        shift_order_sizes(dirty.tables, "Atlantis", start, 3.0)
+
+
+@pytest.mark.parametrize(("weeks", "first"), [(2, "2026-06-26"), (6, "2026-05-29")])
+def test_weekly_runs_end_a_horizon_before_the_demo_ends(weeks: int, first: str) -> None:
+    demo = DemoConfig()
+    runs, shift_from = weekly_runs(demo, 90, weeks)
+    assert len(runs) == weeks and str(runs[0]) == first and str(runs[-1]) == "2026-07-03"
+    assert all((b - a).days == 7 for a, b in zip(runs, runs[1:], strict=False))
+    assert (runs[-1] - shift_from).days == demo.shift.days_before_last_run
+
+
+def test_weekly_runs_need_two_weeks_and_a_year_of_history() -> None:
+    with pytest.raises(ValueError, match="at least 2 weekly runs"):
+        weekly_runs(DemoConfig(), 90, 1)
+    with pytest.raises(ValueError, match="less than a year after the demo's start"):
+        weekly_runs(DemoConfig(), 90, 100)

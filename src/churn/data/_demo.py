@@ -200,6 +200,25 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
     return DemoHistory(tables=tables, truth=truth, injected=injected)
 
 
+def shift_order_sizes(tables: dict[str, pd.DataFrame], region: str, start: dt.date, factor: float
+                      ) -> tuple[dict[str, pd.DataFrame], int]:
+    """The history with a deliberate shift for `churn demo --weeks`: from `start` on, the orders of the customers
+    in `region` are `factor` times as large (amount and margin; the same quantities and discount rate), as after
+    a price list change. Returns the new tables (the input is not changed) and how many orders moved.
+    Rows whose customer, date or amount does not parse (the demo's injected errors) are left as they are."""
+    customers, orders = tables["customers"], tables["orders"]
+    if region not in set(customers["region"].dropna()):
+        raise ValueError(f"the demo has no region {region!r}: one of {sorted(customers['region'].dropna().unique())}")
+    inside = set(customers.loc[customers["region"] == region, "customer_id"])
+    when = pd.to_datetime(orders["ts"], errors="coerce", format="mixed", utc=True)
+    moved = (orders["customer_id"].isin(inside) & (when >= pd.Timestamp(start, tz="UTC"))
+             & orders["amount"].notna()).to_numpy()
+    shifted = orders.copy()
+    for column in ("amount", "margin"):
+        shifted[column] = np.where(moved, orders[column] * factor, orders[column])
+    return {**tables, "orders": shifted}, int(moved.sum())
+
+
 # --------------------------------------------------------------------------- customers
 
 

@@ -32,9 +32,12 @@ def save_realised_plot(table: pd.DataFrame, auc_margin: float, path: Path) -> Pa
     ax = axes[1]
     ax.plot(when, table["mean_predicted"], marker="o", label="predicted churn rate")
     ax.plot(when, table["churn_rate"], marker="o", label="realised churn rate")
-    ax.set(title="Calibration: predicted against realised", xlabel="scoring run (as of)")
+    top = float(max(table["mean_predicted"].max(), table["churn_rate"].max()))
+    ax.set(title="Calibration: predicted against realised churn rate", xlabel="scoring run (as of)",
+           ylim=(0, top * 1.3 if top > 0 else 1))  # from zero: a gap of 0.3 points should look like one
     ax.legend(fontsize=8)
     for ax in axes:
+        ax.set_xticks(when, table["as_of"].astype(str))
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
