@@ -42,11 +42,8 @@ def scoring_flow(
     logger = get_run_logger()
     for line in scoring_lines(listing):  # a served run's log reads like the CLI
         logger.info(line)
-    create_markdown_artifact(
-        key=f"churn-scoring-{day.date()}", description=f"Churn scoring run of {day.date()}",
-        markdown=scoring_markdown(listing, {"Retention list": f"{out}/retention_list.csv",
-                                            "Report": report["files"][0], "Run summary": f"{out}/run_summary.json",
-                                            **({"Realised performance": str(ws.realised)} if realised["runs"] else {})}))
+    create_markdown_artifact(key=f"churn-scoring-{day.date()}", description=f"Churn scoring run of {day.date()}",
+                             markdown=scoring_markdown(listing))
     check_drift(listing.get("drift"), cfg.monitor.fail_on_drift)  # after the list is out: it is named, not lost
     return {"pulled": pulled, "validation": validation, "features": features, "value": value, "effects": effects,
             "scored": scored, "realised": realised, "report": report, "list": listing}

@@ -172,7 +172,7 @@ def _demo_weeks(cfg, config: str, weeks: int, workdir: str, out: str) -> None:
     run, N weekly scoring runs (each checks drift), then what each run achieved once its horizon passed."""
     import pandas as pd
 
-    from churn.config import weekly_runs
+    from churn.data import weekly_runs
     from churn.ops import Workspace
     from churn.runners import run_demo_data, run_monitor
     from pipelines.scoring import scoring_flow
@@ -296,13 +296,11 @@ def effect(
 
     from churn.config import load_config
     from churn.ops import Workspace
-    from churn.runners import run_effect, run_pull, run_validate
+    from churn.runners import run_effect
 
     cfg = load_config(config, **{"source.location": data, "labels.horizon_days": horizon_days})
     ws = Workspace(Path(workdir), Path(models))
-    with console.status("Pulling and validating the history"):
-        run_pull(cfg, ws)
-        run_validate(cfg, ws)
+    _pull_history(cfg, ws)
     result = run_effect(cfg, ws, pd.Timestamp(as_of), Path(runs), Path(out))
     print_effect(result, cfg.effects.confidence, cfg.labels.horizon_days)
 
@@ -325,17 +323,24 @@ def monitor(
     realised ROC-AUC falls more than monitor.auc_margin below the figure the model was promoted with."""
     from churn.config import load_config
     from churn.ops import Workspace
-    from churn.runners import resolve_as_of, run_monitor, run_pull, run_validate
+    from churn.runners import resolve_as_of, run_monitor
 
     cfg = load_config(config, **{"source.location": data, "labels.horizon_days": horizon_days})
     ws = Workspace(Path(workdir), metrics=Path(metrics))
-    with console.status("Pulling and validating the history"):
-        run_pull(cfg, ws)
-        run_validate(cfg, ws)
+    _pull_history(cfg, ws)
     result = run_monitor(cfg, ws, resolve_as_of(cfg, as_of), Path(runs))
     print_monitor(result, cfg.labels.horizon_days)
     if result["runs"]:
         console.print(f"Table {ws.realised}, causes {ws.realised_causes}, plot {ws.realised_plot}")
+
+
+def _pull_history(cfg, ws) -> None:
+    """Pull and validate the history that `churn effect` and `churn monitor` judge past runs against."""
+    from churn.runners import run_pull, run_validate
+
+    with console.status("Pulling and validating the history"):
+        run_pull(cfg, ws)
+        run_validate(cfg, ws)
 
 
 @app.command()

@@ -397,19 +397,6 @@ class DemoConfig(Section):
     shift: DemoShiftConfig = Field(default_factory=DemoShiftConfig)
 
 
-def weekly_runs(demo: DemoConfig, horizon_days: int, weeks: int) -> tuple[list[dt.date], dt.date]:
-    """`churn demo --weeks N`: the as-of dates of N weekly runs, the last one a horizon before the demo's end (so
-    every run's horizon has passed), and the day the deliberate shift starts."""
-    if weeks < 2:
-        raise ValueError(f"--weeks needs at least 2 weekly runs, got {weeks}")
-    last = demo.end - dt.timedelta(days=horizon_days)
-    runs = [last - dt.timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
-    if runs[0] - dt.timedelta(days=365) < demo.start:
-        raise ValueError(f"{weeks} weekly runs before {last} start on {runs[0]}, less than a year after the demo's "
-                         f"start {demo.start}: fewer weeks, or an earlier demo.start")
-    return runs, last - dt.timedelta(days=demo.shift.days_before_last_run)
-
-
 class Config(Section):
     as_of: dt.date | None = None
     source: SourceConfig = Field(default_factory=SourceConfig)

@@ -171,11 +171,10 @@ def print_weekly_drift(runs: list[dict]) -> None:
 def print_monitor(result: dict, horizon_days: int) -> None:
     """What the model achieved on past scoring runs whose horizon has passed, and the alerts."""
     from churn.monitor import alert_text
+    from churn.report import realised_line
 
     if not result["runs"]:
-        when = f"; the first is due on {result['next_due']}" if result["next_due"] else ""
-        console.print(f"No scoring run in {result['runs_dir']} has a {horizon_days}-day horizon that has passed yet "
-                      f"({result['archived']} archived{when}).")
+        console.print(f"{realised_line(result)} Runs: {result['runs_dir']}")
         return
     table = Table(title=f"Realised performance of {result['runs']} scoring run(s), {horizon_days}-day churn")
     for col in ("as of", "scored", "left", "ROC-AUC (promoted)", "PR-AUC", "Brier", "churn: predicted / real",
@@ -190,7 +189,7 @@ def print_monitor(result: dict, horizon_days: int) -> None:
                       f"{r['churners']:,}", f"{num(r['roc_auc'])} ({num(r['promised_roc_auc'])})", num(r["pr_auc"]),
                       num(r["brier"]), f"{pct(r['mean_predicted'])} / {pct(r['churn_rate'])}",
                       num(r["lift_top10"], "{:.1f}x"),
-                      f"{pct(_or_nan(r['contacted_churn']))} / {pct(_or_nan(r['held_out_churn']))}")
+                      f"{pct(r['contacted_churn'])} / {pct(r['held_out_churn'])}")
     console.print(table)
     mix = (result.get("latest") or {}).get("cause_mix") or {}
     if mix:
@@ -206,12 +205,8 @@ def print_monitor(result: dict, horizon_days: int) -> None:
     console.print(f"MLflow run {result['mlflow_run_id']}")
 
 
-def _or_nan(x):
-    return float("nan") if x is None else x
-
-
-def pct(x: float) -> str:
-    return f"{x:.1%}" if x == x else "-"
+def pct(x: float | None) -> str:
+    return f"{x:.1%}" if x is not None and x == x else "-"
 
 
 # The line each `churn stage` command prints for its runner's result, one entry per stage (those with a

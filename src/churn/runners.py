@@ -142,7 +142,6 @@ def run_monitor(cfg: Config, ws: Workspace, as_of: pd.Timestamp, runs_dir: Path)
     where realised ROC-AUC fell more than `monitor.auc_margin` below the figure the model was promoted with."""
     from churn.data import data_end, point_in_time
     from churn.monitor import (
-        REALISED_COLUMNS,
         RUN_LIST_COLUMNS,
         due_runs,
         realised_metrics,
@@ -173,7 +172,6 @@ def run_monitor(cfg: Config, ws: Workspace, as_of: pd.Timestamp, runs_dir: Path)
         io.write_csv(mix, ws.realised_causes)
         save_realised_plot(table, cfg.monitor.auc_margin, ws.realised_plot)
         result |= realised_summary(table, mix)
-        result["rows"] = table[REALISED_COLUMNS].astype(object).where(table.notna(), None).to_dict(orient="records")
         result["mlflow_run_id"] = tracking.log_monitor(cfg.tracking, result, realised_metrics(table),
                                                        [ws.realised, ws.realised_causes, ws.realised_plot])
     io.write_json(result, ws.monitor_summary)
@@ -439,6 +437,10 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
 
     summary = _needed(ws.plan_summary, as_of, "decide")
     summary["realised"] = _realised_of(ws, as_of)
+    summary["files"] = {"Retention list": str(out_dir / "retention_list.csv"), "Report": str(out_dir / "report.html"),
+                        "Run summary": str(out_dir / "run_summary.json"),
+                        **({"Realised performance": str(ws.realised)} if (summary["realised"] or {}).get("runs")
+                           else {})}
     publish_url = os.environ.get("CHURN_PUBLISH_URL") or cfg.publish.url
     if publish_url:
         listing = io.read_parquet(out_dir / "retention_list.parquet")

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn.config import DemoConfig, weekly_runs
-from churn.data import DemoHistory, generate_history, shift_order_sizes
+from churn.config import DemoConfig
+from churn.data import DemoHistory, generate_history, shift_order_sizes, weekly_runs
 
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
 CFG = DemoConfig(seed=11, n_customers=800, inject_errors=False)

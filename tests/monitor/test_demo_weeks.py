@@ -12,7 +12,8 @@ import pytest
 from helpers import CONFIG
 
 from churn import runners
-from churn.config import load_config, weekly_runs
+from churn.config import load_config
+from churn.data import weekly_runs
 from churn.ops import Workspace
 
 

@@ -47,7 +47,9 @@ def archive() -> pd.DataFrame:
         "primary_cause": pd.array(CAUSES, dtype="string"),
         "model_version": "churn v1",
         "decision": pd.array(DECISIONS, dtype="string"),
+        "contact": pd.array(["rep_visit" if d == "chosen" else None for d in DECISIONS], dtype="string"),
         "holdout": [d == "holdout" for d in DECISIONS],
+        "holdout_action": pd.array(["rep_visit" if d == "holdout" else None for d in DECISIONS], dtype="string"),
     })
 
 
@@ -91,7 +93,7 @@ def test_an_alert_only_when_realised_roc_auc_falls_more_than_the_margin(promised
 
 
 def test_a_run_without_a_contact_plan_has_no_effect_but_every_other_figure():
-    table, _ = realised_performance({RUN: archive().drop(columns=["decision", "holdout"])}, history(), LABELS,
+    table, _ = realised_performance({RUN: archive().drop(columns=["decision", "contact", "holdout", "holdout_action"])}, history(), LABELS,
                                     MONITOR)
     row = table.iloc[0]
     assert row["roc_auc"] == pytest.approx(19 / 24) and row["contacted"] == 0 and pd.isna(row["effect"])
@@ -106,7 +108,7 @@ def test_only_runs_whose_horizon_has_passed_are_due_and_others_are_refused():
 
 
 def test_metrics_per_run_leave_out_what_was_not_measured():
-    table, _ = realised_performance({RUN: archive().drop(columns=["decision", "holdout"])}, history(), LABELS,
+    table, _ = realised_performance({RUN: archive().drop(columns=["decision", "contact", "holdout", "holdout_action"])}, history(), LABELS,
                                     MONITOR)
     [(as_of, metrics)] = realised_metrics(table)
     assert as_of == RUN and metrics["realised_roc_auc"] == pytest.approx(19 / 24)

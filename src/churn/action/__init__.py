@@ -14,6 +14,7 @@ from churn.action._effects import (
     evidence,
     measure_effects,
     newcombe_interval,
+    plan_arms,
     pool_measurements,
     record_run,
     uplift_effects,
@@ -52,7 +53,7 @@ __all__ = [
     "ALL", "DECISION_COLUMNS", "DEFAULT_PARAMS", "EXAMPLE_KEYS", "MEASURE_COLUMNS", "STATUSES", "Playbook", "UpliftModel",
     "action_effects", "action_options", "allowed_actions", "apply_plan", "assign_holdout", "campaign_examples",
     "choose_actions", "compare_with_risk_ranking", "decide", "effect_records", "effect_sources", "evidence",
-    "load_playbook", "measure_effects", "newcombe_interval", "playbook_actions", "pool_measurements",
+    "load_playbook", "measure_effects", "newcombe_interval", "plan_arms", "playbook_actions", "pool_measurements",
     "predict_effects", "qini_report", "record_run", "uplift_by_decile", "uplift_effects", "wilson_interval",
     "winback_playbook", "with_measured_effects", "with_playbook_actions",
 ]

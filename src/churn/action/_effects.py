@@ -28,7 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from churn.config import EffectsConfig, FeaturesConfig, LabelsConfig
-from churn.vocab import LIST_CAUSES
+from churn.vocab import CONTACTED, LIST_CAUSES
 
 ALL = "all"
 EXAMPLE_KEYS = ["customer_id", "cutoff", "action", "treated", "churned"]  # campaign examples, besides the features
@@ -108,6 +108,14 @@ def uplift_effects(examples: pd.DataFrame, features: pd.DataFrame, feature_names
 
 # --------------------------------------------------------------------------- measured effects
 
+def plan_arms(run_list: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The two arms of a run's contact plan (boolean, aligned with `run_list`): contacted (decision "chosen"
+    with a contact) and held out at random (with the action they would have had)."""
+    treated = run_list["decision"].eq(CONTACTED).fillna(False).astype(bool) & run_list["contact"].notna()
+    held = run_list["holdout"].astype("boolean").fillna(False).astype(bool) & run_list["holdout_action"].notna()
+    return treated, held
+
+
 def effect_records(tables: dict[str, pd.DataFrame], run_list: pd.DataFrame | None, run_date: pd.Timestamp,
                    labels_cfg: LabelsConfig) -> tuple[pd.DataFrame, str]:
     """Treated and held-out customers of the run of `run_date` with their outcome (`RECORD_COLUMNS`).
@@ -132,8 +140,7 @@ def effect_records(tables: dict[str, pd.DataFrame], run_list: pd.DataFrame | Non
         if missing:
             raise ValueError(f"the retention list of {run_date.date()} lacks column(s) {missing}: "
                              "it was written before contact plans with holdouts")
-        treated = run_list["decision"].eq("chosen").fillna(False) & run_list["contact"].notna()
-        held = run_list["holdout"].astype(bool) & run_list["holdout_action"].notna()
+        treated, held = plan_arms(run_list)
         rows = run_list[treated | held]
         records = pd.DataFrame({"customer_id": rows["customer_id"].astype("string").to_numpy(),
                                 "action": rows["contact"].where(treated[treated | held], rows["holdout_action"])

@@ -200,6 +200,19 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
     return DemoHistory(tables=tables, truth=truth, injected=injected)
 
 
+def weekly_runs(demo: DemoConfig, horizon_days: int, weeks: int) -> tuple[list[dt.date], dt.date]:
+    """`churn demo --weeks N`: the as-of dates of N weekly runs, the last one a horizon before the demo's end (so
+    every run's horizon has passed), and the day the deliberate shift starts."""
+    if weeks < 2:
+        raise ValueError(f"--weeks needs at least 2 weekly runs, got {weeks}")
+    last = demo.end - dt.timedelta(days=horizon_days)
+    runs = [last - dt.timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
+    if runs[0] - dt.timedelta(days=365) < demo.start:
+        raise ValueError(f"{weeks} weekly runs before {last} start on {runs[0]}, less than a year after the demo's "
+                         f"start {demo.start}: fewer weeks, or an earlier demo.start")
+    return runs, last - dt.timedelta(days=demo.shift.days_before_last_run)
+
+
 def shift_order_sizes(tables: dict[str, pd.DataFrame], region: str, start: dt.date, factor: float
                       ) -> tuple[dict[str, pd.DataFrame], int]:
     """The history with a deliberate shift for `churn demo --weeks`: from `start` on, the orders of the customers

@@ -155,9 +155,9 @@ def _metric_key(name: str) -> str:
     return re.sub(r"[^\w\-. :/]", "_", name.replace(" (", "/").replace("=", ":").removesuffix(")"))
 
 
-def alarm_text(drift: dict) -> str:
+def alarm_text(drift: dict, separator: str = ", ") -> str:
     """The alarms of a drift summary in words: "revenue_90 (PSI 0.41), segment (PSI 0.27)"."""
-    return ", ".join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
+    return separator.join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
 
 
 class DriftAlarm(ValueError):

@@ -91,15 +91,13 @@ def _run_metrics(run: pd.DataFrame, churned: np.ndarray, as_of: str, end: pd.Tim
 def _run_effect(run: pd.DataFrame, churned: np.ndarray, confidence: float) -> dict:
     """Contacted against held-out customers of the run, all actions together (NaN where the run had no plan or
     one arm is empty); the effect is the held-out churn rate minus the contacted one (positive: contacts helped)."""
-    from churn.action import ALL, measure_effects
-    from churn.vocab import CONTACTED
+    from churn.action import ALL, measure_effects, plan_arms
 
     empty = {"contacted": 0, "contacted_churn": math.nan, "held_out": 0, "held_out_churn": math.nan,
              "effect": math.nan, "effect_low": math.nan, "effect_high": math.nan}
-    if not {"decision", "holdout"} <= set(run.columns):
+    if not {"decision", "contact", "holdout", "holdout_action"} <= set(run.columns):
         return empty
-    treated = run["decision"].eq(CONTACTED).fillna(False).to_numpy(dtype=bool)
-    held = run["holdout"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    treated, held = (arm.to_numpy(dtype=bool) for arm in plan_arms(run))
     keep = treated | held
     if not keep.any():
         return empty
@@ -124,15 +122,16 @@ def _cause_mix(run: pd.DataFrame, churned: np.ndarray, as_of: str) -> pd.DataFra
 
 
 def realised_summary(table: pd.DataFrame, mix: pd.DataFrame) -> dict:
-    """What a monitoring run keeps: the runs measured, the latest run's figures and the alerts."""
-    alerts = [{"as_of": r.as_of, "roc_auc": float(r.roc_auc), "promised_roc_auc": float(r.promised_roc_auc),
-               "auc_drop": float(r.auc_drop)} for r in table[table["alert"]].itertuples(index=False)]
-    latest = table.iloc[-1].to_dict() if len(table) else None
+    """What a monitoring run keeps (JSON-able, None for what was not measured): the runs measured, every row of
+    the table, the latest run's figures with the cause mix of those who left, and the alerts."""
+    rows = [{k: (None if _nan(v) else v) for k, v in r.items()} for r in table.to_dict(orient="records")]
+    alerts = [{k: r[k] for k in ("as_of", "roc_auc", "promised_roc_auc", "auc_drop")} for r in rows if r["alert"]]
+    latest = dict(rows[-1]) if rows else None
     if latest is not None:
-        latest = {k: (None if isinstance(v, float) and _nan(v) else v) for k, v in latest.items()}
         latest["cause_mix"] = {r.cause: int(r.churners) for r in mix[mix["as_of"] == latest["as_of"]]
                                .itertuples(index=False)}
-    return {"runs": int(len(table)), "measured": table["as_of"].tolist(), "latest": latest, "alerts": alerts}
+    return {"runs": len(rows), "measured": [r["as_of"] for r in rows], "rows": rows, "latest": latest,
+            "alerts": alerts}
 
 
 def realised_metrics(table: pd.DataFrame) -> list[tuple[str, dict[str, float]]]:

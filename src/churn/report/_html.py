@@ -23,6 +23,7 @@ from churn.report._frame import (
     plan_totals,
     prepare_list,
 )
+from churn.report._runlog import alarm_text
 from churn.report.localize import list_reasons
 from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS, at_risk_flags
 
@@ -217,8 +218,7 @@ def _drift(drift: dict | None, language: str) -> dict | None:
         return None
     t = localize.TEXT[language]
     if drift["alarms"]:
-        columns = localize.TEXT[language]["list_separator"].join(
-            f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
+        columns = alarm_text(drift, t["list_separator"])
         return {"alarm": True, "text": t["drift_alarm"].format(columns=columns)}
     return {"alarm": False, "text": t["drift_quiet"].format(n=drift["n_columns"], psi=f"{drift['max_psi']:.3f}")}
 

@@ -44,7 +44,7 @@ def scoring_lines(summary: dict) -> list[str]:
         lines.append(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
     drift = summary.get("drift")
     if drift and drift["alarms"]:
-        lines.append(f"Drift alarm against the training data: {_alarms(drift)}.")
+        lines.append(f"Drift alarm against the training data: {alarm_text(drift)}.")
     elif drift:
         top = max(drift["psi"], key=drift["psi"].get)
         lines.append(f"Drift against the training data: no alarm on {drift['n_columns']} columns (largest PSI "
@@ -53,6 +53,12 @@ def scoring_lines(summary: dict) -> list[str]:
     if realised:
         lines.append(realised)
     return lines
+
+
+def alarm_text(drift: dict, separator: str = ", ") -> str:
+    """A run's drift alarms in words, "revenue_90 (PSI 0.41), segment (PSI 0.27)" (as `churn.monitor.alarm_text`
+    words them for its error; the report keeps its own so that it does not depend on the monitor's code)."""
+    return separator.join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
 
 
 def realised_line(realised: dict | None) -> str | None:
@@ -73,14 +79,15 @@ def realised_line(realised: dict | None) -> str | None:
     return text
 
 
-def scoring_markdown(summary: dict, files: dict[str, str]) -> str:
-    """The run's markdown artifact: counts, plan, alarms, and where the list and the report are."""
+def scoring_markdown(summary: dict) -> str:
+    """The run's markdown artifact: counts, plan, alarms, and where the list and the report are (the run
+    summary's "files")."""
     d = summary["decisions"]
     drift = summary.get("drift") or {}
     realised = summary.get("realised") or {}
     alarms = []
     if drift.get("alarms"):
-        alarms.append(f"**Drift alarm** against the training data: {_alarms(drift)}")
+        alarms.append(f"**Drift alarm** against the training data: {alarm_text(drift)}")
     if realised.get("alerts"):
         alarms.append(f"**Realised-performance alert** on {', '.join(a['as_of'] for a in realised['alerts'])}: "
                       f"retrain and compare")
@@ -99,9 +106,5 @@ def scoring_markdown(summary: dict, files: dict[str, str]) -> str:
     realised_text = realised_line(summary.get("realised"))
     if realised_text:
         lines += ["", "## Realised performance", "", realised_text]
-    lines += ["", "## Files", "", *(f"- {name}: `{path}`" for name, path in files.items())]
+    lines += ["", "## Files", "", *(f"- {name}: `{path}`" for name, path in summary.get("files", {}).items())]
     return "\n".join(lines) + "\n"
-
-
-def _alarms(drift: dict) -> str:
-    return ", ".join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
