@@ -44,13 +44,15 @@ def test_dvc_repro_from_a_fresh_clone(tmp_path):
 
     first = run([str(BIN / "dvc"), "repro"], repo, env)
     for stage in ("demo_data", "pull", "validate", "features", "value", "effects", "train", "register", "backtest",
-                  "score", "decide", "report", "publish"):
+                  "score", "decide", "monitor", "report", "publish"):
         assert f"Running stage '{stage}'" in first
     # Each stage command says what it did, in words (churn.console.STAGE_LINES).
     for line in (r"Sample history written to data/demo/history.db: customers 800", r"Pulled customers 800, orders \d",
                  r"Features as of 2026-10-01: [\d,]+ training examples over \d+ cutoffs, [\d,]+ active customers",
                  r"Scored [\d,]+ active customers as of 2026-10-01", r"Contact plan: [\d,]+ customers",
-                 r"Report \(en\): data/retention/report.html", r"Registered churn v1 as @\w+"):
+                 r"Report \(en\): data/retention/report.html", r"Registered churn v1 as @\w+",
+                 r"Realised performance: no earlier run's horizon has passed yet \(1 archived; the first is due on "
+                 r"2026-12-30\)"):
         assert re.search(line, " ".join(first.split())), line  # rich wraps long lines
     listing = pd.read_csv(repo / "data/retention/retention_list.csv")
     assert len(listing) > 0 and listing["expected_loss"].is_monotonic_decreasing

@@ -505,6 +505,18 @@ def stage_decide(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out:
     print_stage("decide", run_decide(cfg, ws, resolve_as_of(cfg, as_of), Path(out)))
 
 
+@stage_app.command("monitor")
+@_command
+def stage_monitor(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None,
+                  runs: Annotated[str, typer.Option("--runs", help="Folder of earlier runs' lists.")]
+                  = "data/retention/runs", workdir: WorkOpt = "data/work") -> None:
+    """Realised performance of the archived runs whose horizon has passed (metrics/monitor)."""
+    from churn.runners import resolve_as_of, run_monitor
+
+    cfg, ws = _stage_inputs(config, workdir)
+    print_monitor(run_monitor(cfg, ws, resolve_as_of(cfg, as_of), Path(runs)), cfg.labels.horizon_days)
+
+
 @stage_app.command("report")
 @_command
 def stage_report(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out: OutOpt = "data/retention",

@@ -198,11 +198,12 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         return _train_fallback(cfg, ws, as_of, str(why))
     # The model or a baseline, whichever the holdout favours, is what the list will be scored with.
     choice = choose_candidate(result.metrics, cfg.evaluate)
-    customers = _active_customers(cfg, ws, as_of)[0] if choice["candidate"] == "bgnbd" else None
-    scoring = candidate_model(choice["candidate"], result, examples, customers, cfg.labels.horizon_days,
+    customers = _active_customers(cfg, ws, as_of)[0]
+    scoring = candidate_model(choice["candidate"], result, examples,
+                              customers if choice["candidate"] == "bgnbd" else None, cfg.labels.horizon_days,
                               cfg.train.refit)
     # The holdout ROC-AUC the model is promoted with travels with it: realised performance is held to it.
-    reference = training_reference(examples, scoring, cfg.monitor) | {"promoted_roc_auc": choice["roc_auc"]}
+    reference = training_reference(customers, scoring, cfg.monitor) | {"promoted_roc_auc": choice["roc_auc"]}
     tracking.save_model(scoring, ws.model_dir, examples, reference)
     points = curves(result.holdout)
     for name, frame in points.items():

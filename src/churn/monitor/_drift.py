@@ -101,11 +101,13 @@ def population_reference(frame: pd.DataFrame, features: list[str], scores, cfg: 
     return reference
 
 
-def training_reference(examples: pd.DataFrame, model, cfg: MonitorConfig | None = None) -> dict:
-    """The drift reference a trained model is saved with: the customers of the latest cutoff of its training
-    examples as the model scores them (what a scoring run looks like)."""
-    latest = examples[examples["cutoff"] == examples["cutoff"].max()].reset_index(drop=True)
-    return population_reference(latest, list(getattr(model, "features", [])), model.predict_proba(latest), cfg)
+def training_reference(customers: pd.DataFrame, model, cfg: MonitorConfig | None = None) -> dict:
+    """The drift reference a trained model is saved with: the customers active at the training as-of, their
+    features as a scoring run on that day builds them, as the model scores them. Not the latest labelled
+    cutoff: that lies a horizon earlier, so clock features (season, tenure) would differ from any later
+    scoring run by the calendar alone and raise alarms that say nothing about the customers."""
+    data = customers.reset_index(drop=True)
+    return population_reference(data, list(getattr(model, "features", [])), model.predict_proba(data), cfg)
 
 
 def population_drift(reference: dict, frame: pd.DataFrame, scores, cfg: MonitorConfig) -> pd.DataFrame:
