@@ -46,6 +46,7 @@ LIST_COLUMNS = [
 # reasons' text (`reasons`, English words for `reason_codes`, the reasons as data).
 ACTION_COLUMNS = ["action", "action_label", "channel", "owner_role", "action_cost"]
 SCORED_COLUMNS = [c for c in LIST_COLUMNS if c not in ACTION_COLUMNS and c != "reasons"]
+SCORE_DECIMALS = 4  # a churn probability as the list carries it (and as the drift reference keeps it)
 
 # The contact plan's decision for each customer: contacted this week, held out at random to measure the
 # actions (never contacted, never shown an action), or why not (`churn.action.choose_actions`).
@@ -73,5 +74,5 @@ def at_risk_flags(listing: pd.DataFrame) -> pd.Series:
 
 __all__ = ["TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
            "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS",
-           "ACTION_COLUMNS", "SCORED_COLUMNS", "CONTACTED", "HELD_OUT", "NOT_CONTACTED", "DECISIONS",
+           "ACTION_COLUMNS", "SCORED_COLUMNS", "SCORE_DECIMALS", "CONTACTED", "HELD_OUT", "NOT_CONTACTED", "DECISIONS",
            "DECISION_COLUMNS", "lapsed_flags", "at_risk_flags"]

@@ -9,7 +9,7 @@ from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import explain_causes
 from churn.score._reasons import reason_codes
-from churn.vocab import SCORED_COLUMNS
+from churn.vocab import SCORE_DECIMALS, SCORED_COLUMNS
 
 
 def score_customers(
@@ -38,7 +38,7 @@ def score_customers(
     """
     frame = features.reset_index(drop=True)
     out = pd.DataFrame({"customer_id": frame["customer_id"].astype("string")})
-    out["churn_probability"] = model.predict_proba(frame).round(4)
+    out["churn_probability"] = model.predict_proba(frame).round(SCORE_DECIMALS)
     out["risk_band"] = risk_bands(out["churn_probability"], cfg.risk_bands)
     out["value_12m"] = frame["value_365"].astype("float64").round(2)
     info = _customer_info(out["customer_id"], customers)
