@@ -200,7 +200,7 @@ def _demo_weeks(cfg, config: str, weeks: int, workdir: str, out: str) -> None:
     print_weekly_drift(scored)
     ws = Workspace(Path(workdir))
     result = run_monitor(cfg, ws, pd.Timestamp(cfg.demo.end), Path(out) / "runs")
-    print_monitor(result, cfg.labels.horizon_days)
+    print_monitor(result)
     console.print(f"Realised table {ws.realised}, plot {ws.realised_plot}; each run's drift in its run summary "
                   f"and MLflow run; the list and report in {out}/ are the last run's ({runs[-1]}).")
 
@@ -329,7 +329,7 @@ def monitor(
     ws = Workspace(Path(workdir), metrics=Path(metrics))
     _pull_history(cfg, ws)
     result = run_monitor(cfg, ws, resolve_as_of(cfg, as_of), Path(runs))
-    print_monitor(result, cfg.labels.horizon_days)
+    print_monitor(result)
     if result["runs"]:
         console.print(f"Table {ws.realised}, causes {ws.realised_causes}, plot {ws.realised_plot}")
 
@@ -514,7 +514,7 @@ def stage_monitor(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None,
     from churn.runners import resolve_as_of, run_monitor
 
     cfg, ws = _stage_inputs(config, workdir)
-    print_monitor(run_monitor(cfg, ws, resolve_as_of(cfg, as_of), Path(runs)), cfg.labels.horizon_days)
+    print_monitor(run_monitor(cfg, ws, resolve_as_of(cfg, as_of), Path(runs)))
 
 
 @stage_app.command("report")

@@ -168,7 +168,7 @@ def print_weekly_drift(runs: list[dict]) -> None:
     console.print(table)
 
 
-def print_monitor(result: dict, horizon_days: int) -> None:
+def print_monitor(result: dict) -> None:
     """What the model achieved on past scoring runs whose horizon has passed, and the alerts."""
     from churn.monitor import alert_text
     from churn.report import realised_line
@@ -176,7 +176,7 @@ def print_monitor(result: dict, horizon_days: int) -> None:
     if not result["runs"]:
         console.print(f"{realised_line(result)} Runs: {result['runs_dir']}")
         return
-    table = Table(title=f"Realised performance of {result['runs']} scoring run(s), {horizon_days}-day churn")
+    table = Table(title=f"Realised performance of {result['runs']} scoring run(s), {result['horizon_days']}-day churn")
     for col in ("as of", "scored", "left", "ROC-AUC (promoted)", "PR-AUC", "Brier", "churn: predicted / real",
                 "lift top 10%", "left: contacted / held out"):
         table.add_column(col, justify="left" if col == "as of" else "right", no_wrap=col == "as of")

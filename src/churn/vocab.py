@@ -67,6 +67,12 @@ def lapsed_flags(listing: pd.DataFrame) -> pd.Series:
     return listing["lapsed"].astype("boolean").fillna(False).astype(bool)
 
 
+def alarm_text(drift: dict, separator: str = ", ") -> str:
+    """A drift summary's alarms in words, "revenue_90 (PSI 0.41), segment (PSI 0.27)": the CLI, the run's log,
+    the report and the drift error word them alike (here because the report must not depend on the monitor)."""
+    return separator.join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
+
+
 def at_risk_flags(listing: pd.DataFrame) -> pd.Series:
     """True for customers at risk who can still be kept: an AT_RISK_BANDS risk band and not lapsed."""
     return listing["risk_band"].isin(AT_RISK_BANDS) & ~lapsed_flags(listing)
@@ -75,4 +81,4 @@ def at_risk_flags(listing: pd.DataFrame) -> pd.Series:
 __all__ = ["TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
            "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS",
            "ACTION_COLUMNS", "SCORED_COLUMNS", "SCORE_DECIMALS", "CONTACTED", "HELD_OUT", "NOT_CONTACTED", "DECISIONS",
-           "DECISION_COLUMNS", "lapsed_flags", "at_risk_flags"]
+           "DECISION_COLUMNS", "alarm_text", "lapsed_flags", "at_risk_flags"]

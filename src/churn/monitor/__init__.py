@@ -9,7 +9,6 @@ from churn.monitor._drift import (
     MIX_COLUMNS,
     SCORE,
     DriftAlarm,
-    alarm_text,
     check_drift,
     drift_metrics,
     drift_name,
@@ -35,6 +34,6 @@ from churn.monitor._realised import (
 )
 
 __all__ = ["CAUSE_MIX_COLUMNS", "REALISED_COLUMNS", "RUN_LIST_COLUMNS", "alert_text", "due_runs", "realised_metrics",
-           "realised_performance", "realised_summary", "save_realised_plot", "DRIFT_COLUMNS", "MIX_COLUMNS", "SCORE", "DriftAlarm", "alarm_text", "check_drift", "drift_name", "drift_metrics",
+           "realised_performance", "realised_summary", "save_realised_plot", "DRIFT_COLUMNS", "MIX_COLUMNS", "SCORE", "DriftAlarm", "check_drift", "drift_name", "drift_metrics",
            "drift_summary", "drift_table", "population_drift", "population_reference", "population_stability_index",
            "reference_profile", "scoring_drift", "training_reference"]

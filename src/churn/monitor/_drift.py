@@ -27,7 +27,7 @@ import pandas as pd
 from scipy.spatial.distance import jensenshannon
 
 from churn.config import MonitorConfig
-from churn.vocab import SCORE_DECIMALS
+from churn.vocab import SCORE_DECIMALS, alarm_text
 
 MIN_BIN_WIDTH = 0.01  # the narrowest bin, as a share of its edges' size (`_spread_out`)
 FLOOR = 1e-4  # the least share a bin is given in PSI: an empty bin counts as 0.01% of the customers
@@ -159,11 +159,6 @@ def _metric_key(name: str) -> str:
     """A drift name in the characters MLflow takes in a metric name ("revenue_90 (region=East)" ->
     "revenue_90/region:East")."""
     return re.sub(r"[^\w\-. :/]", "_", name.replace(" (", "/").replace("=", ":").removesuffix(")"))
-
-
-def alarm_text(drift: dict, separator: str = ", ") -> str:
-    """The alarms of a drift summary in words: "revenue_90 (PSI 0.41), segment (PSI 0.27)"."""
-    return separator.join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
 
 
 class DriftAlarm(ValueError):

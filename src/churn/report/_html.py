@@ -23,9 +23,8 @@ from churn.report._frame import (
     plan_totals,
     prepare_list,
 )
-from churn.report._runlog import alarm_text
 from churn.report.localize import list_reasons
-from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS, at_risk_flags
+from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS, alarm_text, at_risk_flags
 
 BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",

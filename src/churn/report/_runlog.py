@@ -3,6 +3,8 @@ markdown artifact each run publishes (counts, alarms, links to the list and the 
 
 from __future__ import annotations
 
+from churn.vocab import alarm_text
+
 
 def scoring_lines(summary: dict) -> list[str]:
     """The run in plain sentences (no markup), the first one "Scored N active customers as of ..."."""
@@ -53,12 +55,6 @@ def scoring_lines(summary: dict) -> list[str]:
     if realised:
         lines.append(realised)
     return lines
-
-
-def alarm_text(drift: dict, separator: str = ", ") -> str:
-    """A run's drift alarms in words, "revenue_90 (PSI 0.41), segment (PSI 0.27)" (as `churn.monitor.alarm_text`
-    words them for its error; the report keeps its own so that it does not depend on the monitor's code)."""
-    return separator.join(f"{name} (PSI {drift['psi'][name]:.2f})" for name in drift["alarms"])
 
 
 def realised_line(realised: dict | None) -> str | None:
