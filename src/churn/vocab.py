@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 # The canonical tables of an interaction history; every table but customers refers to a customer.
-TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns")
+TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns", "loss_reasons")
 CUSTOMER_TABLES = TABLES[1:]
 
 # Loss causes a customer can be explained by; "other" when no cause dominates.

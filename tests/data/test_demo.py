@@ -21,6 +21,7 @@ COLUMNS = {
     "tickets": ["customer_id", "ts", "category", "is_complaint", "resolved_ts"],
     "surveys": ["customer_id", "ts", "score", "quality_score", "service_score", "price_score"],
     "campaigns": ["customer_id", "ts", "action", "treated", "cost"],
+    "loss_reasons": ["customer_id", "ts", "cause", "source"],
 }
 TRUTH_COLUMNS = ["customer_id", "churned", "churn_ts", "onset_ts", "cause", "saved_by"]
 ERROR_KINDS = {
@@ -227,6 +228,22 @@ def test_campaigns_lower_churn_among_the_treated(clean: DemoHistory) -> None:
     c["lost"] = (churn_ts >= c["t"]) & (churn_ts < c["t"] + pd.Timedelta(days=240))
     rate = c.groupby("treated")["lost"].mean()
     assert rate[True] < rate[False] - 0.02, rate
+
+
+def test_loss_reasons_are_recorded_for_lost_customers_after_they_left(clean: DemoHistory) -> None:
+    reasons = with_ts(clean.tables["loss_reasons"])
+    truth = clean.truth.set_index("customer_id")
+    assert reasons["customer_id"].is_unique
+    assert truth.loc[reasons["customer_id"], "churned"].all()  # only lost customers have a reason
+    assert (reasons["t"] > truth.loc[reasons["customer_id"], "churn_ts"].to_numpy()).all()
+    assert reasons["t"].max() < END
+    caused = truth[truth["churned"] & truth["cause"].isin(["price", "service", "quality", "engagement"])]
+    recorded = reasons[reasons["customer_id"].isin(caused.index)]
+    right = (recorded["cause"].to_numpy() == caused.loc[recorded["customer_id"], "cause"].to_numpy()).mean()
+    assert 0.80 <= right <= 0.90  # most name the true cause, a rep's guess the rest
+    sudden = truth.index[truth["churned"] & (truth["cause"] == "sudden")]
+    assert (reasons.loc[reasons["customer_id"].isin(sudden), "cause"] == "other").all()
+    assert 0.4 <= len(reasons) / truth["churned"].sum() <= 0.65  # ~60% recorded, fewer for the latest losses
 
 
 def test_no_positive_orders_after_stop(clean: DemoHistory) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from churn.vocab import LIST_CAUSES
+
 ColumnType = Literal["str", "timestamp", "money", "float", "score", "bool"]
 
 
@@ -104,6 +106,15 @@ TABLES: dict[str, TableSpec] = {  # by name, in the order of churn.vocab.TABLES
                 C("action", "str", True),
                 C("treated", "bool", True),
                 C("cost", "money"),
+            ),
+        ),
+        TableSpec(
+            "loss_reasons",  # why lost customers left, as recorded (exit survey, lost-reason field, win-back note)
+            (
+                C("customer_id", "str", True),
+                C("ts", "timestamp", True),
+                C("cause", "str", True, allowed=LIST_CAUSES),
+                C("source", "str"),
             ),
         ),
     )

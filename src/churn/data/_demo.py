@@ -16,6 +16,10 @@ next 90 days is saved with the probability `CAMPAIGN_EFFECT[action, cause]`
 (the action works best on fading engagement, not at all on a sudden loss); held-out customers
 are left alone. The truth's `saved_by` names the action that saved a customer.
 
+Loss reasons (the `loss_reasons` table): for 60% of the lost customers (90% of key accounts) an exit
+survey or the account manager's note records why, 2-10 weeks after the last order; 85% name the true
+cause, the rest another one.
+
 Events are vectorised across all customers at once (candidates of a Poisson process, thinned
 by a time-varying intensity); nothing loops over days.
 """
@@ -179,7 +183,7 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
         raise ValueError(f"demo period {cfg.start}..{cfg.end} is shorter than a year")
     # Independent streams per table: changing how one table is drawn leaves the others alone,
     # and error injection never shifts the clean data.
-    r_cust, r_ord, r_int, r_tix, r_srv, r_err, r_camp = np.random.default_rng(cfg.seed).spawn(7)
+    r_cust, r_ord, r_int, r_tix, r_srv, r_err, r_camp, r_why = np.random.default_rng(cfg.seed).spawn(8)
     lat = _latent(r_cust, cfg, T)
     lat, campaigns, saved_by = _campaigns(r_camp, lat)
     width = max(5, len(str(cfg.n_customers + 1000)))
@@ -191,6 +195,7 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
         "tickets": _tickets(r_tix, lat, ids),
         "surveys": _surveys(r_srv, lat, ids),
         "campaigns": _campaign_table(campaigns, lat, ids),
+        "loss_reasons": _loss_reasons(r_why, lat, ids),
     }
     injected = {k: 0 for k in _ERROR_KINDS}
     if cfg.inject_errors:
@@ -433,6 +438,41 @@ def _campaign_table(c: dict[str, np.ndarray], lat: _Latent, ids: np.ndarray) -> 
             "action": _cat(c["action"][sort], CAMPAIGN_ACTIONS),
             "treated": c["treated"][sort],
             "cost": CAMPAIGN_COST[c["action"][sort]],
+        }
+    )
+
+
+# --------------------------------------------------------------------------- loss reasons
+
+REASON_RECORDED = 0.6  # share of lost customers whose reason is recorded (key accounts: REASON_RECORDED_KEY)
+REASON_RECORDED_KEY = 0.9
+REASON_RIGHT = 0.85  # a recorded reason names the true cause; else another of the four (a rep's guess)
+REASON_SOURCES = ("exit survey", "account manager")
+
+
+def _loss_reasons(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.DataFrame:
+    """Why lost customers left, as a CRM records it: for a share of the churners (more of the key accounts),
+    an exit survey or the account manager's lost-reason note 2-10 weeks after the last order, before the
+    history ends. It names the true cause most of the time, another cause otherwise; a sudden loss (closed,
+    merged) is recorded as "other"."""
+    n = lat.churn.size
+    recorded = lat.churn & (rng.random(n) < np.where(lat.key, REASON_RECORDED_KEY, REASON_RECORDED))
+    day = lat.stop + rng.uniform(14, 75, n)
+    guess = PRICE + (lat.cause - PRICE + rng.integers(1, 4, n)) % 4  # one of the three other causes
+    said = np.where(rng.random(n) < REASON_RIGHT, lat.cause, guess)
+    said = np.where(lat.cause == SUDDEN, SUDDEN, said)
+    source = rng.integers(0, len(REASON_SOURCES), n)
+    ci = np.flatnonzero(recorded & (day < lat.T))
+    secs = np.floor(day[ci]).astype(np.int64) * DAY_S + 10 * 3600
+    sort = np.lexsort((ci, secs))
+    ci, secs = ci[sort], secs[sort]
+    labels = [*CAUSES[:SUDDEN], "other"]  # "sudden" is recorded as "other"
+    return pd.DataFrame(
+        {
+            "customer_id": _cat(ci, ids),
+            "ts": _str(_fmt_ts(lat.start, secs)),
+            "cause": _cat(said[ci], labels),
+            "source": _cat(source[ci], REASON_SOURCES),
         }
     )
 

@@ -316,4 +316,6 @@ def _apply_defaults(df: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
             out["direction"] = out["direction"].str.lower()
     if spec.name == "campaigns":
         out["treated"] = out["treated"].astype(bool)
+    if spec.name == "loss_reasons":
+        out["cause"] = out["cause"].str.lower()
     return out

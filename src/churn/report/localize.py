@@ -83,7 +83,7 @@ SEGMENTS = {"en": {}, "zh": {"hospital": "医院", "pharmacy": "药店", "clinic
 TABLES = {
     "en": {},
     "zh": {"customers": "客户", "orders": "订单", "interactions": "互动记录", "tickets": "工单", "surveys": "满意度调查",
-           "campaigns": "营销活动"},
+           "campaigns": "营销活动", "loss_reasons": "流失原因"},
 }
 REGIONS = {
     "en": {},
