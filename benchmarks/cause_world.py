@@ -18,6 +18,11 @@ How it differs from the demo (`churn.data._demo`), cause by cause:
   as well, and a tenth leave with no symptom at all (business closed or merged: cause "none", not judged).
 - stayers: a third live through a passing "scare" of a random cause (symptoms that rise and fade), and
   tickets of every category arrive now and then for everyone.
+- loss reasons (`loss_reasons`, added after the first draft, set before any method saw them): a win-back call
+  1-5 months after the stop records a reason for 45% of lost customers (none for key accounts in particular).
+  Its biases differ from the demo's: a churner with a second cause names that one 40% of the time; otherwise
+  the true cause 80% of the time and else "price" (reps blame price); a silent churner is recorded as
+  "other" 70% of the time, "price" otherwise.
 
 Everything is drawn on a customer x day grid with one seeded generator; the same arguments always give the
 same tables.
@@ -46,7 +51,7 @@ TICKET_CATEGORIES = ("quality", "service", "delivery", "price", "billing", "othe
 
 @dataclass
 class CauseWorld:
-    """The five canonical tables (customers, orders, interactions, tickets, surveys) and the hidden truth:
+    """The canonical tables (customers, orders, interactions, tickets, surveys, loss_reasons) and the hidden truth:
     one row per customer with `churned`, `churn_ts` and `cause` (price/service/quality/engagement for a
     caused churner, "none" for a silent one or a stayer), `second_cause` where a churner had two."""
 
@@ -119,7 +124,29 @@ def generate_world(n_customers: int = 5000, seed: int = 7, start: str = "2022-01
         "cause": np.array(WORLD_CAUSES, dtype=object)[cause],
         "second_cause": np.where(second >= 0, np.array(WORLD_CAUSES, dtype=object)[np.maximum(second, 0)], None),
     })
+    tables["loss_reasons"] = _loss_reasons(np.random.default_rng(seed + 1000), ids, t0, T, stop, churn, cause, second)
     return CauseWorld(tables=tables, truth=truth)
+
+
+def _loss_reasons(rng: np.random.Generator, ids: np.ndarray, t0: dt.date, T: int, stop: np.ndarray,
+                  churn: np.ndarray, cause: np.ndarray, second: np.ndarray) -> pd.DataFrame:
+    """Win-back calls' recorded reasons (module docstring); their own generator, so the other tables stay."""
+    n = ids.size
+    day = stop + rng.uniform(30, 150, n)
+    recorded = churn & (rng.random(n) < 0.45) & (day < T)
+    said = np.where(rng.random(n) < 0.8, cause, PRICE)
+    said = np.where((second >= 0) & (rng.random(n) < 0.4), second, said)
+    labels = np.array([*WORLD_CAUSES[:4], "other"], dtype=object)
+    said = np.where(cause == NONE, np.where(rng.random(n) < 0.7, 4, PRICE), said)
+    ci = np.flatnonzero(recorded)
+    ci = ci[np.argsort(day[ci], kind="stable")]
+    base = pd.Timestamp(t0)
+    return pd.DataFrame({
+        "customer_id": ids[ci],
+        "ts": [(base + pd.Timedelta(days=int(d))).strftime("%Y-%m-%d 11:00:00") for d in day[ci]],
+        "cause": labels[said[ci]],
+        "source": "win-back call",
+    })
 
 
 def _ids(n: int) -> np.ndarray:

@@ -86,7 +86,10 @@ def markdown(results: list[dict]) -> str:
     lines = ["| world | method | right, all caused churners | right, flagged (risk >= 0.5) | unclear | "
              "recall price/service/quality/engagement | precision p/s/q/e |", "|---|---|---|---|---|---|---|"]
     for r in results:
-        for name, m in (("churn", r), ("symptom rule", r["symptom_rule"])):
+        rows = [("churn: known causes" if r["method"] == "known_causes" else "churn: evidence", r)]
+        if "evidence" in r:
+            rows.append(("churn: evidence (no reasons)", r["evidence"]))
+        for name, m in [*rows, ("symptom rule", r["symptom_rule"])]:
             rec = "/".join(f"{m['per_cause'].get(c, float('nan')):.2f}" for c in ("price", "service", "quality",
                                                                                   "engagement"))
             pre = "/".join(f"{m['precision_per_cause'].get(c, float('nan')):.2f}"
@@ -99,8 +102,8 @@ def markdown(results: list[dict]) -> str:
         lines.append(f"{r['world']}: explaining {r['cost']['customers']} customers took "
                      f"{r['cost']['seconds']:.2f} s ({r['cost']['ms_per_customer']:.3f} ms a customer: contributions "
                      f"{r['cost']['contributions_seconds']:.2f} s, causes {r['cost']['causes_seconds']:.2f} s); "
-                     f"supervised ceiling {r['supervised_ceiling']:.3f}; confusion (true -> named) "
-                     f"{json.dumps(r['confusion'])}")
+                     f"supervised ceiling {r['supervised_ceiling']:.3f}; cause model: "
+                     f"{json.dumps(r['cause_model'])}; confusion (true -> named) {json.dumps(r['confusion'])}")
     return "\n".join(lines)
 
 

@@ -169,6 +169,30 @@ class BacktestConfig(Section):
     end: dt.date | None = None
 
 
+class KnownCausesConfig(Section):
+    """Loss causes learnt from why past customers left (the optional `loss_reasons` table): a LightGBM cause
+    model on the features of lost customers whose reason was recorded. Used when there are at least
+    `min_reasons` such customers and `min_per_cause` of each cause; otherwise the evidence method. A cause is
+    named when its probability is at least `min_probability` and leads the runner-up by `min_margin`;
+    otherwise the cause is unclear. It names the list's causes only when it beats the evidence method on the
+    holdout's lost customers with a recorded reason (`min_judged` of them at least). See docs/loss_causes.md."""
+
+    enabled: bool = True
+    min_reasons: int = Field(100, ge=1)
+    min_per_cause: int = Field(10, ge=1)
+    # a reason recorded up to this many days after a churn window's end explains that window's loss
+    recorded_within_days: int = Field(180, ge=0)
+    min_probability: float = Field(0.4, ge=0, le=1)
+    min_margin: float = Field(0.1, ge=0, le=1)
+    # the cause model names the list's causes only when, on at least this many lost customers of the holdout with
+    # a recorded reason, it names as many right as the evidence method
+    min_judged: int = Field(30, ge=1)
+    n_estimators: int = Field(300, ge=1)
+    learning_rate: float = Field(0.03, gt=0)
+    num_leaves: int = Field(7, ge=2)
+    min_child_samples: int = Field(20, ge=1)
+
+
 class ExplainConfig(Section):
     """Feature -> loss-cause map (fnmatch globs on feature names) and when a cause is clear.
 
@@ -183,6 +207,7 @@ class ExplainConfig(Section):
     min_evidence_z: float = Field(0.25, ge=0)
     min_margin_z: float = Field(0.1, ge=0)
     stated_first: bool = True  # the cause a customer complained about most in the trend window comes first
+    known_causes: KnownCausesConfig = KnownCausesConfig()
 
     @field_validator("causes")
     @classmethod

@@ -202,6 +202,7 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     scoring = candidate_model(choice["candidate"], result, examples,
                               customers if choice["candidate"] == "bgnbd" else None, cfg.labels.horizon_days,
                               cfg.train.refit)
+    causes = _learn_causes(cfg, ws, examples, result, scoring, as_of)
     # The holdout ROC-AUC the model is promoted with travels with it: realised performance is held to it.
     reference = training_reference(customers, scoring, cfg.monitor) | {"promoted_roc_auc": choice["roc_auc"]}
     tracking.save_model(scoring, ws.model_dir, examples, reference)
@@ -216,10 +217,40 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         io.write_csv(result.search, ws.metrics / "search.csv")
     report = training_report(result.metrics, result.params, result.search, result.data_summary, cfg.evaluate)
     report["candidate"] = choice
+    report["causes"] = causes
     if choice["kind"] == "bgnbd":  # fitted at the as-of date without labels: no refit to speak of
         report["data"].pop("refit", None)
     io.write_json(report, ws.train_metrics)
     return report
+
+
+def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, scoring, as_of: pd.Timestamp) -> dict:
+    """Cause models learnt from the history's recorded loss reasons (`loss_reasons`, when it has them), put on the
+    scoring model and on the fit the holdout judged; what they learnt from, or why there are none."""
+    from churn.model import customer_split, feature_columns, known_causes, learn_causes
+    from churn.score import judge_causes
+
+    known = cfg.explain.known_causes
+    path = ws.validated / "loss_reasons.parquet"
+    reasons = io.read_parquet(path) if path.exists() else None
+    held = (customer_split(examples, cfg.train.customer_split_holdout)["test"]["customer_id"]
+            if result.data_summary.get("holdout_kind") == "customer_split" else None)
+    final, judged, summary = learn_causes(examples, feature_columns(examples), reasons, as_of, cfg.labels.horizon_days,
+                                          known, cfg.train.seed, held)
+    judged_fit = scoring.judged if getattr(scoring, "judged", None) is not None else scoring
+    if judged_fit is scoring:  # the scoring model is the fit the holdout judged: so is its cause model
+        final, summary = judged, summary["judged"] | {"judged": summary["judged"]}
+    judged_fit.cause_model = judged
+    holdout = examples[examples["customer_id"].isin(held)] if held is not None else examples[examples["role"] == "test"]
+    if holdout.empty:
+        verdict = {"judged": 0, "chosen": "evidence", "why": "no holdout to judge the cause model on"}
+    else:
+        recorded = known_causes(holdout, reasons, as_of, cfg.labels.horizon_days, known.recorded_within_days)
+        verdict = judge_causes(judged_fit, holdout, recorded, cfg.explain, cfg.features.trend_window)
+    if verdict["chosen"] != "known_causes":  # the list's causes come from the evidence method
+        final = judged_fit.cause_model = None
+    scoring.cause_model = final
+    return summary | {"holdout": verdict, "method": verdict["chosen"]}
 
 
 def _train_fallback(cfg: Config, ws: Workspace, as_of: pd.Timestamp, why: str) -> dict:

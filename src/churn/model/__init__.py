@@ -17,7 +17,8 @@ from churn.features import (  # BG/NBD also makes features; re-exported here, wh
     rfm_summary,
 )
 from churn.model._backtest import backtest_dates, run_backtest
-from churn.model._candidates import candidate_model, choose_candidate, load_scoring_model
+from churn.model._candidates import candidate_model, choose_candidate, load_scoring_model, save_scoring_model
+from churn.model._causes import CauseModel, fit_cause_model, known_causes, learn_causes
 from churn.model._evaluation import (
     METRICS,
     MODELS,
@@ -49,11 +50,11 @@ from churn.model._train import (
 )
 
 __all__ = [
-    "BGNBD", "BGNBDChurnModel", "ChurnModel", "LogisticChurnModel", "GammaGamma", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS",
+    "BGNBD", "BGNBDChurnModel", "CauseModel", "ChurnModel", "LogisticChurnModel", "GammaGamma", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS",
     "NoCompleteWindow", "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "candidate_model",
     "choose_candidate", "curves",
     "customer_split", "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error",
-    "fallback_promotion", "fallback_report", "feature_columns", "fit_bgnbd", "fit_bgnbd_or_penalized",
+    "fallback_promotion", "fallback_report", "feature_columns", "fit_cause_model", "known_causes", "learn_causes", "fit_bgnbd", "fit_bgnbd_or_penalized",
     "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "load_scoring_model", "rfm_summary",
-    "run_backtest", "save_backtest_plot", "search_folds", "save_evaluation_plots", "train_model", "training_report",
+    "run_backtest", "save_backtest_plot", "save_scoring_model", "search_folds", "save_evaluation_plots", "train_model", "training_report",
 ]

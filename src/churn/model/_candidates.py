@@ -15,12 +15,13 @@ from pathlib import Path
 import pandas as pd
 
 from churn.config import EvaluateConfig
+from churn.model._causes import attach_cause_model, save_cause_model
 from churn.model._evaluation import best_baseline
 from churn.model._fallback import KIND as BGNBD_KIND
 from churn.model._fallback import BGNBDChurnModel
 from churn.model._linear import INPUTS as LINEAR_INPUTS
 from churn.model._linear import LogisticChurnModel
-from churn.model._train import ChurnModel, TrainResult
+from churn.model._train import JUDGED, ChurnModel, TrainResult
 
 MODEL = "model"  # the LightGBM candidate's name in the holdout metrics
 KINDS = {MODEL: "lightgbm", "recency_rule": "recency_rule", "rfm_logistic": "rfm_logistic", "bgnbd": BGNBD_KIND}
@@ -65,9 +66,19 @@ def load_scoring_model(folder: str | Path):
     """The scoring model saved in `folder`, whichever kind: the LightGBM `ChurnModel`, BG/NBD (a winner or the
     fallback) or a logistic baseline."""
     kind = json.loads((Path(folder) / "meta.json").read_text()).get("kind")
-    if kind == BGNBD_KIND:
-        return BGNBDChurnModel.load(folder)
-    if kind in LINEAR_INPUTS:
-        return LogisticChurnModel.load(folder)
-    return ChurnModel.load(folder)
+    if kind not in (BGNBD_KIND, *LINEAR_INPUTS):
+        return ChurnModel.load(folder)  # (with its cause models)
+    model = (BGNBDChurnModel if kind == BGNBD_KIND else LogisticChurnModel).load(folder)
+    if model.judged is not None:
+        attach_cause_model(model.judged, Path(folder) / JUDGED)
+    return attach_cause_model(model, folder)
+
+
+def save_scoring_model(model, folder: str | Path) -> None:
+    """Write the scoring model, whichever kind, with its cause model when it has one (`load_scoring_model`)."""
+    model.save(folder)
+    if not isinstance(model, ChurnModel):  # (a ChurnModel saves its own, and its judged fit's)
+        save_cause_model(model, folder)
+        if model.judged is not None:
+            save_cause_model(model.judged, Path(folder) / JUDGED)
 

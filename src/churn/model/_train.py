@@ -23,6 +23,7 @@ from sklearn.linear_model import LogisticRegression
 
 from churn.config import TrainConfig
 from churn.features import CATEGORICAL, WEEK_DAYS, fits_per_cutoff, no_purchase_probability, rhythm
+from churn.model._causes import CauseModel, attach_cause_model, save_cause_model
 from churn.model._linear import LogisticChurnModel
 
 NON_FEATURES = ("customer_id", "cutoff", "role", "churned")
@@ -41,6 +42,7 @@ class ChurnModel:
     categories: dict[str, list[str]]
     calibration: dict
     judged: ChurnModel | None = None
+    cause_model: CauseModel | None = None  # loss causes learnt from recorded reasons (churn.model._causes)
     kind = "lightgbm"  # (the BG/NBD fallback says "bgnbd")
     fallback = False  # (only the BG/NBD model fitted when no window has labels yet is a fallback)
 
@@ -72,6 +74,7 @@ class ChurnModel:
         (folder / "meta.json").write_text(json.dumps(meta, indent=1))
         if self.judged is not None:
             self.judged.save(folder / JUDGED)
+        save_cause_model(self, folder)
 
     @classmethod
     def load(cls, folder: str | Path) -> ChurnModel:
@@ -79,7 +82,8 @@ class ChurnModel:
         meta = json.loads((folder / "meta.json").read_text())
         booster = lgb.Booster(model_file=str(folder / "booster.txt"))
         judged = cls.load(folder / JUDGED) if (folder / JUDGED).is_dir() else None
-        return cls(booster, meta["features"], meta["categories"], meta["calibration"], judged)
+        return attach_cause_model(cls(booster, meta["features"], meta["categories"], meta["calibration"], judged),
+                                  folder)
 
 
 @dataclass

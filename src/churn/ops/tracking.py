@@ -19,7 +19,7 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from churn.config import LabelsConfig, TrackingConfig, TrainConfig
-from churn.model import ChurnModel, load_scoring_model
+from churn.model import ChurnModel, load_scoring_model, save_scoring_model
 
 # Explicit requirements: inferring them costs ~13 s per logged model.
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
@@ -83,7 +83,7 @@ def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame, drift
     path = Path(path)
     logging.getLogger("mlflow.pyfunc").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp) / "raw")
+        save_scoring_model(model, Path(tmp) / "raw")
         if drift_reference is not None:
             (Path(tmp) / "raw" / DRIFT_REFERENCE).write_text(json.dumps(drift_reference), encoding="utf-8")
         staging = path.with_name(f".{path.name}.staging")

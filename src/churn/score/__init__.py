@@ -10,8 +10,10 @@ from churn.score._causes import (
     cause_agreement,
     cause_check,
     cause_metrics,
+    cause_probabilities,
     explain_causes,
     feature_groups,
+    judge_causes,
     stated_causes,
     symptom_rule_causes,
 )
@@ -27,8 +29,8 @@ from churn.score._value import (
 )
 
 __all__ = [
-    "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics",
-    "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "key_accounts",
+    "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities",
+    "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "judge_causes", "key_accounts",
     "lapsed_customers", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
     "value_tiers",
 ]

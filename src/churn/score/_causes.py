@@ -47,9 +47,22 @@ def cause_evidence(contributions: pd.DataFrame, cfg: ExplainConfig,
     return evidence
 
 
+def cause_probabilities(model, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The probability of each cause per customer from the scoring model's cause model (learnt from recorded
+    loss reasons), or None when it has none."""
+    cause_model = getattr(model, "cause_model", None)
+    return None if cause_model is None else cause_model.probabilities(frame)
+
+
 def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd.DataFrame | None = None,
-                   trend_window: int | None = None, reference: pd.DataFrame | None = None) -> pd.DataFrame:
+                   trend_window: int | None = None, reference: pd.DataFrame | None = None,
+                   probabilities: pd.DataFrame | None = None) -> pd.DataFrame:
     """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
+
+    With `probabilities` (`cause_probabilities`: a cause model learnt from why past customers left), the cause
+    is the most probable one when its probability is at least `cfg.known_causes.min_probability` and leads the
+    runner-up by `cfg.known_causes.min_margin`, else unclear; `cause_share` is its probability and
+    `cause_margin` its lead. Without them, the evidence method below.
 
     Each cause's evidence (`cause_evidence`) is compared with the same evidence across a reference population,
     as a z-score: `reference` (contributions of the population; default: `contributions` itself, the customers
@@ -68,6 +81,9 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     ref = evidence if reference is None else cause_evidence(reference, cfg)
     spread = ref.std(ddof=0).replace(0.0, 1.0).fillna(1.0)  # a cause with no spread: its raw log-odds
     z = (evidence - ref.mean().fillna(0.0)) / spread
+    if probabilities is not None:
+        return _learnt_causes(probabilities.loc[contributions.index, list(CAUSES)], cfg).join(
+            z.add_prefix("cause_z_").round(4))
     values = z[list(CAUSES)].to_numpy()
     rows = np.arange(len(values))
     top = values.argmax(axis=1)
@@ -90,6 +106,23 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
         "secondary_cause": np.where(clear & (values[rows, runner_up] >= cfg.min_evidence_z), causes[runner_up], None),
     }, index=contributions.index)
     return out.join(z.add_prefix("cause_z_").round(4))
+
+
+def _learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFrame:
+    """The cause a cause model names per customer: the most probable, when sure enough; else unclear."""
+    values = probabilities.to_numpy(dtype=float)
+    rows = np.arange(len(values))
+    top = values.argmax(axis=1) if len(values) else np.zeros(0, dtype=int)
+    runner_up, margin = _runner_up(values, top)
+    clear = (values[rows, top] >= cfg.known_causes.min_probability) & (margin >= cfg.known_causes.min_margin)
+    causes = np.array(CAUSES, dtype=object)
+    second = clear & (values[rows, runner_up] >= cfg.known_causes.min_probability / 2)
+    return pd.DataFrame({
+        "primary_cause": np.where(clear, causes[top], OTHER_CAUSE),
+        "cause_share": np.round(np.where(clear, values[rows, top], 0.0), 3),
+        "cause_margin": np.round(margin, 3),
+        "secondary_cause": np.where(second, causes[runner_up], None),
+    }, index=probabilities.index)
 
 
 def _runner_up(values: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -179,15 +212,19 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     `model` the fit that has not seen it. Returns `cause_agreement`'s figures for the churners with a known
     cause, the same for those the model flags (risk >= `flag_at`) under "flagged", the share named "other"
     (unclear) under "unclear", the symptom rule's figures under "symptom_rule", and what explaining the whole
-    holdout cost under "cost".
+    holdout cost under "cost". `method` says which method named the causes: "known_causes" when the model
+    carries a cause model learnt from recorded reasons (its summary under "cause_model", and the evidence
+    method's figures beside it under "evidence"), else "evidence".
     """
     import time
 
     t0 = time.perf_counter()
     contributions = model.contributions(holdout)
     t1 = time.perf_counter()
-    explained = explain_causes(contributions, cfg, holdout, trend_window)
+    probabilities = cause_probabilities(model, holdout)
+    explained = explain_causes(contributions, cfg, holdout, trend_window, probabilities=probabilities)
     t2 = time.perf_counter()
+    evidence = explained if probabilities is None else explain_causes(contributions, cfg, holdout, trend_window)
     rule = symptom_rule_causes(holdout, cfg, trend_window)
     churned = holdout["churned"].to_numpy() == 1
     flagged = churned & (model.predict_proba(holdout) >= flag_at)
@@ -201,6 +238,10 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
         return out
 
     result = figures(explained["primary_cause"])
+    result["method"] = "evidence" if probabilities is None else "known_causes"
+    result["cause_model"] = getattr(getattr(model, "cause_model", None), "summary", None)
+    if probabilities is not None:  # the evidence method beside it: what a company without recorded reasons gets
+        result["evidence"] = figures(evidence["primary_cause"])
     result["symptom_rule"] = figures(rule)
     n = len(holdout)
     result["cost"] = {"customers": n, "seconds": round(t2 - t0, 3), "contributions_seconds": round(t1 - t0, 3),
@@ -208,12 +249,48 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     return result
 
 
+def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: ExplainConfig, trend_window: int) -> dict:
+    """Each way of naming causes judged on the holdout's lost customers whose reason was recorded (`recorded`,
+    row for row with `holdout`, missing where none): the cause model learnt from recorded reasons (when `model`
+    has one), the evidence method and the symptom rule. Each one's accuracy and per-cause recall, and the method
+    the list should use (`chosen`): the learnt one when at least `cfg.known_causes.min_judged` customers judge
+    it and it names at least as many of them right as the evidence method; else the evidence method."""
+    known = recorded.notna().to_numpy()
+    contributions = model.contributions(holdout)
+    named = {"evidence": explain_causes(contributions, cfg, holdout, trend_window)["primary_cause"],
+             "symptom_rule": symptom_rule_causes(holdout, cfg, trend_window)}
+    probabilities = cause_probabilities(model, holdout)
+    if probabilities is not None:
+        named["known_causes"] = explain_causes(contributions, cfg, holdout, trend_window,
+                                               probabilities=probabilities)["primary_cause"]
+    truth = recorded[known].to_numpy(dtype=object)
+    out: dict = {"judged": int(known.sum())}
+    for method, causes in named.items():
+        right = causes.to_numpy(dtype=object)[known] == truth
+        out[method] = {"accuracy": float(right.mean()) if known.any() else float("nan"),
+                       "per_cause": {c: float(right[truth == c].mean()) for c in CAUSES if (truth == c).any()}}
+    if probabilities is None:
+        out["chosen"], out["why"] = "evidence", "no cause model (no or too few recorded reasons)"
+    elif out["judged"] < cfg.known_causes.min_judged:
+        out["chosen"], out["why"] = "evidence", (f"{out['judged']} of the holdout's lost customers have a recorded "
+                                                 f"reason: too few to judge the cause model (at least "
+                                                 f"{cfg.known_causes.min_judged})")
+    else:
+        learnt, evidence = out["known_causes"]["accuracy"], out["evidence"]["accuracy"]
+        better = learnt >= evidence
+        out["chosen"] = "known_causes" if better else "evidence"
+        out["why"] = (f"on the {out['judged']} lost customers of the holdout with a recorded reason the cause model "
+                      f"named {learnt:.1%} right, the evidence method {evidence:.1%}")
+    return out
+
+
 def cause_metrics(result: dict) -> dict[str, float]:
     """`cause_check`'s figures as flat metrics (for MLflow): accuracy on all and on flagged churners, the share
     left unclear, each cause's recall and precision; the symptom rule's with the suffix `_symptom_rule`. NaN
     (nobody to judge) is left out."""
     out = {}
-    for suffix, m in (("", result), ("_symptom_rule", result["symptom_rule"])):
+    methods = (("", result), ("_evidence", result.get("evidence")), ("_symptom_rule", result["symptom_rule"]))
+    for suffix, m in ((s, m) for s, m in methods if m is not None):
         out[f"cause_accuracy{suffix}"] = m["accuracy"]
         out[f"cause_accuracy_flagged{suffix}"] = m["flagged"]["accuracy"]
         out[f"cause_unclear_share{suffix}"] = m["unclear"]

@@ -7,7 +7,7 @@ import pandas as pd
 from churn.config import ExplainConfig, LapsedRule, ScoreConfig, ValueConfig
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
-from churn.score._causes import explain_causes
+from churn.score._causes import cause_probabilities, explain_causes
 from churn.score._reasons import reason_codes
 from churn.vocab import SCORE_DECIMALS, SCORED_COLUMNS
 
@@ -61,7 +61,8 @@ def score_customers(
         tier_value = out["value_if_retained_12m"].fillna(tier_value)
     out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
-    causes = explain_causes(model.contributions(frame), explain, frame, trend_window)
+    causes = explain_causes(model.contributions(frame), explain, frame, trend_window,
+                            probabilities=cause_probabilities(model, frame))
     out = out.join(causes[["primary_cause", "cause_share", "secondary_cause"]])
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
     out = out.join(lapsed_customers(frame, cfg.lapsed))

@@ -1,0 +1,155 @@
+"""A cause model: why customers leave, learnt from the recorded reasons of those who already left.
+
+Where a company records why lost customers left (the `loss_reasons` table: exit surveys, a CRM's lost-reason
+field, win-back notes), each such customer's features at the cutoffs before they left are labelled with the
+recorded cause, and a multiclass LightGBM model learns which histories end in which cause. Recorded reasons
+are labels, never features, and only the reasons known at a point in time train the model of that time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from churn.config import KnownCausesConfig
+from churn.features import CATEGORICAL
+from churn.vocab import CAUSES
+
+CAUSE_MODEL_DIR = "causes"  # folder of a scoring model's cause model, beside its own files
+
+
+@dataclass
+class CauseModel:
+    """A fitted cause model: per customer, the probability of each cause (`churn.vocab.CAUSES`)."""
+
+    booster: lgb.Booster
+    features: list[str]
+    categories: dict[str, list[str]]
+    classes: list[str]  # the booster's classes, in its column order
+    summary: dict = field(default_factory=dict)  # what it learnt from: customers and labels per cause
+
+    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        missing = [f for f in self.features if f not in frame]
+        if missing:
+            raise ValueError(f"the data lacks features the cause model was trained on: {missing[:10]}")
+        X = frame[self.features].copy()
+        for col, levels in self.categories.items():
+            X[col] = pd.Categorical(X[col].astype("object"), categories=levels)
+        return X
+
+    def probabilities(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """One column per cause of `CAUSES` (0 for a cause it never saw), one row per row of `frame`."""
+        p = self.booster.predict(self.matrix(frame)) if len(frame) else np.zeros((0, len(self.classes)))
+        out = pd.DataFrame(np.asarray(p).reshape(len(frame), len(self.classes)), columns=self.classes,
+                           index=frame.index)
+        return out.reindex(columns=list(CAUSES), fill_value=0.0)
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.booster.save_model(str(folder / "booster.txt"))
+        meta = {"features": self.features, "categories": self.categories, "classes": self.classes,
+                "summary": self.summary}
+        (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> CauseModel:
+        folder = Path(folder)
+        meta = json.loads((folder / "meta.json").read_text())
+        return cls(lgb.Booster(model_file=str(folder / "booster.txt")), meta["features"], meta["categories"],
+                   meta["classes"], meta.get("summary", {}))
+
+
+def save_cause_model(model, folder: str | Path) -> None:
+    """Write `model.cause_model` (when it has one) beside the scoring model's files in `folder`."""
+    cause_model = getattr(model, "cause_model", None)
+    if cause_model is not None:
+        cause_model.save(Path(folder) / CAUSE_MODEL_DIR)
+
+
+def attach_cause_model(model, folder: str | Path):
+    """`model` with the cause model saved beside it in `folder` as `model.cause_model` (None without one)."""
+    path = Path(folder) / CAUSE_MODEL_DIR
+    model.cause_model = CauseModel.load(path) if (path / "meta.json").exists() else None
+    return model
+
+
+def known_causes(examples: pd.DataFrame, reasons: pd.DataFrame | None, known_at: pd.Timestamp, horizon_days: int,
+                 recorded_within_days: int) -> pd.Series:
+    """The recorded cause of each churned example (a customer at a cutoff who left in the window after it), or
+    missing: the first reason of the customer recorded after the cutoff, no later than `recorded_within_days`
+    after the window's end, and before `known_at` (what was known then). Reasons "other" and rows that did not
+    churn stay missing."""
+    out = pd.Series(pd.NA, index=examples.index, dtype="string", name="known_cause")
+    if reasons is None or reasons.empty:
+        return out
+    churned = examples.loc[examples["churned"] == 1, ["customer_id", "cutoff"]]
+    recorded = reasons.loc[reasons["cause"].isin(CAUSES) & (reasons["ts"] < known_at), ["customer_id", "ts", "cause"]]
+    pairs = churned.reset_index(names="row").merge(recorded, on="customer_id")
+    cutoff = pd.to_datetime(pairs["cutoff"])
+    ts = pd.to_datetime(pairs["ts"])
+    last = cutoff + pd.Timedelta(days=horizon_days + recorded_within_days)
+    pairs = pairs[(ts > cutoff) & (ts <= last)].sort_values(["row", "ts"], kind="stable")
+    first = pairs.drop_duplicates("row").set_index("row")["cause"]
+    out.loc[first.index] = first.astype("string")
+    return out
+
+
+def fit_cause_model(examples: pd.DataFrame, features: list[str], labels: pd.Series, cfg: KnownCausesConfig,
+                    seed: int) -> tuple[CauseModel | None, dict]:
+    """A cause model fitted on the `examples` with a known cause (`labels`, from `known_causes`), or None when
+    there are too few (fewer than `cfg.min_reasons` customers, or a cause with fewer than `cfg.min_per_cause`);
+    with a summary saying which and why."""
+    known = labels.notna()
+    per_cause = {c: int(labels[known].eq(c).sum()) for c in CAUSES}
+    customers = int(examples.loc[known, "customer_id"].nunique())
+    summary = {"customers": customers, "examples": int(known.sum()), "per_cause": per_cause}
+    if not cfg.enabled:
+        return None, summary | {"used": False, "why": "explain.known_causes.enabled is false"}
+    short = [c for c, n in per_cause.items() if n < cfg.min_per_cause]
+    if customers < cfg.min_reasons or short:
+        why = (f"{customers} lost customers with a recorded cause (at least {cfg.min_reasons} needed)"
+               if customers < cfg.min_reasons else
+               f"too few recorded {', '.join(short)} ({', '.join(str(per_cause[c]) for c in short)}; at least "
+               f"{cfg.min_per_cause} of each needed)")
+        return None, summary | {"used": False, "why": why}
+    categories = {c: sorted(examples[c].dropna().astype(str).unique().tolist()) for c in CATEGORICAL if c in features}
+    frame = CauseModel(None, features, categories, list(CAUSES))  # type: ignore[arg-type]  # only for .matrix()
+    X = frame.matrix(examples[known])
+    y = labels[known].map({c: i for i, c in enumerate(CAUSES)}).to_numpy(dtype=int)
+    booster = lgb.train(
+        {"objective": "multiclass", "num_class": len(CAUSES), "learning_rate": cfg.learning_rate,
+         "num_leaves": cfg.num_leaves, "min_data_in_leaf": cfg.min_child_samples, "seed": seed,
+         "deterministic": True, "num_threads": 2, "verbosity": -1},
+        lgb.Dataset(X, y),
+        num_boost_round=cfg.n_estimators,
+    )
+    summary |= {"used": True, "why": f"learnt from {customers} lost customers with a recorded cause"}
+    return CauseModel(booster, features, categories, list(CAUSES), summary), summary
+
+
+def learn_causes(examples: pd.DataFrame, features: list[str], reasons: pd.DataFrame | None, as_of: pd.Timestamp,
+                 horizon_days: int, cfg: KnownCausesConfig, seed: int,
+                 holdout_customers: pd.Series | None = None) -> tuple[CauseModel | None, CauseModel | None, dict]:
+    """The cause model that names the list's causes and the one the holdout judges, with what each learnt from.
+
+    The first learns from every complete window with the reasons known at `as_of`. The second has not seen the
+    holdout: it learns from the fit cutoffs (`role` train) with the reasons known at the holdout's cutoff, or,
+    for a holdout of customers (`holdout_customers`, a short history), from the other customers' windows.
+    """
+    final, summary = fit_cause_model(
+        examples, features, known_causes(examples, reasons, as_of, horizon_days, cfg.recorded_within_days), cfg, seed)
+    if holdout_customers is not None:
+        fit, known_at = examples[~examples["customer_id"].isin(holdout_customers)], as_of
+    else:
+        test = examples["role"] == "test"
+        known_at = pd.to_datetime(examples.loc[test, "cutoff"]).min() if test.any() else as_of
+        fit = examples[examples["role"] == "train"]
+    judged, judged_summary = fit_cause_model(
+        fit, features, known_causes(fit, reasons, known_at, horizon_days, cfg.recorded_within_days), cfg, seed)
+    return final, judged, summary | {"judged": judged_summary}

@@ -1,0 +1,118 @@
+"""Loss causes learnt from recorded reasons (`loss_reasons`) on the planted-cause history: which reasons label
+which examples (point in time), the cause model, its judgement against the evidence method, and saving it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import CONFIG
+from test_planted_causes import END, planted_history
+
+from churn.config import load_config
+from churn.data import point_in_time, validate_history
+from churn.features import plan_cutoffs, training_examples
+from churn.model import ChurnModel, feature_columns, fit_cause_model, known_causes, learn_causes, train_model
+from churn.score import cause_check, judge_causes
+from churn.vocab import CAUSES
+
+
+def recorded_reasons(tables: dict[str, pd.DataFrame], truth: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
+    """An exit survey 30 days after each planted churner's last order: 90% name the planted cause, the rest
+    another; silent churners say "other"."""
+    rng = np.random.default_rng(seed)
+    last = tables["orders"].groupby("customer_id")["ts"].max()
+    lost = truth[truth["cause"] != "none"].set_index("customer_id")["cause"]
+    lost = lost[lost.index.isin(last.index)]
+    said = np.where(rng.random(len(lost)) < 0.9, lost.to_numpy(),
+                    rng.choice(list(CAUSES), len(lost)))
+    return pd.DataFrame({"customer_id": lost.index, "ts": last[lost.index].to_numpy() + pd.Timedelta(days=30),
+                         "cause": said}).query("ts < @END")
+
+
+@pytest.fixture(scope="module")
+def learnt():
+    cfg = load_config(CONFIG, **{"train.search.enabled": False})
+    tables, truth = planted_history()
+    tables["loss_reasons"] = recorded_reasons(tables, truth)
+    valid = validate_history(tables, cfg.validate_, pd.Timestamp("2025-02-01", tz="UTC"))
+    typed, _ = point_in_time(valid.tables, END)
+    examples = training_examples(typed, plan_cutoffs(END, cfg.labels), cfg.labels, cfg.features)
+    result = train_model(examples, cfg.train, cfg.labels.horizon_days)
+    final, judged, summary = learn_causes(examples, feature_columns(examples), valid.tables["loss_reasons"], END,
+                                          cfg.labels.horizon_days, cfg.explain.known_causes, cfg.train.seed)
+    model = result.model.judged
+    model.cause_model = judged
+    holdout = examples[examples["role"] == "test"].reset_index(drop=True)
+    return cfg, truth, examples, holdout, model, final, summary, valid.tables["loss_reasons"]
+
+
+def test_a_reason_labels_the_churn_window_it_explains_and_only_what_was_known():
+    examples = pd.DataFrame({
+        "customer_id": ["A", "A", "B", "C", "D", "E"],
+        "cutoff": pd.to_datetime(["2024-01-01", "2024-04-01", "2024-01-01", "2024-01-01", "2024-01-01", "2024-01-01"]),
+        "churned": [1, 1, 0, 1, 1, 1],
+    })
+    reasons = pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D", "E"],
+        "ts": pd.to_datetime(["2024-05-01", "2024-03-01", "2023-12-01", "2024-03-01", "2024-03-01"]),
+        "cause": ["price", "service", "quality", "other", "engagement"],
+    })
+    labels = known_causes(examples, reasons, pd.Timestamp("2024-06-01"), horizon_days=90, recorded_within_days=60)
+    assert labels[0] == "price" and labels[1] == "price"  # recorded within 60 days of the end of both A's windows
+    assert pd.isna(labels[2])  # B stayed: a reason does not make a churner
+    assert pd.isna(labels[3])  # C's reason came before the cutoff: it explains an earlier loss
+    assert pd.isna(labels[4])  # "other" is not a cause to learn
+    assert labels[5] == "engagement"
+    earlier = known_causes(examples, reasons, pd.Timestamp("2024-04-15"), 90, 60)
+    assert pd.isna(earlier[0]) and earlier[5] == "engagement"  # A's reason was not known yet on 2024-04-15
+    tight = known_causes(examples, reasons, pd.Timestamp("2024-06-01"), horizon_days=90, recorded_within_days=30)
+    assert pd.isna(tight[0]) and tight[1] == "price"  # 2024-05-01 is past 2024-01-01's window + 30 days
+
+
+def test_the_cause_model_finds_each_planted_cause(learnt):
+    cfg, truth, _, holdout, model, _, summary, _ = learnt
+    assert summary["judged"]["used"] and summary["used"]
+    assert summary["customers"] > summary["judged"]["customers"]  # the list's model knows the later reasons too
+    check = cause_check(model, holdout, truth, cfg.explain, cfg.features.trend_window)
+    assert check["method"] == "known_causes"
+    assert check["judged"] >= 100
+    assert check["accuracy"] >= 0.85, check
+    assert min(check["per_cause"].values()) >= 0.75, check["per_cause"]
+    assert check["accuracy"] > check["symptom_rule"]["accuracy"]
+    assert set(check["evidence"]) >= {"accuracy", "per_cause", "flagged"}
+
+
+def test_the_holdout_judges_the_cause_model_against_the_evidence_method(learnt):
+    cfg, _, examples, holdout, model, _, _, reasons = learnt
+    recorded = known_causes(holdout, reasons, END, cfg.labels.horizon_days,
+                            cfg.explain.known_causes.recorded_within_days)
+    verdict = judge_causes(model, holdout, recorded, cfg.explain, cfg.features.trend_window)
+    assert verdict["judged"] == recorded.notna().sum() >= 30
+    assert verdict["chosen"] == "known_causes", verdict
+    assert verdict["known_causes"]["accuracy"] >= verdict["evidence"]["accuracy"]
+    strict = cfg.explain.model_copy(update={"known_causes": cfg.explain.known_causes.model_copy(
+        update={"min_judged": verdict["judged"] + 1})})
+    too_few = judge_causes(model, holdout, recorded, strict, cfg.features.trend_window)
+    assert too_few["chosen"] == "evidence" and "too few" in too_few["why"]
+
+
+@pytest.mark.parametrize("setting, value, why", [
+    ("min_reasons", 100_000, "lost customers with a recorded cause"),
+    ("min_per_cause", 100_000, "too few recorded"),
+    ("enabled", False, "enabled is false"),
+])
+def test_too_few_reasons_leave_the_evidence_method(learnt, setting, value, why):
+    cfg, _, examples, _, _, _, _, reasons = learnt
+    labels = known_causes(examples, reasons, END, cfg.labels.horizon_days, 180)
+    fit, summary = fit_cause_model(examples, feature_columns(examples), labels,
+                                   cfg.explain.known_causes.model_copy(update={setting: value}), 0)
+    assert fit is None and not summary["used"] and why in summary["why"]
+
+
+def test_a_cause_model_is_saved_and_loaded_with_the_model(learnt, tmp_path):
+    _, _, _, holdout, model, _, _, _ = learnt
+    model.save(tmp_path / "m")
+    again = ChurnModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(again.cause_model.probabilities(holdout), model.cause_model.probabilities(holdout))
+    model_without = ChurnModel(model.booster, model.features, model.categories, model.calibration)
+    model_without.save(tmp_path / "plain")
+    assert ChurnModel.load(tmp_path / "plain").cause_model is None
