@@ -85,6 +85,20 @@ def _print_measured(trained: dict) -> None:
         console.print(f"The model registered is this specification fitted again on every complete window: "
                       f"{len(refit['cutoffs'])} cutoffs up to {refit['cutoffs'][-1]}, {refit['examples']:,} examples "
                       f"(the holdout's included); the figures above are of the fit before.")
+    causes = trained.get("causes")
+    if causes:
+        console.print(cause_method_line(causes), highlight=False)
+
+
+def cause_method_line(causes: dict) -> str:
+    """How the list's loss causes are named, and why: learnt from recorded reasons or the evidence method."""
+    verdict = causes["holdout"]
+    if verdict["chosen"] == "known_causes":
+        return (f"Loss causes: learnt from the recorded reasons of {causes['customers']:,} lost customers "
+                f"({verdict['why']}).")
+    if causes.get("judged", {}).get("used"):
+        return f"Loss causes: the evidence method ({verdict['why']})."
+    return f"Loss causes: the evidence method (no cause model: {causes.get('why', verdict['why'])})."
 
 
 def print_scoring(summary: dict) -> None:
