@@ -100,3 +100,19 @@ def test_models_pickled_under_the_old_module_names_still_load(old, name):
     tracking.resolve_moved_modules()
     found = pickle.loads(f"c{old}\n{name}\n.".encode())
     assert found is getattr(importlib.import_module(tracking.MOVED_MODULES[old]), name)
+
+
+def test_a_training_run_records_how_causes_are_named_and_how_each_way_did():
+    trained = {"metrics": {"roc_auc": 0.9}, "calibration": {"gap": 0.01}, "grade": {"grade": "A", "auc_gain": 0.02},
+               "data": {}, "causes": {"method": "evidence", "holdout": {
+                   "judged": 55, "chosen": "evidence", "why": "on the 55 lost customers ...",
+                   "evidence": {"accuracy": 0.8}, "known_causes": {"accuracy": 0.709},
+                   "symptom_rule": {"accuracy": 0.745}}}}
+    metrics = tracking.training_metrics(trained)
+    assert metrics["cause_recorded_judged"] == 55
+    assert metrics["cause_recorded_accuracy_evidence"] == 0.8
+    assert metrics["cause_recorded_accuracy_known_causes"] == 0.709
+    tags = tracking.training_tags(trained, {"alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
+    assert tags["cause_method"] == "evidence" and tags["cause_method_reason"].startswith("on the 55")
+    without = tracking.training_metrics({k: v for k, v in trained.items() if k != "causes"})
+    assert not any(k.startswith("cause_") for k in without)

@@ -168,9 +168,17 @@ def training_params(train: TrainConfig, labels: LabelsConfig, trained: dict, as_
 
 
 def training_metrics(trained: dict) -> dict:
-    """The MLflow metrics of a training run: the holdout metrics, calibration gap and ROC-AUC gain."""
-    return trained["metrics"] | {"calibration_gap": trained["calibration"]["gap"],
-                                 "grade_auc_gain": trained["grade"]["auc_gain"]}
+    """The MLflow metrics of a training run: the holdout metrics, calibration gap and ROC-AUC gain, and, where the
+    holdout's lost customers have recorded reasons, how often each way of naming causes named them
+    (`cause_recorded_accuracy_<method>`, with `cause_recorded_judged` customers)."""
+    out = trained["metrics"] | {"calibration_gap": trained["calibration"]["gap"],
+                                "grade_auc_gain": trained["grade"]["auc_gain"]}
+    verdict = (trained.get("causes") or {}).get("holdout") or {}
+    if verdict.get("judged"):
+        out["cause_recorded_judged"] = verdict["judged"]
+        out |= {f"cause_recorded_accuracy_{m}": verdict[m]["accuracy"]
+                for m in ("known_causes", "evidence", "symptom_rule") if m in verdict}
+    return out
 
 
 def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
@@ -183,6 +191,8 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
         tags["model_kind"] = "bgnbd_fallback"
     elif "candidate" in trained:  # the model or the baseline the holdout favoured
         tags |= {"model_kind": trained["candidate"]["kind"], "candidate_reason": trained["candidate"]["why"]}
+    if trained.get("causes"):  # how the list's loss causes are named, and why
+        tags |= {"cause_method": trained["causes"]["method"], "cause_method_reason": trained["causes"]["holdout"]["why"]}
     refit = trained["data"].get("refit")
     if refit:
         tags |= {"refit_windows": str(len(refit["cutoffs"])), "refit_until": refit["cutoffs"][-1],
