@@ -80,3 +80,71 @@ def write_canonical_folder(tables: dict[str, pd.DataFrame], folder, fmt: str = "
         else:
             df.to_parquet(folder / f"{name}.parquet", index=False)
     return str(folder)
+
+
+PLANTED = ("price", "service", "quality", "engagement", "none")  # "none": a silent churner
+
+
+def planted_history(n: int = 1500, seed: int = 3) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    days = (END - START).days
+    ids = [f"P{i:05d}" for i in range(n)]
+    churn = rng.random(n) < 0.4
+    stop = np.where(churn, rng.integers(250, days, n), days + 1)
+    cause = np.where(churn, rng.choice(PLANTED, n, p=[0.225, 0.225, 0.225, 0.225, 0.1]), "none")
+    spoken = rng.random(n) < 0.5  # half of the causal churners also complain about it
+    rows = {t: [] for t in ("orders", "interactions", "tickets", "surveys")}
+
+    def at(d: float) -> pd.Timestamp:
+        return START + pd.Timedelta(days=float(d))
+
+    for i, cid in enumerate(ids):
+        end, c = min(stop[i], days), cause[i]
+        onset = stop[i] - 120
+        for d in np.sort(rng.uniform(0, end, rng.poisson(end / rng.uniform(6, 14)))):
+            amount = float(np.round(rng.lognormal(6, 0.5), 2))
+            late = d >= onset
+            discount = 0.0 if c == "price" and late else float(np.round(rng.uniform(0.08, 0.15), 3))
+            rows["orders"].append((cid, at(d), amount, f"O{i}-{len(rows['orders'])}", discount, amount * 0.3))
+            if c == "quality" and late and rng.random() < 0.4:
+                rows["orders"].append((cid, at(d + 3), -amount * 0.5, f"R{i}-{len(rows['orders'])}", discount,
+                                       -amount * 0.15))
+        # contact and surveys go on after a customer stops buying (reps keep calling), except where fading
+        # contact is the cause
+        contact_end = onset if c == "engagement" else days
+        for d in rng.uniform(0, contact_end, rng.poisson(contact_end / 15)):
+            rows["interactions"].append((cid, at(d), rng.choice(["visit", "call"]), "outbound"))
+        for d in rng.uniform(0, contact_end, rng.poisson(contact_end / 60)):
+            rows["interactions"].append((cid, at(d), "call", "inbound"))
+        for d in rng.uniform(0, end, rng.poisson(end / 240)):  # everyone's background tickets
+            rows["tickets"].append((cid, at(d), "other", bool(rng.random() < 0.3), at(d + rng.uniform(1, 5))))
+        category = {"price": "price", "service": "service", "quality": "quality"}.get(c)
+        if category and spoken[i]:
+            for d in rng.uniform(onset, end, 2):
+                rows["tickets"].append((cid, at(d), category, True, pd.NaT if c == "service" else at(d + 5)))
+        for d in np.arange(rng.uniform(0, 45), contact_end, 45):  # a survey every six weeks
+            s = np.clip(rng.normal(8, 0.7, 4), 0, 10).round(0)
+            if d >= onset and c in ("price", "service", "quality"):
+                s[1 + ("quality", "service", "price").index(c)] = rng.integers(1, 4)
+            rows["surveys"].append((cid, at(d), *s))
+    cols = {"orders": ["customer_id", "ts", "amount", "order_id", "discount", "margin"],
+            "interactions": ["customer_id", "ts", "channel", "direction"],
+            "tickets": ["customer_id", "ts", "category", "is_complaint", "resolved_ts"],
+            "surveys": ["customer_id", "ts", "score", "quality_score", "service_score", "price_score"]}
+    tables = {name: pd.DataFrame(data, columns=cols[name]) for name, data in rows.items()}
+    tables["customers"] = pd.DataFrame({"customer_id": ids, "segment": rng.choice(["hospital", "pharmacy"], n)})
+    truth = pd.DataFrame({"customer_id": ids, "cause": np.where(churn, cause, "none")})
+    return tables, truth
+
+
+def recorded_reasons(tables: dict[str, pd.DataFrame], truth: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
+    """An exit survey 30 days after each planted churner's last order: 90% name the planted cause, the rest
+    another; silent churners say "other"."""
+    rng = np.random.default_rng(seed)
+    last = tables["orders"].groupby("customer_id")["ts"].max()
+    lost = truth[truth["cause"] != "none"].set_index("customer_id")["cause"]
+    lost = lost[lost.index.isin(last.index)]
+    said = np.where(rng.random(len(lost)) < 0.9, lost.to_numpy(),
+                    rng.choice(list(PLANTED[:4]), len(lost)))
+    return pd.DataFrame({"customer_id": lost.index, "ts": last[lost.index].to_numpy() + pd.Timedelta(days=30),
+                         "cause": said}).query("ts < @END")

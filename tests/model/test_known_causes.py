@@ -1,31 +1,15 @@
 """Loss causes learnt from recorded reasons (`loss_reasons`) on the planted-cause history: which reasons label
 which examples (point in time), the cause model, its judgement against the evidence method, and saving it."""
 
-import numpy as np
 import pandas as pd
 import pytest
-from helpers import CONFIG
-from test_planted_causes import END, planted_history
+from helpers import CONFIG, END, planted_history, recorded_reasons
 
 from churn.config import load_config
 from churn.data import point_in_time, validate_history
 from churn.features import plan_cutoffs, training_examples
 from churn.model import ChurnModel, feature_columns, fit_cause_model, known_causes, learn_causes, train_model
 from churn.score import cause_check, judge_causes
-from churn.vocab import CAUSES
-
-
-def recorded_reasons(tables: dict[str, pd.DataFrame], truth: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
-    """An exit survey 30 days after each planted churner's last order: 90% name the planted cause, the rest
-    another; silent churners say "other"."""
-    rng = np.random.default_rng(seed)
-    last = tables["orders"].groupby("customer_id")["ts"].max()
-    lost = truth[truth["cause"] != "none"].set_index("customer_id")["cause"]
-    lost = lost[lost.index.isin(last.index)]
-    said = np.where(rng.random(len(lost)) < 0.9, lost.to_numpy(),
-                    rng.choice(list(CAUSES), len(lost)))
-    return pd.DataFrame({"customer_id": lost.index, "ts": last[lost.index].to_numpy() + pd.Timedelta(days=30),
-                         "cause": said}).query("ts < @END")
 
 
 @pytest.fixture(scope="module")

@@ -265,9 +265,9 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
                                                probabilities=probabilities)["primary_cause"]
     truth = recorded[known].to_numpy(dtype=object)
     out: dict = {"judged": int(known.sum())}
-    for method, causes in named.items():
+    for method, causes in named.items() if known.any() else ():  # (nobody to judge: no figures, not NaN)
         right = causes.to_numpy(dtype=object)[known] == truth
-        out[method] = {"accuracy": float(right.mean()) if known.any() else float("nan"),
+        out[method] = {"accuracy": float(right.mean()),
                        "per_cause": {c: float(right[truth == c].mean()) for c in CAUSES if (truth == c).any()}}
     if probabilities is None:
         out["chosen"], out["why"] = "evidence", "no cause model (no or too few recorded reasons)"
