@@ -53,6 +53,7 @@ def test_the_first_run_on_a_new_machine_starts_prefect_and_trains(tmp_path, fast
     for stage in ("pull", "validate", "training-features", "train", "register"):
         assert f"✓ {stage} " in out, out
     assert "Registered churn v1 as @" in out
+    assert "Loss causes: the evidence method (no cause model: the history has no" in out, out
     log = (tmp_path / "work" / "logs" / "churn.log").read_text()
     assert "Beginning flow run" in log and "stage register done" in log
 

@@ -20,6 +20,7 @@ from churn.config import KnownCausesConfig
 from churn.features import CATEGORICAL
 from churn.vocab import CAUSES
 
+NO_REASONS = "the history has no loss_reasons (why lost customers left: exit surveys, lost-reason fields)"
 CAUSE_MODEL_DIR = "causes"  # folder of a scoring model's cause model, beside its own files
 
 
@@ -152,4 +153,6 @@ def learn_causes(examples: pd.DataFrame, features: list[str], reasons: pd.DataFr
         fit = examples[examples["role"] == "train"]
     judged, judged_summary = fit_cause_model(
         fit, features, known_causes(fit, reasons, known_at, horizon_days, cfg.recorded_within_days), cfg, seed)
+    if reasons is None or reasons.empty:
+        summary["why"] = judged_summary["why"] = NO_REASONS
     return final, judged, summary | {"judged": judged_summary}
