@@ -227,7 +227,7 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, scoring, as_of: pd.Timestamp) -> dict:
     """Cause models learnt from the history's recorded loss reasons (`loss_reasons`, when it has them), put on the
     scoring model and on the fit the holdout judged; what they learnt from, or why there are none."""
-    from churn.model import customer_split, feature_columns, known_causes, learn_causes
+    from churn.model import cause_holdout, customer_split, feature_columns, known_causes, learn_causes
     from churn.score import judge_causes
 
     known = cfg.explain.known_causes
@@ -241,7 +241,7 @@ def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, sc
     if judged_fit is scoring:  # the scoring model is the fit the holdout judged: so is its cause model
         final, summary = judged, summary["judged"] | {"judged": summary["judged"]}
     judged_fit.cause_model = judged
-    holdout = examples[examples["customer_id"].isin(held)] if held is not None else examples[examples["role"] == "test"]
+    holdout = cause_holdout(examples, as_of, held)[1]
     if holdout.empty:
         verdict = {"judged": 0, "chosen": "evidence", "why": "no holdout to judge the cause model on"}
     else:

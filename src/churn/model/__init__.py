@@ -18,7 +18,7 @@ from churn.features import (  # BG/NBD also makes features; re-exported here, wh
 )
 from churn.model._backtest import backtest_dates, run_backtest
 from churn.model._candidates import candidate_model, choose_candidate, load_scoring_model, save_scoring_model
-from churn.model._causes import CauseModel, fit_cause_model, known_causes, learn_causes
+from churn.model._causes import CauseModel, cause_holdout, fit_cause_model, known_causes, learn_causes
 from churn.model._evaluation import (
     METRICS,
     MODELS,
@@ -51,7 +51,7 @@ from churn.model._train import (
 
 __all__ = [
     "BGNBD", "BGNBDChurnModel", "CauseModel", "ChurnModel", "LogisticChurnModel", "GammaGamma", "HOMOGENEOUS_DROPOUT", "METRICS", "MODELS",
-    "NoCompleteWindow", "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "candidate_model",
+    "NoCompleteWindow", "backtest_dates", "bgnbd_churn_probability", "calibrate", "calibration_check", "candidate_model", "cause_holdout",
     "choose_candidate", "curves",
     "customer_split", "decide_promotion", "evaluate", "evaluate_all", "expected_calibration_error",
     "fallback_promotion", "fallback_report", "feature_columns", "fit_cause_model", "known_causes", "learn_causes", "fit_bgnbd", "fit_bgnbd_or_penalized",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import KnownCausesConfig
-from churn.features import CATEGORICAL
+from churn.model._matrix import category_levels, feature_matrix
 from churn.vocab import CAUSES
 
 NO_REASONS = "the history has no loss_reasons (why lost customers left: exit surveys, lost-reason fields)"
@@ -34,18 +34,10 @@ class CauseModel:
     classes: list[str]  # the booster's classes, in its column order
     summary: dict = field(default_factory=dict)  # what it learnt from: customers and labels per cause
 
-    def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        missing = [f for f in self.features if f not in frame]
-        if missing:
-            raise ValueError(f"the data lacks features the cause model was trained on: {missing[:10]}")
-        X = frame[self.features].copy()
-        for col, levels in self.categories.items():
-            X[col] = pd.Categorical(X[col].astype("object"), categories=levels)
-        return X
-
     def probabilities(self, frame: pd.DataFrame) -> pd.DataFrame:
         """One column per cause of `CAUSES` (0 for a cause it never saw), one row per row of `frame`."""
-        p = self.booster.predict(self.matrix(frame)) if len(frame) else np.zeros((0, len(self.classes)))
+        X = feature_matrix(frame, self.features, self.categories, "cause model")
+        p = self.booster.predict(X) if len(frame) else np.zeros((0, len(self.classes)))
         out = pd.DataFrame(np.asarray(p).reshape(len(frame), len(self.classes)), columns=self.classes,
                            index=frame.index)
         return out.reindex(columns=list(CAUSES), fill_value=0.0)
@@ -119,9 +111,8 @@ def fit_cause_model(examples: pd.DataFrame, features: list[str], labels: pd.Seri
                f"too few recorded {', '.join(short)} ({', '.join(str(per_cause[c]) for c in short)}; at least "
                f"{cfg.min_per_cause} of each needed)")
         return None, summary | {"used": False, "why": why}
-    categories = {c: sorted(examples[c].dropna().astype(str).unique().tolist()) for c in CATEGORICAL if c in features}
-    frame = CauseModel(None, features, categories, list(CAUSES))  # type: ignore[arg-type]  # only for .matrix()
-    X = frame.matrix(examples[known])
+    categories = category_levels(examples, features)
+    X = feature_matrix(examples[known], features, categories, "cause model")
     y = labels[known].map({c: i for i, c in enumerate(CAUSES)}).to_numpy(dtype=int)
     booster = lgb.train(
         {"objective": "multiclass", "num_class": len(CAUSES), "learning_rate": cfg.learning_rate,
@@ -132,6 +123,19 @@ def fit_cause_model(examples: pd.DataFrame, features: list[str], labels: pd.Seri
     )
     summary |= {"used": True, "why": f"learnt from {customers} lost customers with a recorded cause"}
     return CauseModel(booster, features, categories, list(CAUSES), summary), summary
+
+
+def cause_holdout(examples: pd.DataFrame, as_of: pd.Timestamp, holdout_customers: pd.Series | None = None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """The examples the judged cause model learns from, the holdout that judges it, and the date up to which its
+    reasons count: the fit cutoffs (`role` train), the `test` cutoff and that cutoff; or, for a holdout of
+    customers (`holdout_customers`, a short history), the other customers' examples, theirs and `as_of`."""
+    if holdout_customers is not None:
+        held = examples["customer_id"].isin(holdout_customers)
+        return examples[~held], examples[held], as_of
+    test = examples["role"] == "test"
+    known_at = pd.to_datetime(examples.loc[test, "cutoff"]).min() if test.any() else as_of
+    return examples[examples["role"] == "train"], examples[test], known_at
 
 
 def learn_causes(examples: pd.DataFrame, features: list[str], reasons: pd.DataFrame | None, as_of: pd.Timestamp,
@@ -145,12 +149,7 @@ def learn_causes(examples: pd.DataFrame, features: list[str], reasons: pd.DataFr
     """
     final, summary = fit_cause_model(
         examples, features, known_causes(examples, reasons, as_of, horizon_days, cfg.recorded_within_days), cfg, seed)
-    if holdout_customers is not None:
-        fit, known_at = examples[~examples["customer_id"].isin(holdout_customers)], as_of
-    else:
-        test = examples["role"] == "test"
-        known_at = pd.to_datetime(examples.loc[test, "cutoff"]).min() if test.any() else as_of
-        fit = examples[examples["role"] == "train"]
+    fit, _, known_at = cause_holdout(examples, as_of, holdout_customers)
     judged, judged_summary = fit_cause_model(
         fit, features, known_causes(fit, reasons, known_at, horizon_days, cfg.recorded_within_days), cfg, seed)
     if reasons is None or reasons.empty:

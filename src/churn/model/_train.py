@@ -22,9 +22,10 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from churn.config import TrainConfig
-from churn.features import CATEGORICAL, WEEK_DAYS, fits_per_cutoff, no_purchase_probability, rhythm
+from churn.features import WEEK_DAYS, fits_per_cutoff, no_purchase_probability, rhythm
 from churn.model._causes import CauseModel, attach_cause_model, save_cause_model
 from churn.model._linear import LogisticChurnModel
+from churn.model._matrix import category_levels, feature_matrix
 
 NON_FEATURES = ("customer_id", "cutoff", "role", "churned")
 JUDGED = "judged"  # folder of a refit model's judged fit, beside its own files
@@ -47,13 +48,7 @@ class ChurnModel:
     fallback = False  # (only the BG/NBD model fitted when no window has labels yet is a fallback)
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
-        missing = [f for f in self.features if f not in frame]
-        if missing:
-            raise ValueError(f"the data lacks features the model was trained on: {missing[:10]}")
-        X = frame[self.features].copy()
-        for col, levels in self.categories.items():
-            X[col] = pd.Categorical(X[col].astype("object"), categories=levels)
-        return X
+        return feature_matrix(frame, self.features, self.categories)
 
     def raw_score(self, frame: pd.DataFrame) -> np.ndarray:
         return self.booster.predict(self.matrix(frame), raw_score=True)
@@ -180,10 +175,7 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
         parts, holdout_kind = customer_split(examples, cfg.customer_split_holdout), "customer_split"
     _check_classes(parts)
     features = feature_columns(examples)
-    categories = {
-        c: sorted(examples[c].dropna().astype(str).unique().tolist()) for c in CATEGORICAL if c in features
-    }
-    frame = ChurnModel(None, features, categories, {})  # type: ignore[arg-type]  # only for .matrix()
+    frame = ChurnModel(None, features, category_levels(examples, features), {})  # type: ignore[arg-type]  # only for .matrix()
     train = parts["train"]
     search = grid_search(train, frame, cfg, horizon_days) if cfg.search.enabled else None
     if search is not None and search.empty:  # too little history for temporal folds: configured parameters

@@ -112,7 +112,7 @@ def _learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFr
     """The cause a cause model names per customer: the most probable, when sure enough; else unclear."""
     values = probabilities.to_numpy(dtype=float)
     rows = np.arange(len(values))
-    top = values.argmax(axis=1) if len(values) else np.zeros(0, dtype=int)
+    top = values.argmax(axis=1)
     runner_up, margin = _runner_up(values, top)
     clear = (values[rows, top] >= cfg.known_causes.min_probability) & (margin >= cfg.known_causes.min_margin)
     causes = np.array(CAUSES, dtype=object)
