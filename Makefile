@@ -21,8 +21,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 demo: venv
 	$(BIN)/churn demo
 
+# Two workers, a test file each at a time (module fixtures are built once); files with slow tests start first.
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: venv
 	$(BIN)/python benchmarks/features_benchmark.py

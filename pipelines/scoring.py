@@ -30,6 +30,7 @@ def scoring_flow(
 ) -> dict:
     cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics, out)
     day = runners.resolve_as_of(cfg, as_of)
+    as_task(runners.run_find_model, cfg)(cfg, model)
     pulled, validation = pull_and_validate(cfg, ws)
     features = as_task(runners.run_scoring_features, cfg)(cfg, ws, day)
     value = as_task(runners.run_value, cfg)(cfg, ws, day)

@@ -12,6 +12,16 @@ from pg import pg_url  # noqa: F401  (a throwaway PostgreSQL server, tests/pg.py
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Two workers on two cores, each training LightGBM on two threads: OpenMP threads that sleep when idle
+    # rather than spin keep one worker's training from starving the other.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Files holding a slow test run first, so that no worker is left alone with one at the end."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)  # stable: the order within each group is kept
 
 @pytest.fixture
 def history() -> dict[str, pd.DataFrame]:

@@ -28,6 +28,7 @@ def dirs(tmp_path):
     return {"workdir": str(tmp_path / "work"), "models": str(tmp_path / "models"), "metrics": str(tmp_path / "metrics")}
 
 
+@pytest.mark.slow
 def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs, monkeypatch, fast_config,
                                     small_business):
     FAST, AS_OF = fast_config, DEMO_AS_OF

@@ -10,6 +10,7 @@ from churn.config import load_config
 from churn.ops import Workspace, io, tracking
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("with_reasons", [True, False])
 def test_training_names_causes_from_recorded_reasons_where_the_history_has_them(tmp_path, tracking_uri, with_reasons):
     tables, truth = planted_history()

@@ -40,6 +40,7 @@ def orders_only(small_business, tmp_path) -> str:
                                   tmp_path / "shop")
 
 
+@pytest.mark.slow
 def test_the_first_run_on_a_new_machine_starts_prefect_and_trains(tmp_path, fast_config, orders_only):
     # No Prefect home yet and no PREFECT_API_URL: Prefect creates and migrates its database while the
     # temporary server starts, which takes longer than Prefect's own 20 s default on a busy machine.
@@ -114,6 +115,8 @@ def test_expected_errors_print_one_clear_message_and_no_traceback(case, message,
     if command in ("train", "score") and case != "bad config":
         # the stage that failed is shown, and where Prefect's full log of the run is
         assert "✗ " in out and "its full log is in" in out, out
+    if case == "no champion":  # looked up first: nothing pulled for a run that cannot score
+        assert "✗ find-model" in out and "✓ pull" not in out, out
     assert "s3cret" not in out
 
 

@@ -332,6 +332,14 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
     return result
 
 
+def run_find_model(cfg: Config, model_uri: str) -> dict:
+    """The scoring model's version, looked up before any data is pulled: a scheduled run with no champion
+    fails in a second, naming what to do, rather than after the pull and the features."""
+    from churn.ops import tracking
+
+    return {"model": tracking.model_label(model_uri, cfg.tracking)}
+
+
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -> dict:
     """Score every active customer: risk, value, loss cause and reasons (the scored list, before actions)."""
     from churn.monitor import drift_summary, scoring_drift

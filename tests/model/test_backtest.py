@@ -53,6 +53,7 @@ def test_no_complete_date_is_a_clear_error(tables):
         run_backtest(tables, [pd.Timestamp("2026-09-01")], CFG.backtest, CFG.labels, CFG.features, CFG.train)
 
 
+@pytest.mark.slow
 def test_backtest_runner_writes_table_plots_and_mlflow_runs(tables, tmp_path, tracking_uri):
     import mlflow
 

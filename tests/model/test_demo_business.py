@@ -22,6 +22,7 @@ def demo_run():
     return cfg, history, valid, examples, train_model(examples, cfg.train, cfg.labels.horizon_days)
 
 
+@pytest.mark.slow
 def test_injected_errors_are_set_aside_not_lost(demo_run):
     _, history, valid, _, _ = demo_run
     counts = valid.summary["tables"]

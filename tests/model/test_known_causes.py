@@ -52,6 +52,7 @@ def test_a_reason_labels_the_churn_window_it_explains_and_only_what_was_known():
     assert pd.isna(tight[0]) and tight[1] == "price"  # 2024-05-01 is past 2024-01-01's window + 30 days
 
 
+@pytest.mark.slow
 def test_the_cause_model_finds_each_planted_cause(learnt):
     cfg, truth, _, holdout, model, _, summary, _ = learnt
     assert summary["judged"]["used"] and summary["used"]

@@ -27,6 +27,7 @@ def planted():
     return cfg, truth, holdout, result.model.judged or result.model
 
 
+@pytest.mark.slow
 def test_each_planted_cause_is_found(planted):
     cfg, truth, holdout, model = planted
     check = cause_check(model, holdout, truth, cfg.explain, cfg.features.trend_window)

@@ -291,13 +291,13 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
 
 def load_model_and_reference(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str, dict | None]:
     """`load_model`, plus the drift reference saved with the model (None for a model saved without one)."""
-    label = _model_label(uri, cfg)
+    label = model_label(uri, cfg)
     resolve_moved_modules()
     wrapper = mlflow.pyfunc.load_model(uri).unwrap_python_model()
     return wrapper.model, label, getattr(wrapper, "drift_reference", None)
 
 
-def _model_label(uri: str, cfg: TrackingConfig) -> str:
+def model_label(uri: str, cfg: TrackingConfig) -> str:
     """The version label of a registry URI or local folder, refusing one that does not exist."""
     configure(cfg)
     if uri.startswith("models:/"):
