@@ -19,9 +19,13 @@ if "PYTEST_XDIST_WORKER" in os.environ:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Files holding a slow test run first, so that no worker is left alone with one at the end."""
-    slow = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow)  # stable: the order within each group is kept
+    """Files holding a slow test run first, the longest (`slow(minutes=N)`, 1 unsaid) first of all, so that no
+    worker is left alone with one at the end."""
+    minutes: dict = {}
+    for item in items:
+        if marker := item.get_closest_marker("slow"):
+            minutes[item.path] = max(minutes.get(item.path, 0), marker.kwargs.get("minutes", 1))
+    items.sort(key=lambda item: -minutes.get(item.path, 0))  # stable: the order within each group is kept
 
 @pytest.fixture
 def history() -> dict[str, pd.DataFrame]:

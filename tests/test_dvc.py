@@ -22,7 +22,7 @@ def run(cmd: list[str], cwd: Path, env: dict) -> str:
     return proc.stdout
 
 
-@pytest.mark.slow
+@pytest.mark.slow(minutes=6)  # the whole pipeline, stage by stage in new processes, twice
 def test_dvc_repro_from_a_fresh_clone(tmp_path):
     repo = tmp_path / "project"
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
