@@ -27,6 +27,7 @@ def pytest_collection_modifyitems(config, items):
             minutes[item.path] = max(minutes.get(item.path, 0), marker.kwargs.get("minutes", 1))
     items.sort(key=lambda item: -minutes.get(item.path, 0))  # stable: the order within each group is kept
 
+
 @pytest.fixture
 def history() -> dict[str, pd.DataFrame]:
     return make_history()

@@ -175,13 +175,13 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
         parts, holdout_kind = customer_split(examples, cfg.customer_split_holdout), "customer_split"
     _check_classes(parts)
     features = feature_columns(examples)
-    frame = ChurnModel(None, features, category_levels(examples, features), {})  # type: ignore[arg-type]  # only for .matrix()
+    categories = category_levels(examples, features)
     train = parts["train"]
-    search = grid_search(train, frame, cfg, horizon_days) if cfg.search.enabled else None
+    search = grid_search(train, features, categories, cfg, horizon_days) if cfg.search.enabled else None
     if search is not None and search.empty:  # too little history for temporal folds: configured parameters
         search = None
     params = lgb_params(cfg, search.iloc[0][list(cfg.search.grid)].to_dict() if search is not None else None)
-    model = _fit_calibrated(train, frame, params, cfg)
+    model = _fit_calibrated(train, features, categories, params, cfg)
 
     baselines = Baselines.fit(train, horizon_days)
     summary = {role: _part_summary(p) for role, p in parts.items()} | {"holdout_kind": holdout_kind}
@@ -193,18 +193,19 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
         axis=1,
     )
     if cfg.refit:  # the holdout has judged the specification; the registered model also learns its window
-        judged, model = model, _fit_calibrated(examples, frame, params, cfg)
+        judged, model = model, _fit_calibrated(examples, features, categories, params, cfg)
         model.judged = judged
         summary["refit"] = _part_summary(examples)
     return TrainResult(model, evaluate_all(holdout), holdout.reset_index(drop=True), _importance(model), summary,
                        baselines, params, search)
 
 
-def _fit_calibrated(part: pd.DataFrame, frame: ChurnModel, params: dict, cfg: TrainConfig) -> ChurnModel:
+def _fit_calibrated(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
+                    cfg: TrainConfig) -> ChurnModel:
     """The booster fitted on `part` with `params`, calibrated on out-of-fold scores over the same examples (what
     the holdout judges, and again what the refit fits on every complete window)."""
-    X, y = frame.matrix(part), part["churned"].to_numpy()
-    model = ChurnModel(fit_booster(X, y, params, cfg), frame.features, frame.categories, {})
+    X, y = feature_matrix(part, features, categories), part["churned"].to_numpy()
+    model = ChurnModel(fit_booster(X, y, params, cfg), features, categories, {})
     model.calibration = fit_calibration(out_of_fold_scores(X, y, part["customer_id"], params, cfg), y, cfg.calibration)
     return model
 
@@ -258,7 +259,8 @@ def search_folds(train: pd.DataFrame, horizon_days: int, folds: int) -> tuple[st
     return ("customers", out) if out else ("none", [])
 
 
-def grid_search(train: pd.DataFrame, frame: ChurnModel, cfg: TrainConfig, horizon_days: int) -> pd.DataFrame:
+def grid_search(train: pd.DataFrame, features: list[str], categories: dict[str, list[str]], cfg: TrainConfig,
+                horizon_days: int) -> pd.DataFrame:
     """Cross-validation over the grid on `search_folds` (temporal where the history allows, else by customer).
     Stops when the budget is spent; empty when there is no fold to validate on."""
     from sklearn.metrics import roc_auc_score
@@ -266,7 +268,7 @@ def grid_search(train: pd.DataFrame, frame: ChurnModel, cfg: TrainConfig, horizo
     kind, split = search_folds(train, horizon_days, cfg.search.folds)
     if not split:
         return pd.DataFrame()
-    X, y = frame.matrix(train), train["churned"].to_numpy()
+    X, y = feature_matrix(train, features, categories), train["churned"].to_numpy()
     folds = [(X.iloc[f], y[f], X.iloc[v], y[v]) for f, v in split]
     rows, started = [], time.monotonic()
     for point in itertools.product(*cfg.search.grid.values()):
