@@ -113,9 +113,12 @@ def _command(fn):
 
 def _flow(flow, title: str, **params):
     """Run a Prefect flow with its stages shown as they go (Prefect's own lines only with --verbose)."""
+    from churn.ops import move_password_to_environment
     from churn.terminal import ensure_prefect_api
     from pipelines.common import load
 
+    if params.get("data"):  # Prefect stores a flow's parameters: a typed password goes in as a reference
+        params["data"] = move_password_to_environment(params["data"])
     # A broken config is refused before Prefect's server is started (the flow loads it again).
     cfg = load(params["config"], params.get("data"), params.get("horizon_days"), params.get("active_days"))
     flow = flow.with_options(timeout_seconds=cfg.schedule.flow_timeout_minutes * 60)

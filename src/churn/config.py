@@ -41,7 +41,8 @@ class TableMapping(Section):
 
 
 class SourceConfig(Section):
-    """Where the interaction history comes from: a SQLAlchemy URL or a folder of files."""
+    """Where the interaction history comes from: a SQLAlchemy URL or a folder of files. `${NAME}` in the
+    location is read from the environment when connecting (keep passwords out of this file)."""
 
     location: str = "sqlite:///data/demo/history.db"
     tables: dict[str, TableMapping] = Field(default_factory=dict)
@@ -376,7 +377,7 @@ class MonitorConfig(Section):
 
 class PublishConfig(Section):
     """Publish the retention list to a database table (url null: not published).
-    CHURN_PUBLISH_URL in the environment wins, so passwords can stay out of this file."""
+    CHURN_PUBLISH_URL in the environment wins; `${NAME}` in the URL is read from the environment."""
 
     url: str | None = None
     table: str = "retention_actions"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from churn.config import Config
-from churn.ops import Workspace, io
+from churn.ops import Workspace, io, shown_location
 from churn.vocab import at_risk_flags, lapsed_flags
 
 
@@ -43,7 +43,7 @@ def run_pull(cfg: Config, ws: Workspace) -> dict:
     pulled_at = pd.Timestamp.now(tz="UTC")
     io.replace_tables({name: _text_objects(df) for name, df in tables.items()}, ws.raw)
     notes = [df.attrs["note"] for df in tables.values() if df.attrs.get("note")]  # how files were read
-    io.write_json({"pulled_at": str(pulled_at), "source": cfg.source.location, "notes": notes}, ws.raw / "pull.json")
+    io.write_json({"pulled_at": str(pulled_at), "source": shown_location(cfg.source.location), "notes": notes}, ws.raw / "pull.json")
     return {name: len(df) for name, df in tables.items()}
 
 
@@ -287,7 +287,7 @@ def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
         decision = decide_promotion(trained["metrics"], champion, cfg.evaluate, trained["candidate"]["candidate"])
     decision["champion_before"] = champion
     io.write_json(decision, ws.metrics / "promotion.json")
-    params = tracking.training_params(cfg.train, cfg.labels, trained, as_of, cfg.source.location)
+    params = tracking.training_params(cfg.train, cfg.labels, trained, as_of, shown_location(cfg.source.location))
     features = io.read_json(ws.model_dir / "artifacts" / "raw" / "meta.json")["features"]
     io.write_json({"features": features, "data": trained["data"]}, ws.metrics / "run_inputs.json")
     artifacts = [ws.plots, ws.curves, ws.metrics / "feature_importance.csv", ws.metrics / "run_inputs.json",
@@ -318,7 +318,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
                                              cfg.features, cfg.train, progress)
     io.write_csv(per_date, out_dir / "backtest.csv")
     result = {"dates": per_date.to_dict(orient="records"), "pooled": pooled, "horizon_days": cfg.labels.horizon_days,
-              "source": cfg.source.location}
+              "source": shown_location(cfg.source.location)}
     io.write_json(result, out_dir / "backtest.json")
     io.write_parquet(predictions, out_dir / "backtest_predictions.parquet")
     for metric in ("roc_auc", "pr_auc", "lift_top10", "brier"):
@@ -328,7 +328,7 @@ def run_backtest(cfg: Config, ws: Workspace, start: pd.Timestamp, end: pd.Timest
     result["mlflow_run_id"] = tracking.log_backtest(cfg.tracking, per_date, pooled, [out_dir / "backtest.csv",
                                                     out_dir / "backtest.json", chart],
                                                     {"horizon_days": cfg.labels.horizon_days,
-                                                     "source": cfg.source.location})
+                                                     "source": shown_location(cfg.source.location)})
     return result
 
 
@@ -488,7 +488,7 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
                                                          chunksize=cfg.publish.chunksize)
     io.write_json(summary, out_dir / "run_summary.json")
     summary["mlflow_run_id"] = tracking.log_scoring(
-        cfg.tracking, {"as_of": str(as_of.date()), "model": summary["model"], "source": cfg.source.location},
+        cfg.tracking, {"as_of": str(as_of.date()), "model": summary["model"], "source": shown_location(cfg.source.location)},
         {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
                                  "expected_value_retained", "customers_lapsed", "value_lapsed") if k in summary}
         | ({"winback_budget_used": summary["winback"]["budget_used"]} if summary.get("winback") else {})

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from churn.config import SourceConfig, TableMapping
+from churn.ops._secrets import resolve_location, scrub, shown_location
 from churn.vocab import TABLES
 
 FILE_SUFFIXES = (".parquet", ".csv", ".xlsx", ".xls")
@@ -44,10 +45,10 @@ def read_source(cfg: SourceConfig) -> dict[str, pd.DataFrame]:
     if is_database_url(location):
         tables = _read_database(location, cfg.tables)
     else:
-        tables = _read_folder(Path(location), cfg.tables)
+        tables = _read_folder(Path(resolve_location(location, "source.location")), cfg.tables)
     if "orders" not in tables and "customers" not in tables:
         raise SourceError(
-            f"source {location!r} has neither an `orders` nor a `customers` table; "
+            f"source {shown_location(location)!r} has neither an `orders` nor a `customers` table; "
             f"map one in configs/params.yaml under source.tables"
         )
     return tables
@@ -88,16 +89,18 @@ def _read_only_engine(url: str):
     return engine
 
 
-def _read_database(url: str, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
+def _read_database(location: str, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
+    """`location` may hold `${NAME}` references: resolved here, when connecting; messages show it masked."""
     import sqlalchemy as sa
 
-    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    shown = shown_location(location)
+    url = resolve_location(location, "source.location")
     engine = _read_only_engine(url)
     try:
         try:
             connection = engine.connect()
         except sa.exc.DBAPIError as err:
-            raise SourceError(f"cannot connect to the database {shown}: {_first_line(err)}") from err
+            raise SourceError(f"cannot connect to the database {shown}: {scrub(_first_line(err), url)}") from err
         with connection as conn, conn.begin() as transaction:
             present = set(sa.inspect(conn).get_table_names())
             out: dict[str, pd.DataFrame] = {}
@@ -116,7 +119,7 @@ def _read_database(url: str, mappings: dict[str, TableMapping]) -> dict[str, pd.
                 except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as err:
                     what = "the SQL mapping" if mapping.query else f"reading table {mapping.table or name!r}"
                     raise SourceError(f"{name}: {what} failed on {shown} (sources are opened read-only): "
-                                      f"{_first_line(err.__cause__ or err)}") from err
+                                      f"{scrub(_first_line(err.__cause__ or err), url)}") from err
                 out[name] = _rename(df, mapping)
             transaction.rollback()  # a pull only reads: nothing it ran is ever committed
     finally:
@@ -419,7 +422,9 @@ def publish_retention_list(
         for record in zip(*values.values())
     ] if len(listing) else []
 
-    engine = _transactional_engine(normalise_location(url))
+    location = normalise_location(url)
+    url = resolve_location(location, "publish.url")
+    engine = _transactional_engine(url)
     try:
         with engine.begin() as conn:
             conn.execute(sa.schema.CreateTable(target, if_not_exists=True))
@@ -433,7 +438,9 @@ def publish_retention_list(
                 conn.execute(sa.insert(target), rows[start:start + chunksize])
             in_table = conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one()
     except sa.exc.SQLAlchemyError as exc:
-        raise PublishError(f"publishing run {run_id!r} to table {table!r} failed, nothing was changed: {exc}") from exc
+        # The driver's message only: SQLAlchemy's text would add the statement's parameters, the list's rows.
+        raise PublishError(f"publishing run {run_id!r} to table {table!r} failed, nothing was changed "
+                           f"({shown_location(location)}): {scrub(_first_line(exc), url)}") from exc
     finally:
         engine.dispose()
     return {"table": table, "run_id": run_id, "rows_written": len(rows), "rows_in_table": int(in_table)}
