@@ -6,11 +6,15 @@ import sys
 
 import pandas as pd
 import pytest
+import typer
 from helpers import CONFIG, DEMO_AS_OF, ROOT, write_canonical_folder
 from typer.testing import CliRunner
 
-from churn.cli import ERROR_EXIT, app
+from churn.cli import ERROR_EXIT, GATE_EXIT, USAGE_EXIT, _command, app
+from churn.data import ContractError
+from churn.monitor import DriftAlarm
 from churn.ops import ALLOWED_ROOTS_ENV
+from churn.ops.io import PublishError
 
 runner = CliRunner()
 
@@ -85,6 +89,42 @@ def test_bad_input_exits_1_with_a_clear_message(tmp_path):
     assert proc.returncode == ERROR_EXIT, proc.stdout + proc.stderr
     assert "error: table `orders` is missing required column(s) ['amount']" in " ".join(proc.stderr.split())
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_usage_error_exits_2():
+    out = runner.invoke(app, ["score", "--no-such-option"])
+    assert out.exit_code == USAGE_EXIT and "No such option" in out.output
+
+
+def _raises(err):
+    raise err
+
+
+@pytest.mark.parametrize("outcome, status", [
+    (lambda: None, 0),
+    (lambda: _raises(ContractError("table `orders` is missing required column(s) ['amount']")), ERROR_EXIT),
+    (lambda: _raises(PublishError("publishing run '2026-10-01' failed")), ERROR_EXIT),
+    (lambda: _raises(DriftAlarm("drift alarm against the training data: recency_days (PSI 0.41)")), GATE_EXIT),
+])
+def test_exit_status_tells_a_scheduler_what_happened(tmp_path, outcome, status):
+    @_command
+    def command(workdir: str):
+        return outcome()
+
+    if status == 0:
+        command(workdir=str(tmp_path))
+        return
+    with pytest.raises(typer.Exit) as stopped:
+        command(workdir=str(tmp_path))
+    assert stopped.value.exit_code == status
+
+
+def test_an_unset_secret_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("CHURN_TEST_UNSET", raising=False)
+    out = runner.invoke(app, ["validate", "--config", CONFIG, "--data", "postgresql+psycopg://churn:${CHURN_TEST_UNSET}"
+                              "@127.0.0.1:1/crm", "--workdir", str(tmp_path / "w")])
+    assert out.exit_code == ERROR_EXIT, out.output
+    assert "refers to ${CHURN_TEST_UNSET}, which is not set in the environment" in " ".join(out.output.split())
 
 
 @pytest.mark.parametrize("option", ["--workdir", "--out"])

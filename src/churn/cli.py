@@ -31,7 +31,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 
 app = typer.Typer(help="Churn prediction and retention recommendations.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+                  pretty_exceptions_enable=False,
+                  epilog="Exit status: 0 success; 1 a data, config or source error; 2 a usage error; 3 a gate set to "
+                         "fail the run (monitor.fail_on_drift).")
 stage_app = typer.Typer(help="Run one pipeline stage (what dvc.yaml calls).", no_args_is_help=True)
 app.add_typer(stage_app, name="stage")
 
@@ -49,9 +51,12 @@ DEFAULT_WORKDIR = "data/work"
 DEMO_DB = Path("data/demo/history.db")
 DEMO_TRUTH = Path("data/demo/truth.parquet")  # ground truth for checks; the pipeline never reads it
 LOG_FILE = Path("logs") / "churn.log"  # under the command's --workdir
-# Exit status of an expected error (bad data, config, source, no model): 1, as for any failed run. Click keeps 2
-# for a command line it cannot parse, so a script can tell "the data is wrong" from "the call is wrong".
+# Exit statuses a scheduler can act on: 0 success; 1 an expected error (bad data, config, source, no model), as
+# for any failed run; 2 a command line Click cannot parse ("the call is wrong"); 3 a gate the config asks to
+# fail the run (`monitor.fail_on_drift`): the list was written, but should not be used before someone looks.
 ERROR_EXIT = 1
+USAGE_EXIT = 2
+GATE_EXIT = 3
 # Command options naming folders churn writes to: each must stay in the project (or CHURN_ALLOWED_ROOTS).
 WRITTEN_FOLDERS = {"workdir": "--workdir", "out": "--out", "models": "--models", "metrics": "--metrics"}
 
@@ -71,10 +76,17 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors the project raises on purpose: they print one clear line, no traceback."""
     from churn.data import ContractError, DataQualityError
     from churn.ops import SourceError
+    from churn.ops.io import PublishError
     from churn.terminal import OrchestratorUnavailable
 
-    return (SourceError, ContractError, DataQualityError, OrchestratorUnavailable, LookupError, FileNotFoundError,
-            ValueError)
+    return (SourceError, PublishError, ContractError, DataQualityError, OrchestratorUnavailable, LookupError,
+            FileNotFoundError, ValueError)
+
+
+def _exit_status(err: BaseException) -> int:
+    from churn.monitor import DriftAlarm
+
+    return GATE_EXIT if isinstance(err, DriftAlarm) else ERROR_EXIT
 
 
 def _command(fn):
@@ -102,7 +114,7 @@ def _command(fn):
                 if progress.failed_flow_run:
                     err_console.print(f"[dim]Prefect flow run {progress.failed_flow_run!r} failed; its full log is in "
                                       f"{log_file} (or run with --verbose).[/]", highlight=False)
-                raise typer.Exit(ERROR_EXIT) from None
+                raise typer.Exit(_exit_status(err)) from None
             finally:
                 _run["progress"] = None
                 if _run.get("server") is not None:  # stopped here, while Prefect's lines are still routed
