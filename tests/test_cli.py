@@ -13,8 +13,7 @@ from typer.testing import CliRunner
 from churn.cli import ERROR_EXIT, GATE_EXIT, USAGE_EXIT, _command, app
 from churn.data import ContractError
 from churn.monitor import DriftAlarm
-from churn.ops import ALLOWED_ROOTS_ENV
-from churn.ops.io import PublishError
+from churn.ops import ALLOWED_ROOTS_ENV, PublishError
 
 runner = CliRunner()
 

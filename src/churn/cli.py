@@ -75,8 +75,7 @@ def _options(
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors the project raises on purpose: they print one clear line, no traceback."""
     from churn.data import ContractError, DataQualityError
-    from churn.ops import SourceError
-    from churn.ops.io import PublishError
+    from churn.ops import PublishError, SourceError
     from churn.terminal import OrchestratorUnavailable
 
     return (SourceError, PublishError, ContractError, DataQualityError, OrchestratorUnavailable, LookupError,

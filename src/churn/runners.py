@@ -347,13 +347,14 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     from churn.report import model_kind_note
     from churn.score import score_customers
 
-    model, label, reference = tracking.load_model_and_reference(model_uri, cfg.tracking)
+    model, label, reference, schema = tracking.load_model_and_reference(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
     kind = "bgnbd_fallback" if model.fallback else model.kind
     # every row says which kind of model ranked it (in English: it is data); the report in the reader's language
     note = model_kind_note(kind, "en")
     row_label = f"{label} ({note})" if note else label
     features = io.read_parquet(ws.scoring_features)
+    tracking.check_inputs(schema, features, label)
     customers = io.read_tables(ws.validated).get("customers")
     value_summary = _made_for(ws.value_summary, as_of)
     value = io.read_parquet(ws.customer_value) if value_summary else None

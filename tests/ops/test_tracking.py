@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -47,6 +49,80 @@ def test_save_log_register_and_load(tmp_path, tracking_uri, trained_model):
     pyfunc = mlflow.pyfunc.load_model("models:/churn@challenger")
     out = pyfunc.predict(ex[result.model.features].head(10).astype({c: object for c in result.model.categories}))
     assert list(out.columns) == ["churn_probability"] and out["churn_probability"].between(0, 1).all()
+
+
+@pytest.fixture
+def registered(tmp_path, tracking_uri, trained_model):
+    result, ex = trained_model
+    cfg = load_config(CONFIG).tracking
+    model_dir = tracking.save_model(result.model, tmp_path / "churn_model", ex)
+    reg = tracking.log_training(cfg, model_dir, {"seed": 42}, result.metrics, [], {"job": "train"}, "champion")
+    return cfg, model_dir, reg
+
+
+def _artifact_folder(tmp_path: Path, file: str) -> Path:
+    """Where the file store keeps a registered model's `file` (the test tampers with it there)."""
+    found = list((tmp_path / "mlartifacts").rglob(file))
+    assert found
+    return min(found, key=lambda p: len(p.parts))  # the model's own, not its judged fit's
+
+
+def test_every_saved_and_registered_model_records_its_file_hashes(registered):
+    cfg, model_dir, reg = registered
+    import mlflow
+
+    manifest = tracking.parse_manifest((model_dir / tracking.FILES_MANIFEST).read_text())
+    assert manifest == tracking.file_hashes(model_dir) and "python_model.pkl" in manifest
+    assert any(p.endswith("/booster.txt") for p in manifest)
+    tag = mlflow.MlflowClient().get_model_version("churn", reg.version).tags[tracking.FILES_TAG]
+    assert "python_model.pkl" in tracking.parse_manifest(tag)
+
+
+@pytest.mark.parametrize("tamper, what", [
+    (lambda p: p.write_bytes(p.read_bytes() + b"\n"), "changed: "),
+    (lambda p: p.unlink(), "missing: "),
+])
+@pytest.mark.parametrize("file", ["python_model.pkl", "booster.txt"])
+def test_a_model_whose_files_changed_is_refused_before_it_is_unpickled(tmp_path, registered, monkeypatch, tamper, what,
+                                                                       file):
+    import cloudpickle
+
+    cfg, model_dir, reg = registered
+    unpickled = []
+    real_load = cloudpickle.load
+    monkeypatch.setattr(cloudpickle, "load", lambda *a, **k: unpickled.append(1) or real_load(*a, **k))
+    tracking.load_model(str(model_dir), cfg)
+    assert unpickled == [1]  # the spy sees a model being unpickled
+    unpickled.clear()
+    tamper(_artifact_folder(tmp_path, file))
+    with pytest.raises(tracking.ModelIntegrityError, match=rf"model churn v1: its files do not match .*{what}\S*{file}"):
+        tracking.load_model("models:/churn@champion", cfg)
+    tamper(next(model_dir.rglob(file)))
+    with pytest.raises(tracking.ModelIntegrityError, match=rf"{what}\S*{file}.*it was not loaded"):
+        tracking.load_model(str(model_dir), cfg)
+    assert unpickled == []
+
+
+def test_a_file_added_to_a_model_folder_is_refused(registered):
+    cfg, model_dir, _ = registered
+    (model_dir / "artifacts" / "extra.pkl").write_bytes(b"not recorded")
+    with pytest.raises(tracking.ModelIntegrityError, match=r"not recorded: artifacts/extra.pkl"):
+        tracking.load_model(str(model_dir), cfg)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda f, c: f.drop(columns=[c]), r"lack 1 column\(s\) model churn v1 was trained on: {c}\. "),
+    (lambda f, c: f.rename(columns={c: c + "_x"}), r"lack 1 column\(s\) .*: {c} \(renamed {c}_x\?\)"),
+    (lambda f, c: f.assign(**{c: "many"}), r"expects numbers in {c} \("),
+])
+def test_the_input_signature_is_enforced_at_scoring(registered, trained_model, change, message):
+    cfg, _, _ = registered
+    model, label, _, schema = tracking.load_model_and_reference("models:/churn@champion", cfg)
+    features = trained_model[1]
+    tracking.check_inputs(schema, features, label)  # the features it was trained on pass
+    column = "recency_days" if "recency_days" in model.features else model.features[0]
+    with pytest.raises(tracking.InputSchemaError, match=message.format(c=column)):
+        tracking.check_inputs(schema, change(features, column), label)
 
 
 def test_missing_champion_is_a_clear_error(tracking_uri):

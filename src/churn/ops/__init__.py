@@ -18,7 +18,7 @@ from churn.ops._workspace import (
     confine,
     confine_folders,
 )
-from churn.ops.io import SourceError
+from churn.ops.io import PublishError, SourceError
 
-__all__ = ["ALLOWED_ROOTS_ENV", "OutsideProjectError", "SecretNotSet", "SourceError", "Workspace", "allowed_roots",
+__all__ = ["ALLOWED_ROOTS_ENV", "OutsideProjectError", "PublishError", "SecretNotSet", "SourceError", "Workspace", "allowed_roots",
            "confine", "confine_folders", "io", "move_password_to_environment", "resolve_location", "shown_location"]

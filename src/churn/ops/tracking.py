@@ -25,6 +25,11 @@ from churn.model import ChurnModel, load_scoring_model, save_scoring_model
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
 MODEL_ARTIFACT = "churn_model"
 DRIFT_REFERENCE = "drift_reference.json"  # beside the model files: the training population's histograms
+# Every file of a model, as `sha256sum` writes it ("<hex>  <path>"): in a saved model folder (`sha256sum -c
+# files.sha256` checks it by hand) and on the registered version (tag FILES_TAG), where the registry vouches for
+# the files in the artifact store. A model whose files differ is refused before its pickle is opened.
+FILES_MANIFEST = "files.sha256"
+FILES_TAG = "files_sha256"
 # Training-run tags copied onto the registered version, where scoring runs read them.
 VERSION_TAGS = ("grade", "promotion_reason", "holdout", "model_kind", "candidate_reason", "refit_windows",
                 "refit_until")
@@ -96,9 +101,55 @@ def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame, drift
             input_example=_example(model, example),
             pip_requirements=REQUIREMENTS,
         )
+    write_manifest(staging)
     _rmtree(path)
     staging.rename(path)
     return path
+
+
+class ModelIntegrityError(ValueError):
+    """A model's files differ from the hashes recorded when it was saved or registered."""
+
+
+def file_hashes(folder: str | Path) -> dict[str, str]:
+    """SHA-256 of every file under `folder` (but the manifest), by path relative to it."""
+    import hashlib
+
+    folder = Path(folder)
+    out = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != FILES_MANIFEST):
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        out[path.relative_to(folder).as_posix()] = digest.hexdigest()
+    return out
+
+
+def manifest_text(hashes: dict[str, str]) -> str:
+    return "".join(f"{h}  {p}\n" for p, h in hashes.items())
+
+
+def parse_manifest(text: str) -> dict[str, str]:
+    return {line[66:]: line[:64] for line in text.splitlines() if line.strip()}
+
+
+def write_manifest(folder: str | Path) -> None:
+    (Path(folder) / FILES_MANIFEST).write_text(manifest_text(file_hashes(folder)), encoding="utf-8")
+
+
+def verify_files(folder: str | Path, recorded: dict[str, str], what: str) -> None:
+    """Refuse (ModelIntegrityError) a model folder whose files are not exactly the recorded ones."""
+    found = file_hashes(folder)
+    changed = sorted(p for p in recorded.keys() & found.keys() if recorded[p] != found[p])
+    missing = sorted(recorded.keys() - found.keys())
+    added = sorted(found.keys() - recorded.keys())
+    if changed or missing or added:
+        parts = [f"{label}: {', '.join(names)}" for label, names in
+                 (("changed", changed), ("missing", missing), ("not recorded", added)) if names]
+        raise ModelIntegrityError(f"{what}: its files do not match the SHA-256 hashes recorded when it was saved "
+                                  f"({'; '.join(parts)}); it was not loaded. Retrain, or restore the model's "
+                                  f"files from the registry or DVC")
 
 
 def _example(model: ChurnModel, example: pd.DataFrame) -> pd.DataFrame:
@@ -153,6 +204,10 @@ def log_training(
         )
     client = MlflowClient()
     version_ = str(info.registered_model_version)
+    with tempfile.TemporaryDirectory() as tmp:  # the files as the artifact store holds them
+        stored = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{cfg.registered_model}/{version_}",
+                                                     dst_path=tmp)
+        client.set_model_version_tag(cfg.registered_model, version_, FILES_TAG, manifest_text(file_hashes(stored)))
     client.set_registered_model_alias(cfg.registered_model, alias, version_)
     for key in VERSION_TAGS:
         if key in tags:
@@ -285,16 +340,41 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
 
     Returns the model and a version label for the retention list.
     """
-    model, label, _ = load_model_and_reference(uri, cfg)
+    model, label, _, _ = load_model_and_reference(uri, cfg)
     return model, label
 
 
-def load_model_and_reference(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str, dict | None]:
-    """`load_model`, plus the drift reference saved with the model (None for a model saved without one)."""
+def load_model_and_reference(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str, dict | None, object]:
+    """`load_model`, plus the drift reference saved with the model (None for a model saved without one) and its
+    input schema (the MLflow signature's inputs; `check_inputs` enforces it)."""
     label = model_label(uri, cfg)
     resolve_moved_modules()
-    wrapper = mlflow.pyfunc.load_model(uri).unwrap_python_model()
-    return wrapper.model, label, getattr(wrapper, "drift_reference", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        pyfunc = mlflow.pyfunc.load_model(verified_model_folder(uri, label, tmp))
+    wrapper = pyfunc.unwrap_python_model()
+    return wrapper.model, label, getattr(wrapper, "drift_reference", None), pyfunc.metadata.get_input_schema()
+
+
+def verified_model_folder(uri: str, label: str, tmp: str) -> str:
+    """The model's folder, its files checked against the hashes recorded for it: a registered version's against
+    the registry's tag (downloaded to `tmp` first), a local folder's against its own manifest. Models saved
+    before hashes were recorded have none and load as before."""
+    if uri.startswith("models:/"):
+        name, _, alias = uri.removeprefix("models:/").partition("@")
+        if not alias and "/" not in name:  # a logged model's id (models:/m-...): not a registered version
+            return uri
+        client = MlflowClient()
+        mv = (client.get_model_version_by_alias(name, alias) if alias
+              else client.get_model_version(*name.split("/", 1)))
+        folder = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{mv.name}/{mv.version}", dst_path=tmp)
+        recorded = mv.tags.get(FILES_TAG)
+    else:
+        folder = uri
+        manifest = Path(uri) / FILES_MANIFEST
+        recorded = manifest.read_text(encoding="utf-8") if manifest.exists() else None
+    if recorded is not None:
+        verify_files(folder, parse_manifest(recorded), f"model {label}")
+    return folder
 
 
 def model_label(uri: str, cfg: TrackingConfig) -> str:
@@ -390,3 +470,32 @@ def log_effects(cfg: TrackingConfig, result: dict, artifacts: list[Path]) -> str
         for artifact in artifacts:
             mlflow.log_artifact(str(artifact))
     return run.info.run_id
+
+
+class InputSchemaError(ValueError):
+    """The scoring features do not match the model's input signature."""
+
+
+def check_inputs(schema, frame: pd.DataFrame, label: str) -> None:
+    """Enforce the model's input signature on the scoring features before any prediction: every column it was
+    trained on present (a missing or renamed one is named, with the nearest column found), and numbers where it
+    expects numbers."""
+    import difflib
+
+    if schema is None:  # a model logged without a signature
+        return
+    names = schema.input_names()
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        guesses = {c: difflib.get_close_matches(c, [str(f) for f in frame.columns if f not in names], n=1)
+                   for c in missing}
+        shown = ", ".join(f"{c} (renamed {g[0]}?)" if g else c for c, g in guesses.items())
+        raise InputSchemaError(f"the scoring features lack {len(missing)} column(s) model {label} was trained on: "
+                               f"{shown}. Score with features built by the same churn version, or retrain")
+    numeric = {"double", "float", "long", "integer"}
+    wrong = [f"{spec.name} ({frame[spec.name].dtype})" for spec in schema.inputs
+             if getattr(spec.type, "name", None) in numeric
+             and not (pd.api.types.is_numeric_dtype(frame[spec.name]) or frame[spec.name].isna().all())]
+    if wrong:
+        raise InputSchemaError(f"model {label} expects numbers in {', '.join(wrong)}; the scoring features hold "
+                               f"other values there")
