@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -15,6 +16,24 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from churn.vocab import AT_RISK_BANDS, CAUSES, LIST_CAUSES, TABLES
+
+# A table churn creates and writes (the published list): letters, digits and `_`, not starting with a digit, at
+# most 63 characters (PostgreSQL's limit), optionally `schema.table`; no part may name the databases' own
+# catalogues (`pg_...`, `sqlite_...`, `information_schema`), which a plain name could otherwise shadow or reach.
+# Anything else (quotes, `;`, spaces, comments) is refused before a connection is opened; the name is also
+# quoted whenever it reaches SQL.
+WRITTEN_TABLE_NAME = re.compile(r"[^\W\d]\w{0,62}(\.[^\W\d]\w{0,62})?")
+CATALOGUE_NAMES = ("pg_", "sqlite_", "information_schema")
+
+
+def written_table_problem(name: str) -> str | None:
+    """Why `name` cannot be a table churn writes, or None when it can."""
+    if not WRITTEN_TABLE_NAME.fullmatch(name):
+        return "is not a plain table name: letters, digits and _ (not first), at most 63 characters, optionally schema.table"
+    catalogue = [part for part in name.split(".") if part.lower().startswith(CATALOGUE_NAMES)]
+    if catalogue:
+        return f"names the database's own catalogue ({catalogue[0]!r}): choose another name"
+    return None
 
 
 class Section(BaseModel):
@@ -29,8 +48,8 @@ class TableMapping(Section):
     `columns` maps canonical column -> source column.
     """
 
-    table: str | None = None
-    query: str | None = None
+    table: str | None = Field(None, min_length=1)
+    query: str | None = Field(None, min_length=1)
     columns: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -382,6 +401,14 @@ class PublishConfig(Section):
     url: str | None = None
     table: str = "retention_actions"
     chunksize: int = Field(5000, gt=0)
+
+    @field_validator("table")
+    @classmethod
+    def _plain_table_name(cls, v: str) -> str:
+        problem = written_table_problem(v)
+        if problem:
+            raise ValueError(f"publish table {v!r} {problem}")
+        return v
 
 
 class TrackingConfig(Section):

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from churn.config import SourceConfig, TableMapping
+from churn.config import SourceConfig, TableMapping, written_table_problem
 from churn.ops._secrets import resolve_location, scrub, shown_location
 from churn.vocab import TABLES
 
@@ -56,6 +56,17 @@ def read_source(cfg: SourceConfig) -> dict[str, pd.DataFrame]:
 
 def _rename(df: pd.DataFrame, mapping: TableMapping) -> pd.DataFrame:
     return df.rename(columns={src: canon for canon, src in mapping.columns.items()})
+
+
+def _check_mapped_columns(name: str, mapping: TableMapping, present: list[str], where: str) -> None:
+    """Every source column the mapping names must be in the table (the database's catalogue, a file's header
+    or a query's result): a typo or a hostile name stops the pull naming it, instead of being ignored."""
+    unknown = {canon: src for canon, src in mapping.columns.items() if src not in present}
+    if unknown:
+        shown = ", ".join(f"{canon}: {src!r}" for canon, src in unknown.items())
+        listed = ", ".join(map(str, present[:30])) + (" ..." if len(present) > 30 else "")
+        raise SourceError(f"source.tables.{name}.columns maps column(s) that {where} does not have ({shown}); "
+                          f"it has: {listed}")
 
 
 def _first_line(err: BaseException) -> str:
@@ -109,12 +120,16 @@ def _read_database(location: str, mappings: dict[str, TableMapping]) -> dict[str
                 try:
                     if mapping.query:
                         df = pd.read_sql_query(sa.text(mapping.query), conn)
+                        _check_mapped_columns(name, mapping, list(df.columns), "the SQL mapping's result")
                     else:
                         table = mapping.table or name
                         if table not in present:
                             if name in mappings:
                                 raise SourceError(f"table {table!r} mapped for {name!r} is not in {shown}")
                             continue
+                        # Checked against the catalogue before the table is read; the read quotes its name.
+                        columns = [c["name"] for c in sa.inspect(conn).get_columns(table)]
+                        _check_mapped_columns(name, mapping, columns, f"table {table!r}")
                         df = pd.read_sql_table(table, conn)
                 except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as err:
                     what = "the SQL mapping" if mapping.query else f"reading table {mapping.table or name!r}"
@@ -146,14 +161,18 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
     for name in TABLES:
         mapping = mappings.get(name, TableMapping())
         if mapping.query:
-            out[name] = _rename(_query_folder(folder, mapping.query, name), mapping)
+            df = _query_folder(folder, mapping.query, name)
+            _check_mapped_columns(name, mapping, list(df.columns), "the SQL mapping's result")
+            out[name] = _rename(df, mapping)
             continue
         path = _find_file(folder, mapping.table or name)
         if path is None:
             if name in mappings:
                 raise SourceError(f"file {mapping.table!r} mapped for {name!r} is not in {folder}")
             continue
-        out[name] = _rename(read_table_file(path), mapping)
+        df = read_table_file(path)
+        _check_mapped_columns(name, mapping, [str(c) for c in df.columns], f"file {path.name}")
+        out[name] = _rename(df, mapping)
     return out
 
 
@@ -389,6 +408,8 @@ def publish_retention_list(
 
     if not run_id or not str(run_id).strip():
         raise PublishError("publishing needs a non-empty run_id")
+    if problem := written_table_problem(table):
+        raise PublishError(f"publish.table {table!r} {problem}")
     clash = sorted({"run_id", "published_at"} & set(listing.columns))
     if clash:
         raise PublishError(f"the retention list has column(s) {clash}, which the table {table!r} reserves")
@@ -427,6 +448,9 @@ def publish_retention_list(
     engine = _transactional_engine(url)
     try:
         with engine.begin() as conn:
+            if schema and schema not in sa.inspect(conn).get_schema_names():
+                raise PublishError(f"publish.table {table!r}: the database has no schema {schema!r} (churn creates "
+                                   f"the table, not the schema)")
             conn.execute(sa.schema.CreateTable(target, if_not_exists=True))
             _check_columns(conn, target, table)
             if conn.dialect.name == "postgresql":
