@@ -44,9 +44,8 @@ def setup(config: str, data: str | None, horizon_days: int | None, active_days: 
 
 
 def pull_and_validate(cfg: Config, ws: Workspace) -> tuple[dict, dict]:
-    """The first two tasks of every flow: pull (retried as configured) and validate."""
+    """The first two tasks of every flow: pull (its connection retried inside, as source.pull_retries says,
+    the same under DVC) and validate."""
     from churn import runners
 
-    pull = as_task(runners.run_pull, cfg, retries=cfg.source.pull_retries,
-                   retry_delay_seconds=cfg.source.pull_retry_delay_seconds)
-    return pull(cfg, ws), as_task(runners.run_validate, cfg)(cfg, ws)
+    return as_task(runners.run_pull, cfg)(cfg, ws), as_task(runners.run_validate, cfg)(cfg, ws)

@@ -82,19 +82,33 @@ class PostgresServer:
             raise RuntimeError(f"initdb failed ({init.returncode}):\n{init.stdout}\n{init.stderr}")
         for attempt in range(attempts):  # another process may take the free port before the server does
             self.port = free_port()
-            options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.sockets} "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-            run = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
+            run = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", self._options(),
+                            "start")
             if run.returncode == 0:
                 return
             if attempt == attempts - 1:
                 log = self.log.read_text(errors="replace") if self.log.exists() else ""
                 raise RuntimeError(f"pg_ctl start failed ({run.returncode}):\n{run.stdout}\n{run.stderr}\n{log}")
 
+    def halt(self) -> None:
+        """Stop the server at once (`-m immediate`: connections are cut, as when a database host goes down)."""
+        if (self.data / "postmaster.pid").exists():
+            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop", timeout=60)
+
+    def restart(self) -> None:
+        """Start the halted server again on the same port (clients reconnect to the same URL)."""
+        run = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", self._options(),
+                        "start")
+        if run.returncode:
+            raise RuntimeError(f"pg_ctl restart failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+
+    def _options(self) -> str:
+        return (f"-c listen_addresses=127.0.0.1 -p {self.port} -c unix_socket_directories={self.sockets} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+
     def stop(self) -> None:
         try:
-            if (self.data / "postmaster.pid").exists():
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop", timeout=60)
+            self.halt()
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
@@ -127,9 +141,8 @@ def _unprivileged_user() -> pwd.struct_passwd:
     raise RuntimeError("running as root, but there is neither a `postgres` nor a `nobody` user to run PostgreSQL as")
 
 
-@pytest.fixture(scope="session")
-def pg_url():
-    """`postgresql+psycopg://postgres@127.0.0.1:PORT/churn_test` on a throwaway server (a few seconds to start)."""
+def pg_server_or_skip() -> PostgresServer:
+    """A new, not yet started server; skipped (failed on CI) without the binaries."""
     bin_dir = find_pg_bin()
     if bin_dir is None:
         message = (f"PostgreSQL server binaries (initdb, pg_ctl) not found under {PG_BIN_GLOB}; "
@@ -137,7 +150,13 @@ def pg_url():
         if on_ci():
             pytest.fail(f"{message} (CI=true: the PostgreSQL tests must run on CI; .ci/run installs it)")
         pytest.skip(message)
-    server = PostgresServer(bin_dir)
+    return PostgresServer(bin_dir)
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """`postgresql+psycopg://postgres@127.0.0.1:PORT/churn_test` on a throwaway server (a few seconds to start)."""
+    server = pg_server_or_skip()
     try:
         started = time.perf_counter()
         server.start()

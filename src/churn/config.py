@@ -65,8 +65,10 @@ class SourceConfig(Section):
 
     location: str = "sqlite:///data/demo/history.db"
     tables: dict[str, TableMapping] = Field(default_factory=dict)
-    pull_retries: int = 2
-    pull_retry_delay_seconds: float = 5.0
+    # A connection that fails or drops mid-pull is tried again this many times (the pull starts over), waiting
+    # pull_retry_delay_seconds, then twice that, ... (at most 60 s); then the run fails naming the source.
+    pull_retries: int = Field(2, ge=0)
+    pull_retry_delay_seconds: float = Field(5.0, ge=0)
 
     @field_validator("tables")
     @classmethod
@@ -401,6 +403,10 @@ class PublishConfig(Section):
     url: str | None = None
     table: str = "retention_actions"
     chunksize: int = Field(5000, gt=0)
+    # A connection that fails or drops is tried again this many times, waiting retry_delay_seconds, then twice
+    # that, ... (at most 60 s); each attempt is one transaction, so a retried publish never duplicates rows.
+    retries: int = Field(2, ge=0)
+    retry_delay_seconds: float = Field(5.0, ge=0)
 
     @field_validator("table")
     @classmethod

@@ -486,7 +486,8 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
     if publish_url:
         listing = io.read_parquet(out_dir / "retention_list.parquet")
         summary["published"] = io.publish_retention_list(listing, publish_url, str(as_of.date()), cfg.publish.table,
-                                                         chunksize=cfg.publish.chunksize)
+                                                         chunksize=cfg.publish.chunksize, retries=cfg.publish.retries,
+                                                         retry_delay_seconds=cfg.publish.retry_delay_seconds)
     io.write_json(summary, out_dir / "run_summary.json")
     summary["mlflow_run_id"] = tracking.log_scoring(
         cfg.tracking, {"as_of": str(as_of.date()), "model": summary["model"], "source": shown_location(cfg.source.location)},

@@ -8,6 +8,7 @@ re-run job never leaves a half-written or duplicated output.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
@@ -22,6 +23,9 @@ from churn.ops._secrets import resolve_location, scrub, shown_location
 from churn.vocab import TABLES
 
 FILE_SUFFIXES = (".parquet", ".csv", ".xlsx", ".xls")
+log = logging.getLogger(__name__)
+# Waits between attempts double from the configured delay up to this.
+MAX_RETRY_WAIT_SECONDS = 60.0
 
 
 class SourceError(RuntimeError):
@@ -43,7 +47,7 @@ def read_source(cfg: SourceConfig) -> dict[str, pd.DataFrame]:
     """Pull every canonical table the source has, renamed to canonical columns."""
     location = normalise_location(cfg.location)
     if is_database_url(location):
-        tables = _read_database(location, cfg.tables)
+        tables = _read_database(location, cfg.tables, cfg.pull_retries, cfg.pull_retry_delay_seconds)
     else:
         tables = _read_folder(Path(resolve_location(location, "source.location")), cfg.tables)
     if "orders" not in tables and "customers" not in tables:
@@ -100,17 +104,73 @@ def _read_only_engine(url: str):
     return engine
 
 
-def _read_database(location: str, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
-    """`location` may hold `${NAME}` references: resolved here, when connecting; messages show it masked."""
+def transient(err: BaseException) -> bool:
+    """Whether a database error is worth another attempt: a connection that failed, dropped or timed out, or a
+    SQLite database busy with another writer; not a mapping's or the data's fault."""
     import sqlalchemy as sa
 
+    if isinstance(err, sa.exc.DBAPIError) and err.connection_invalidated:
+        return True
+    # SQLSTATE classes no retry mends: credentials (28), no such database (3D), syntax or access rule (42).
+    if str(getattr(getattr(err, "orig", None), "sqlstate", None) or "")[:2] in ("28", "3D", "42"):
+        return False
+    text = str(getattr(err, "orig", None) or err).lower()
+    if "sqlite" in type(getattr(err, "orig", None) or err).__module__:
+        return "locked" in text or "busy" in text
+    return isinstance(err, (sa.exc.OperationalError, sa.exc.InterfaceError))
+
+
+def with_retries(call, what: str, retries: int, delay: float, fail):
+    """`call()`, attempted again after a transient database error (`transient`) up to `retries` times, waiting
+    `delay`, 2x, 4x ... seconds (at most MAX_RETRY_WAIT_SECONDS) and logging each wait; when every attempt
+    failed, `fail(err, attempts, seconds)` gives the error to raise."""
+    import time
+
+    import tenacity
+
+    started = time.monotonic()
+
+    def waiting(state: tenacity.RetryCallState) -> None:
+        log.warning("%s: %s; attempt %d of %d in %.1f s", what, _first_line(state.outcome.exception()),
+                    state.attempt_number + 1, retries + 1, state.next_action.sleep)
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(retries + 1),
+        wait=tenacity.wait_exponential(multiplier=delay, min=delay, max=max(delay, MAX_RETRY_WAIT_SECONDS)),
+        retry=tenacity.retry_if_exception(transient), before_sleep=waiting, reraise=True)
+    try:
+        return retrying(call)
+    except Exception as err:
+        if transient(err):
+            raise fail(err, retrying.statistics.get("attempt_number", 1), time.monotonic() - started) from err
+        raise
+
+
+def _read_database(location: str, mappings: dict[str, TableMapping], retries: int = 0,
+                   delay: float = 0.0) -> dict[str, pd.DataFrame]:
+    """`location` may hold `${NAME}` references: resolved here, when connecting; messages show it masked.
+    A connection that fails or drops is tried again (`with_retries`); the pull starts over, as it only reads."""
     shown = shown_location(location)
     url = resolve_location(location, "source.location")
+
+    def fail(err, attempts, seconds):
+        return SourceError(f"cannot pull from the database {shown}: {scrub(_first_line(err), url)} ({attempts} "
+                           f"attempt(s) over {seconds:.0f} s; source.pull_retries sets how many)")
+
+    return with_retries(lambda: _read_database_once(url, shown, mappings), f"pulling from {shown}", retries, delay,
+                        fail)
+
+
+def _read_database_once(url: str, shown: str, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
+    import sqlalchemy as sa
+
     engine = _read_only_engine(url)
     try:
         try:
             connection = engine.connect()
         except sa.exc.DBAPIError as err:
+            if transient(err):
+                raise  # tried again by with_retries, which reports it if it never comes back
             raise SourceError(f"cannot connect to the database {shown}: {scrub(_first_line(err), url)}") from err
         with connection as conn, conn.begin() as transaction:
             present = set(sa.inspect(conn).get_table_names())
@@ -132,6 +192,10 @@ def _read_database(location: str, mappings: dict[str, TableMapping]) -> dict[str
                         _check_mapped_columns(name, mapping, columns, f"table {table!r}")
                         df = pd.read_sql_table(table, conn)
                 except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as err:
+                    if transient(err):
+                        raise  # the connection, not the mapping: tried again
+                    if err.__cause__ is not None and transient(err.__cause__):
+                        raise err.__cause__ from None
                     what = "the SQL mapping" if mapping.query else f"reading table {mapping.table or name!r}"
                     raise SourceError(f"{name}: {what} failed on {shown} (sources are opened read-only): "
                                       f"{scrub(_first_line(err.__cause__ or err), url)}") from err
@@ -392,13 +456,15 @@ class PublishError(RuntimeError):
 
 
 def publish_retention_list(
-    listing: pd.DataFrame, url: str, run_id: str, table: str = "retention_actions", *, chunksize: int = 5_000
+    listing: pd.DataFrame, url: str, run_id: str, table: str = "retention_actions", *, chunksize: int = 5_000,
+    retries: int = 0, retry_delay_seconds: float = 0.0,
 ) -> dict:
     """Write the retention list into `table` of the SQLAlchemy database at `url`, keyed by (run_id, customer_id).
 
     One transaction: create the table if it does not exist (primary key (run_id, customer_id), the
     list's columns and `published_at`), delete the rows of `run_id`, insert the list in chunks.
-    Re-publishing a run replaces its rows; other runs' rows stay. Any failure rolls everything back.
+    Re-publishing a run replaces its rows; other runs' rows stay. Any failure rolls everything back; a
+    connection that fails or drops is tried again `retries` times (`with_retries`).
     `table` may be `schema.table`. An existing table gets the list's new columns (empty for earlier runs);
     one with other columns is refused (PublishError).
     """
@@ -445,28 +511,38 @@ def publish_retention_list(
 
     location = normalise_location(url)
     url = resolve_location(location, "publish.url")
-    engine = _transactional_engine(url)
-    try:
-        with engine.begin() as conn:
-            if schema and schema not in sa.inspect(conn).get_schema_names():
-                raise PublishError(f"publish.table {table!r}: the database has no schema {schema!r} (churn creates "
-                                   f"the table, not the schema)")
-            conn.execute(sa.schema.CreateTable(target, if_not_exists=True))
-            _check_columns(conn, target, table)
-            if conn.dialect.name == "postgresql":
-                # Readers go on; concurrent publishers wait, so two runs never interleave delete + insert.
-                conn.execute(sa.text(f"LOCK TABLE {conn.dialect.identifier_preparer.format_table(target)} "
-                                     "IN SHARE ROW EXCLUSIVE MODE"))
-            conn.execute(sa.delete(target).where(target.c.run_id == run_id))
-            for start in range(0, len(rows), max(1, chunksize)):
-                conn.execute(sa.insert(target), rows[start:start + chunksize])
-            in_table = conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one()
-    except sa.exc.SQLAlchemyError as exc:
+    shown = shown_location(location)
+
+    def attempt() -> int:
+        engine = _transactional_engine(url)
+        try:
+            with engine.begin() as conn:
+                if schema and schema not in sa.inspect(conn).get_schema_names():
+                    raise PublishError(f"publish.table {table!r}: the database has no schema {schema!r} (churn "
+                                       f"creates the table, not the schema)")
+                conn.execute(sa.schema.CreateTable(target, if_not_exists=True))
+                _check_columns(conn, target, table)
+                if conn.dialect.name == "postgresql":
+                    # Readers go on; concurrent publishers wait, so two runs never interleave delete + insert.
+                    conn.execute(sa.text(f"LOCK TABLE {conn.dialect.identifier_preparer.format_table(target)} "
+                                         "IN SHARE ROW EXCLUSIVE MODE"))
+                conn.execute(sa.delete(target).where(target.c.run_id == run_id))
+                for start in range(0, len(rows), max(1, chunksize)):
+                    conn.execute(sa.insert(target), rows[start:start + chunksize])
+                return conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one()
+        finally:
+            engine.dispose()
+
+    def failed(exc, attempts: int | None = None, seconds: float | None = None) -> PublishError:
         # The driver's message only: SQLAlchemy's text would add the statement's parameters, the list's rows.
-        raise PublishError(f"publishing run {run_id!r} to table {table!r} failed, nothing was changed "
-                           f"({shown_location(location)}): {scrub(_first_line(exc), url)}") from exc
-    finally:
-        engine.dispose()
+        tried = f" ({attempts} attempt(s) over {seconds:.0f} s; publish.retries sets how many)" if attempts else ""
+        return PublishError(f"publishing run {run_id!r} to table {table!r} failed, nothing was changed ({shown}): "
+                            f"{scrub(_first_line(exc), url)}{tried}")
+
+    try:  # one transaction per attempt: a retried publish replaces the run's rows, as a re-run does
+        in_table = with_retries(attempt, f"publishing to {shown}", retries, retry_delay_seconds, failed)
+    except sa.exc.SQLAlchemyError as exc:
+        raise failed(exc) from exc
     return {"table": table, "run_id": run_id, "rows_written": len(rows), "rows_in_table": int(in_table)}
 
 
