@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from churn.config import Config, load_config
-from churn.ops import Workspace, confine_folders
+from churn.ops import Workspace, confine_folders, exclusive_workdir, note_run
 from churn.terminal import timed_stage
 
 
@@ -41,6 +43,33 @@ def setup(config: str, data: str | None, horizon_days: int | None, active_days: 
     to stay in the project (a deployment's parameters do not pass through the CLI)."""
     confine_folders({"workdir": workdir, "models": models, "metrics": metrics, "out": out})
     return load(config, data, horizon_days, active_days), Workspace(Path(workdir), Path(models), Path(metrics))
+
+
+@contextmanager
+def claimed(cfg: Config, ws: Workspace, what: str) -> Iterator[None]:
+    """The flow run holds its work folder (one run at a time; `churn.ops.exclusive_workdir`). A flow run that
+    held it before and was killed is marked Crashed in Prefect, so that none is left Running forever."""
+    from prefect.runtime import flow_run
+
+    with exclusive_workdir(ws.root, what, cfg.schedule.wait_for_other_run_minutes * 60) as leftover:
+        if leftover and leftover.get("flow_run_id"):
+            _crash_if_running(leftover)
+        note_run(ws.root, flow_run_id=str(flow_run.id) if flow_run.id else None)
+        yield
+
+
+def _crash_if_running(leftover: dict) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.states import Crashed
+
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(leftover["flow_run_id"])
+        except Exception:  # noqa: BLE001 - another server's run, or deleted: nothing to mark
+            return
+        if run.state and not run.state.is_final():
+            client.set_flow_run_state(run.id, Crashed(message=f"process {leftover.get('pid')} ended without "
+                                                      f"finishing (killed); found by the next run"), force=True)
 
 
 def pull_and_validate(cfg: Config, ws: Workspace) -> tuple[dict, dict]:

@@ -12,7 +12,7 @@ from prefect.artifacts import create_markdown_artifact
 from churn import runners
 from churn.monitor import check_drift
 from churn.report import scoring_lines, scoring_markdown
-from pipelines.common import as_task, pull_and_validate, setup
+from pipelines.common import as_task, claimed, pull_and_validate, setup
 
 
 @flow(name="churn-scoring", log_prints=True)
@@ -29,22 +29,23 @@ def scoring_flow(
     metrics: str = "metrics",
 ) -> dict:
     cfg, ws = setup(config, data, horizon_days, active_days, workdir, models, metrics, out)
-    day = runners.resolve_as_of(cfg, as_of)
-    as_task(runners.run_find_model, cfg)(cfg, model)
-    pulled, validation = pull_and_validate(cfg, ws)
-    features = as_task(runners.run_scoring_features, cfg)(cfg, ws, day)
-    value = as_task(runners.run_value, cfg)(cfg, ws, day)
-    effects = as_task(runners.run_effects, cfg)(cfg, ws, day)
-    scored = as_task(runners.run_score, cfg)(cfg, ws, day, model)
-    as_task(runners.run_decide, cfg)(cfg, ws, day, Path(out))
-    realised = as_task(runners.run_monitor, cfg)(cfg, ws, day, Path(out) / "runs")
-    report = as_task(runners.run_report, cfg)(cfg, ws, day, Path(out))
-    listing = as_task(runners.run_publish, cfg)(cfg, ws, day, Path(out))
-    logger = get_run_logger()
-    for line in scoring_lines(listing):  # a served run's log reads like the CLI
-        logger.info(line)
-    create_markdown_artifact(key=f"churn-scoring-{day.date()}", description=f"Churn scoring run of {day.date()}",
-                             markdown=scoring_markdown(listing))
-    check_drift(listing.get("drift"), cfg.monitor.fail_on_drift)  # after the list is out: it is named, not lost
-    return {"pulled": pulled, "validation": validation, "features": features, "value": value, "effects": effects,
-            "scored": scored, "realised": realised, "report": report, "list": listing}
+    with claimed(cfg, ws, "scoring"):
+        day = runners.resolve_as_of(cfg, as_of)
+        as_task(runners.run_find_model, cfg)(cfg, model)
+        pulled, validation = pull_and_validate(cfg, ws)
+        features = as_task(runners.run_scoring_features, cfg)(cfg, ws, day)
+        value = as_task(runners.run_value, cfg)(cfg, ws, day)
+        effects = as_task(runners.run_effects, cfg)(cfg, ws, day)
+        scored = as_task(runners.run_score, cfg)(cfg, ws, day, model)
+        as_task(runners.run_decide, cfg)(cfg, ws, day, Path(out))
+        realised = as_task(runners.run_monitor, cfg)(cfg, ws, day, Path(out) / "runs")
+        report = as_task(runners.run_report, cfg)(cfg, ws, day, Path(out))
+        listing = as_task(runners.run_publish, cfg)(cfg, ws, day, Path(out))
+        logger = get_run_logger()
+        for line in scoring_lines(listing):  # a served run's log reads like the CLI
+            logger.info(line)
+        create_markdown_artifact(key=f"churn-scoring-{day.date()}", description=f"Churn scoring run of {day.date()}",
+                                 markdown=scoring_markdown(listing))
+        check_drift(listing.get("drift"), cfg.monitor.fail_on_drift)  # after the list is out: it is named, not lost
+        return {"pulled": pulled, "validation": validation, "features": features, "value": value, "effects": effects,
+                "scored": scored, "realised": realised, "report": report, "list": listing}

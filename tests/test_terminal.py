@@ -84,7 +84,7 @@ def _broken_config(tmp_path, fast_config) -> str:
 @pytest.mark.parametrize("case, message", [
     ("missing column", "table `orders` is missing required column(s) ['amount']"),
     ("bad config", "train.bogus: Extra inputs are not permitted (got 1)"),
-    ("unreachable source", "cannot connect to the database postgresql+psycopg://churn:***@127.0.0.1:9/crm"),
+    ("unreachable source", "cannot pull from the database postgresql+psycopg://churn:***@127.0.0.1:9/crm"),
     ("no champion", "no model models:/churn@champion in the registry"),
     ("horizon not passed", "-day horizon after the run of 2026-09-01 ends on"),
 ])
@@ -98,6 +98,9 @@ def test_expected_errors_print_one_clear_message_and_no_traceback(case, message,
         config = _broken_config(tmp_path, fast_config)
     elif case == "unreachable source":
         data = "postgresql+psycopg://churn:s3cret@127.0.0.1:9/crm?connect_timeout=5"
+        config = tmp_path / "quick-retries.yaml"  # retried as configured, without the default waits
+        config.write_text(f"extends: {fast_config}\nsource:\n  pull_retry_delay_seconds: 0.1\n")
+        config = str(config)
     elif case == "no champion":
         command = "score"
     args = [command, "--config", config, "--data", data, "--as-of", DEMO_AS_OF, "--workdir", str(tmp_path / "w")]
@@ -105,7 +108,6 @@ def test_expected_errors_print_one_clear_message_and_no_traceback(case, message,
         command = "effect"
         args = ["effect", "--as-of", "2026-09-01", "--config", config, "--data", data, "--workdir", str(tmp_path / "w"),
                 "--runs", str(tmp_path / "runs")]
-    # Retries would only repeat the connection error; the env keeps the test fast.
     code, out = churn(*args, cwd=tmp_path, env={"PREFECT_API_URL": prefect_api,
                                                 "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}"})
     assert code == ERROR_EXIT, out
@@ -117,6 +119,8 @@ def test_expected_errors_print_one_clear_message_and_no_traceback(case, message,
         assert "✗ " in out and "its full log is in" in out, out
     if case == "no champion":  # looked up first: nothing pulled for a run that cannot score
         assert "✗ find-model" in out and "✓ pull" not in out, out
+    if case == "unreachable source":  # each wait is shown, the password masked
+        assert "attempt 3 of 3" in out and "(3 attempt(s) over" in flat, out
     assert "s3cret" not in out
 
 

@@ -75,10 +75,10 @@ def _options(
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors the project raises on purpose: they print one clear line, no traceback."""
     from churn.data import ContractError, DataQualityError
-    from churn.ops import PublishError, SourceError
+    from churn.ops import PublishError, RunInProgress, SourceError
     from churn.terminal import OrchestratorUnavailable
 
-    return (SourceError, PublishError, ContractError, DataQualityError, OrchestratorUnavailable, LookupError,
+    return (SourceError, PublishError, RunInProgress, ContractError, DataQualityError, OrchestratorUnavailable, LookupError,
             FileNotFoundError, ValueError)
 
 

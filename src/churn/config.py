@@ -435,6 +435,8 @@ class ScheduleConfig(Section):
     # disk shows as a failed run instead of one left Running.
     flow_timeout_minutes: int = Field(240, gt=0)
     task_timeout_minutes: int = Field(120, gt=0)
+    # A run waits this long for another run using the same work folder (one at a time: they share its files).
+    wait_for_other_run_minutes: float = Field(60, ge=0)
 
 
 class DemoShiftConfig(Section):

@@ -64,7 +64,10 @@ def shown_location(location: str | None) -> str | None:
     if secret_keys:
         url = url.update_query_dict({k: _PLACEHOLDER for k in secret_keys})
     password = str(url.password) if url.password is not None else None
-    return _render(url, password if password and REFERENCE.fullmatch(password) else MASK)
+    # A reference is shown as written, but the one the CLI made of a password typed into --data: the user typed
+    # a password there, not a variable they know of.
+    keep = password and REFERENCE.fullmatch(password) and password != f"${{{DATA_PASSWORD_ENV}}}"
+    return _render(url, password if keep else MASK)
 
 
 # Stands in for a password while SQLAlchemy renders a URL (it would URL-encode `***` and a reference's `${}`).
