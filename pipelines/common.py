@@ -47,29 +47,41 @@ def setup(config: str, data: str | None, horizon_days: int | None, active_days: 
 
 @contextmanager
 def claimed(cfg: Config, ws: Workspace, what: str) -> Iterator[None]:
-    """The flow run holds its work folder (one run at a time; `churn.ops.exclusive_workdir`). A flow run that
-    held it before and was killed is marked Crashed in Prefect, so that none is left Running forever."""
+    """The flow run holds its work folder (one run at a time; `churn.ops.exclusive_workdir`). Any other churn flow
+    run still marked Running on this folder is then dead (it would hold the folder): it is marked Crashed, so that
+    a killed run is not left Running forever."""
     from prefect.runtime import flow_run
 
-    with exclusive_workdir(ws.root, what, cfg.schedule.wait_for_other_run_minutes * 60) as leftover:
-        if leftover and leftover.get("flow_run_id"):
-            _crash_if_running(leftover)
+    with exclusive_workdir(ws.root, what, cfg.schedule.wait_for_other_run_minutes * 60):
         note_run(ws.root, flow_run_id=str(flow_run.id) if flow_run.id else None)
+        _crash_stale_runs(ws.root, str(flow_run.id) if flow_run.id else None)
         yield
 
 
-def _crash_if_running(leftover: dict) -> None:
+CHURN_FLOWS = ("churn-training", "churn-scoring")
+
+
+def _crash_stale_runs(workdir: Path, current: str | None) -> None:
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowFilter,
+        FlowFilterName,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
     from prefect.states import Crashed
 
+    here = workdir.resolve()
     with get_client(sync_client=True) as client:
-        try:
-            run = client.read_flow_run(leftover["flow_run_id"])
-        except Exception:  # noqa: BLE001 - another server's run, or deleted: nothing to mark
-            return
-        if run.state and not run.state.is_final():
-            client.set_flow_run_state(run.id, Crashed(message=f"process {leftover.get('pid')} ended without "
-                                                      f"finishing (killed); found by the next run"), force=True)
+        running = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=list(CHURN_FLOWS))),
+            flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.RUNNING]))))
+        for run in running:
+            if str(run.id) != current and Path(run.parameters.get("workdir") or "data/work").resolve() == here:
+                client.set_flow_run_state(run.id, Crashed(message=f"its process ended without finishing (killed); "
+                                                          f"found by run {current} on the same work folder"), force=True)
 
 
 def pull_and_validate(cfg: Config, ws: Workspace) -> tuple[dict, dict]:

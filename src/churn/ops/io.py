@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import tempfile
+from glob import escape as glob_escape
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -359,6 +360,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to `path`; it replaces `path` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A temporary file of this path left behind is a write that was killed: runs of a folder go one at a time.
+    for stale in path.parent.glob(f".{glob_escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
