@@ -75,8 +75,6 @@ PAYLOADS = [
     "main.orders",
     "temp.orders",
 ]
-# Names a table or column may legitimately have on a CRM database (spaces, Chinese, dashes), read safely as
-# long as they are in the catalogue; they are no payloads.
 assert len(PAYLOADS) >= 50
 
 
@@ -171,6 +169,7 @@ def test_plain_publish_table_names_are_accepted(name):
 
 
 def test_a_table_named_like_a_crm_export_is_read_when_it_is_in_the_catalogue(tmp_path, tables):
+    # Spaces, Chinese and dashes are no payloads: such a name is read, quoted, when the catalogue has it.
     url = f"sqlite:///{tmp_path / 'crm.db'}"
     _load(url, {"销售 订单-2026": tables["orders"].rename(columns={"amount": "金额 (¥)"})})
     got = io.read_source(SourceConfig(location=url, tables={
