@@ -11,7 +11,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from churn.config import Config, load_config
-from churn.ops import Workspace, confine_folders, exclusive_workdir, note_run
+from churn.ops import Workspace, confine_folders, exclusive_workdir
 from churn.terminal import timed_stage
 
 
@@ -53,7 +53,6 @@ def claimed(cfg: Config, ws: Workspace, what: str) -> Iterator[None]:
     from prefect.runtime import flow_run
 
     with exclusive_workdir(ws.root, what, cfg.schedule.wait_for_other_run_minutes * 60):
-        note_run(ws.root, flow_run_id=str(flow_run.id) if flow_run.id else None)
         _crash_stale_runs(ws.root, str(flow_run.id) if flow_run.id else None)
         yield
 

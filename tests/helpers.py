@@ -148,3 +148,17 @@ def recorded_reasons(tables: dict[str, pd.DataFrame], truth: pd.DataFrame, seed:
                     rng.choice(list(PLANTED[:4]), len(lost)))
     return pd.DataFrame({"customer_id": lost.index, "ts": last[lost.index].to_numpy() + pd.Timedelta(days=30),
                          "cause": said}).query("ts < @END")
+
+
+def write_database(url: str, tables: dict[str, pd.DataFrame]) -> str:
+    """Write `tables` into the database at `url` (SQLite or PostgreSQL), one table each; returns the URL."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for name, df in tables.items():
+                df.to_sql(name, conn, index=False)
+    finally:
+        engine.dispose()
+    return url

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from helpers import DEMO_AS_OF
+from helpers import DEMO_AS_OF, write_database
 from pg import create_database
 
 PLANTED = "Planted-S3cret!pw"
@@ -24,14 +24,7 @@ def test_a_planted_password_is_written_nowhere(prefect_server, tracking_uri, tmp
 
     from churn.cli import score, train
 
-    source = create_database(pg_url, f"crm_{uuid.uuid4().hex[:8]}")
-    engine = sa.create_engine(source)
-    try:
-        with engine.begin() as conn:
-            for name, df in small_business[1].items():
-                df.to_sql(name, conn, index=False)
-    finally:
-        engine.dispose()
+    source = write_database(create_database(pg_url, f"crm_{uuid.uuid4().hex[:8]}"), small_business[1])
     # The test server trusts every login: the planted password connects, as a real one would.
     with_password = sa.make_url(source).set(password=PLANTED).render_as_string(hide_password=False)
     monkeypatch.setenv("CHURN_PUBLISH_URL", with_password)

@@ -78,8 +78,8 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from churn.ops import PublishError, RunInProgress, SourceError
     from churn.terminal import OrchestratorUnavailable
 
-    return (SourceError, PublishError, RunInProgress, ContractError, DataQualityError, OrchestratorUnavailable, LookupError,
-            FileNotFoundError, ValueError)
+    return (SourceError, PublishError, RunInProgress, ContractError, DataQualityError, OrchestratorUnavailable,
+            LookupError, FileNotFoundError, ValueError)
 
 
 def _exit_status(err: BaseException) -> int:

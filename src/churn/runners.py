@@ -43,7 +43,8 @@ def run_pull(cfg: Config, ws: Workspace) -> dict:
     pulled_at = pd.Timestamp.now(tz="UTC")
     io.replace_tables({name: _text_objects(df) for name, df in tables.items()}, ws.raw)
     notes = [df.attrs["note"] for df in tables.values() if df.attrs.get("note")]  # how files were read
-    io.write_json({"pulled_at": str(pulled_at), "source": shown_location(cfg.source.location), "notes": notes}, ws.raw / "pull.json")
+    io.write_json({"pulled_at": str(pulled_at), "source": shown_location(cfg.source.location), "notes": notes},
+                  ws.raw / "pull.json")
     return {name: len(df) for name, df in tables.items()}
 
 
@@ -490,7 +491,8 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
                                                          retry_delay_seconds=cfg.publish.retry_delay_seconds)
     io.write_json(summary, out_dir / "run_summary.json")
     summary["mlflow_run_id"] = tracking.log_scoring(
-        cfg.tracking, {"as_of": str(as_of.date()), "model": summary["model"], "source": shown_location(cfg.source.location)},
+        cfg.tracking,
+        {"as_of": str(as_of.date()), "model": summary["model"], "source": shown_location(cfg.source.location)},
         {k: summary[k] for k in ("customers_scored", "customers_at_risk", "value_at_risk", "budget_used",
                                  "expected_value_retained", "customers_lapsed", "value_lapsed") if k in summary}
         | ({"winback_budget_used": summary["winback"]["budget_used"]} if summary.get("winback") else {})

@@ -7,7 +7,7 @@ import uuid
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import CONFIG, make_history
+from helpers import CONFIG, make_history, write_database
 from pg import create_database
 
 from churn.config import ConfigError, PublishConfig, SourceConfig, TableMapping, load_config
@@ -83,23 +83,12 @@ def tables():
     return make_history(n_customers=30, seed=5)
 
 
-def _load(url: str, tables: dict[str, pd.DataFrame]) -> str:
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for name, df in tables.items():
-                df.to_sql(name, conn, index=False)
-    finally:
-        engine.dispose()
-    return url
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, tmp_path, tables):
     if request.param == "sqlite":
-        return _load(f"sqlite:///{tmp_path / 'crm.db'}", tables)
+        return write_database(f"sqlite:///{tmp_path / 'crm.db'}", tables)
     url = create_database(request.getfixturevalue("pg_url"), f"inject_{uuid.uuid4().hex[:8]}")
-    return _load(url, tables)
+    return write_database(url, tables)
 
 
 def _snapshot(url: str) -> dict:
@@ -171,7 +160,7 @@ def test_plain_publish_table_names_are_accepted(name):
 def test_a_table_named_like_a_crm_export_is_read_when_it_is_in_the_catalogue(tmp_path, tables):
     # Spaces, Chinese and dashes are no payloads: such a name is read, quoted, when the catalogue has it.
     url = f"sqlite:///{tmp_path / 'crm.db'}"
-    _load(url, {"销售 订单-2026": tables["orders"].rename(columns={"amount": "金额 (¥)"})})
+    write_database(url, {"销售 订单-2026": tables["orders"].rename(columns={"amount": "金额 (¥)"})})
     got = io.read_source(SourceConfig(location=url, tables={
         "orders": TableMapping(table="销售 订单-2026", columns={"amount": "金额 (¥)"})}))
     assert got["orders"]["amount"].sum() == pytest.approx(tables["orders"]["amount"].sum())

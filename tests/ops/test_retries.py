@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import make_history
+from helpers import make_history, write_database
 from pg import pg_server_or_skip
 
 from churn.config import SourceConfig, TableMapping
@@ -39,14 +39,7 @@ def source(server, history):
     """A database with the history; its URL carries a password (the server trusts every login)."""
     if not (server.data / "postmaster.pid").exists():
         server.restart()
-    url = server.create_database(f"crm_{time.monotonic_ns()}")
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for name, df in history.items():
-                df.to_sql(name, conn, index=False)
-    finally:
-        engine.dispose()
+    url = write_database(server.create_database(f"crm_{time.monotonic_ns()}"), history)
     return sa.make_url(url).set(password=PASSWORD).render_as_string(hide_password=False)
 
 

@@ -10,14 +10,13 @@ import time
 
 import pytest
 
-from churn.ops import RunInProgress, exclusive_workdir, note_run
+from churn.ops import RunInProgress, exclusive_workdir
 from churn.ops._runs import RECORD_FILE
 
 HOLD = textwrap.dedent("""
     import os, signal, sys, time
-    from churn.ops import exclusive_workdir, note_run
-    with exclusive_workdir(sys.argv[1], "scoring", 0) as leftover:
-        note_run(sys.argv[1], flow_run_id="run-in-child")
+    from churn.ops import exclusive_workdir
+    with exclusive_workdir(sys.argv[1], "scoring", 0):
         print("held", flush=True)
         if sys.argv[2] == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
@@ -32,10 +31,8 @@ def _holder(workdir, how: str) -> subprocess.Popen:
 
 
 def test_a_run_that_ends_leaves_no_record(tmp_path):
-    with exclusive_workdir(tmp_path, "scoring", 0) as leftover:
-        assert leftover is None
-        note_run(tmp_path, flow_run_id="abc")
-        assert json.loads((tmp_path / RECORD_FILE).read_text())["flow_run_id"] == "abc"
+    with exclusive_workdir(tmp_path, "scoring", 0):
+        assert json.loads((tmp_path / RECORD_FILE).read_text())["pid"] == os.getpid()
     with pytest.raises(ValueError, match="boom"), exclusive_workdir(tmp_path, "scoring", 0):
         raise ValueError("boom")
     assert not (tmp_path / RECORD_FILE).exists()
@@ -58,16 +55,16 @@ def test_a_second_run_waits_then_gives_up_naming_the_first(tmp_path):
 def test_a_second_run_goes_on_when_the_first_finishes(tmp_path):
     child = _holder(tmp_path, "1.5")
     started = time.monotonic()
-    with exclusive_workdir(tmp_path, "scoring", 30) as leftover:
-        assert time.monotonic() - started >= 1.0 and leftover is None  # it waited for the first to end cleanly
+    with exclusive_workdir(tmp_path, "scoring", 30):
+        assert time.monotonic() - started >= 1.0  # it waited for the first to end
     child.wait()
 
 
-def test_a_killed_run_releases_the_folder_and_leaves_its_trace(tmp_path):
+def test_a_killed_run_releases_the_folder(tmp_path):
     child = _holder(tmp_path, "kill")
     assert child.wait() == -signal.SIGKILL
+    assert json.loads((tmp_path / RECORD_FILE).read_text())["pid"] == child.pid  # left by the killed run
     started = time.monotonic()
-    with exclusive_workdir(tmp_path, "scoring", 30) as leftover:
+    with exclusive_workdir(tmp_path, "scoring", 30):
         assert time.monotonic() - started < 5  # the kernel released the lock with the process
-        assert leftover["pid"] == child.pid and leftover["flow_run_id"] == "run-in-child"
         assert json.loads((tmp_path / RECORD_FILE).read_text())["pid"] == os.getpid()

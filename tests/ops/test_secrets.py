@@ -14,7 +14,7 @@ PLANTED = "Planted-S3cret!pw"
 
 @pytest.mark.parametrize("location, shown", [
     ("postgresql+psycopg://churn:p%40ss-word@db:5432/crm", "postgresql+psycopg://churn:***@db:5432/crm"),
-    ("postgresql://churn:${CHURN_DB_PASSWORD}@db/crm", "postgresql://churn:${CHURN_DB_PASSWORD}@db/crm"),
+    ("postgresql://churn:${CHURN_DB_PASSWORD}@db/crm", "postgresql://churn:***@db/crm"),
     ("postgresql://churn@db/crm?password=hunter22&sslmode=require", "postgresql://churn@db/crm?password=***&sslmode=require"),
     ("mysql+pymysql://u:pa:ss@host/db", "mysql+pymysql://u:***@host/db"),
     ("postgresql://churn@db/crm", "postgresql://churn@db/crm"),

@@ -9,7 +9,7 @@ import tracking`, so stages that only read and write files do not load the model
 """
 
 from churn.ops import io
-from churn.ops._runs import RunInProgress, exclusive_workdir, note_run
+from churn.ops._runs import RunInProgress, exclusive_workdir
 from churn.ops._secrets import SecretNotSet, move_password_to_environment, resolve_location, shown_location
 from churn.ops._workspace import (
     ALLOWED_ROOTS_ENV,
@@ -23,4 +23,4 @@ from churn.ops.io import PublishError, SourceError
 
 __all__ = ["ALLOWED_ROOTS_ENV", "OutsideProjectError", "PublishError", "RunInProgress", "SecretNotSet", "SourceError",
            "Workspace", "allowed_roots", "confine", "confine_folders", "exclusive_workdir", "io",
-           "move_password_to_environment", "note_run", "resolve_location", "shown_location"]
+           "move_password_to_environment", "resolve_location", "shown_location"]

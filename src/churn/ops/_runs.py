@@ -1,9 +1,8 @@
-"""One run per work folder at a time, and a trace of a run that did not finish.
+"""One run per work folder at a time.
 
 A run holds an OS file lock on `<workdir>/.churn-run.lock` (released by the OS when the process ends, however
-it ends, a SIGKILL included) and writes `<workdir>/.churn-run.json` (pid, start, what, and the orchestrator's
-run id). The record is removed when the run ends; one found by the next run is the trace of a run that was
-killed, so that run can be marked as crashed rather than left Running.
+it ends, a SIGKILL included) and writes `<workdir>/.churn-run.json` (pid, start, what) while it runs, so that a
+run waiting for the folder can say which run it waits for.
 """
 
 from __future__ import annotations
@@ -33,9 +32,9 @@ def _read(path: Path) -> dict | None:
 
 
 @contextmanager
-def exclusive_workdir(workdir: str | Path, what: str, wait_seconds: float) -> Iterator[dict | None]:
+def exclusive_workdir(workdir: str | Path, what: str, wait_seconds: float) -> Iterator[None]:
     """Hold the work folder for one run, waiting up to `wait_seconds` for a run that holds it (RunInProgress
-    after that). Yields the record a previous run left behind if it never finished (killed), else None."""
+    after that)."""
     from filelock import FileLock, Timeout
 
     folder = Path(workdir)
@@ -56,19 +55,12 @@ def exclusive_workdir(workdir: str | Path, what: str, wait_seconds: float) -> It
                 f"is using {folder} and did not finish within {wait_seconds:.0f} s; wait for it, or give this run "
                 f"its own --workdir (schedule.wait_for_other_run_minutes sets the wait)") from None
     try:
-        leftover = _read(record)
         _write(record, {"pid": os.getpid(), "what": what,
                         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
-        yield leftover
-    finally:  # a run that ends, failed or not, leaves no record; only a killed one does
+        yield
+    finally:  # a run that ends, failed or not, leaves no record (a killed one's is overwritten by the next)
         record.unlink(missing_ok=True)
         lock.release()
-
-
-def note_run(workdir: str | Path, **fields) -> None:
-    """Add fields (e.g. the orchestrator's flow run id) to the record of the run holding the work folder."""
-    record = Path(workdir) / RECORD_FILE
-    _write(record, (_read(record) or {}) | fields)
 
 
 def _write(path: Path, obj: dict) -> None:

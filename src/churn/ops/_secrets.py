@@ -3,8 +3,8 @@
 A location (`source.location`, `publish.url`, `--data`) may name environment variables as `${NAME}`:
 `postgresql+psycopg://churn:${CHURN_DB_PASSWORD}@db.example.com/crm`. The reference is what configs,
 Prefect's flow parameters, DVC's lock file and MLflow see; the value is read from the environment only
-when a connection is opened. Whatever is written or shown goes through `shown_location`, which masks a
-password written into a URL as `***`.
+when a connection is opened. Whatever is written or shown goes through `shown_location`, which shows a URL's
+password (or the reference to it) as `***`.
 """
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def _variable(name: str, what: str) -> str:
 
 
 def shown_location(location: str | None) -> str | None:
-    """The location as it may be written or shown: a password in a URL (user:password@ or ?password=) as
-    `***`; `${NAME}` references are kept, they are not secret. Folders are returned as they are."""
+    """The location as it may be written or shown: a password in a URL (user:password@ or ?password=), or a
+    `${NAME}` reference to one, as `***`. Folders are returned as they are."""
     if not location or not _is_url(location):
         return location
     import sqlalchemy as sa
@@ -63,11 +63,7 @@ def shown_location(location: str | None) -> str | None:
     secret_keys = {k for k in url.query if k.lower() in SECRET_QUERY_KEYS}
     if secret_keys:
         url = url.update_query_dict({k: _PLACEHOLDER for k in secret_keys})
-    password = str(url.password) if url.password is not None else None
-    # A reference is shown as written, but the one the CLI made of a password typed into --data: the user typed
-    # a password there, not a variable they know of.
-    keep = password and REFERENCE.fullmatch(password) and password != f"${{{DATA_PASSWORD_ENV}}}"
-    return _render(url, password if keep else MASK)
+    return _render(url, MASK)
 
 
 # Stands in for a password while SQLAlchemy renders a URL (it would URL-encode `***` and a reference's `${}`).

@@ -11,9 +11,9 @@ import json
 import logging
 import os
 import tempfile
-from glob import escape as glob_escape
 from collections.abc import Iterator
 from contextlib import contextmanager
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 

@@ -347,27 +347,26 @@ def load_model(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str]:
 def load_model_and_reference(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel, str, dict | None, object]:
     """`load_model`, plus the drift reference saved with the model (None for a model saved without one) and its
     input schema (the MLflow signature's inputs; `check_inputs` enforces it)."""
-    label = model_label(uri, cfg)
+    configure(cfg)
+    version_ = _registered_version(uri)  # resolved once: the label and the files are of the same version
+    label = _label(uri, version_)
     resolve_moved_modules()
     with tempfile.TemporaryDirectory() as tmp:
-        pyfunc = mlflow.pyfunc.load_model(verified_model_folder(uri, label, tmp))
+        pyfunc = mlflow.pyfunc.load_model(_verified_folder(uri, version_, label, tmp))
     wrapper = pyfunc.unwrap_python_model()
     return wrapper.model, label, getattr(wrapper, "drift_reference", None), pyfunc.metadata.get_input_schema()
 
 
-def verified_model_folder(uri: str, label: str, tmp: str) -> str:
+def _verified_folder(uri: str, version_, label: str, tmp: str) -> str:
     """The model's folder, its files checked against the hashes recorded for it: a registered version's against
     the registry's tag (downloaded to `tmp` first), a local folder's against its own manifest. Models saved
     before hashes were recorded have none and load as before."""
-    if uri.startswith("models:/"):
-        name, _, alias = uri.removeprefix("models:/").partition("@")
-        if not alias and "/" not in name:  # a logged model's id (models:/m-...): not a registered version
-            return uri
-        client = MlflowClient()
-        mv = (client.get_model_version_by_alias(name, alias) if alias
-              else client.get_model_version(*name.split("/", 1)))
-        folder = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{mv.name}/{mv.version}", dst_path=tmp)
-        recorded = mv.tags.get(FILES_TAG)
+    if version_ is not None:
+        folder = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{version_.name}/{version_.version}",
+                                                     dst_path=tmp)
+        recorded = version_.tags.get(FILES_TAG)
+    elif uri.startswith("models:/"):  # a logged model's id (models:/m-...): not a registered version
+        return uri
     else:
         folder = uri
         manifest = Path(uri) / FILES_MANIFEST
@@ -377,41 +376,47 @@ def verified_model_folder(uri: str, label: str, tmp: str) -> str:
     return folder
 
 
-def model_label(uri: str, cfg: TrackingConfig) -> str:
-    """The version label of a registry URI or local folder, refusing one that does not exist."""
-    configure(cfg)
+def _registered_version(uri: str):
+    """The registry's version a `models:/name@alias` or `models:/name/N` URI names (LookupError when there is
+    none); None for a local folder or a logged model's id (`models:/m-...`)."""
+    if not uri.startswith("models:/"):
+        return None
+    name, _, alias = uri.removeprefix("models:/").partition("@")
+    if not alias and "/" not in name:
+        return None
+    client = MlflowClient()
+    try:
+        return client.get_model_version_by_alias(name, alias) if alias else client.get_model_version(*name.split("/", 1))
+    except mlflow.exceptions.MlflowException as err:
+        raise LookupError(
+            f"no model {uri} in the registry at {mlflow.get_tracking_uri()}: run `churn train` first (its "
+            f"best candidate, the LightGBM model or a baseline, becomes @champion when there is none; "
+            f"`churn promote VERSION --reason ...` makes another version the champion)"
+        ) from err
+
+
+def _label(uri: str, version_) -> str:
+    if version_ is not None:
+        return f"{version_.name} v{version_.version}"
     if uri.startswith("models:/"):
-        name, _, alias = uri.removeprefix("models:/").partition("@")
-        client = MlflowClient()
-        try:
-            mv = client.get_model_version_by_alias(name, alias) if alias else None
-        except mlflow.exceptions.MlflowException as err:
-            raise LookupError(
-                f"no model {uri} in the registry at {mlflow.get_tracking_uri()}: run `churn train` first (its "
-                f"best candidate, the LightGBM model or a baseline, becomes @champion when there is none; "
-                f"`churn promote VERSION --reason ...` makes another version the champion)"
-            ) from err
-        return f"{name} v{mv.version}" if mv else uri
+        return uri
     if not Path(uri, "MLmodel").exists():
         raise LookupError(f"{uri} is not an MLflow model folder (no MLmodel file)")
     return f"local:{uri}"
 
 
+def model_label(uri: str, cfg: TrackingConfig) -> str:
+    """The version label of a registry URI or local folder, refusing one that does not exist."""
+    configure(cfg)
+    return _label(uri, _registered_version(uri))
+
+
 def model_tags(uri: str, cfg: TrackingConfig) -> dict[str, str]:
     """The tags recorded on a registered version (VERSION_TAGS: grade, refit windows, ...); none for a local
     model folder."""
-    if not uri.startswith("models:/"):
-        return {}
     configure(cfg)
-    path = uri.removeprefix("models:/")
-    client = MlflowClient()
-    if "@" in path:
-        name, alias = path.split("@", 1)
-        mv = client.get_model_version_by_alias(name, alias)
-    else:
-        name, _, version_ = path.partition("/")
-        mv = client.get_model_version(name, version_)
-    return {k: v for k, v in mv.tags.items() if k in VERSION_TAGS}
+    version_ = _registered_version(uri)
+    return {k: v for k, v in version_.tags.items() if k in VERSION_TAGS} if version_ is not None else {}
 
 
 def log_to_run(run_id: str, cfg: TrackingConfig, metrics: dict[str, float], artifacts: list[Path] = ()) -> None:
