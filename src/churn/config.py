@@ -369,7 +369,7 @@ class ReportConfig(Section):
     """The managers' report (HTML) and workbook (Excel) written next to the retention list."""
 
     language: Literal["en", "zh"] = "en"
-    mask_personal: bool = False  # mask customer names and contact details in every output
+    mask_personal: bool = False  # masked from the pull on: no output holds the originals
     excel: bool = True
     # The currency of every amount (a code: CNY, USD, EUR, ...), shown beside each one; None shows bare numbers.
     currency: str | None = Field(None, max_length=8)

@@ -39,10 +39,16 @@ def run_demo_data(cfg: Config, db_path: Path, truth_path: Path, shift_from: dt.d
 
 
 def run_pull(cfg: Config, ws: Workspace) -> dict:
+    from churn.data import mask_history
+
     tables = io.read_source(cfg.source)
     pulled_at = pd.Timestamp.now(tz="UTC")
-    io.replace_tables({name: _text_objects(df) for name, df in tables.items()}, ws.raw)
     notes = [df.attrs["note"] for df in tables.values() if df.attrs.get("note")]  # how files were read
+    if cfg.report.mask_personal:  # before anything is written: no later file can hold the originals
+        tables, masked = mask_history(tables)
+        notes += [f"personal details masked (report.mask_personal): {name}: {', '.join(columns)}"
+                  for name, columns in masked.items()]
+    io.replace_tables({name: _text_objects(df) for name, df in tables.items()}, ws.raw)
     io.write_json({"pulled_at": str(pulled_at), "source": shown_location(cfg.source.location), "notes": notes},
                   ws.raw / "pull.json")
     return {name: len(df) for name, df in tables.items()}

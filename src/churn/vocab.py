@@ -35,9 +35,13 @@ SEGMENTS = (KEY_ACCOUNT, *VALUE_TIERS)
 # the workbook's sheets).
 NO_OWNER = "(no owner)"
 
+# A customer's personal details (customers table, and the list beside the id) and how each is masked when
+# `report.mask_personal` is on; the owner is staff and is not among them.
+PERSONAL_COLUMNS = {"name": "name", "contact_name": "name", "email": "email", "phone": "phone"}
+
 # The retention list, column by column, in order (the contact plan adds its own columns after these).
 LIST_COLUMNS = [
-    "customer_id", "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
+    "customer_id", *PERSONAL_COLUMNS, "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
     "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
     "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
     "days_since_last_order", "usual_gap_days", "lapsed", "reasons", "reason_codes", "model_version", "as_of",

@@ -29,6 +29,10 @@ def make_listing(n: int = 5, seed: int = 0, prefix: str = "C") -> pd.DataFrame:
     text = lambda values: pd.array(values, dtype="string")  # noqa: E731
     frame = pd.DataFrame({
         "customer_id": text(ids),
+        "name": text([f"Renji Hospital {i}" for i in range(n)]),  # personal details: text like any other
+        "contact_name": text(["王明", None] * (n // 2) + [None] * (n % 2)),
+        "email": text([None] * n),
+        "phone": text(["+86 21 6438 5521"] * n),
         "churn_probability": p,
         "risk_band": text(["high" if x >= 0.5 else "medium" if x >= 0.25 else "low" for x in p]),
         "value_tier": text(["high", "medium", "low", "low", "medium"] * (n // 5) + ["low"] * (n % 5)),
@@ -225,7 +229,7 @@ def test_a_table_with_other_columns_is_refused(db_url, table):
     finally:
         engine.dispose()
     with pytest.raises(io.PublishError, match=rf"table '{table}' exists with other columns.*"
-                                              r"missing \['risk_band', 'value_tier'.*extra \['crm_note'\]"):
+                                              r"missing \['name', 'contact_name'.*'risk_band', 'value_tier'.*extra \['crm_note'\]"):
         io.publish_retention_list(make_listing(3), db_url, "run-1", table=table)
     assert read_table(db_url, table)["crm_note"].tolist() == ["keep me"]
 

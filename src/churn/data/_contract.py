@@ -53,6 +53,10 @@ TABLES: dict[str, TableSpec] = {  # by name, in the order of churn.vocab.TABLES
                 C("signup_date", "timestamp"),
                 C("is_key_account", "bool"),
                 C("churn_date", "timestamp"),
+                # The buyer to call: personal details, masked from the pull on with report.mask_personal.
+                C("contact_name", "str"),
+                C("email", "str"),
+                C("phone", "str"),
             ),
         ),
         TableSpec(

@@ -27,12 +27,12 @@ from churn.report._changes import (
     runs_before,
 )
 from churn.report._excel import sheet_name, write_excel
-from churn.report._frame import mask_emails, mask_names, mask_personal_columns, mask_phones, prepare_list
+from churn.report._frame import prepare_list
 from churn.report._html import render_html
 from churn.report._runlog import realised_line, scoring_lines, scoring_markdown
 from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
 __all__ = ["CHANGES", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states", "run_figures",
-           "runs_before", "LANGUAGES", "mask_emails", "mask_names", "mask_personal_columns", "mask_phones", "prepare_list",
+           "runs_before", "LANGUAGES", "prepare_list",
            "list_reasons", "model_kind_note", "realised_line", "render_html", "render_reasons", "scoring_lines",
            "scoring_markdown", "sheet_name", "write_excel"]

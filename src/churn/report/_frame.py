@@ -4,61 +4,24 @@ the small formatting helpers the HTML page and the workbook share."""
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
-from churn.vocab import ACTION_COLUMNS, CONTACTED, DECISION_COLUMNS, HELD_OUT, LIST_COLUMNS, lapsed_flags
+from churn.data import mask_personal_columns
+from churn.vocab import (
+    ACTION_COLUMNS,
+    CONTACTED,
+    DECISION_COLUMNS,
+    HELD_OUT,
+    LIST_COLUMNS,
+    PERSONAL_COLUMNS,
+    lapsed_flags,
+)
 
-PERSONAL_COLUMNS = ("name", "contact_name", "email", "phone")
 MONEY_COLUMNS = ("action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
                  "contact_cost", "expected_retained_value")
 # Currency codes shown as a symbol before the amount; any other code follows the amount ("1,234 CHF").
 CURRENCY_SYMBOLS = {"CNY": "¥", "RMB": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
-
-
-# --------------------------------------------------------------------------------------- masking
-
-def mask_names(series: pd.Series) -> pd.Series:
-    """Each word reduced to its first character: "Renji Hospital 42" -> "R*** H*** 4***"."""
-    def one(value: object) -> object:
-        if _missing(value):
-            return value
-        return " ".join(word[0] + "***" for word in str(value).split()) or "***"
-    return series.map(one).astype("string")
-
-
-def mask_emails(series: pd.Series) -> pd.Series:
-    """"jane.doe@renji.example.cn" -> "j***@***.cn"."""
-    def one(value: object) -> object:
-        if _missing(value):
-            return value
-        local, _, domain = str(value).partition("@")
-        tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
-        return f"{local[:1]}***@***" + (f".{tld}" if tld else "")
-    return series.map(one).astype("string")
-
-
-def mask_phones(series: pd.Series) -> pd.Series:
-    """Only the last two digits kept: "+86 21 6438 5521" -> "***21"."""
-    def one(value: object) -> object:
-        if _missing(value):
-            return value
-        digits = re.sub(r"\D", "", str(value))
-        return "***" + digits[-2:]
-    return series.map(one).astype("string")
-
-
-_MASKS = {"name": mask_names, "contact_name": mask_names, "email": mask_emails, "phone": mask_phones}
-
-
-def mask_personal_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy with customer names and contact details masked (owners are staff and stay)."""
-    out = frame.copy()
-    for column, mask in _MASKS.items():
-        if column in out.columns:
-            out[column] = mask(out[column])
-    return out
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -82,7 +45,7 @@ def prepare_list(listing: pd.DataFrame, mask_personal: bool) -> pd.DataFrame:
         frame = mask_personal_columns(frame)
     personal = [c for c in PERSONAL_COLUMNS if c in frame.columns]
     extras = [c for c in frame.columns if c not in LIST_COLUMNS and c not in personal]
-    order = ["customer_id", *personal, *LIST_COLUMNS[1:], *extras]
+    order = ["customer_id", *personal, *(c for c in LIST_COLUMNS[1:] if c not in personal), *extras]
     frame = frame[order]
     for column in ("churn_probability", "cause_share", *MONEY_COLUMNS):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")

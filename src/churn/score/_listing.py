@@ -9,7 +9,7 @@ from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import cause_probabilities, explain_causes
 from churn.score._reasons import reason_codes
-from churn.vocab import SCORE_DECIMALS, SCORED_COLUMNS
+from churn.vocab import PERSONAL_COLUMNS, SCORE_DECIMALS, SCORED_COLUMNS
 
 
 def score_customers(
@@ -91,13 +91,13 @@ def lapsed_customers(features: pd.DataFrame, rule: LapsedRule) -> pd.DataFrame:
 
 
 def _customer_info(ids: pd.Series, customers: pd.DataFrame | None) -> pd.DataFrame:
-    cols = ["owner", "segment", "region", "is_key_account"]
+    cols = [*PERSONAL_COLUMNS, "owner", "segment", "region", "is_key_account"]
     if customers is None:
         info = pd.DataFrame(index=ids.index, columns=cols)
     else:
         info = customers.drop_duplicates("customer_id").set_index("customer_id").reindex(ids.to_numpy())
         info = info.reindex(columns=cols).set_axis(ids.index)
     info["is_key_account"] = info["is_key_account"].fillna(False).astype(bool)
-    for c in ("owner", "segment", "region"):
+    for c in (*PERSONAL_COLUMNS, "owner", "segment", "region"):
         info[c] = info[c].astype("string")
     return info
