@@ -2,8 +2,11 @@
 
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -57,6 +60,41 @@ def test_the_first_run_on_a_new_machine_starts_prefect_and_trains(tmp_path, fast
     assert "Loss causes: the evidence method (no cause model: the history has no" in out, out
     log = (tmp_path / "work" / "logs" / "churn.log").read_text()
     assert "Beginning flow run" in log and "stage register done" in log
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+@pytest.mark.slow
+def test_a_killed_churn_leaves_no_prefect_server_behind(tmp_path):
+    # What `churn score` does before its flow: start Prefect's temporary server. Then it is SIGKILLed (no clean-up).
+    script = ("import time\nfrom churn.terminal import ensure_prefect_api\nstarted = ensure_prefect_api()\n"
+              "print(started.server.server_process.pid, started.watchdog.pid, flush=True)\ntime.sleep(900)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_"))}
+    env |= {"PREFECT_HOME": str(tmp_path / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
+    server = watchdog = None
+    try:
+        server, watchdog = map(int, proc.stdout.readline().split())
+        assert _alive(server) and _alive(watchdog)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while (_alive(server) or _alive(watchdog)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(server), "Prefect's temporary server outlived the churn process that started it"
+        assert not _alive(watchdog)
+    finally:
+        proc.kill()
+        for pid in (server, watchdog):
+            if pid is not None and _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_prefect_server_that_cannot_start_says_what_to_do(tmp_path, orders_only, fast_config):

@@ -10,9 +10,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Stage start and finish records come from the flows' task wrapper (pipelines/common.py).
 STAGE_LOGGER = "churn.stages"
@@ -38,12 +42,54 @@ def server_startup_timeout() -> int:
             f"{SERVER_STARTUP_TIMEOUT_ENV} must be a whole number of seconds, not {raw!r}") from None
 
 
-def ensure_prefect_api(on_start: Callable[[int], None] | None = None):
+# Runs beside Prefect's temporary server and stops it once the churn process that started it is gone. A churn
+# killed with SIGKILL runs no clean-up (Prefect's atexit hook never runs), and the server would live on for good.
+_WATCHDOG = """
+import os, signal, sys, time
+parent, server = int(sys.argv[1]), int(sys.argv[2])
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie has ended
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+while alive(server):
+    if os.getppid() != parent:  # churn has died: this watchdog was handed to another parent
+        os.kill(server, signal.SIGTERM)
+        for _ in range(100):
+            time.sleep(0.1)
+            if not alive(server):
+                break
+        else:
+            os.kill(server, signal.SIGKILL)
+        break
+    time.sleep(0.5)
+"""
+
+
+@dataclass
+class TemporaryServer:
+    """Prefect's temporary server started for this process, and the watchdog that stops it if churn is killed."""
+
+    server: Any
+    watchdog: subprocess.Popen
+
+
+def ensure_prefect_api(on_start: Callable[[int], None] | None = None) -> TemporaryServer | None:
     """Make sure the flows have a Prefect API; return the temporary server started for them, else None.
 
     With PREFECT_API_URL set, that server is checked (one health request). Otherwise Prefect's temporary
     local server is started here, with a start-up time the first run on a new machine can meet (`on_start`
-    is told how many seconds it may take); the flows then reuse it (Prefect keeps one per process).
+    is told how many seconds it may take); the flows then reuse it (Prefect keeps one per process). A watchdog
+    process beside it stops it if churn dies without doing so (SIGKILL, out of memory).
     Raises OrchestratorUnavailable with what to do.
     """
     import httpx
@@ -77,17 +123,21 @@ def ensure_prefect_api(on_start: Callable[[int], None] | None = None):
             f"Prefect's temporary local server did not start within {wait:g} s. Give it longer "
             f"({SERVER_STARTUP_TIMEOUT_ENV}=600), or run a server (`prefect server start` in another terminal) "
             "and point churn at it with PREFECT_API_URL=http://127.0.0.1:4200/api") from None
-    return server
+    watchdog = subprocess.Popen([sys.executable, "-c", _WATCHDOG, str(os.getpid()), str(server.server_process.pid)],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return TemporaryServer(server, watchdog)
 
 
-def stop_prefect_server(server) -> None:
+def stop_prefect_server(started: TemporaryServer) -> None:
     """Stop a temporary server from ensure_prefect_api once Prefect's queued logs and events have reached it."""
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 
     for worker in (APILogWorker, EventsWorker):
         worker.drain_all(timeout=10)
-    server.stop()
+    started.server.stop()
+    started.watchdog.terminate()
+    started.watchdog.wait(timeout=10)
 
 
 class _QuietPrefect(logging.Filter):
