@@ -72,12 +72,16 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_a_killed_churn_leaves_no_prefect_server_behind(tmp_path):
+def test_a_killed_churn_leaves_no_prefect_server_behind(tmp_path, prefect_server):
     # What `churn score` does before its flow: start Prefect's temporary server. Then it is SIGKILLed (no clean-up).
+    from prefect.settings import PREFECT_SERVER_DATABASE_CONNECTION_URL
+
     script = ("import time\nfrom churn.terminal import ensure_prefect_api\nstarted = ensure_prefect_api()\n"
               "print(started.server.server_process.pid, started.watchdog.pid, flush=True)\ntime.sleep(900)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_"))}
-    env |= {"PREFECT_HOME": str(tmp_path / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env |= {"PREFECT_HOME": str(tmp_path / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            # the session's database, already set up: the server starts in seconds, not the first run's minute
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": PREFECT_SERVER_DATABASE_CONNECTION_URL.value()}
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     server = watchdog = None
     try:
