@@ -157,6 +157,14 @@ def mixed_times(t: dict) -> Tables:
                                 "2024-03-05 10:00:00Z"], rows=range(1, 6))(t)
 
 
+def export_amounts(t: dict) -> Tables:
+    return put("orders", "amount", ["¥1,234.50", "RMB 88", "1 234,50", "1.234,50", "¥2,000"], rows=range(1, 6))(t)
+
+
+def _kept_export_amounts(kept: dict[str, pd.DataFrame]) -> None:
+    assert kept["orders"]["amount"].iloc[1:6].tolist() == [1234.5, 88.0, 1234.5, 1234.5, 2000.0], kept["orders"].head(7)
+
+
 def _kept_region_na(kept: dict[str, pd.DataFrame]) -> None:
     assert (kept["customers"]["region"] == "NA").sum() == 1, kept["customers"]["region"].value_counts()
 
@@ -187,6 +195,10 @@ CASES: list[Case] = [
     Case("amount 1e308", "orders", SET_ASIDE, "beyond +-1e+09 (validate.max_amount)",
          put("orders", "amount", "1e308"), "amount"),
     Case("amount as text (ten)", "orders", SET_ASIDE, "not a number", put("orders", "amount", "ten"), "amount"),
+    Case("amounts as exports write them (¥1,234.50, 1 234,50)", "orders", READ, "", export_amounts,
+         check=_kept_export_amounts),
+    Case("an amount in euros among yuan", "orders", SET_ASIDE, "another currency (EUR) than the column's (CNY)",
+         put("orders", "amount", ["¥10.00", "¥20.00", "€5,00"], rows=range(1, 4)), "amount"),
     Case("order in 1800", "orders", SET_ASIDE, "time before 1990-01-01 (validate.min_time)",
          put("orders", "ts", "1800-01-01"), "ts"),
     Case("order in year 1", "orders", SET_ASIDE, "time before 1990-01-01 (validate.min_time)",

@@ -16,6 +16,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from churn.config import ValidateConfig
+from churn.data._amounts import NOT_AN_AMOUNT, parse_amounts
 from churn.data._contract import TABLES, TableSpec
 from churn.vocab import CUSTOMER_TABLES
 
@@ -168,7 +169,16 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
             out[text.isin(FALSE)] = False
             rule = "not a boolean"
         else:
-            out, rule = pd.to_numeric(s, errors="coerce").astype("float64"), "not a number"
+            if cspec.type == "money":  # "¥1,234.50", "1.234,50 €": read; a mixed currency is refused, named
+                out, reasons = parse_amounts(s)
+                for reason in reasons.dropna().unique():
+                    if reason != NOT_AN_AMOUNT:
+                        rows = reasons.index[reasons.eq(reason).fillna(False).to_numpy()]
+                        problems.append(_problem_rows(rows, reason, col, s))
+                        s = s.mask(reasons.eq(reason).fillna(False))  # reported once, with its reason
+            else:
+                out = pd.to_numeric(s, errors="coerce").astype("float64")
+            rule = "not a number"
             infinite = np.isinf(out)
             if infinite.any():
                 problems.append(_problem_rows(infinite[infinite].index, "not a finite number", col, s))
