@@ -268,3 +268,43 @@ def test_a_sql_mapping_reads_files_as_any_table_file_is(tmp_path):
     cfg = SourceConfig(location=str(tmp_path), tables={"orders": TableMapping(
         query='SELECT "客户" AS customer_id, "日期" AS ts, "金额" AS amount FROM "销售"')})
     assert io.read_source(cfg)["orders"].to_dict("records") == [{"customer_id": "007", "ts": "2024-01-01", "amount": "5"}]
+
+
+MONTHLY = {"orders": TableMapping(table="销售订单_*", columns={"customer_id": "客户编号", "ts": "下单时间", "amount": "金额"})}
+
+
+def _monthly_export(folder, month: str, rows: int, fmt: str = "csv", **extra) -> None:
+    frame = pd.DataFrame({"客户编号": [f"C{i}" for i in range(rows)],
+                          "下单时间": [f"2024-{month}-0{i + 1}" for i in range(rows)],
+                          "金额": ["￥1,234.50"] * rows} | extra)
+    path = folder / f"销售订单_2024-{month}.{fmt}"
+    if fmt == "xlsx":
+        frame.to_excel(path, index=False)
+    else:  # a Chinese CRM's CSV: GBK
+        path.write_bytes(frame.to_csv(index=False).encode("gbk"))
+
+
+def test_monthly_exports_of_one_table_are_appended_and_said_so(tmp_path):
+    _monthly_export(tmp_path, "01", 2)
+    _monthly_export(tmp_path, "02", 3, fmt="xlsx")
+    _monthly_export(tmp_path, "03", 1)
+    (tmp_path / "销售订单_notes.txt").write_text("not an export")  # not a table file: not read
+    orders = io.read_source(SourceConfig(location=str(tmp_path), tables=MONTHLY))["orders"]
+    assert len(orders) == 6 and orders["ts"].str[5:7].tolist() == ["01"] * 2 + ["02"] * 3 + ["03"]
+    assert list(orders.columns) == ["customer_id", "ts", "amount"]
+    assert orders.attrs["note"].startswith("orders: 3 file(s) appended (销售订单_2024-01.csv, 销售订单_2024-02.xlsx, "
+                                           "销售订单_2024-03.csv)")
+    assert "销售订单_2024-01.csv: read as GB18030/GBK" in orders.attrs["note"]
+
+
+@pytest.mark.parametrize("pattern, message", [
+    ("销售订单_*", r"orders: 销售订单_2024-02.csv has other columns than 销售订单_2024-01.csv .*extra \['备注'\]"),
+    ("发货单_*", r"no file in .* matches '发货单_\*' \(mapped for 'orders'\)"),
+    ("../销售订单_*", r"must be a file name in .*, not a path"),
+])
+def test_monthly_exports_that_do_not_fit_stop_the_pull_naming_the_file(tmp_path, pattern, message):
+    _monthly_export(tmp_path, "01", 2)
+    _monthly_export(tmp_path, "02", 2, 备注=["a", "b"])
+    mapping = {"orders": MONTHLY["orders"].model_copy(update={"table": pattern})}
+    with pytest.raises(io.SourceError, match=message):
+        io.read_source(SourceConfig(location=str(tmp_path), tables=mapping))

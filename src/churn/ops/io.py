@@ -230,6 +230,11 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
             _check_mapped_columns(name, mapping, list(df.columns), "the SQL mapping's result")
             out[name] = _rename(df, mapping)
             continue
+        if mapping.table and any(c in mapping.table for c in "*?["):
+            df = _read_monthly_files(folder, mapping.table, name)
+            _check_mapped_columns(name, mapping, [str(c) for c in df.columns], f"files {mapping.table!r}")
+            out[name] = _rename(df, mapping)
+            continue
         path = _find_file(folder, mapping.table or name)
         if path is None:
             if name in mappings:
@@ -239,6 +244,30 @@ def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, p
         _check_mapped_columns(name, mapping, [str(c) for c in df.columns], f"file {path.name}")
         out[name] = _rename(df, mapping)
     return out
+
+
+def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
+    """Every file in the folder matching `pattern` (one export per month, say), appended in name order. They
+    must share one header: a file with other columns is another export, and stops the pull naming both."""
+    if Path(pattern).name != pattern:
+        raise SourceError(f"{name}: the file pattern {pattern!r} must be a file name in {folder}, not a path")
+    paths = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix in FILE_SUFFIXES)
+    if not paths:
+        raise SourceError(f"no file in {folder} matches {pattern!r} (mapped for {name!r})")
+    frames = [read_table_file(path) for path in paths]
+    header = [str(c) for c in frames[0].columns]
+    for path, frame in zip(paths[1:], frames[1:]):
+        other = [str(c) for c in frame.columns]
+        if sorted(other) != sorted(header):
+            raise SourceError(
+                f"{name}: {path.name} has other columns than {paths[0].name} (both match {pattern!r}): "
+                f"missing {[c for c in header if c not in other] or 'none'}, "
+                f"extra {[c for c in other if c not in header] or 'none'}. Export every file with the same fields")
+    appended = pd.concat(frames, ignore_index=True)
+    notes = [frame.attrs["note"] for frame in frames if frame.attrs.get("note")]
+    appended.attrs["note"] = "; ".join([f"{name}: {len(paths)} file(s) appended ({', '.join(p.name for p in paths)})",
+                                        *notes])
+    return appended
 
 
 def _sql_identifier(text: str) -> str:
