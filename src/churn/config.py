@@ -51,6 +51,9 @@ class TableMapping(Section):
     table: str | None = Field(None, min_length=1)
     query: str | None = Field(None, min_length=1)
     columns: dict[str, str] = Field(default_factory=dict)
+    # What the table's customer_id holds: the customer's id, or the account's name as the customers table
+    # writes it (CRM exports that link records by account name: 客户名称, Account Name).
+    customer_by: Literal["id", "name"] = "id"
 
     @model_validator(mode="after")
     def _one_of(self) -> TableMapping:
@@ -76,6 +79,9 @@ class SourceConfig(Section):
         unknown = sorted(set(v) - set(TABLES))
         if unknown:
             raise ValueError(f"unknown canonical table(s) {unknown}; expected some of {list(TABLES)}")
+        if "customers" in v and v["customers"].customer_by == "name":
+            raise ValueError("customers: customer_by: name is for the tables that refer to customers; map the "
+                             "customers table's own id (or its name) as customer_id")
         return v
 
 

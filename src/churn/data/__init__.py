@@ -6,12 +6,13 @@ Bottom layer of churn (imports only `churn.vocab` and `churn.config`).
 from churn.data._contract import TABLES, ColumnSpec, TableSpec
 from churn.data._demo import CAMPAIGN_ACTIONS, DemoHistory, generate_history, shift_order_sizes, weekly_runs
 from churn.data._history import data_end, point_in_time
+from churn.data._links import link_customers_by_name
 from churn.data._personal import mask_emails, mask_history, mask_names, mask_personal_columns, mask_phones
 from churn.data._validate import ContractError, DataQualityError, ValidationResult, to_utc_naive, validate_history
 
 __all__ = [
     "CAMPAIGN_ACTIONS", "TABLES", "ColumnSpec", "ContractError", "DataQualityError", "DemoHistory", "TableSpec",
-    "ValidationResult", "data_end", "generate_history", "mask_emails", "mask_history", "mask_names",
-    "mask_personal_columns", "mask_phones", "point_in_time", "shift_order_sizes", "to_utc_naive",
+    "ValidationResult", "data_end", "generate_history", "link_customers_by_name", "mask_emails", "mask_history",
+    "mask_names", "mask_personal_columns", "mask_phones", "point_in_time", "shift_order_sizes", "to_utc_naive",
     "validate_history", "weekly_runs",
 ]

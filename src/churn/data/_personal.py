@@ -10,6 +10,7 @@ idempotent: masking a masked value changes nothing.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -55,19 +56,30 @@ def mask_personal_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def mask_history(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
+def mask_history(tables: dict[str, pd.DataFrame], linked_by_name: Iterable[str] = ()
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
     """The history with personal details masked, and what was masked (table -> columns, free text marked).
 
     Contract columns other than the customer's personal ones are left alone (they are ids, dates, amounts
     and categories). A column outside the contract is masked whole when its header names a person's details
     (name, contact, e-mail, phone, 联系人, 电话, ...) and otherwise scrubbed as free text: e-mail addresses,
-    phone numbers and every customer's name or contact name found in it are masked."""
+    phone numbers and every customer's name or contact name found in it are masked. In the tables
+    `linked_by_name` (records that named their customer by account name), a customer_id that is not a
+    customer's id is an account name that matched no customer, and is masked as a name."""
     known = _known_names(tables.get("customers"))
+    customers = tables.get("customers")
+    ids = set(customers["customer_id"].dropna().astype(str)) if customers is not None else set()
     out: dict[str, pd.DataFrame] = {}
     masked: dict[str, list[str]] = {}
     for name, df in tables.items():
         contract = set(TABLES[name].names) if name in TABLES else set()
         frame = df.copy()
+        if name in linked_by_name and "customer_id" in df.columns:
+            unlinked = df["customer_id"].notna() & ~df["customer_id"].astype(str).isin(ids)
+            if unlinked.any():
+                frame["customer_id"] = df["customer_id"].astype("string").mask(
+                    unlinked, mask_names(df["customer_id"].astype("string")))
+                masked.setdefault(name, []).append("customer_id (account names that matched no customer)")
         for column in df.columns:
             label = str(column)
             if name == "customers" and label in PERSONAL_COLUMNS:
