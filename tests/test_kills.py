@@ -141,10 +141,10 @@ def _check(result: dict, kills: int) -> None:
     pd.testing.assert_frame_equal(result["rows"], result["expected_rows"])
 
 
-@pytest.mark.slow(minutes=4)
-def test_scoring_killed_three_times_then_rerun_gives_the_uninterrupted_result(tmp_path, prefect_api, fast_config,
-                                                                               small_business):
-    _check(kill_and_rerun(tmp_path, prefect_api, fast_config, small_business, kills=3, seed=1), kills=3)
+@pytest.mark.slow(minutes=3)  # two kills keep `make test` within CI's time; `-m kills` kills twenty times
+def test_scoring_killed_twice_then_rerun_gives_the_uninterrupted_result(tmp_path, prefect_api, fast_config,
+                                                                        small_business):
+    _check(kill_and_rerun(tmp_path, prefect_api, fast_config, small_business, kills=2, seed=1), kills=2)
 
 
 @pytest.mark.kills
