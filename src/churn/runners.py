@@ -39,14 +39,13 @@ def run_demo_data(cfg: Config, db_path: Path, truth_path: Path, shift_from: dt.d
 
 
 def run_pull(cfg: Config, ws: Workspace) -> dict:
-    from churn.data import link_customers_by_name, mask_history, mask_names
+    from churn.data import link_customers_by_name, mask_history, mask_name
 
     tables = io.read_source(cfg.source)
     pulled_at = pd.Timestamp.now(tz="UTC")
     notes = [df.attrs["note"] for df in tables.values() if df.attrs.get("note")]  # how files were read
     by_name = [name for name, mapping in cfg.source.tables.items() if mapping.customer_by == "name"]
-    shown = (lambda v: mask_names(pd.Series([v])).iat[0]) if cfg.report.mask_personal else str
-    tables, linked = link_customers_by_name(tables, by_name, shown)
+    tables, linked = link_customers_by_name(tables, by_name, mask_name if cfg.report.mask_personal else str)
     notes += linked
     if cfg.report.mask_personal:  # before anything is written: no later file can hold the originals
         tables, masked = mask_history(tables, linked_by_name=by_name)

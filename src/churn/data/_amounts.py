@@ -86,8 +86,8 @@ def _number(text: str) -> float | None:
     whole, _, fraction = text.rpartition(decimal) if decimal else (text, "", "")
     if decimal and not whole:
         whole = "0"
-    thousands = ({",", "."} - {decimal}) if decimal else kinds | {c for c in text if c in ",."}
-    groups = re.split("|".join(map(re.escape, thousands)), whole) if thousands else [whole]
+    thousands = "." if decimal == "," else "," if decimal == "." else mark  # the other mark groups thousands
+    groups = whole.split(thousands)
     if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
         return None
     if not all(g.isdigit() for g in groups) or (decimal and not fraction.isdigit()):

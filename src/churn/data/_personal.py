@@ -20,7 +20,7 @@ from churn.vocab import PERSONAL_COLUMNS
 
 def mask_names(series: pd.Series) -> pd.Series:
     """Each word reduced to its first character: "Renji Hospital 42" -> "R*** H*** 4***"."""
-    return series.map(lambda v: v if _missing(v) else _mask_name(str(v))).astype("string")
+    return series.map(lambda v: v if _missing(v) else mask_name(str(v))).astype("string")
 
 
 def mask_emails(series: pd.Series) -> pd.Series:
@@ -114,11 +114,12 @@ def _mask_free_text(series: pd.Series, names: re.Pattern | None) -> pd.Series:
             return value
         text = _EMAIL.sub(lambda m: _mask_email(m.group()), str(value))
         text = _PHONE.sub(lambda m: m.group() if _DATE.fullmatch(m.group().strip()) else _mask_phone(m.group()), text)
-        return names.sub(lambda m: _mask_name(m.group()), text) if names is not None else text
+        return names.sub(lambda m: mask_name(m.group()), text) if names is not None else text
     return series.map(one).astype("string")
 
 
-def _mask_name(text: str) -> str:
+def mask_name(text: str) -> str:
+    """One name masked: "Renji Hospital" -> "R*** H***" (words already masked stay)."""
     return " ".join(word if word.endswith("***") else word[0] + "***" for word in text.split()) or "***"
 
 
