@@ -54,11 +54,20 @@ class TableMapping(Section):
     # What the table's customer_id holds: the customer's id, or the account's name as the customers table
     # writes it (CRM exports that link records by account name: 客户名称, Account Name).
     customer_by: Literal["id", "name"] = "id"
+    # A canonical column the export does not hold, the same for every row: `channel: call` for Zoho's Calls.
+    constants: dict[str, str] = Field(default_factory=dict)
+    # The export's own words for a canonical column's values (a CRM picklist), source value -> canonical value:
+    # `channel: {电话: call, 拜访: visit}`. Values not listed are kept as they are; validation sets aside those
+    # outside the contract's vocabulary, with their value.
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_of(self) -> TableMapping:
         if self.table and self.query:
             raise ValueError("set either `table` or `query`, not both")
+        both = sorted(set(self.constants) & set(self.columns))
+        if both:
+            raise ValueError(f"column(s) {both} are both mapped from the export and set as constants: keep one")
         return self
 
 
@@ -67,7 +76,9 @@ class SourceConfig(Section):
     location is read from the environment when connecting (keep passwords out of this file)."""
 
     location: str = "sqlite:///data/demo/history.db"
-    tables: dict[str, TableMapping] = Field(default_factory=dict)
+    # A table is one mapping, or several whose rows are appended (Zoho's Calls and Meetings both become
+    # interactions); `parts(name)` gives the list either way.
+    tables: dict[str, TableMapping | list[TableMapping]] = Field(default_factory=dict)
     # A connection that fails or drops mid-pull is tried again this many times (the pull starts over), waiting
     # pull_retry_delay_seconds, then twice that, ... (at most 60 s); then the run fails naming the source.
     pull_retries: int = Field(2, ge=0)
@@ -75,14 +86,27 @@ class SourceConfig(Section):
 
     @field_validator("tables")
     @classmethod
-    def _known_tables(cls, v: dict[str, TableMapping]) -> dict[str, TableMapping]:
+    def _known_tables(cls, v: dict[str, TableMapping | list[TableMapping]]) -> dict[str, TableMapping | list[TableMapping]]:
         unknown = sorted(set(v) - set(TABLES))
         if unknown:
             raise ValueError(f"unknown canonical table(s) {unknown}; expected some of {list(TABLES)}")
-        if "customers" in v and v["customers"].customer_by == "name":
-            raise ValueError("customers: customer_by: name is for the tables that refer to customers; map the "
-                             "customers table's own id (or its name) as customer_id")
+        for name, mapping in v.items():
+            parts = mapping if isinstance(mapping, list) else [mapping]
+            if not parts:
+                raise ValueError(f"{name}: an empty list of mappings; map at least one export, or leave the table out")
+            if len({part.customer_by for part in parts}) > 1:
+                raise ValueError(f"{name}: every part must link customers the same way (customer_by: id or name)")
+            if name == "customers" and parts[0].customer_by == "name":
+                raise ValueError("customers: customer_by: name is for the tables that refer to customers; map the "
+                                 "customers table's own id (or its name) as customer_id")
         return v
+
+    def parts(self, name: str) -> list[TableMapping]:
+        """The mappings of canonical table `name` (its rows appended); [] when the table is not mapped."""
+        mapping = self.tables.get(name)
+        if mapping is None:
+            return []
+        return mapping if isinstance(mapping, list) else [mapping]
 
 
 class ValidateConfig(Section):

@@ -44,7 +44,7 @@ def run_pull(cfg: Config, ws: Workspace) -> dict:
     tables = io.read_source(cfg.source)
     pulled_at = pd.Timestamp.now(tz="UTC")
     notes = [df.attrs["note"] for df in tables.values() if df.attrs.get("note")]  # how files were read
-    by_name = [name for name, mapping in cfg.source.tables.items() if mapping.customer_by == "name"]
+    by_name = [name for name in cfg.source.tables if cfg.source.parts(name)[0].customer_by == "name"]
     tables, linked = link_customers_by_name(tables, by_name, mask_name if cfg.report.mask_personal else str)
     notes += linked
     if cfg.report.mask_personal:  # before anything is written: no later file can hold the originals

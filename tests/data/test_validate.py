@@ -148,9 +148,10 @@ def test_ids_keep_leading_zeros_and_numeric_ids_lose_the_float_tail():
 
 
 def test_booleans_and_defaults():
-    customers = pd.DataFrame({"customer_id": ["1", "2", "3", "4"], "is_key_account": ["yes", "0", None, "TRUE"]})
+    customers = pd.DataFrame({"customer_id": ["1", "2", "3", "4", "5", "6"],
+                              "is_key_account": ["yes", "0", None, "TRUE", "是", "否"]})  # 是/否: Chinese exports
     result = validate_history({"customers": customers, "orders": orders()}, LOOSE, PULLED)
-    assert result.tables["customers"]["is_key_account"].tolist() == [True, False, False, True]
+    assert result.tables["customers"]["is_key_account"].tolist() == [True, False, False, True, True, False]
 
 
 def test_timestamps_are_utc_naive():

@@ -308,3 +308,57 @@ def test_monthly_exports_that_do_not_fit_stop_the_pull_naming_the_file(tmp_path,
     mapping = {"orders": MONTHLY["orders"].model_copy(update={"table": pattern})}
     with pytest.raises(io.SourceError, match=message):
         io.read_source(SourceConfig(location=str(tmp_path), tables=mapping))
+
+
+# --- one canonical table from several exports, with the export's own words ---------------------------
+
+
+CALLS = pd.DataFrame({"Related To": ["Acme", "Bolt"], "Call Start Time": ["2024-03-05 14:22", "2024-03-06 09:00"],
+                      "Call Type": ["Outbound", "Inbound"]})
+MEETINGS = pd.DataFrame({"Related To": ["Acme"], "From": ["2024-03-07 10:00"]})
+INTERACTIONS = [
+    TableMapping(table="Calls", columns={"customer_id": "Related To", "ts": "Call Start Time", "direction": "Call Type"},
+                 constants={"channel": "call"}, values={"direction": {"Outbound": "outbound", "Inbound": "inbound"}}),
+    TableMapping(table="Meetings", columns={"customer_id": "Related To", "ts": "From"}, constants={"channel": "visit"}),
+]
+
+
+def test_a_table_mapped_from_several_exports_appends_their_rows(tmp_path):
+    CALLS.to_csv(tmp_path / "Calls.csv", index=False)
+    MEETINGS.to_excel(tmp_path / "Meetings.xlsx", index=False)
+    pd.DataFrame({"customer_id": ["Acme"]}).to_csv(tmp_path / "customers.csv", index=False)
+    got = io.read_source(SourceConfig(location=str(tmp_path), tables={"interactions": INTERACTIONS}))["interactions"]
+    assert got[["customer_id", "ts", "channel", "direction"]].astype(object).where(got.notna(), None).values.tolist() == [
+        ["Acme", "2024-03-05 14:22", "call", "outbound"], ["Bolt", "2024-03-06 09:00", "call", "inbound"],
+        ["Acme", "2024-03-07 10:00", "visit", None]]
+    assert "interactions: 2 mapped exports appended (2 rows + 1 rows)" in got.attrs["note"]
+
+
+def test_several_exports_of_one_table_from_a_database(tmp_path):
+    db = io.write_sqlite({"Calls": CALLS, "Meetings": MEETINGS, "customers": pd.DataFrame({"customer_id": ["Acme"]})},
+                         tmp_path / "crm.db")
+    got = io.read_source(SourceConfig(location=str(db), tables={"interactions": INTERACTIONS}))["interactions"]
+    assert got["channel"].tolist() == ["call", "call", "visit"]
+    assert got["direction"].tolist()[:2] == ["outbound", "inbound"]
+
+
+def test_picklist_words_not_in_the_mapping_are_kept_for_validation_to_name(tmp_path):
+    pd.DataFrame({"客户名称": ["甲", "乙", "丙"], "跟进时间": ["2024年3月5日"] * 3, "跟进方式": [" 电话 ", "拜访", "微信"]}
+                 ).to_csv(tmp_path / "跟进记录.csv", index=False, encoding="gb18030")
+    pd.DataFrame({"customer_id": ["甲"]}).to_csv(tmp_path / "customers.csv", index=False)
+    cfg = SourceConfig(location=str(tmp_path), tables={"interactions": TableMapping(
+        table="跟进记录", columns={"customer_id": "客户名称", "ts": "跟进时间", "channel": "跟进方式"},
+        values={"channel": {"电话": "call", "拜访": "visit"}})})
+    assert io.read_source(cfg)["interactions"]["channel"].tolist() == ["call", "visit", "微信"]
+
+
+@pytest.mark.parametrize("tables, message", [
+    ({"orders": {"table": "x", "columns": {"ts": "Date"}, "constants": {"ts": "2024-01-01"}}},
+     r"\['ts'\] are both mapped from the export and set as constants"),
+    ({"interactions": []}, "interactions: an empty list of mappings"),
+    ({"interactions": [{"table": "Calls", "customer_by": "name"}, {"table": "Meetings"}]},
+     "interactions: every part must link customers the same way"),
+])
+def test_mappings_that_cannot_be_right_are_refused(tables, message):
+    with pytest.raises(ValueError, match=message):
+        SourceConfig(tables=tables)

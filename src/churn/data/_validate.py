@@ -20,8 +20,9 @@ from churn.data._amounts import NOT_AN_AMOUNT, parse_amounts
 from churn.data._contract import TABLES, TableSpec
 from churn.vocab import CUSTOMER_TABLES
 
-TRUE = {"true", "1", "yes", "y", "t", "1.0"}
-FALSE = {"false", "0", "no", "n", "f", "0.0"}
+# Chinese exports write yes/no fields as 是/否 (Excel as TRUE/FALSE, read in lower case here).
+TRUE = {"true", "1", "yes", "y", "t", "1.0", "是"}
+FALSE = {"false", "0", "no", "n", "f", "0.0", "否"}
 # Cells that mean "no value" in a number, time or yes/no column, whatever the source wrote. Text columns
 # keep them as text (a region called "NA" is a region); an empty or blank cell is missing everywhere.
 MISSING_TOKENS = {"", "na", "n/a", "#n/a", "null", "none", "nan", "nat", "-"}

@@ -47,10 +47,11 @@ def normalise_location(location: str) -> str:
 def read_source(cfg: SourceConfig) -> dict[str, pd.DataFrame]:
     """Pull every canonical table the source has, renamed to canonical columns."""
     location = normalise_location(cfg.location)
+    parts = {name: cfg.parts(name) for name in cfg.tables}
     if is_database_url(location):
-        tables = _read_database(location, cfg.tables, cfg.pull_retries, cfg.pull_retry_delay_seconds)
+        tables = _read_database(location, parts, cfg.pull_retries, cfg.pull_retry_delay_seconds)
     else:
-        tables = _read_folder(Path(resolve_location(location, "source.location")), cfg.tables)
+        tables = _read_folder(Path(resolve_location(location, "source.location")), parts)
     if "orders" not in tables and "customers" not in tables:
         raise SourceError(
             f"source {shown_location(location)!r} has neither an `orders` nor a `customers` table; "
@@ -60,7 +61,27 @@ def read_source(cfg: SourceConfig) -> dict[str, pd.DataFrame]:
 
 
 def _rename(df: pd.DataFrame, mapping: TableMapping) -> pd.DataFrame:
-    return df.rename(columns={src: canon for canon, src in mapping.columns.items()})
+    """The export's columns under their canonical names, with the mapping's constants and its words for values."""
+    out = df.rename(columns={src: canon for canon, src in mapping.columns.items()})
+    for column, value in mapping.constants.items():
+        out[column] = value
+    for column, words in mapping.values.items():
+        if column in out.columns:
+            text = out[column].astype("string").str.strip()
+            out[column] = text.map(lambda v: words.get(v, v) if isinstance(v, str) else v).astype("string")
+    return out
+
+
+def _appended(name: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of a table mapped from several exports (Calls and Meetings), one after another; the read notes
+    of each are kept."""
+    if len(frames) == 1:
+        return frames[0]
+    out = pd.concat(frames, ignore_index=True)
+    notes = [frame.attrs["note"] for frame in frames if frame.attrs.get("note")]
+    out.attrs["note"] = "; ".join([f"{name}: {len(frames)} mapped exports appended "
+                                   f"({' + '.join(f'{len(f):,} rows' for f in frames)})", *notes])
+    return out
 
 
 def _check_mapped_columns(name: str, mapping: TableMapping, present: list[str], where: str) -> None:
@@ -147,7 +168,7 @@ def with_retries(call, what: str, retries: int, delay: float, fail):
         raise
 
 
-def _read_database(location: str, mappings: dict[str, TableMapping], retries: int = 0,
+def _read_database(location: str, mappings: dict[str, list[TableMapping]], retries: int = 0,
                    delay: float = 0.0) -> dict[str, pd.DataFrame]:
     """`location` may hold `${NAME}` references: resolved here, when connecting; messages show it masked.
     A connection that fails or drops is tried again (`with_retries`); the pull starts over, as it only reads."""
@@ -162,7 +183,7 @@ def _read_database(location: str, mappings: dict[str, TableMapping], retries: in
                         fail)
 
 
-def _read_database_once(url: str, shown: str, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
+def _read_database_once(url: str, shown: str, mappings: dict[str, list[TableMapping]]) -> dict[str, pd.DataFrame]:
     import sqlalchemy as sa
 
     engine = _read_only_engine(url)
@@ -177,30 +198,33 @@ def _read_database_once(url: str, shown: str, mappings: dict[str, TableMapping])
             present = set(sa.inspect(conn).get_table_names())
             out: dict[str, pd.DataFrame] = {}
             for name in TABLES:
-                mapping = mappings.get(name, TableMapping())
-                try:
-                    if mapping.query:
-                        df = pd.read_sql_query(sa.text(mapping.query), conn)
-                        _check_mapped_columns(name, mapping, list(df.columns), "the SQL mapping's result")
-                    else:
-                        table = mapping.table or name
-                        if table not in present:
-                            if name in mappings:
-                                raise SourceError(f"table {table!r} mapped for {name!r} is not in {shown}")
-                            continue
-                        # Checked against the catalogue before the table is read; the read quotes its name.
-                        columns = [c["name"] for c in sa.inspect(conn).get_columns(table)]
-                        _check_mapped_columns(name, mapping, columns, f"table {table!r}")
-                        df = pd.read_sql_table(table, conn)
-                except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as err:
-                    if transient(err):
-                        raise  # the connection, not the mapping: tried again
-                    if err.__cause__ is not None and transient(err.__cause__):
-                        raise err.__cause__ from None
-                    what = "the SQL mapping" if mapping.query else f"reading table {mapping.table or name!r}"
-                    raise SourceError(f"{name}: {what} failed on {shown} (sources are opened read-only): "
-                                      f"{scrub(_first_line(err.__cause__ or err), url)}") from err
-                out[name] = _rename(df, mapping)
+                frames = []
+                for mapping in mappings.get(name, [TableMapping()]):
+                    try:
+                        if mapping.query:
+                            df = pd.read_sql_query(sa.text(mapping.query), conn)
+                            _check_mapped_columns(name, mapping, list(df.columns), "the SQL mapping's result")
+                        else:
+                            table = mapping.table or name
+                            if table not in present:
+                                if name in mappings:
+                                    raise SourceError(f"table {table!r} mapped for {name!r} is not in {shown}")
+                                break
+                            # Checked against the catalogue before the table is read; the read quotes its name.
+                            columns = [c["name"] for c in sa.inspect(conn).get_columns(table)]
+                            _check_mapped_columns(name, mapping, columns, f"table {table!r}")
+                            df = pd.read_sql_table(table, conn)
+                    except (sa.exc.SQLAlchemyError, pd.errors.DatabaseError) as err:
+                        if transient(err):
+                            raise  # the connection, not the mapping: tried again
+                        if err.__cause__ is not None and transient(err.__cause__):
+                            raise err.__cause__ from None
+                        what = "the SQL mapping" if mapping.query else f"reading table {mapping.table or name!r}"
+                        raise SourceError(f"{name}: {what} failed on {shown} (sources are opened read-only): "
+                                          f"{scrub(_first_line(err.__cause__ or err), url)}") from err
+                    frames.append(_rename(df, mapping))
+                if frames:
+                    out[name] = _appended(name, frames)
             transaction.rollback()  # a pull only reads: nothing it ran is ever committed
     finally:
         engine.dispose()
@@ -219,31 +243,36 @@ def _find_file(folder: Path, stem: str) -> Path | None:
     return found[0] if found else None
 
 
-def _read_folder(folder: Path, mappings: dict[str, TableMapping]) -> dict[str, pd.DataFrame]:
+def _read_folder(folder: Path, mappings: dict[str, list[TableMapping]]) -> dict[str, pd.DataFrame]:
     if not folder.is_dir():
         raise SourceError(f"data folder {folder} does not exist")
     out: dict[str, pd.DataFrame] = {}
     for name in TABLES:
-        mapping = mappings.get(name, TableMapping())
-        if mapping.query:
-            df = _query_folder(folder, mapping.query, name)
-            _check_mapped_columns(name, mapping, list(df.columns), "the SQL mapping's result")
-            out[name] = _rename(df, mapping)
-            continue
-        if mapping.table and any(c in mapping.table for c in "*?["):
-            df = _read_monthly_files(folder, mapping.table, name)
-            _check_mapped_columns(name, mapping, [str(c) for c in df.columns], f"files {mapping.table!r}")
-            out[name] = _rename(df, mapping)
-            continue
-        path = _find_file(folder, mapping.table or name)
-        if path is None:
-            if name in mappings:
-                raise SourceError(f"file {mapping.table!r} mapped for {name!r} is not in {folder}")
-            continue
-        df = read_table_file(path)
-        _check_mapped_columns(name, mapping, [str(c) for c in df.columns], f"file {path.name}")
-        out[name] = _rename(df, mapping)
+        frames = [df for mapping in mappings.get(name, [TableMapping()])
+                  if (df := _read_folder_part(folder, name, mapping, name in mappings)) is not None]
+        if frames:
+            out[name] = _appended(name, frames)
     return out
+
+
+def _read_folder_part(folder: Path, name: str, mapping: TableMapping, mapped: bool) -> pd.DataFrame | None:
+    """One mapping of table `name` read from the folder; None for an unmapped table the folder does not hold."""
+    if mapping.query:
+        df = _query_folder(folder, mapping.query, name)
+        _check_mapped_columns(name, mapping, list(df.columns), "the SQL mapping's result")
+        return _rename(df, mapping)
+    if mapping.table and any(c in mapping.table for c in "*?["):
+        df = _read_monthly_files(folder, mapping.table, name)
+        _check_mapped_columns(name, mapping, [str(c) for c in df.columns], f"files {mapping.table!r}")
+        return _rename(df, mapping)
+    path = _find_file(folder, mapping.table or name)
+    if path is None:
+        if mapped:
+            raise SourceError(f"file {mapping.table!r} mapped for {name!r} is not in {folder}")
+        return None
+    df = read_table_file(path)
+    _check_mapped_columns(name, mapping, [str(c) for c in df.columns], f"file {path.name}")
+    return _rename(df, mapping)
 
 
 def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
