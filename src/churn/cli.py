@@ -156,17 +156,30 @@ def demo(
     customers: Annotated[int | None, typer.Option(help="Customers in the sample business.")] = None,
     weeks: Annotated[int, typer.Option(help="Instead: N weekly scoring runs, the last a horizon before the demo's "
                                             "end, after a deliberate shift (demo.shift), then `churn monitor`.")] = 0,
+    export: Annotated[str | None, typer.Option(
+        help="Instead: only write the sample business as this CRM's export files (zoho_crm or fxiaoke), to try "
+             "`churn map` and configs/sources/<crm>.yaml on.")] = None,
+    export_dir: Annotated[str | None, typer.Option(help="Folder for --export (default: data/exports/<crm>).")] = None,
     workdir: WorkOpt = "data/work",
     out: OutOpt = "data/retention",
 ) -> None:
     """Write the sample pharmaceutical distributor, train, score and check the causes."""
     from churn.config import load_config
+    from churn.data import CRM_SYSTEMS
     from churn.ops import Workspace
-    from churn.runners import run_demo_check, run_demo_data
+    from churn.runners import run_demo_check, run_demo_data, run_demo_export
     from pipelines.scoring import scoring_flow
     from pipelines.training import training_flow
 
     cfg = load_config(config, **{"demo.n_customers": customers})
+    if export is not None:
+        if export not in CRM_SYSTEMS:
+            raise typer.BadParameter(f"{export!r}: choose one of {', '.join(CRM_SYSTEMS)}", param_hint="--export")
+        folder = Path(export_dir or f"data/exports/{export}")
+        with console.status(f"Writing the sample business ({cfg.demo.n_customers:,} customers) as a {export} export"):
+            written = run_demo_export(cfg, export, folder)
+        print_stage("demo-export", written)
+        return None
     if weeks:
         return _demo_weeks(cfg, config, weeks, workdir, out)
     as_of = cfg.demo.end.isoformat()

@@ -228,6 +228,8 @@ def pct(x: float | None) -> str:
 STAGE_LINES = {
     "demo-data": lambda r: f"Sample history written to {r['path']}: "
                            + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if k not in ("injected", "shifted_orders")),
+    "demo-export": lambda r: f"Sample business written as export files to {r['path']}: "
+                             + ", ".join(f"{k} ({v:,} rows)" for k, v in r["files"].items()),
     "pull": lambda r: "Pulled " + ", ".join(f"{k} {v:,}" for k, v in r.items()),
     "features": lambda r: f"Features as of {r['scoring']['as_of']}: {r['training']['examples']:,} training examples "
                           f"over {len(r['training']['cutoffs'])} cutoffs, {r['scoring']['active_customers']:,} active "

@@ -38,6 +38,16 @@ def run_demo_data(cfg: Config, db_path: Path, truth_path: Path, shift_from: dt.d
             | ({"shifted_orders": moved} if moved is not None else {}))
 
 
+def run_demo_export(cfg: Config, system: str, folder: Path) -> dict:
+    """The sample business as `system`'s CRM export files in `folder` (`churn demo --export`): what `churn map`
+    and configs/sources/<system>.yaml read."""
+    from churn.data import crm_export, generate_history
+
+    files = crm_export(generate_history(cfg.demo).tables, system)
+    io.write_export_files(files, folder)
+    return {"path": str(folder), "files": {file.name: len(file.frame) for file in files}}
+
+
 def run_pull(cfg: Config, ws: Workspace) -> dict:
     from churn.data import link_customers_by_name, mask_history, mask_name
 

@@ -464,6 +464,22 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def write_export_files(files: list, folder: str | Path) -> list[Path]:
+    """Write CRM export files (`churn.data.ExportFile`: CSV in its encoding, or an Excel workbook) into
+    `folder`, each atomically; a file of the same name is replaced."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file in files:
+        with atomic_path(folder / file.name) as tmp:
+            if file.encoding == "xlsx":
+                file.frame.to_excel(tmp, index=False, engine="openpyxl")
+            else:
+                file.frame.to_csv(tmp, index=False, encoding=file.encoding)
+        written.append(folder / file.name)
+    return written
+
+
 def write_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> None:
     """Write canonical tables as `<folder>/<name>.parquet` (the validated-data hand-off)."""
     for name, df in tables.items():
