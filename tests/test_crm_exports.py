@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from helpers import ROOT
+from typer.testing import CliRunner
 
 from churn import runners
+from churn.cli import ERROR_EXIT, app
 from churn.config import load_config
 from churn.data import CRM_SYSTEMS, crm_export, generate_history
 from churn.ops import Workspace, io
@@ -38,11 +41,16 @@ def canonical(tmp_path_factory):
     return root, cfg, summary, tables
 
 
+@pytest.fixture(scope="module")
+def exports(canonical):
+    root, cfg, _, _ = canonical
+    return {system: (root / system, runners.run_demo_export(cfg, system, root / system)) for system in CRM_SYSTEMS}
+
+
 @pytest.mark.parametrize("system", CRM_SYSTEMS)
-def test_each_crm_export_of_the_sample_business_reads_back_as_its_history(canonical, system):
+def test_each_crm_export_of_the_sample_business_reads_back_as_its_history(canonical, exports, system):
     root, cfg, expected_summary, expected = canonical
-    folder = root / system
-    written = runners.run_demo_export(cfg, system, folder)
+    folder, written = exports[system]
     assert sorted(p.name for p in folder.iterdir()) == sorted(written["files"])
     summary, tables = pulled(str(ROOT / f"configs/sources/{system}.yaml"), folder, Workspace(root / f"work-{system}"),
                              cfg.demo.n_customers)
@@ -74,3 +82,76 @@ def test_export_files_have_the_systems_layouts(canonical):
     assert fx["工单.csv"].frame["客户名称"].isin(expected["customers"]["name"]).all()
     with pytest.raises(ValueError, match="unknown CRM 'salesforce'; known: zoho_crm, fxiaoke"):
         crm_export(expected, "salesforce")
+
+
+# --- churn map --------------------------------------------------------------------------------------
+
+
+def run_map(folder: Path, out: Path):
+    result = CliRunner().invoke(app, ["map", str(folder), "--out", str(out)], env={"COLUMNS": "200"})
+    assert "Traceback" not in result.output
+    return result, " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("system", CRM_SYSTEMS)
+def test_churn_map_proposes_a_mapping_that_validates_as_the_systems_config(canonical, exports, system, tmp_path):
+    root, cfg, _, _ = canonical
+    folder, _ = exports[system]
+    result, said = run_map(folder, tmp_path / "mapped.yaml")
+    assert result.exit_code == 0, result.output
+    assert f"Mapping written to {tmp_path / 'mapped.yaml'}" in said and "Not found" not in said
+    mapped = yaml.safe_load((tmp_path / "mapped.yaml").read_text(encoding="utf-8"))["source"]["tables"]
+    hand = yaml.safe_load((ROOT / f"configs/sources/{system}.yaml").read_text(encoding="utf-8"))["source"]["tables"]
+    assert set(mapped) == set(hand)  # every export placed in its table
+
+    _, by_map = pulled(str(tmp_path / "mapped.yaml"), folder, Workspace(tmp_path / "work"), cfg.demo.n_customers)
+    _, by_hand = pulled(str(ROOT / f"configs/sources/{system}.yaml"), folder, Workspace(tmp_path / "hand"),
+                        cfg.demo.n_customers)
+    # The validated history is the one the hand-written config gives, but for the columns whose free words
+    # (segment names, regions, actions) the hand config translates and `churn map` rightly leaves as they are.
+    for name, frame in by_hand.items():
+        parts = hand[name] if isinstance(hand[name], list) else [hand[name]]
+        translated = {c for part in parts for c in part.get("values", {})
+                      if c not in ("channel", "direction", "category", "cause", "is_complaint", "treated")}
+        same = [c for c in frame.columns if c not in translated]
+        pd.testing.assert_frame_equal(in_order(by_map[name][same]), in_order(frame[same]), check_dtype=False,
+                                      obj=f"{system} {name}")
+    assert {"zoho_crm": set(), "fxiaoke": {"segment", "region"}}[system] == {
+        c for c in ("segment", "region") if not by_map["customers"][c].equals(by_hand["customers"][c])}
+
+
+def test_churn_map_names_a_missing_required_column_and_what_to_do(exports, tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    source, _ = exports["zoho_crm"]
+    for path in source.iterdir():
+        frame = io.read_table_file(path)
+        if path.name.startswith("Sales_Orders_"):
+            frame = frame.drop(columns=["Grand Total"])
+        frame.to_csv(folder / path.name, index=False)
+    result, said = run_map(folder, tmp_path / "mapped.yaml")
+    assert result.exit_code == ERROR_EXIT, result.output
+    assert ("Not found: orders.amount (required). Add it under source.tables.orders.columns in the config: "
+            "`amount: <the export's column holding the amount>`") in said
+    assert "Complete it as said above, then: churn validate --config" in said
+    assert "amount" not in yaml.safe_load((tmp_path / "mapped.yaml").read_text())["source"]["tables"]["orders"]["columns"]
+
+
+def test_churn_map_ignores_an_unknown_module_and_says_so(exports, tmp_path):
+    folder, _ = exports["fxiaoke"]
+    extra = tmp_path / "export"
+    extra.mkdir()
+    for path in folder.iterdir():
+        (extra / path.name).write_bytes(path.read_bytes())
+    pd.DataFrame({"产品名称": ["阿莫西林胶囊"], "规格": ["0.25g*24粒"], "单价": ["¥12.50"]}).to_excel(extra / "产品.xlsx",
+                                                                                              index=False)
+    result, said = run_map(extra, tmp_path / "mapped.yaml")
+    assert result.exit_code == 0, result.output
+    assert "Ignored: 产品.xlsx: neither its name nor its columns match a table churn reads." in said
+    assert "产品" not in (tmp_path / "mapped.yaml").read_text(encoding="utf-8").replace("产品分类", "")
+
+
+def test_churn_map_of_a_folder_without_exports_is_one_clear_error(tmp_path):
+    result, said = run_map(tmp_path, tmp_path / "mapped.yaml")
+    assert result.exit_code == ERROR_EXIT
+    assert f"error: {tmp_path} holds no CSV, Excel or Parquet file to map" in said

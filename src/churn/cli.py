@@ -18,6 +18,7 @@ from churn.console import (
     print_backtest,
     print_demo,
     print_effect,
+    print_mapping,
     print_monitor,
     print_scoring,
     print_stage,
@@ -58,7 +59,8 @@ ERROR_EXIT = 1
 USAGE_EXIT = 2
 GATE_EXIT = 3
 # Command options naming folders churn writes to: each must stay in the project (or CHURN_ALLOWED_ROOTS).
-WRITTEN_FOLDERS = {"workdir": "--workdir", "out": "--out", "models": "--models", "metrics": "--metrics"}
+WRITTEN_FOLDERS = {"workdir": "--workdir", "out": "--out", "models": "--models", "metrics": "--metrics",
+                   "export_dir": "--export-dir"}
 
 # Set by the app's callback (`churn --verbose ...`) and by each command while it runs.
 _run: dict = {"verbose": False, "progress": None, "server": None}
@@ -268,6 +270,23 @@ def score(
     result = _flow(scoring_flow, "Scoring", config=config, data=data, as_of=as_of, model=model, out=out,
                    horizon_days=horizon_days, active_days=active_days, workdir=workdir)
     print_scoring(result["list"])
+
+
+@app.command(name="map")
+@_command
+def map_exports(
+    folder: Annotated[Path, typer.Argument(help="The folder of CRM export files (CSV, Excel, Parquet).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the proposed mapping to this config file.")] = None,
+    config: Annotated[str, typer.Option("--config", "-c", help="The config the written one extends.")] = DEFAULT_CONFIG,
+) -> None:
+    """Propose how a folder of CRM exports (Zoho CRM, 纷享销客, spreadsheets) maps onto churn's tables."""
+    from churn.runners import run_map
+
+    result = run_map(folder, out, Path(config))
+    print_mapping(result)
+    proposal = result["proposal"]
+    if proposal.missing() or not {e.table for e in proposal.used()} & {"orders", "customers"}:
+        raise typer.Exit(ERROR_EXIT)
 
 
 @app.command()

@@ -27,6 +27,51 @@ def print_validation(summary: dict, ws) -> None:
     console.print(f"Set-aside rows with their reasons: {ws.quarantine}")
 
 
+def print_mapping(result: dict) -> None:
+    """`churn map`'s proposal: each export's table and columns with confidence and sample values, the exports
+    it leaves out, the required columns it could not find and what to do."""
+    proposal = result["proposal"]
+    table = Table(title=f"Proposed mapping of {result['folder']}")
+    for col in ("table", "column", "<- export column", "confidence", "why", "sample values"):
+        table.add_column(col, overflow="fold")
+    for export in proposal.used():
+        files = result["files"].get(export.export, [export.export])
+        shown = export.export + (f" ({len(files)} files)" if len(files) > 1 else "")
+        table.add_section()
+        table.add_row(f"[bold]{export.table}[/]", "", f"[bold]{shown}[/]", "", export.why, "")
+        for c in export.columns:
+            source = f"(every row: {c.constant!r})" if c.source is None else c.source
+            if c.column == "customer_id" and export.customer_by == "name":
+                source += " (by name)"
+            samples = ", ".join(c.samples)
+            if c.values:
+                samples += "; words: " + ", ".join(f"{k}->{v}" for k, v in list(c.values.items())[:6])
+            if c.unmapped_values:
+                samples += f"; [yellow]kept as they are: {', '.join(c.unmapped_values[:5])}[/]"
+            colour = "green" if c.confidence >= 0.9 else "yellow"
+            table.add_row("", c.column, source, f"[{colour}]{c.confidence:.2f}[/]", c.why, samples)
+    console.print(table)
+    for export in proposal.ignored():
+        console.print(f"Ignored: {export.export}: {export.why}.", highlight=False)
+    tables = {e.table for e in proposal.used()}
+    if not tables & {"orders", "customers"}:
+        console.print("[red]Not found[/]: neither orders nor customers. churn learns who leaves from orders: add the "
+                      "orders export (sales orders, invoices) to the folder, or name it in the config under "
+                      "source.tables.orders.table.", highlight=False)
+    for name, missing in proposal.missing().items():
+        for column in missing:
+            console.print(f"[red]Not found[/]: {name}.{column} (required). Add it under source.tables.{name}.columns "
+                          f"in the config: `{column}: <the export's column holding the {column.replace('_', ' ')}>`; "
+                          f"`churn validate` stops until it is there.", highlight=False)
+    if result["out"]:
+        ready = not proposal.missing() and tables & {"orders", "customers"}
+        console.print(f"Mapping written to {result['out']}. " + (
+            f"Review it, then: churn validate --config {result['out']}" if ready else
+            "Complete it as said above, then: churn validate --config " + result["out"]), highlight=False)
+    else:
+        console.print("Nothing written: add --out FILE to write the mapping as a config.", highlight=False)
+
+
 def metrics_table(title: str, m: dict) -> Table:
     from churn.model import METRICS, MODELS
 

@@ -48,6 +48,50 @@ def run_demo_export(cfg: Config, system: str, folder: Path) -> dict:
     return {"path": str(folder), "files": {file.name: len(file.frame) for file in files}}
 
 
+def run_map(folder: Path, out: Path | None, base_config: Path) -> dict:
+    """`churn map`: read a folder of CRM exports, propose their mapping onto the contract and, with `out`, write
+    it as a config that extends `base_config`. Files with a date at the end of their name and one header are one
+    export (a pattern: later months' files are read too)."""
+    import yaml
+
+    from churn.config import load_config
+    from churn.data import export_pattern, propose_mapping
+
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder} is not a folder: give the folder holding the CRM's export files")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in io.FILE_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"{folder} holds no CSV, Excel or Parquet file to map")
+    frames = {path.name: io.read_table_file(path) for path in files}
+    exports: dict[str, pd.DataFrame] = {}
+    grouped: dict[str, list[str]] = {}
+    for path in files:
+        pattern = export_pattern(path.name)
+        same = [p.name for p in folder.glob(pattern) if p.suffix in io.FILE_SUFFIXES] if pattern else []
+        headers = {tuple(sorted(map(str, frames[name].columns))) for name in same}
+        if pattern and len(headers) == 1:
+            grouped.setdefault(pattern, sorted(same))
+        else:
+            grouped[path.name] = [path.name]
+    for export, names in grouped.items():
+        exports[export] = pd.concat([frames[name] for name in names], ignore_index=True)
+    proposal = propose_mapping(exports)
+    result = {"folder": str(folder), "proposal": proposal, "files": grouped, "out": None}
+    if out is not None:
+        base = os.path.relpath(base_config.resolve(), out.resolve().parent)
+        config = {"extends": base, "source": {"location": str(folder), "tables": proposal.tables()}}
+        header = (f"# Proposed by `churn map {folder}`: review it (a column churn could not find is named in the\n"
+                  f"# command's output), then `churn validate --config {out}`.\n")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with io.atomic_path(out) as tmp:
+            tmp.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100),
+                           encoding="utf-8")
+        if not proposal.missing():
+            load_config(out)  # what was written is a config churn reads (a mistake here is churn's, not the user's)
+        result["out"] = str(out)
+    return result
+
+
 def run_pull(cfg: Config, ws: Workspace) -> dict:
     from churn.data import link_customers_by_name, mask_history, mask_name
 

@@ -94,7 +94,9 @@ def test_bad_input_stops_with_one_clear_message_or_is_set_aside_and_counted(case
 
     if case.decision == STOP:
         assert out.exit_code == ERROR_EXIT and isinstance(out.exception, SystemExit), out.output
-        assert said.count("error: ") == 1 and case.expect in said.split("error: ", 1)[1], out.output
+        # rich wraps long lines, within a long temporary path too: compared without any white space
+        assert said.count("error: ") == 1, out.output
+        assert "".join(case.expect.split()) in "".join(said.split("error: ", 1)[1].split()), out.output
         if "rule '" in case.expect:  # too many bad rows: the message also shows example rows
             assert f"table `{case.table}`" in said and "e.g." in said, out.output
         assert not (work / "validated").exists() or not any((work / "validated").glob("*.parquet"))
