@@ -155,3 +155,41 @@ def test_churn_map_of_a_folder_without_exports_is_one_clear_error(tmp_path):
     result, said = run_map(tmp_path, tmp_path / "mapped.yaml")
     assert result.exit_code == ERROR_EXIT
     assert f"error: {tmp_path} holds no CSV, Excel or Parquet file to map" in said
+
+
+@pytest.mark.slow(minutes=1)
+def test_the_list_from_each_crm_export_equals_the_list_from_the_canonical_folder_for_the_same_model(tmp_path,
+                                                                                                   tracking_uri):
+    n = 400
+    config = str(ROOT / "configs/params.yaml")
+    cfg = load_config(config, **{"demo.n_customers": n, "train.search.enabled": False})
+    as_of = pd.Timestamp(cfg.demo.end)
+    io.write_tables(generate_history(cfg.demo).tables, tmp_path / "canonical")
+    sources = {"canonical": (config, tmp_path / "canonical")}
+    for system in CRM_SYSTEMS:
+        runners.run_demo_export(cfg, system, tmp_path / system)
+        sources[system] = (str(ROOT / f"configs/sources/{system}.yaml"), tmp_path / system)
+    assert CliRunner().invoke(app, ["map", str(tmp_path / "zoho_crm"), "--out", str(tmp_path / "mapped.yaml")]
+                              ).exit_code == 0
+    sources["zoho_crm, mapped by churn map"] = (str(tmp_path / "mapped.yaml"), tmp_path / "zoho_crm")
+
+    trained = Workspace(tmp_path / "work-train", tmp_path / "models", tmp_path / "metrics")
+    pulled(config, tmp_path / "canonical", trained, n)
+    runners.run_training_features(cfg, trained, as_of)
+    assert "fallback" not in runners.run_train(cfg, trained, as_of)["data"]  # a LightGBM model, not the fallback
+    lists = {}
+    for name, (source_config, folder) in sources.items():
+        ws = Workspace(tmp_path / f"work-{name}", tmp_path / "models", tmp_path / "metrics")
+        pulled(source_config, folder, ws, n)
+        scoring = load_config(source_config, **{"demo.n_customers": n, "source.location": str(folder)})
+        runners.run_scoring_features(scoring, ws, as_of)
+        runners.run_value(scoring, ws, as_of)
+        runners.run_score(scoring, ws, as_of, str(trained.model_dir))
+        lists[name] = io.read_parquet(ws.scored_list).sort_values("customer_id").reset_index(drop=True)
+    expected = lists.pop("canonical")
+    assert len(expected) > 100 and expected["primary_cause"].nunique() >= 3
+    for name, listing in lists.items():
+        pd.testing.assert_frame_equal(listing[["customer_id", "name", "churn_probability", "primary_cause",
+                                               "cause_share", "expected_loss"]],
+                                      expected[["customer_id", "name", "churn_probability", "primary_cause",
+                                                "cause_share", "expected_loss"]], obj=name)
