@@ -27,12 +27,16 @@ def print_validation(summary: dict, ws) -> None:
     console.print(f"Set-aside rows with their reasons: {ws.quarantine}")
 
 
+def _short(text: str, width: int = 22) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def print_mapping(result: dict) -> None:
     """`churn map`'s proposal: each export's table and columns with confidence and sample values, the exports
     it leaves out, the required columns it could not find and what to do."""
     proposal = result["proposal"]
     table = Table(title=f"Proposed mapping of {result['folder']}")
-    for col in ("table", "column", "<- export column", "confidence", "why", "sample values"):
+    for col in ("table", "column", "<- export column", "confidence", "why", "sample values (or words)"):
         table.add_column(col, overflow="fold")
     for export in proposal.used():
         files = result["files"].get(export.export, [export.export])
@@ -43,9 +47,10 @@ def print_mapping(result: dict) -> None:
             source = f"(every row: {c.constant!r})" if c.source is None else c.source
             if c.column == "customer_id" and export.customer_by == "name":
                 source += " (by name)"
-            samples = ", ".join(c.samples)
+            samples = ", ".join(_short(v) for v in c.samples[:2])
             if c.values:
-                samples += "; words: " + ", ".join(f"{k}->{v}" for k, v in list(c.values.items())[:6])
+                words = [f"{k}->{v}" for k, v in c.values.items()]
+                samples = ", ".join(words[:3]) + (f" (+{len(words) - 3})" if len(words) > 3 else "")
             if c.unmapped_values:
                 samples += f"; [yellow]kept as they are: {', '.join(c.unmapped_values[:5])}[/]"
             colour = "green" if c.confidence >= 0.9 else "yellow"

@@ -293,7 +293,12 @@ def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
                 f"missing {[c for c in header if c not in other] or 'none'}, "
                 f"extra {[c for c in other if c not in header] or 'none'}. Export every file with the same fields")
     appended = pd.concat(frames, ignore_index=True)
-    notes = [frame.attrs["note"] for frame in frames if frame.attrs.get("note")]
+    how: dict[str, list[str]] = {}  # how each file was read (GBK, a separator), said once for the files alike
+    for path, frame in zip(paths, frames):
+        if frame.attrs.get("note"):
+            how.setdefault(frame.attrs["note"].removeprefix(f"{path.name}: "), []).append(path.name)
+    notes = [f"{', '.join(names) if len(names) < len(paths) else 'all ' + str(len(paths))}: {what}"
+             for what, names in how.items()]
     appended.attrs["note"] = "; ".join([f"{name}: {len(paths)} file(s) appended ({', '.join(p.name for p in paths)})",
                                         *notes])
     return appended
