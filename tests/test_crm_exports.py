@@ -15,6 +15,7 @@ from churn.cli import ERROR_EXIT, app
 from churn.config import load_config
 from churn.data import CRM_SYSTEMS, crm_export, generate_history
 from churn.ops import Workspace, io
+from churn.report import scoring_lines
 
 SORT = ["customer_id", "ts"]
 
@@ -186,6 +187,21 @@ def test_the_list_from_each_crm_export_equals_the_list_from_the_canonical_folder
         runners.run_value(scoring, ws, as_of)
         runners.run_score(scoring, ws, as_of, str(trained.model_dir))
         lists[name] = io.read_parquet(ws.scored_list).sort_values("customer_id").reset_index(drop=True)
+    # churn map leaves Fxiaoke's own words for past campaigns' actions (回访电话): scoring goes on without their
+    # measured effects, and says so.
+    assert CliRunner().invoke(app, ["map", str(tmp_path / "fxiaoke"), "--out", str(tmp_path / "fx.yaml")]).exit_code == 0
+    scoring = load_config(tmp_path / "fx.yaml", **{"source.location": str(tmp_path / "fxiaoke")})
+    ws = Workspace(tmp_path / "work-fx-mapped", tmp_path / "models", tmp_path / "metrics")
+    pulled(str(tmp_path / "fx.yaml"), tmp_path / "fxiaoke", ws, n)
+    for stage in (runners.run_scoring_features, runners.run_value, runners.run_effects):
+        stage(scoring, ws, as_of)
+    runners.run_score(scoring, ws, as_of, str(trained.model_dir))
+    decided = runners.run_decide(scoring, ws, as_of, tmp_path / "fx-out")
+    assert decided["uplift"]["not_in_playbook"] == ["上门拜访", "回访电话", "大客户经营回顾", "自动关怀"]
+    assert "Past campaigns' action(s) 上门拜访, 回访电话, 大客户经营回顾, 自动关怀 are not playbook actions" in \
+        " ".join(scoring_lines(decided))
+    assert len(io.read_parquet(tmp_path / "fx-out" / "retention_list.parquet")) == len(lists["fxiaoke"])
+
     expected = lists.pop("canonical")
     assert len(expected) > 100 and expected["primary_cause"].nunique() >= 3
     for name, listing in lists.items():

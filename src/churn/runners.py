@@ -462,6 +462,12 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     listing = with_playbook_actions(scored, playbook, act_on=cfg.score.act_on_risk_bands)
     uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
+    measured_actions = {a["action"] for a in (uplift or {}).get("actions", [])} | set((uplift or {}).get("priors", {}))
+    if uplift and (strange := sorted(measured_actions - set(playbook.actions))):
+        # Past campaigns under the CRM's own names (回访电话) measure no playbook action: said, not used.
+        uplift = uplift | {"priors": {a: e for a, e in uplift["priors"].items() if a in playbook.actions},
+                           "not_in_playbook": strange}
+        effects = effects.drop(columns=[c for c in strange if c in effects.columns])
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
     plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
     listing = apply_plan(listing, plan, playbook)

@@ -41,6 +41,10 @@ def scoring_lines(summary: dict) -> list[str]:
         lines.append("Action effects measured (share of the churn risk removed): "
                      + "; ".join(f"{src}: {', '.join(names)}" for src, names in by_source.items())
                      + f"; config priors for the other {len(effects) - len(measured)} actions.")
+    strange = (summary.get("uplift") or {}).get("not_in_playbook")
+    if strange:
+        lines.append(f"Past campaigns' action(s) {', '.join(strange)} are not playbook actions: what they achieved is "
+                     f"not used. Map them to the playbook's names under source.tables.campaigns.values.action.")
     set_aside = {t: n for t, n in summary["rows_set_aside"].items() if n}
     if set_aside:
         lines.append(f"Rows set aside by validation: {set_aside} (reasons in {summary['quarantine']})")
