@@ -9,7 +9,7 @@ from helpers import CONFIG, DEMO_AS_OF, make_history, write_canonical_folder
 
 from churn.action import DECISION_COLUMNS
 from churn.ops import ALLOWED_ROOTS_ENV, OutsideProjectError
-from churn.vocab import LIST_COLUMNS
+from churn.vocab import LIFECYCLE_STAGES, LIST_COLUMNS
 from pipelines.scoring import scoring_flow
 from pipelines.serve import deployments
 from pipelines.training import training_flow
@@ -161,6 +161,14 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert row["contacted"] == (run["decision"] == "chosen").sum() and row["held_out"] == run["holdout"].sum()
     assert ws.realised_plot.exists() and final["list"]["realised"]["runs"] == 1
     assert 'id="realised-table"' in (out / "report.html").read_text(encoding="utf-8")
+    # lifecycle stages now, and the customers who moved between stages since the run of `earlier`
+    lifecycle, now = final["list"]["lifecycle"], pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
+    assert lifecycle["since"] == earlier
+    assert lifecycle["stages"] == {s: int((now["lifecycle_stage"] == s).sum()) for s in LIFECYCLE_STAGES}
+    both = run[["customer_id", "lifecycle_stage"]].merge(now[["customer_id", "lifecycle_stage"]], on="customer_id",
+                                                          how="outer", suffixes=("_before", "_now"))
+    moved = both["lifecycle_stage_before"].fillna("-").ne(both["lifecycle_stage_now"].fillna("-")).sum()
+    assert moved > 0 and sum(n for row in lifecycle["flows"].values() for n in row.values()) == moved
     assert len(mlflow.search_runs(experiment_names=["churn"], filter_string="tags.job = 'monitor'")) == 1
     from prefect.logging.handlers import APILogWorker
 
@@ -172,6 +180,8 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
             f"churn-scoring-{AS_OF}"])))
     assert any(log.message.startswith(f"Scored {len(listing):,} active customers as of {AS_OF}") for log in logs)
     assert any(log.message.startswith("Realised performance of 1 earlier run(s)") for log in logs)
+    assert any(log.message.startswith("Lifecycle stages: new ") and f"Since the run of {earlier}: " in log.message
+               for log in logs)
     markdown = max(artifacts, key=lambda a: a.created).data
     assert f"# Churn scoring run of {AS_OF}" in markdown and "## Realised performance" in markdown
     assert f"{out}/retention_list.csv" in markdown

@@ -280,6 +280,17 @@ class LapsedRule(Section):
     after_days: int | None = Field(180, gt=0)  # None: no silence is long enough on its own
 
 
+class LifecycleRule(Section):
+    """A customer's lifecycle stage at the as-of date, the first that applies: `lapsed` (the lapsed rule above);
+    `new`: first known for fewer than `new_days` (signup or first order); `growing` / `declining`: revenue over the
+    last trend window (features.trend_window, 90 days) against the window before moved by at least `trend` on the
+    features' trend scale, (last - previous) / (last + previous): 0.2 means the last window brought at least 1.5
+    times (growing) or at most 2/3 (declining) of the one before; `mature`: the others."""
+
+    new_days: int = Field(180, gt=0)
+    trend: float = Field(0.2, gt=0, lt=1)
+
+
 class ScoreConfig(Section):
     """Risk bands, value tiers and the retention list."""
 
@@ -289,6 +300,7 @@ class ScoreConfig(Section):
     act_on_risk_bands: list[str] = Field(default_factory=lambda: list(AT_RISK_BANDS))
     playbook: str = "playbook.yaml"  # relative to the config file
     lapsed: LapsedRule = Field(default_factory=LapsedRule)
+    lifecycle: LifecycleRule = Field(default_factory=LifecycleRule)
 
 
 class KeyAccountRules(Section):

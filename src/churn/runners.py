@@ -452,7 +452,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
         with_measured_effects,
         with_playbook_actions,
     )
-    from churn.report import render_reasons
+    from churn.report import lifecycle_flows, render_reasons
 
     scored_run = _needed(ws.score_summary, as_of, "score")
     playbook = load_playbook(cfg.score.playbook)
@@ -496,6 +496,9 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     summary["drift"] = scored_run.get("drift")  # (a scored list from before drift checks has none)
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
+    earlier = _earlier_runs(out_dir / "runs", as_of)
+    summary["lifecycle"] = lifecycle_flows(earlier[max(earlier)] if earlier else None, listing) | {
+        "since": max(earlier) if earlier else None}
     io.write_json(summary, ws.plan_summary)
     return summary
 
@@ -528,7 +531,7 @@ def _earlier_runs(runs_dir: Path, as_of: pd.Timestamp) -> dict[str, pd.DataFrame
     runs = {}
     for date in dates[-(TREND_RUNS - 1):]:
         run = io.read_parquet(runs_dir / f"{date}.parquet")
-        runs[date] = run[[c for c in (*RUN_COLUMNS, "lapsed") if c in run.columns]]
+        runs[date] = run[[c for c in (*RUN_COLUMNS, "lapsed", "lifecycle_stage") if c in run.columns]]
     return runs
 
 

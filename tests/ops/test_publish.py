@@ -60,6 +60,7 @@ def make_listing(n: int = 5, seed: int = 0, prefix: str = "C") -> pd.DataFrame:
         "days_since_last_order": [float(30 + i) for i in range(n)],
         "usual_gap_days": [20.0 if i % 2 else float("nan") for i in range(n)],
         "lapsed": [i % 4 == 3 for i in range(n)],
+        "lifecycle_stage": text(["lapsed" if i % 4 == 3 else ["new", "mature", "declining"][i % 3] for i in range(n)]),
     })[LIST_COLUMNS]
     if n > 1:
         frame.loc[1, "cause_share"] = float("nan")  # a missing float goes in as NULL

@@ -110,3 +110,21 @@ def test_no_earlier_run_says_so():
     assert 'id="since-none"' in html and 'id="since-last-run"' not in html
     later = render_html(current, summary_for(current), "en", earlier_runs={"2027-01-01": current})
     assert 'id="since-none"' in later  # a run from after this one is not "the last run"
+
+
+def _stages(**by_customer: str) -> pd.DataFrame:
+    return pd.DataFrame({"customer_id": list(by_customer), "lifecycle_stage": list(by_customer.values())})
+
+
+def test_lifecycle_flows_count_each_move_since_the_previous_run():
+    from churn.report import NOT_LISTED, lifecycle_flows
+
+    before = _stages(a="new", b="growing", c="mature", d="mature", e="declining")
+    now = _stages(a="growing", b="growing", c="declining", d="declining", f="new")  # e gone, f new to the list
+    got = lifecycle_flows(before, now)
+    assert got["stages"] == {"new": 1, "growing": 2, "mature": 0, "declining": 2, "lapsed": 0}
+    assert got["flows"] == {"new": {"growing": 1}, "mature": {"declining": 2}, "declining": {NOT_LISTED: 1},
+                            NOT_LISTED: {"new": 1}}  # b stayed growing: not a move
+    # the first run, or a previous list from before stages: stages only
+    assert lifecycle_flows(None, now)["flows"] == {}
+    assert lifecycle_flows(before.drop(columns="lifecycle_stage"), now)["flows"] == {}

@@ -21,7 +21,7 @@ from churn.report import (
     sheet_name,
     write_excel,
 )
-from churn.score import REASON_KEYS, lapsed_customers, reason_codes, risk_bands, value_tiers
+from churn.score import REASON_KEYS, lapsed_customers, lifecycle_stages, reason_codes, risk_bands, value_tiers
 from churn.vocab import DECISION_COLUMNS, DECISIONS, LIST_CAUSES, LIST_COLUMNS, PERSONAL_COLUMNS
 
 LANGUAGES = ["en", "zh"]
@@ -71,8 +71,10 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
         "resolution_days_365": rng.uniform(0, 20, n), "returns_share_365": rng.uniform(0, 0.1, n),
         "service_score_mean_180": rng.uniform(2, 10, n), "days_since_visit": rng.choice([np.nan, 30.0, 90.0], n),
         "outbound_prev_90": rng.integers(0, 20, n), "outbound_90": rng.integers(0, 5, n),
+        "tenure_days": rng.uniform(30, 900, n), "revenue_trend": rng.uniform(-0.6, 0.6, n),
     })
     out = out.join(lapsed_customers(features, load_config(CONFIG).score.lapsed))
+    out["lifecycle_stage"] = lifecycle_stages(features, out["lapsed"], load_config(CONFIG).score.lifecycle)
     out["reason_codes"] = reason_codes(features, out["primary_cause"], 90)
     out["reasons"] = render_reasons(out["reason_codes"], "en")
     out["model_version"] = "churn v3"

@@ -8,7 +8,7 @@ from churn.features import build_features, plan_cutoffs, population, training_ex
 from churn.model import train_model
 from churn.report import render_reasons
 from churn.score import score_customers
-from churn.vocab import ACTION_COLUMNS, LIST_COLUMNS, SCORED_COLUMNS
+from churn.vocab import ACTION_COLUMNS, LIFECYCLE_STAGES, LIST_COLUMNS, SCORED_COLUMNS
 
 AS_OF = pd.Timestamp("2025-01-01")
 
@@ -29,6 +29,9 @@ def test_one_row_per_active_customer_sorted_by_expected_loss(scored):
     _, feats, listing, _ = scored
     assert list(listing.columns) == SCORED_COLUMNS
     assert sorted(listing["customer_id"]) == sorted(feats["customer_id"])
+    # every customer has a lifecycle stage, and a lapsed one is in the lapsed stage
+    assert set(listing["lifecycle_stage"]) <= set(LIFECYCLE_STAGES) and listing["lifecycle_stage"].notna().all()
+    assert (listing.loc[listing["lapsed"], "lifecycle_stage"] == "lapsed").all()
     assert listing["expected_loss"].is_monotonic_decreasing
 
 
@@ -118,3 +121,24 @@ def test_lapsed_customers(silence, gap, lapsed):
     assert out.at[7, "days_since_last_order"] == round(silence)
     off = lapsed_customers(features, LapsedRule(gap_multiple=None, after_days=None))
     assert not off["lapsed"].any()
+
+
+@pytest.mark.parametrize("tenure, trend, lapsed, stage", [
+    (400, 0.0, False, "mature"),
+    (400, 0.25, False, "growing"),  # the last 90 days brought more than 1.5 times the 90 before
+    (400, -0.25, False, "declining"),
+    (400, 0.19, False, "mature"),  # within the rule's +-0.2
+    (90, -0.5, False, "new"),  # new first: a new customer's trend says little
+    (90, 0.0, True, "lapsed"),  # lapsed before all
+    (400, None, False, "mature"),  # no revenue in either window: no trend
+])
+def test_lifecycle_stage_follows_the_configured_rules(tenure, trend, lapsed, stage):
+    from churn.config import LifecycleRule, ScoreConfig
+    from churn.score import lifecycle_stages
+
+    features = pd.DataFrame({"tenure_days": [tenure], "revenue_trend": [trend]}, dtype="float64")
+    rule = ScoreConfig().lifecycle
+    assert lifecycle_stages(features, pd.Series([lapsed]), rule).tolist() == [stage]
+    # the thresholds are the config's: a longer `new` period makes a 200-day customer new
+    assert lifecycle_stages(pd.DataFrame({"tenure_days": [200.0], "revenue_trend": [0.0]}), pd.Series([False]),
+                            LifecycleRule(new_days=365)).tolist() == ["new"]

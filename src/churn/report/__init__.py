@@ -18,11 +18,13 @@ Imports only `churn.vocab`.
 
 from churn.report._changes import (
     CHANGES,
+    NOT_LISTED,
     RUN_COLUMNS,
     TREND_RUNS,
     change_counts,
     changes_since,
     customer_states,
+    lifecycle_flows,
     run_figures,
     runs_before,
 )
@@ -32,7 +34,8 @@ from churn.report._html import render_html
 from churn.report._runlog import realised_line, scoring_lines, scoring_markdown
 from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
-__all__ = ["CHANGES", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states", "run_figures",
+__all__ = ["CHANGES", "NOT_LISTED", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states",
+           "lifecycle_flows", "run_figures",
            "runs_before", "LANGUAGES", "prepare_list",
            "list_reasons", "model_kind_note", "realised_line", "render_html", "render_reasons", "scoring_lines",
            "scoring_markdown", "sheet_name", "write_excel"]

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from churn.vocab import NO_OWNER, at_risk_flags, lapsed_flags
+from churn.vocab import LIFECYCLE_STAGES, NO_OWNER, at_risk_flags, lapsed_flags
 
 TREND_RUNS = 8  # runs in the trend, this one included: the report needs the TREND_RUNS - 1 before it
+NOT_LISTED = "not listed"  # a customer a run did not score (new to the list, or no longer active)
 CHANGES = ("new_at_risk", "no_longer_at_risk", "recovered", "lost", "still_at_risk")
 RUN_COLUMNS = ("customer_id", "risk_band", "owner", "expected_loss")  # plus `lapsed` when the run has it
 
@@ -64,6 +65,25 @@ def changes_since(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     out = pd.DataFrame({"customer_id": ids.astype("string"), "owner": owner.to_numpy(), "change": change.to_numpy(),
                         "before": b.to_numpy(), "now": n.to_numpy(), "expected_loss": loss.to_numpy()})
     return out[out["change"].notna()].reset_index(drop=True)
+
+
+def lifecycle_flows(previous: pd.DataFrame | None, current: pd.DataFrame) -> dict:
+    """Customers per lifecycle stage now, and how they moved since the previous run: {"stages": {stage: n},
+    "flows": {before: {now: n}}} over `churn.vocab.LIFECYCLE_STAGES`, with "not listed" for customers not scored
+    in a run (new to the list, or no longer active); only moves are in `flows`, not customers who stayed. A list
+    without stages (from before them) gives no flows."""
+    stages = current["lifecycle_stage"].astype("string").value_counts()
+    out = {"stages": {s: int(stages.get(s, 0)) for s in LIFECYCLE_STAGES}, "flows": {}}
+    if previous is None or "lifecycle_stage" not in previous.columns:
+        return out
+    before = previous.set_index(previous["customer_id"].astype("string"))["lifecycle_stage"].astype("string")
+    now = current.set_index(current["customer_id"].astype("string"))["lifecycle_stage"].astype("string")
+    ids = before.index.union(now.index)
+    moves = pd.DataFrame({"before": before.reindex(ids).fillna(NOT_LISTED), "now": now.reindex(ids).fillna(NOT_LISTED)})
+    moves = moves[moves["before"] != moves["now"]]
+    for (b, n), count in moves.value_counts(["before", "now"], sort=False).items():
+        out["flows"].setdefault(str(b), {})[str(n)] = int(count)
+    return out
 
 
 def change_counts(changes: pd.DataFrame) -> pd.DataFrame:

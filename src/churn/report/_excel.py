@@ -130,6 +130,7 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     out["reasons"] = list_reasons(frame, language)
     out["decision"] = frame["decision"].map(lambda v: localize.term(localize.DECISIONS, v, language))
     out["lapsed"] = frame["lapsed"].map(lambda v: t["section_winback"] if v else t["section_retention"])
+    out["lifecycle_stage"] = frame["lifecycle_stage"].map(lambda v: localize.term(localize.LIFECYCLE_STAGES, v, language))
     out["contact_channel"] = frame["contact_channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))
     out["contact_label"] = [localize.action_label(_text(a), _text(label), language) if _text(a) else None
                             for a, label in zip(frame["contact"], frame["contact_label"], strict=True)]

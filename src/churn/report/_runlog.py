@@ -41,6 +41,16 @@ def scoring_lines(summary: dict) -> list[str]:
         lines.append("Action effects measured (share of the churn risk removed): "
                      + "; ".join(f"{src}: {', '.join(names)}" for src, names in by_source.items())
                      + f"; config priors for the other {len(effects) - len(measured)} actions.")
+    lifecycle = summary.get("lifecycle")
+    if lifecycle:
+        line = "Lifecycle stages: " + ", ".join(f"{s} {n:,}" for s, n in lifecycle["stages"].items()) + "."
+        moves = sorted(((b, n, k) for b, row in lifecycle["flows"].items() for n, k in row.items()),
+                       key=lambda m: -m[2])
+        if lifecycle.get("since"):
+            line += (f" Since the run of {lifecycle['since']}: "
+                     + (", ".join(f"{b} -> {n} {k:,}" for b, n, k in moves[:6]) if moves else "no customer moved")
+                     + (f" (and {len(moves) - 6} smaller moves)" if len(moves) > 6 else "") + ".")
+        lines.append(line)
     strange = (summary.get("uplift") or {}).get("not_in_playbook")
     if strange:
         lines.append(f"Past campaigns' action(s) {', '.join(strange)} are not playbook actions: what they achieved is "

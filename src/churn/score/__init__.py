@@ -17,7 +17,7 @@ from churn.score._causes import (
     stated_causes,
     symptom_rule_causes,
 )
-from churn.score._listing import lapsed_customers, score_customers
+from churn.score._listing import lapsed_customers, lifecycle_stages, score_customers
 from churn.score._reasons import REASON_KEYS, reason_codes
 from churn.score._value import (
     CUSTOMER_VALUE_COLUMNS,
@@ -31,6 +31,6 @@ from churn.score._value import (
 __all__ = [
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities",
     "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "judge_causes", "key_accounts",
-    "lapsed_customers", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
+    "lapsed_customers", "lifecycle_stages", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
     "value_tiers",
 ]

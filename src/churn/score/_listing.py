@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from churn.config import ExplainConfig, LapsedRule, ScoreConfig, ValueConfig
+from churn.config import ExplainConfig, LapsedRule, LifecycleRule, ScoreConfig, ValueConfig
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import cause_probabilities, explain_causes
@@ -66,6 +66,7 @@ def score_customers(
     out = out.join(causes[["primary_cause", "cause_share", "secondary_cause"]])
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
     out = out.join(lapsed_customers(frame, cfg.lapsed))
+    out["lifecycle_stage"] = lifecycle_stages(frame, out["lapsed"], cfg.lifecycle)
     out["reason_codes"] = reason_codes(frame, out["primary_cause"], trend_window)
     out["model_version"] = model_version
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()
@@ -88,6 +89,21 @@ def lapsed_customers(features: pd.DataFrame, rule: LapsedRule) -> pd.DataFrame:
         lapsed |= (silence >= rule.after_days).fillna(False)
     return pd.DataFrame({"days_since_last_order": silence.round(0), "usual_gap_days": gap.round(0),
                          "lapsed": lapsed.astype(bool)}, index=features.index)
+
+
+def lifecycle_stages(features: pd.DataFrame, lapsed: pd.Series, rule: LifecycleRule) -> pd.Series:
+    """Each customer's lifecycle stage (`churn.vocab.LIFECYCLE_STAGES`) by `rule`, the first that applies: lapsed,
+    new, declining, growing, mature. `lapsed` is the lapsed rule's verdict for the same rows."""
+    tenure = features["tenure_days"].astype("float64") if "tenure_days" in features.columns \
+        else pd.Series(float("nan"), index=features.index)
+    trend = features["revenue_trend"].astype("float64") if "revenue_trend" in features.columns \
+        else pd.Series(0.0, index=features.index)
+    stage = pd.Series("mature", index=features.index, dtype="object")
+    stage[(trend >= rule.trend).fillna(False).to_numpy()] = "growing"
+    stage[(trend <= -rule.trend).fillna(False).to_numpy()] = "declining"
+    stage[(tenure < rule.new_days).fillna(False).to_numpy()] = "new"
+    stage[lapsed.astype(bool).to_numpy()] = "lapsed"
+    return stage.astype("string")
 
 
 def _customer_info(ids: pd.Series, customers: pd.DataFrame | None) -> pd.DataFrame:
