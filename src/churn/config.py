@@ -291,6 +291,20 @@ class LifecycleRule(Section):
     trend: float = Field(0.2, gt=0, lt=1)
 
 
+class NeedRule(Section):
+    """A customer's need profile (price-, service- or quality-sensitive, or none) from the signs its history
+    holds (`churn.score.need_profiles`): a survey sub-score `survey_gap` points below the customer's other two;
+    `min_complaints` complaints in the need's categories within 365 days, at least half of its complaints; tickets
+    resolved in `slow_resolution_days` or more on average (service); returns of `returns_share` or more of what
+    was bought (quality). The profile is the need with the most signs, at least `min_signs`, and alone in front."""
+
+    survey_gap: float = Field(1.0, gt=0)
+    min_complaints: int = Field(2, ge=1)
+    slow_resolution_days: float = Field(7.0, gt=0)
+    returns_share: float = Field(0.03, gt=0, lt=1)
+    min_signs: int = Field(2, ge=1)
+
+
 class ScoreConfig(Section):
     """Risk bands, value tiers and the retention list."""
 
@@ -301,6 +315,7 @@ class ScoreConfig(Section):
     playbook: str = "playbook.yaml"  # relative to the config file
     lapsed: LapsedRule = Field(default_factory=LapsedRule)
     lifecycle: LifecycleRule = Field(default_factory=LifecycleRule)
+    needs: NeedRule = Field(default_factory=NeedRule)
 
 
 class KeyAccountRules(Section):

@@ -26,6 +26,8 @@ RISK_BANDS = ("high", "medium", "low")
 AT_RISK_BANDS = ("high", "medium")
 # Value tiers (Pareto cuts of customer value), most valuable first.
 VALUE_TIERS = ("high", "medium", "low")
+# What a customer is most sensitive to (its need profile, `score.needs`); "none" when no need stands out.
+NEEDS = ("price", "service", "quality")
 # Lifecycle stages of a customer at the as-of date (`score.lifecycle` holds the rules), in the order of a life.
 LIFECYCLE_STAGES = ("new", "growing", "mature", "declining", "lapsed")
 # Playbook segments: key accounts first, then the value tiers. A customer may get the action of a
@@ -46,7 +48,7 @@ LIST_COLUMNS = [
     "customer_id", *PERSONAL_COLUMNS, "churn_probability", "risk_band", "value_tier", "is_key_account", "key_account_rule", "owner",
     "segment", "region", "primary_cause", "cause_share", "secondary_cause", "action", "action_label", "channel",
     "owner_role", "action_cost", "value_12m", "forecast_value_12m", "value_if_retained_12m", "expected_loss",
-    "days_since_last_order", "usual_gap_days", "lapsed", "lifecycle_stage", "reasons", "reason_codes", "model_version", "as_of",
+    "days_since_last_order", "usual_gap_days", "lapsed", "lifecycle_stage", "need_profile", "need_evidence", "reasons", "reason_codes", "model_version", "as_of",
 ]
 # The playbook's columns in the list; the scored list before actions are chosen has the others but the
 # reasons' text (`reasons`, English words for `reason_codes`, the reasons as data).
@@ -84,7 +86,7 @@ def at_risk_flags(listing: pd.DataFrame) -> pd.Series:
     return listing["risk_band"].isin(AT_RISK_BANDS) & ~lapsed_flags(listing)
 
 
-__all__ = ["LIFECYCLE_STAGES", "TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
+__all__ = ["LIFECYCLE_STAGES", "NEEDS", "TABLES", "CUSTOMER_TABLES", "CAUSES", "OTHER_CAUSE", "LIST_CAUSES", "COMPLAINT_CAUSE", "RISK_BANDS",
            "AT_RISK_BANDS", "VALUE_TIERS", "KEY_ACCOUNT", "SEGMENTS", "NO_OWNER", "LIST_COLUMNS",
            "ACTION_COLUMNS", "SCORED_COLUMNS", "SCORE_DECIMALS", "CONTACTED", "HELD_OUT", "NOT_CONTACTED", "DECISIONS",
            "DECISION_COLUMNS", "alarm_text", "lapsed_flags", "at_risk_flags"]

@@ -61,6 +61,8 @@ def make_listing(n: int = 5, seed: int = 0, prefix: str = "C") -> pd.DataFrame:
         "usual_gap_days": [20.0 if i % 2 else float("nan") for i in range(n)],
         "lapsed": [i % 4 == 3 for i in range(n)],
         "lifecycle_stage": text(["lapsed" if i % 4 == 3 else ["new", "mature", "declining"][i % 3] for i in range(n)]),
+        "need_profile": text(["price", "none"] * (n // 2) + ["none"] * (n % 2)),
+        "need_evidence": text(['[{"key":"returns","pct":4}]'] * n),
     })[LIST_COLUMNS]
     if n > 1:
         frame.loc[1, "cause_share"] = float("nan")  # a missing float goes in as NULL

@@ -21,7 +21,15 @@ from churn.report import (
     sheet_name,
     write_excel,
 )
-from churn.score import REASON_KEYS, lapsed_customers, lifecycle_stages, reason_codes, risk_bands, value_tiers
+from churn.score import (
+    REASON_KEYS,
+    lapsed_customers,
+    lifecycle_stages,
+    need_profiles,
+    reason_codes,
+    risk_bands,
+    value_tiers,
+)
 from churn.vocab import DECISION_COLUMNS, DECISIONS, LIST_CAUSES, LIST_COLUMNS, PERSONAL_COLUMNS
 
 LANGUAGES = ["en", "zh"]
@@ -75,6 +83,7 @@ def make_listing(n: int = 300, seed: int = 3, owners: list[str | None] | None = 
     })
     out = out.join(lapsed_customers(features, load_config(CONFIG).score.lapsed))
     out["lifecycle_stage"] = lifecycle_stages(features, out["lapsed"], load_config(CONFIG).score.lifecycle)
+    out = out.join(need_profiles(features, load_config(CONFIG).score.needs))
     out["reason_codes"] = reason_codes(features, out["primary_cause"], 90)
     out["reasons"] = render_reasons(out["reason_codes"], "en")
     out["model_version"] = "churn v3"

@@ -8,7 +8,7 @@ from churn.features import build_features, plan_cutoffs, population, training_ex
 from churn.model import train_model
 from churn.report import render_reasons
 from churn.score import score_customers
-from churn.vocab import ACTION_COLUMNS, LIFECYCLE_STAGES, LIST_COLUMNS, SCORED_COLUMNS
+from churn.vocab import ACTION_COLUMNS, LIFECYCLE_STAGES, LIST_COLUMNS, NEEDS, SCORED_COLUMNS
 
 AS_OF = pd.Timestamp("2025-01-01")
 
@@ -32,6 +32,7 @@ def test_one_row_per_active_customer_sorted_by_expected_loss(scored):
     # every customer has a lifecycle stage, and a lapsed one is in the lapsed stage
     assert set(listing["lifecycle_stage"]) <= set(LIFECYCLE_STAGES) and listing["lifecycle_stage"].notna().all()
     assert (listing.loc[listing["lapsed"], "lifecycle_stage"] == "lapsed").all()
+    assert set(listing["need_profile"]) <= {*NEEDS, "none"} and listing["need_evidence"].notna().all()
     assert listing["expected_loss"].is_monotonic_decreasing
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 import churn.report.localize as localize
 from churn.report._changes import changes_since, runs_before
 from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
-from churn.report.localize import list_reasons
+from churn.report.localize import list_reasons, render_reasons
 from churn.vocab import CONTACTED, DECISION_COLUMNS, NO_OWNER
 
 OWNER_SHEET_COLUMNS = [
@@ -131,6 +131,8 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     out["decision"] = frame["decision"].map(lambda v: localize.term(localize.DECISIONS, v, language))
     out["lapsed"] = frame["lapsed"].map(lambda v: t["section_winback"] if v else t["section_retention"])
     out["lifecycle_stage"] = frame["lifecycle_stage"].map(lambda v: localize.term(localize.LIFECYCLE_STAGES, v, language))
+    out["need_profile"] = frame["need_profile"].map(lambda v: localize.term(localize.NEED_PROFILES, v, language))
+    out["need_evidence"] = render_reasons(frame["need_evidence"].fillna("[]"), language)
     out["contact_channel"] = frame["contact_channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))
     out["contact_label"] = [localize.action_label(_text(a), _text(label), language) if _text(a) else None
                             for a, label in zip(frame["contact"], frame["contact_label"], strict=True)]

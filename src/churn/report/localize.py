@@ -83,6 +83,11 @@ LIFECYCLE_STAGES = {
     "en": {"new": "New", "growing": "Growing", "mature": "Mature", "declining": "Declining", "lapsed": "Lapsed"},
     "zh": {"new": "新客户", "growing": "成长期", "mature": "成熟期", "declining": "衰退期", "lapsed": "已流失"},
 }
+NEED_PROFILES = {
+    "en": {"price": "Price-sensitive", "service": "Service-sensitive", "quality": "Quality-sensitive",
+           "none": "No clear need"},
+    "zh": {"price": "价格敏感", "service": "服务敏感", "quality": "质量敏感", "none": "无明显偏好"},
+}
 SEGMENTS = {"en": {}, "zh": {"hospital": "医院", "pharmacy": "药店", "clinic": "诊所", "distributor": "经销商"}}
 TABLES = {
     "en": {},
@@ -157,7 +162,7 @@ COLUMNS = {
         "holdout_action": "Action held back", "contact_label": "Contact this week", "contact_channel": "Contact by",
         "contact_cost": "Contact cost", "days_since_last_order": "Days since last order",
         "usual_gap_days": "Usual days between orders", "lapsed": "List", "change": "Since last run",
-        "lifecycle_stage": "Lifecycle stage",
+        "lifecycle_stage": "Lifecycle stage", "need_profile": "Need profile", "need_evidence": "Need shown by",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -172,7 +177,8 @@ COLUMNS = {
         "forecast_value_12m": "未来12个月预测价值", "value_if_retained_12m": "挽留后12个月价值",
         "holdout_action": "对照组暂缓的措施", "contact_label": "本周联系措施", "contact_channel": "联系方式",
         "contact_cost": "联系成本", "days_since_last_order": "距上次下单天数", "usual_gap_days": "常规下单间隔（天）",
-        "lapsed": "名单", "change": "与上次相比", "lifecycle_stage": "生命周期阶段",
+        "lapsed": "名单", "change": "与上次相比", "lifecycle_stage": "生命周期阶段", "need_profile": "需求类型",
+        "need_evidence": "需求依据",
     },
 }
 

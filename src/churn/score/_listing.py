@@ -8,6 +8,7 @@ from churn.config import ExplainConfig, LapsedRule, LifecycleRule, ScoreConfig, 
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import cause_probabilities, explain_causes
+from churn.score._needs import need_profiles
 from churn.score._reasons import reason_codes
 from churn.vocab import PERSONAL_COLUMNS, SCORE_DECIMALS, SCORED_COLUMNS
 
@@ -67,6 +68,7 @@ def score_customers(
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
     out = out.join(lapsed_customers(frame, cfg.lapsed))
     out["lifecycle_stage"] = lifecycle_stages(frame, out["lapsed"], cfg.lifecycle)
+    out = out.join(need_profiles(frame, cfg.needs))
     out["reason_codes"] = reason_codes(frame, out["primary_cause"], trend_window)
     out["model_version"] = model_version
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()

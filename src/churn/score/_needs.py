@@ -1,0 +1,74 @@
+"""Each customer's need profile: what the customer is most sensitive to (price, service or quality), or none,
+from the evidence its history holds at the as-of date, whether or not it is at risk.
+
+Evidence, per need (thresholds in `score.needs`):
+- surveys: the need's sub-score (price_score, service_score, quality_score, mean over 180 days) at least
+  `survey_gap` points below the mean of the customer's other two sub-scores;
+- complaints: at least `min_complaints` complaints within 365 days in the need's categories (price: price and
+  billing; service: service and delivery; quality: quality), and at least half of the customer's complaints;
+- behaviour: service: tickets took `slow_resolution_days` or more to resolve on average (365 days); quality:
+  returns of at least `returns_share` of what was bought (365 days). (Price has no behavioural sign in the
+  features yet: buying on discount needs order-level evidence.)
+
+The profile is the need with the most signs when it has at least `min_signs` and no other need has as many;
+otherwise "none". The signs come as the list's reason objects (`churn.score.REASON_KEYS`), so the report words
+them in each language.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from churn.config import NeedRule
+from churn.vocab import COMPLAINT_CAUSE, NEEDS
+
+NO_NEED = "none"
+SCORE_OF = {"price": "price_score_mean_180", "service": "service_score_mean_180", "quality": "quality_score_mean_180"}
+
+
+def _num(features: pd.DataFrame, name: str) -> pd.Series:
+    if name not in features.columns:
+        return pd.Series(np.nan, index=features.index, dtype="float64")
+    return pd.to_numeric(features[name], errors="coerce").astype("float64")
+
+
+def need_profiles(features: pd.DataFrame, rule: NeedRule) -> pd.DataFrame:
+    """Per customer (the features' rows and index): `need_profile` (a need of `churn.vocab.NEEDS`, or "none")
+    and `need_evidence` (a JSON list of reason objects: the signs behind each need that has any)."""
+    signs = {need: [] for need in NEEDS}  # need -> list of (mask, reason builder)
+    scores = {need: _num(features, column) for need, column in SCORE_OF.items()}
+    for need in NEEDS:
+        others = pd.concat([scores[o] for o in NEEDS if o != need], axis=1).mean(axis=1)
+        low = (scores[need] <= others - rule.survey_gap).fillna(False)
+        signs[need].append((low, lambda i, need=need: {"key": "low_score", "dimension": SCORE_OF[need].removesuffix(
+            "_mean_180"), "score": round(float(scores[need].iloc[i]), 1)}))
+    categories = sorted(COMPLAINT_CAUSE)
+    counts = {c: _num(features, f"complaints_{c}_365").fillna(0.0) for c in categories}
+    total = sum(counts.values())
+    for need in NEEDS:
+        mine = sum(counts[c] for c in categories if COMPLAINT_CAUSE[c] == need)
+        many = (mine >= rule.min_complaints) & (mine >= 0.5 * total)
+        signs[need].append((many, lambda i, need=need, mine=mine: {"key": "complaints", "n": int(mine.iloc[i]),
+                                                                   "category": need, "t": 365}))
+    slow = _num(features, "resolution_days_365")
+    signs["service"].append(((slow >= rule.slow_resolution_days).fillna(False),
+                             lambda i: {"key": "slow_resolution", "days": round(float(slow.iloc[i]))}))
+    returns = _num(features, "returns_share_365")
+    signs["quality"].append(((returns >= rule.returns_share).fillna(False),
+                             lambda i: {"key": "returns", "pct": round(100 * float(returns.iloc[i]))}))
+
+    count = pd.DataFrame({need: sum(mask.astype(int) for mask, _ in signs[need]) for need in NEEDS},
+                         index=features.index)
+    best = count.max(axis=1)
+    leaders = count.eq(best, axis=0).sum(axis=1)
+    profile = count.idxmax(axis=1).where((best >= rule.min_signs) & (leaders == 1), NO_NEED)
+    evidence = []
+    for i in range(len(features)):
+        order = sorted(NEEDS, key=lambda need: need != profile.iloc[i])  # the profile's own signs first
+        found = [build(i) for need in order for mask, build in signs[need] if mask.iloc[i]]
+        evidence.append(json.dumps(found, ensure_ascii=False))
+    return pd.DataFrame({"need_profile": profile.astype("string"),
+                         "need_evidence": pd.array(evidence, dtype="string")}, index=features.index)

@@ -1,0 +1,60 @@
+"""The need profile: the signs each need's rule reads, one customer per case (crafted features)."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from churn.config import NeedRule, ScoreConfig
+from churn.report import render_reasons
+from churn.score import need_profiles
+
+CALM = {"price_score_mean_180": 8.0, "service_score_mean_180": 8.0, "quality_score_mean_180": 8.0,
+        "complaints_price_365": 0, "complaints_billing_365": 0, "complaints_service_365": 0,
+        "complaints_delivery_365": 0, "complaints_quality_365": 0, "complaints_other_365": 0,
+        "resolution_days_365": 2.0, "returns_share_365": 0.0}
+
+
+def profile(**changes) -> tuple[str, list[dict]]:
+    features = pd.DataFrame([CALM | changes])
+    got = need_profiles(features, ScoreConfig().needs)
+    return got["need_profile"].iloc[0], json.loads(got["need_evidence"].iloc[0])
+
+
+@pytest.mark.parametrize("changes, need", [
+    ({}, "none"),  # no sign at all: no need, not a guess
+    ({"price_score_mean_180": 5.5, "complaints_billing_365": 2, "complaints_price_365": 1}, "price"),
+    ({"service_score_mean_180": 6.0, "resolution_days_365": 12.0}, "service"),
+    ({"complaints_delivery_365": 3, "resolution_days_365": 9.0}, "service"),  # delivery complaints are service
+    ({"quality_score_mean_180": 6.5, "returns_share_365": 0.06}, "quality"),
+    ({"price_score_mean_180": 5.5}, "none"),  # one sign is not enough (min_signs 2)
+    ({"price_score_mean_180": 7.5, "complaints_price_365": 3}, "none"),  # 0.5 points below: not a low score
+    ({"complaints_price_365": 3, "complaints_quality_365": 3, "price_score_mean_180": 5.0,
+      "returns_share_365": 0.05}, "none"),  # price and quality both with two signs: none stands out
+    ({"complaints_price_365": 2, "complaints_quality_365": 3, "price_score_mean_180": 5.0,
+      "returns_share_365": 0.05}, "quality"),  # 2 of 5 complaints are not half: price has one sign, quality two
+    ({"price_score_mean_180": None, "service_score_mean_180": None, "quality_score_mean_180": None,
+      "complaints_quality_365": 2, "returns_share_365": 0.04}, "quality"),  # no surveys: the other signs still count
+])
+def test_the_need_with_the_most_signs_is_the_profile(changes, need):
+    got, evidence = profile(**changes)
+    assert got == need
+    if need != "none":
+        assert len(evidence) >= 2
+
+
+def test_the_evidence_names_the_signs_and_reads_in_each_language():
+    need, evidence = profile(quality_score_mean_180=6.0, returns_share_365=0.07, complaints_quality_365=2)
+    assert need == "quality"
+    assert evidence == [{"key": "low_score", "dimension": "quality_score", "score": 6.0},
+                        {"key": "complaints", "n": 2, "category": "quality", "t": 365},
+                        {"key": "returns", "pct": 7}]
+    codes = pd.Series([json.dumps(evidence)])
+    english, chinese = render_reasons(codes, "en").iloc[0], render_reasons(codes, "zh").iloc[0]
+    assert "7%" in english and "2" in english and english != chinese and any("\u4e00" <= ch <= "\u9fff" for ch in chinese)
+
+
+def test_the_thresholds_are_the_configs():
+    features = pd.DataFrame([CALM | {"price_score_mean_180": 5.5}])
+    assert need_profiles(features, NeedRule(min_signs=1))["need_profile"].tolist() == ["price"]
+    assert need_profiles(features, NeedRule(min_signs=1, survey_gap=3.0))["need_profile"].tolist() == ["none"]
