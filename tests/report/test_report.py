@@ -215,8 +215,8 @@ def owner_table(html: str) -> dict[str, list[str]]:
 
 
 def owner_sheets(wb, language: str) -> list:
-    """The owners' sheets: every sheet but the full list and the win-back list."""
-    apart = {localize.TEXT[language]["sheet_list"], localize.TEXT[language]["sheet_winback"]}
+    """The owners' sheets: every sheet but the full list, the win-back list and the customer structure."""
+    apart = {localize.TEXT[language][s] for s in ("sheet_list", "sheet_winback", "sheet_structure")}
     return [ws for ws in wb.worksheets if ws.title not in apart]
 
 
@@ -443,7 +443,7 @@ def test_list_without_customer_details():
     write_excel(bare, buffer)
     wb = load_workbook(buffer)
     contacted = int((bare["decision"] == "chosen").sum())
-    assert wb.sheetnames == ["Retention list", "Win-back", "(no owner)"]
+    assert wb.sheetnames == ["Retention list", "Win-back", "(no owner)", "Customer structure"]
     assert wb["(no owner)"].max_row == contacted + 1 > 1
     assert wb["Win-back"].max_row == bare["lapsed"].sum() + 1 > 1
 
@@ -567,8 +567,9 @@ def test_excel_list_sheet(listing, language):
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_excel_sheet_per_owner(listing, language):
     wb = excel(listing, language)
-    owner_sheets = wb.worksheets[2:]
+    owner_sheets = wb.worksheets[2:-1]
     assert wb.worksheets[1].title == localize.TEXT[language]["sheet_winback"]
+    assert wb.worksheets[-1].title == localize.TEXT[language]["sheet_structure"]
     assert len(owner_sheets) == listing["owner"].nunique() + 1  # plus customers without an owner
     assert owner_sheets[-1].title == sheet_name(localize.TEXT[language]["no_owner"], set())
     assert len({s.title.casefold() for s in wb.worksheets}) == len(wb.worksheets)

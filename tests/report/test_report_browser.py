@@ -70,6 +70,10 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     n = len(listing)
 
     assert page.inner_text("h1") == t["title"]
+    # the customer structure: a visible table, its first row the high value tier in the page's language
+    structure = page.locator("#structure-table tbody tr")
+    assert structure.first.is_visible() and structure.count() > 10
+    assert localize.VALUE_TIERS[language]["high"] in structure.first.inner_text()
     # the page opens on the customers to contact this week; "all customers" shows the whole list
     contacted = int(((listing["decision"] == "chosen") & ~listing["lapsed"]).sum())
     assert page.input_value("#filter-view") == "contact" and shown(page) == (contacted, min(contacted, PAGE_SIZE))

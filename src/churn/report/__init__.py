@@ -32,10 +32,11 @@ from churn.report._excel import sheet_name, write_excel
 from churn.report._frame import prepare_list
 from churn.report._html import render_html
 from churn.report._runlog import realised_line, scoring_lines, scoring_markdown
+from churn.report._structure import STRUCTURE_COLUMNS, customer_structure, pareto_curve
 from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
 __all__ = ["CHANGES", "NOT_LISTED", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states",
-           "lifecycle_flows", "run_figures",
+           "lifecycle_flows", "run_figures", "STRUCTURE_COLUMNS", "customer_structure", "pareto_curve",
            "runs_before", "LANGUAGES", "prepare_list",
            "list_reasons", "model_kind_note", "realised_line", "render_html", "render_reasons", "scoring_lines",
            "scoring_markdown", "sheet_name", "write_excel"]

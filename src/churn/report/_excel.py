@@ -16,6 +16,7 @@ import pandas as pd
 import churn.report.localize as localize
 from churn.report._changes import changes_since, runs_before
 from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
+from churn.report._structure import structure_table
 from churn.report.localize import list_reasons, render_reasons
 from churn.vocab import CONTACTED, DECISION_COLUMNS, NO_OWNER
 
@@ -108,6 +109,9 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
             "expected_loss": changes["expected_loss"],
         })
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_changes"], taken), 1), table, language, money)
+    if len(frame):  # the customer structure, last: the sheets before it are the week's work
+        _write_sheet(wb.create_sheet(sheet_name(t["sheet_structure"], taken)), structure_table(frame, language),
+                     language, money)
     wb.save(target)
 
 
@@ -168,7 +172,8 @@ def _write_sheet(ws, table: pd.DataFrame, language: str, money: str = "#,##0") -
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{last}{n + 1}"
 
-    formats = {"churn_probability": "0.0%", "cause_share": "0%"} | {c: money for c in MONEY_COLUMNS}
+    formats = ({"churn_probability": "0.0%", "cause_share": "0%", "customer_share": "0.0%", "value_share": "0.0%"}
+               | {c: money for c in MONEY_COLUMNS})
     for j, column in enumerate(columns, start=1):
         letter = get_column_letter(j)
         if column in formats and n:

@@ -23,6 +23,7 @@ from churn.report._frame import (
     plan_totals,
     prepare_list,
 )
+from churn.report._structure import structure_table
 from churn.report.localize import list_reasons
 from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS, alarm_text, at_risk_flags
 
@@ -64,6 +65,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         kpis=_kpis(frame, at_risk, summary, t, language, money),
         charts=_charts(frame, at_risk, language, money),
         breakdowns=[_breakdown(frame, at_risk, col, language, money) for col in ("segment", "region")],
+        structure=_structure(frame, language, money),
         owners=_breakdown(frame, at_risk, "owner", language, money),
         planned=frame.attrs["planned"],
         currency_note=t["currency_note"].format(currency=currency) if currency else "",
@@ -203,6 +205,22 @@ def _breakdown(frame: pd.DataFrame, at_risk: pd.Series, column: str, language: s
     title = {"segment": t["by_segment"], "region": t["by_region"], "owner": t["by_owner"]}[column]
     return {"id": f"by-{column}", "title": title, "group": t[f"group_{column}"], "rows": rows, "total": total,
             "show_plan": column == "owner" and frame.attrs["planned"]}
+
+
+def _structure(frame: pd.DataFrame, language: str, money) -> dict:
+    """The customer structure section: the workbook's sheet (`structure_table`) as a table, a dimension's name on
+    its first row only."""
+    table = structure_table(frame, language)
+    headings = localize.COLUMNS[language]
+    rows, previous = [], None
+    for r in table.itertuples(index=False):
+        first = r.dimension != previous
+        previous = r.dimension
+        cells = [r.dimension if first else "", r.group, _count(r.customers), _pct(r.customer_share),
+                 "" if pd.isna(r.value_12m) else money(r.value_12m), _pct(r.value_share),
+                 "" if pd.isna(r.at_risk) else _count(r.at_risk), "" if pd.isna(r.expected_loss) else money(r.expected_loss)]
+        rows.append({"first": first, "cells": cells})
+    return {"headers": [headings[c] for c in table.columns], "rows": rows}
 
 
 def _breakdown_cells(r: pd.Series, money) -> dict:

@@ -88,6 +88,12 @@ NEED_PROFILES = {
            "none": "No clear need"},
     "zh": {"price": "价格敏感", "service": "服务敏感", "quality": "质量敏感", "none": "无明显偏好"},
 }
+STRUCTURE_DIMENSIONS = {
+    "en": {"value_tier": "Value tier", "is_key_account": "Key account", "lifecycle_stage": "Lifecycle stage",
+           "need_profile": "Need profile", "segment": "Segment", "region": "Region", "pareto": "Value held by"},
+    "zh": {"value_tier": "价值等级", "is_key_account": "大客户", "lifecycle_stage": "生命周期阶段",
+           "need_profile": "需求类型", "segment": "客户类型", "region": "区域", "pareto": "价值集中度"},
+}
 SEGMENTS = {"en": {}, "zh": {"hospital": "医院", "pharmacy": "药店", "clinic": "诊所", "distributor": "经销商"}}
 TABLES = {
     "en": {},
@@ -163,6 +169,8 @@ COLUMNS = {
         "contact_cost": "Contact cost", "days_since_last_order": "Days since last order",
         "usual_gap_days": "Usual days between orders", "lapsed": "List", "change": "Since last run",
         "lifecycle_stage": "Lifecycle stage", "need_profile": "Need profile", "need_evidence": "Need shown by",
+        "dimension": "By", "group": "Group", "customers": "Customers", "customer_share": "Share of customers",
+        "value_share": "Share of value", "at_risk": "At risk",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -178,7 +186,8 @@ COLUMNS = {
         "holdout_action": "对照组暂缓的措施", "contact_label": "本周联系措施", "contact_channel": "联系方式",
         "contact_cost": "联系成本", "days_since_last_order": "距上次下单天数", "usual_gap_days": "常规下单间隔（天）",
         "lapsed": "名单", "change": "与上次相比", "lifecycle_stage": "生命周期阶段", "need_profile": "需求类型",
-        "need_evidence": "需求依据",
+        "need_evidence": "需求依据", "dimension": "维度", "group": "分组", "customers": "客户数",
+        "customer_share": "客户占比", "value_share": "价值占比", "at_risk": "风险客户数",
     },
 }
 
@@ -296,6 +305,11 @@ TEXT = {
         "winback_note": "no order for twice their usual gap: expected loss {loss}; {n} win-back contacts, {used}",
         "winback_badge": "win-back",
         "sheet_winback": "Win-back",
+        "sheet_structure": "Customer structure",
+        "structure_note": "Every scored customer, by value tier, key account, lifecycle stage, need profile, segment "
+                          "and region: how many, the 12-month value they bring, how many are at risk and what they "
+                          "stand to lose; below, how much of the value the largest customers hold.",
+        "pareto_top": "the largest {share} of customers",
         "section_retention": "Retention",
         "section_winback": "Win-back",
     },
@@ -406,6 +420,10 @@ TEXT = {
         "winback_note": "超过两倍常规间隔未下单：预期损失{loss}；挽回联系{n}位，{used}",
         "winback_badge": "挽回",
         "sheet_winback": "挽回名单",
+        "sheet_structure": "客户结构",
+        "structure_note": "全部评分客户按价值等级、大客户、生命周期阶段、需求类型、客户类型和区域划分：客户数、近12个月价值、"
+                          "风险客户数及预期损失；下方为价值最高的客户所占的价值比例。",
+        "pareto_top": "价值最高的{share}客户",
         "section_retention": "挽留",
         "section_winback": "挽回",
     },

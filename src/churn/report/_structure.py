@@ -1,0 +1,80 @@
+"""The customer structure of a run: how many customers and how much value sit in each value tier, need profile,
+lifecycle stage, key-account status, segment and region, how many of them are at risk and what they stand to
+lose; and how concentrated value is (the Pareto curve: the share of value the largest customers hold)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+import churn.report.localize as localize
+from churn.vocab import LIFECYCLE_STAGES, NEEDS, VALUE_TIERS, at_risk_flags
+
+# The dimensions, in the order the sheet shows them, and the order of their groups (None: by value, largest first).
+DIMENSIONS = {"value_tier": list(VALUE_TIERS), "is_key_account": [True, False], "lifecycle_stage": list(LIFECYCLE_STAGES),
+              "need_profile": [*NEEDS, "none"], "segment": None, "region": None}
+STRUCTURE_COLUMNS = ["dimension", "group", "customers", "customer_share", "value_12m", "value_share", "at_risk",
+                     "expected_loss"]
+PARETO_SHARES = (0.01, 0.05, 0.1, 0.2, 0.5)
+
+
+def customer_structure(listing: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dimension, group) of the scored customers (`STRUCTURE_COLUMNS`): customers and their share,
+    12-month value (margin) and its share, customers at risk (high or medium risk, not lapsed), expected loss.
+    Dimensions the list does not carry are left out; a missing group value counts as "(none)"."""
+    value = pd.to_numeric(listing["value_12m"], errors="coerce").fillna(0.0).clip(lower=0)
+    loss = pd.to_numeric(listing["expected_loss"], errors="coerce").fillna(0.0)
+    risky = at_risk_flags(listing)
+    frames = []
+    for dimension, order in DIMENSIONS.items():
+        if dimension not in listing.columns:
+            continue
+        group = listing[dimension].astype("object").where(listing[dimension].notna(), "(none)")
+        table = pd.DataFrame({"group": group.to_numpy(), "value": value.to_numpy(), "risky": risky.to_numpy(),
+                              "loss": loss.to_numpy()}).groupby("group", sort=False).agg(
+            customers=("value", "size"), value_12m=("value", "sum"), at_risk=("risky", "sum"),
+            expected_loss=("loss", "sum"))
+        known = [g for g in (order or []) if g in table.index]
+        rest = table.drop(index=known).sort_values("value_12m", ascending=False).index.tolist()
+        table = table.reindex(known + rest)
+        table.insert(0, "dimension", dimension)
+        frames.append(table.reset_index())
+    out = pd.concat(frames, ignore_index=True)
+    out["customer_share"] = out["customers"] / max(len(listing), 1)
+    total = float(value.sum())
+    out["value_share"] = out["value_12m"] / total if total > 0 else 0.0
+    out["at_risk"] = out["at_risk"].astype(int)
+    out["value_12m"] = out["value_12m"].round(2)
+    out["expected_loss"] = out["expected_loss"].round(2)
+    return out[STRUCTURE_COLUMNS]
+
+
+def pareto_curve(listing: pd.DataFrame, shares: tuple[float, ...] = PARETO_SHARES) -> pd.DataFrame:
+    """The share of 12-month value held by the largest customers: for each share of customers (top 1%, 5%, ...),
+    how many customers that is and the share of value they hold."""
+    value = np.sort(pd.to_numeric(listing["value_12m"], errors="coerce").fillna(0.0).clip(lower=0).to_numpy())[::-1]
+    total = value.sum()
+    rows = []
+    for share in shares:
+        n = max(int(np.ceil(share * len(value))), 1) if len(value) else 0
+        rows.append({"top_share": share, "customers": n, "value_share": float(value[:n].sum() / total) if total else 0.0})
+    return pd.DataFrame(rows)
+
+
+def structure_table(frame: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The customer structure (`customer_structure`) and the Pareto curve of value below it, with dimensions and
+    groups in `language`'s words (the workbook's sheet and the report's section)."""
+    t = localize.TEXT[language]
+    structure = customer_structure(frame)
+    terms = {"value_tier": localize.VALUE_TIERS, "lifecycle_stage": localize.LIFECYCLE_STAGES,
+             "need_profile": localize.NEED_PROFILES, "segment": localize.SEGMENTS, "region": localize.REGIONS}
+    structure["group"] = [t["yes"] if g is True else t["no"] if g is False
+                          else localize.term(terms[d], g, language) if d in terms else g
+                          for d, g in zip(structure["dimension"], structure["group"], strict=True)]
+    pareto = pareto_curve(frame)
+    pareto = pd.DataFrame({"dimension": "pareto", "customers": pareto["customers"],
+                           "group": [t["pareto_top"].format(share=f"{s:.0%}") for s in pareto["top_share"]],
+                           "customer_share": pareto["top_share"], "value_share": pareto["value_share"]})
+    out = pd.concat([structure, pareto], ignore_index=True)[STRUCTURE_COLUMNS]
+    out["dimension"] = out["dimension"].map(lambda d: localize.STRUCTURE_DIMENSIONS[language][d])
+    return out
