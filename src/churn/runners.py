@@ -67,10 +67,10 @@ def run_map(folder: Path, out: Path | None, base_config: Path) -> dict:
     grouped: dict[str, list[str]] = {}
     for path in files:
         pattern = export_pattern(path.name)
-        same = [p.name for p in folder.glob(pattern) if p.suffix in io.FILE_SUFFIXES] if pattern else []
+        same = [p.name for p in io.pattern_files(folder, pattern)] if pattern else []  # what the pull will read
         headers = {tuple(sorted(map(str, frames[name].columns))) for name in same}
         if pattern and len(headers) == 1:
-            grouped.setdefault(pattern, sorted(same))
+            grouped.setdefault(pattern, same)
         else:
             grouped[path.name] = [path.name]
     for export, names in grouped.items():
@@ -162,8 +162,9 @@ def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
 
 
 def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
-    """Uplift per action from the campaigns table (none: the decide priors stay)."""
-    from churn.action import EXAMPLE_KEYS, campaign_examples, uplift_effects
+    """Uplift per action from the campaigns table (none: the decide priors stay). Only the playbook's actions are
+    measured: campaigns under other names (a CRM's own words, 回访电话) are named in `not_in_playbook`."""
+    from churn.action import EXAMPLE_KEYS, campaign_examples, load_playbook, uplift_effects
     from churn.data import point_in_time
     from churn.model import feature_columns
 
@@ -171,10 +172,13 @@ def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     features = io.read_parquet(ws.scoring_features)
     examples = (campaign_examples(tables, as_of, cfg.labels, cfg.features) if cfg.effects.use_campaigns
                 else pd.DataFrame(columns=EXAMPLE_KEYS))
+    ours = examples["action"].isin(set(load_playbook(cfg.score.playbook).actions))
+    strange = sorted(examples.loc[~ours, "action"].astype(str).unique())
+    examples = examples[ours]
     effects, summary, priors = uplift_effects(examples, features, feature_columns(features), cfg.effects)
     io.write_parquet(effects.reset_index(), ws.action_effects)
     result = {"campaign_rows": len(examples), "actions": summary.to_dict(orient="records"), "priors": priors,
-              "as_of": str(as_of.date()), "method": cfg.effects.method}
+              "as_of": str(as_of.date()), "method": cfg.effects.method, "not_in_playbook": strange}
     io.write_json(result, ws.effects_summary)
     return result
 
@@ -462,12 +466,6 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     listing = with_playbook_actions(scored, playbook, act_on=cfg.score.act_on_risk_bands)
     uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
-    measured_actions = {a["action"] for a in (uplift or {}).get("actions", [])} | set((uplift or {}).get("priors", {}))
-    if uplift and (strange := sorted(measured_actions - set(playbook.actions))):
-        # Past campaigns under the CRM's own names (回访电话) measure no playbook action: said, not used.
-        uplift = uplift | {"priors": {a: e for a, e in uplift["priors"].items() if a in playbook.actions},
-                           "not_in_playbook": strange}
-        effects = effects.drop(columns=[c for c in strange if c in effects.columns])
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
     plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
     listing = apply_plan(listing, plan, playbook)
@@ -496,9 +494,8 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     summary["drift"] = scored_run.get("drift")  # (a scored list from before drift checks has none)
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
-    earlier = _earlier_runs(out_dir / "runs", as_of)
-    summary["lifecycle"] = lifecycle_flows(earlier[max(earlier)] if earlier else None, listing) | {
-        "since": max(earlier) if earlier else None}
+    last = _earlier_runs(out_dir / "runs", as_of, keep=1)
+    summary["lifecycle"] = lifecycle_flows(next(iter(last.values()), None), listing) | {"since": max(last, default=None)}
     io.write_json(summary, ws.plan_summary)
     return summary
 
@@ -523,13 +520,14 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
 
 
-def _earlier_runs(runs_dir: Path, as_of: pd.Timestamp) -> dict[str, pd.DataFrame]:
-    """The archived lists of the runs before `as_of` the report shows (runs/<as-of>.parquet), by as-of date."""
+def _earlier_runs(runs_dir: Path, as_of: pd.Timestamp, keep: int | None = None) -> dict[str, pd.DataFrame]:
+    """The archived lists of the runs before `as_of` (runs/<as-of>.parquet), by as-of date: the `keep` latest,
+    by default those the report shows."""
     from churn.report import RUN_COLUMNS, TREND_RUNS
 
     dates = sorted(p.stem for p in runs_dir.glob("*.parquet") if _is_date(p.stem) and p.stem < str(as_of.date()))
     runs = {}
-    for date in dates[-(TREND_RUNS - 1):]:
+    for date in dates[-(keep or TREND_RUNS - 1):]:
         run = io.read_parquet(runs_dir / f"{date}.parquet")
         runs[date] = run[[c for c in (*RUN_COLUMNS, "lapsed", "lifecycle_stage") if c in run.columns]]
     return runs

@@ -48,3 +48,14 @@ def test_the_customers_table_cannot_link_to_itself():
 
     with pytest.raises(ValueError, match="customer_by: name is for the tables that refer to customers"):
         SourceConfig(tables={"customers": TableMapping(customer_by="name")})
+
+
+def test_churn_map_knows_words_for_every_closed_vocabulary_of_the_contract():
+    from churn.data import TABLES
+    from churn.data._mapping import WORDS
+
+    closed = {c.name for spec in TABLES.values() for c in spec.columns if c.allowed is not None}
+    assert closed <= set(WORDS)
+    for column in closed:  # and each word maps to a value the contract allows
+        allowed = next(c.allowed for spec in TABLES.values() for c in spec.columns if c.name == column)
+        assert set(WORDS[column]) <= set(allowed), column

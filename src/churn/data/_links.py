@@ -24,7 +24,7 @@ def link_customers_by_name(tables: dict[str, pd.DataFrame], by_name: Iterable[st
     if customers is None or "name" not in customers.columns:
         raise ContractError(f"{', '.join(by_name)} name customers by account name (customer_by: name), but the "
                          "customers table has no name column to find them in: map customers.name")
-    keys = _key(customers["name"])
+    keys = name_key(customers["name"])
     ids = customers["customer_id"].astype("string")
     owners = pd.DataFrame({"key": keys, "id": ids}).dropna().drop_duplicates()
     counts = owners["key"].value_counts()
@@ -34,7 +34,7 @@ def link_customers_by_name(tables: dict[str, pd.DataFrame], by_name: Iterable[st
     for name in by_name:
         frame = tables[name].copy()
         named = frame["customer_id"].astype("string")
-        key = _key(named)
+        key = name_key(named)
         found = key.map(unique)
         frame["customer_id"] = found.fillna(named).astype("string")
         out[name] = frame
@@ -51,5 +51,6 @@ def link_customers_by_name(tables: dict[str, pd.DataFrame], by_name: Iterable[st
     return out, notes
 
 
-def _key(names: pd.Series) -> pd.Series:
+def name_key(names: pd.Series) -> pd.Series:
+    """Account names as they are matched: without surrounding spaces and runs of spaces, case folded."""
     return names.astype("string").str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()

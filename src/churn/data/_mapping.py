@@ -18,6 +18,7 @@ import pandas as pd
 
 from churn.data._amounts import parse_amounts
 from churn.data._contract import TABLES
+from churn.data._links import name_key
 from churn.data._validate import FALSE, TRUE, to_utc_naive
 
 # Export names (file stems without their date part) of each table, normalised (`_norm`).
@@ -94,7 +95,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
         "source": ["source", "来源"],
     },
 }
-# Picklist words of the closed vocabularies, normalised, by canonical value.
+# Picklist words of the contract's closed vocabularies (the columns with `allowed` values, and yes/no),
+# normalised, by canonical value.
 WORDS: dict[str, dict[str, list[str]]] = {
     "channel": {"call": ["call", "phone", "phonecall", "电话", "通话"], "visit": ["visit", "拜访", "上门拜访", "面访"],
                 "email": ["email", "e-mail", "邮件"], "meeting": ["meeting", "会议", "会面"],
@@ -232,12 +234,6 @@ def _type_share(values: pd.Series, kind: str) -> float:
     return 1.0
 
 
-def _vocabulary(column: str) -> str | None:
-    if column in ("channel", "direction", "category", "cause"):
-        return column
-    return None
-
-
 def _value_map(values: pd.Series, vocabulary: str) -> tuple[dict[str, str], tuple[str, ...]]:
     """The export's distinct words -> canonical values; words it cannot place (kept as they are)."""
     distinct = sorted(set(_sample(values, 100_000)))
@@ -275,10 +271,8 @@ def _match_column(frame: pd.DataFrame, table: str, column: str, taken: set[str])
             why = f"{why}, {share:.0%} {kind}"
         if best is None or confidence > best.confidence:
             values, unmapped = {}, ()
-            if spec.type == "bool":
-                values, unmapped = _value_map(frame[header], "bool")
-            elif (vocabulary := _vocabulary(column)) is not None:
-                values, unmapped = _value_map(frame[header], vocabulary)
+            if spec.type == "bool" or spec.allowed is not None:  # the contract's closed vocabularies
+                values, unmapped = _value_map(frame[header], "bool" if spec.type == "bool" else column)
             best = ColumnMatch(column, str(header), confidence, why, tuple(_sample(frame[header], 3)), None, values,
                                unmapped)
     return best
@@ -294,7 +288,7 @@ def _customer_link(frame: pd.DataFrame, ids: set[str], names: set[str]) -> tuple
             continue
         sample = _sample(frame[header])
         id_share = float(sample.isin(ids).mean()) if len(sample) and ids else 0.0
-        name_share = float(sample.str.lower().str.split().str.join(" ").isin(names).mean()) if len(sample) and names else 0.0
+        name_share = float(name_key(sample).isin(names).mean()) if len(sample) and names else 0.0
         share = max(id_share, name_share)
         confidence = round(score * (0.5 + 0.5 * share) if (ids or names) else score * 0.8, 2)
         if best is None or confidence > best.confidence:
@@ -370,7 +364,7 @@ def propose_mapping(exports: dict[str, pd.DataFrame]) -> MappingProposal:
             if "customer_id" in found:
                 ids = set(_sample(frame[found["customer_id"]], 10**9))
                 source_name = found.get("name", found["customer_id"])
-                names = set(_sample(frame[source_name], 10**9).str.lower().str.split().str.join(" "))
+                names = set(name_key(_sample(frame[source_name], 10**9)))
         got = {c.column for c in columns}
         missing = tuple(c for c in TABLES[table].required if c not in got)
         matches.append(ExportMatch(name, table, tuple(columns), by, missing, why))

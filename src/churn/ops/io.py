@@ -275,12 +275,17 @@ def _read_folder_part(folder: Path, name: str, mapping: TableMapping, mapped: bo
     return _rename(df, mapping)
 
 
+def pattern_files(folder: Path, pattern: str) -> list[Path]:
+    """The table files in `folder` a file pattern of a mapping reads (`销售订单_*`), in the order they are appended."""
+    return sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix in FILE_SUFFIXES)
+
+
 def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
     """Every file in the folder matching `pattern` (one export per month, say), appended in name order. They
     must share one header: a file with other columns is another export, and stops the pull naming both."""
     if Path(pattern).name != pattern:
         raise SourceError(f"{name}: the file pattern {pattern!r} must be a file name in {folder}, not a path")
-    paths = sorted(p for p in folder.glob(pattern) if p.is_file() and p.suffix in FILE_SUFFIXES)
+    paths = pattern_files(folder, pattern)
     if not paths:
         raise SourceError(f"no file in {folder} matches {pattern!r} (mapped for {name!r})")
     frames = [read_table_file(path) for path in paths]
