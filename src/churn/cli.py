@@ -284,8 +284,7 @@ def map_exports(
 
     result = run_map(folder, out, Path(config))
     print_mapping(result)
-    proposal = result["proposal"]
-    if proposal.missing() or not {e.table for e in proposal.used()} & {"orders", "customers"}:
+    if not result["proposal"].complete():
         raise typer.Exit(ERROR_EXIT)
 
 

@@ -69,9 +69,8 @@ def print_mapping(result: dict) -> None:
                           f"in the config: `{column}: <the export's column holding the {column.replace('_', ' ')}>`; "
                           f"`churn validate` stops until it is there.", highlight=False)
     if result["out"]:
-        ready = not proposal.missing() and tables & {"orders", "customers"}
         console.print(f"Mapping written to {result['out']}. " + (
-            f"Review it, then: churn validate --config {result['out']}" if ready else
+            f"Review it, then: churn validate --config {result['out']}" if proposal.complete() else
             "Complete it as said above, then: churn validate --config " + result["out"]), highlight=False)
     else:
         console.print("Nothing written: add --out FILE to write the mapping as a config.", highlight=False)

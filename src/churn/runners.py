@@ -86,7 +86,7 @@ def run_map(folder: Path, out: Path | None, base_config: Path) -> dict:
         with io.atomic_path(out) as tmp:
             tmp.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100),
                            encoding="utf-8")
-        if not proposal.missing():
+        if proposal.complete():
             load_config(out)  # what was written is a config churn reads (a mistake here is churn's, not the user's)
         result["out"] = str(out)
     return result

@@ -152,6 +152,10 @@ class MappingProposal:
         but orders or customers must be there)."""
         return {e.table: list(e.missing) for e in self.used() if e.missing}
 
+    def complete(self) -> bool:
+        """Whether the proposal can be pulled as it is: orders or customers found, every required column found."""
+        return bool({e.table for e in self.used()} & {"orders", "customers"}) and not self.missing()
+
     def tables(self) -> dict:
         """The proposal as `source.tables` of a config (a list where several exports make one table)."""
         out: dict[str, list[dict]] = {}
