@@ -136,6 +136,8 @@ class FeaturesConfig(Section):
     trend_window: int = 90
     # BG/NBD's expected orders are counted over this many days after the cutoff; null: labels.horizon_days
     rhythm_days: int | None = Field(None, gt=0)
+    # An order line is bought on promotion when its discount is this far above the customer's median (a year)
+    promo_gap: float = Field(0.05, gt=0, lt=1)
 
     @field_validator("windows")
     @classmethod
@@ -296,12 +298,15 @@ class NeedRule(Section):
     holds (`churn.score.need_profiles`): a survey sub-score `survey_gap` points below the customer's other two;
     `min_complaints` complaints in the need's categories within 365 days, at least half of its complaints; tickets
     resolved in `slow_resolution_days` or more on average (service); returns of `returns_share` or more of what
-    was bought (quality). The profile is the need with the most signs, at least `min_signs`, and alone in front."""
+    was bought (quality); lines bought on promotion `promo_lift` times the size of the others, over at least
+    `min_promo_lines` of them (price). The profile is the need with the most signs, at least `min_signs`, and alone in front."""
 
     survey_gap: float = Field(1.0, gt=0)
     min_complaints: int = Field(2, ge=1)
     slow_resolution_days: float = Field(7.0, gt=0)
     returns_share: float = Field(0.03, gt=0, lt=1)
+    promo_lift: float = Field(1.4, gt=1)
+    min_promo_lines: int = Field(3, ge=1)
     min_signs: int = Field(2, ge=1)
 
 

@@ -168,6 +168,11 @@ def print_demo(trained: dict, check: dict, scored: dict, out: str) -> None:
                   f"churners with a known cause (per cause: "
                   + ", ".join(f"{k} {v:.0%}" for k, v in check["per_cause"].items())
                   + f"; the symptom rule: {check['symptom_rule']['accuracy']:.1%})")
+    needs = check["needs"]
+    console.print(f"Need profile agrees with the true need for {needs['accuracy']:.1%} of the {needs['customers']:,} "
+                  "scored customers (precision/recall: " + ", ".join(
+                      f"{k} {v['precision']:.0%}/{v['recall']:.0%}" for k, v in needs["per_need"].items()
+                      if v["precision"] is not None and v["recall"] is not None) + ")")
     print_scoring(scored)
     reg = trained["registered"]
     console.print(

@@ -600,9 +600,10 @@ def _made_for(summary_path: Path, as_of: pd.Timestamp) -> dict | None:
 
 
 def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
-    """Demo only: how often primary_cause names the true cause of the holdout's churners."""
+    """Demo only: how often primary_cause names the true cause of the holdout's churners, and how well the
+    scored customers' need profiles agree with their true needs (`needs`)."""
     from churn.ops import tracking
-    from churn.score import cause_check, cause_metrics
+    from churn.score import cause_check, cause_metrics, need_check
 
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     examples = io.read_parquet(ws.examples)
@@ -612,9 +613,15 @@ def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     result = cause_check(model.judged or model, holdout, io.read_parquet(truth_path), cfg.explain,
                          cfg.features.trend_window)
     io.write_json(result, ws.metrics / "cause_check.json")
+    needs = need_check(io.read_parquet(ws.scored_list), io.read_parquet(truth_path))
+    io.write_json(needs, ws.metrics / "need_check.json")
     reg = io.read_json(ws.registered)
-    tracking.log_to_run(reg["run_id"], cfg.tracking, cause_metrics(result), [ws.metrics / "cause_check.json"])
-    return result
+    need_metrics = {"need_accuracy": needs["accuracy"]} | {
+        f"need_{k}_{need}": v[k] for need, v in needs["per_need"].items() for k in ("precision", "recall")
+        if v[k] is not None}
+    tracking.log_to_run(reg["run_id"], cfg.tracking, cause_metrics(result) | need_metrics,
+                        [ws.metrics / "cause_check.json", ws.metrics / "need_check.json"])
+    return result | {"needs": needs}
 
 
 def _list_summary(listing: pd.DataFrame) -> dict:

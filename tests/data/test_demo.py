@@ -23,7 +23,7 @@ COLUMNS = {
     "campaigns": ["customer_id", "ts", "action", "treated", "cost"],
     "loss_reasons": ["customer_id", "ts", "cause", "source"],
 }
-TRUTH_COLUMNS = ["customer_id", "churned", "churn_ts", "onset_ts", "cause", "saved_by"]
+TRUTH_COLUMNS = ["customer_id", "churned", "churn_ts", "onset_ts", "cause", "need", "saved_by"]
 ERROR_KINDS = {
     "orders.unparseable_ts",
     "orders.unknown_customer",

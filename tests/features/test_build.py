@@ -223,6 +223,16 @@ class Oracle:
             prev_d = _mean([x[3] for x in pos if t < x[0] <= 2 * t and x[3] is not None])
             feats[f"discount_{t}"], feats[f"discount_prev_{t}"] = last_d, prev_d
             feats["discount_trend"] = last_d - prev_d
+            # promotion: a positive row of the year whose discount is promo_gap above the year's median discount
+            priced = [x for x in pos if x[0] <= 365 and x[3] is not None]
+            med = statistics.median([x[3] for x in priced]) if priced else NAN
+            promo = [x for x in priced if x[3] >= med + self.cfg.promo_gap]
+            other = [x for x in priced if x[3] < med + self.cfg.promo_gap]
+            feats["promo_lines_365"] = float(len(promo))
+            feats["promo_lift_365"] = (statistics.fmean(x[1] for x in promo) / statistics.fmean(x[1] for x in other)
+                                       if promo and other else NAN)
+            margin = sum(x[4] for x in priced)
+            feats["promo_share_365"] = sum(x[4] for x in promo) / margin if margin > 0 else NAN
         return max((x[0] for x in rows), default=NAN)
 
     # -- interactions
@@ -503,7 +513,8 @@ def test_optional_columns_and_tables(variant: str) -> None:
     out = compare(tables, pop, cfg)
     # features that need a missing table or column are left out, not filled
     absent = {
-        "orders_without_order_id_discount_margin": ["discount_90", "discount_prev_90", "discount_trend"],
+        "orders_without_order_id_discount_margin": ["discount_90", "discount_prev_90", "discount_trend",
+                                                    "promo_lift_365"],
         "orders_only": ["segment", "region", "is_key_account", "outbound_90", "tickets_90", "open_tickets",
                         "surveys_365", "score_mean_180"],
         "orders_and_customers": ["outbound_90", "tickets_90", "surveys_365"],

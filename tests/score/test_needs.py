@@ -5,9 +5,11 @@ import json
 import pandas as pd
 import pytest
 
-from churn.config import NeedRule, ScoreConfig
+from churn.config import DemoConfig, FeaturesConfig, NeedRule, ScoreConfig, ValidateConfig
+from churn.data import generate_history, validate_history
+from churn.features import build_features
 from churn.report import render_reasons
-from churn.score import need_profiles
+from churn.score import need_check, need_profiles
 
 CALM = {"price_score_mean_180": 8.0, "service_score_mean_180": 8.0, "quality_score_mean_180": 8.0,
         "complaints_price_365": 0, "complaints_billing_365": 0, "complaints_service_365": 0,
@@ -25,6 +27,8 @@ def profile(**changes) -> tuple[str, list[dict]]:
     ({}, "none"),  # no sign at all: no need, not a guess
     ({"price_score_mean_180": 5.5, "complaints_billing_365": 2, "complaints_price_365": 1}, "price"),
     ({"service_score_mean_180": 6.0, "resolution_days_365": 12.0}, "service"),
+    ({"price_score_mean_180": 6.0, "promo_lift_365": 1.8, "promo_lines_365": 5}, "price"),  # buys more on promotion
+    ({"price_score_mean_180": 6.0, "promo_lift_365": 1.8, "promo_lines_365": 2}, "none"),  # two promotions prove little
     ({"complaints_delivery_365": 3, "resolution_days_365": 9.0}, "service"),  # delivery complaints are service
     ({"quality_score_mean_180": 6.5, "returns_share_365": 0.06}, "quality"),
     ({"price_score_mean_180": 5.5}, "none"),  # one sign is not enough (min_signs 2)
@@ -58,3 +62,36 @@ def test_the_thresholds_are_the_configs():
     features = pd.DataFrame([CALM | {"price_score_mean_180": 5.5}])
     assert need_profiles(features, NeedRule(min_signs=1))["need_profile"].tolist() == ["price"]
     assert need_profiles(features, NeedRule(min_signs=1, survey_gap=3.0))["need_profile"].tolist() == ["none"]
+
+
+def test_agreement_with_a_known_need_per_class():
+    scored = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e"],
+                           "need_profile": ["price", "price", "none", "quality", "none"]})
+    truth = pd.DataFrame({"customer_id": ["a", "b", "c", "d", "e", "gone"],
+                          "need": ["price", "service", "none", "quality", "price", "price"]})
+    check = need_check(scored, truth)
+    assert check["customers"] == 5  # only the scored customers
+    assert check["accuracy"] == 0.6
+    assert check["per_need"]["price"] == {"precision": 0.5, "recall": 0.5, "named": 2, "true": 2}
+    assert check["per_need"]["service"] == {"precision": None, "recall": 0.0, "named": 0, "true": 1}
+    assert check["confusion"]["service"]["price"] == 1 and check["confusion"]["price"]["none"] == 1
+
+
+@pytest.mark.slow(minutes=0.5)
+def test_on_the_demo_each_profile_mostly_names_the_true_need():
+    """The sample business gives each customer a true need (none, price, service, quality) that shows in its
+    surveys, complaints, returns and promotion buying; the profiles must find it far better than chance."""
+    cfg = DemoConfig(seed=5, n_customers=1500, inject_errors=False)
+    history = generate_history(cfg)
+    tables = validate_history(history.tables, ValidateConfig(), pd.Timestamp(cfg.end)).tables
+    as_of = pd.Timestamp(cfg.end)
+    orders = tables["orders"]
+    active = orders.loc[orders["ts"] >= as_of - pd.Timedelta(days=365), "customer_id"].unique()
+    features = build_features(tables, pd.DataFrame({"customer_id": active, "cutoff": as_of}), FeaturesConfig())
+    scored = features[["customer_id"]].join(need_profiles(features, NeedRule()))
+    check = need_check(scored, history.truth)
+    assert check["customers"] == len(active) > 500
+    for need in ("price", "service", "quality"):
+        assert check["per_need"][need]["precision"] >= 0.6, check
+        assert check["per_need"][need]["recall"] >= 0.3, check
+    assert check["accuracy"] >= 0.6, check

@@ -8,6 +8,12 @@ returns; engagement: reps stop calling). Stayers get the same symptoms more weak
 then ("scares"), so symptoms alone never give the answer away. The hidden truth comes back
 alongside the tables so models and explanations can be scored against it.
 
+Needs: besides any bad patch, 55% of customers are sensitive to price, service or quality all along (the
+truth's `need`; `NEED_P`): the need's survey sub-score runs 1.5 points lower, the customer complains about it
+more, a quality-sensitive customer returns more, and a price-sensitive one orders twice as much when an order
+falls under one of the promotions everyone gets now and then (a quarter of orders, 8 points more discount).
+Needs are drawn apart from loss causes: a price-sensitive customer may still leave over service.
+
 Past campaigns (the `campaigns` table): every month from the second year on, the company's old
 rule flags customers in a bad patch (the likelier the further it has gone) plus a few others at
 random, none flagged in the last 90 days, gives each the action its segment gets
@@ -71,6 +77,18 @@ CHURN_SHARE = 0.30
 CAUSE_P = np.array([0.25, 0.25, 0.20, 0.18, 0.12])  # price, service, quality, engagement, sudden
 SCARE_SHARE = 0.20
 SCARE_W = 0.5  # scares show their cause's symptoms at half intensity
+
+# Needs: what a customer is most sensitive to, whether or not it ever leaves (none, price, service, quality).
+# It shows all along, not only in a bad patch: the need's survey sub-score runs lower, the customer complains
+# about it more, a quality-sensitive customer returns more, a price-sensitive one orders far more on promotion.
+# Needs and loss causes are drawn apart: a need is a standing trait, a cause what went wrong in the end.
+NEED_P = np.array([0.45, 0.22, 0.18, 0.15])  # none, price, service, quality
+NEED_SCORE_GAP = 1.5  # survey points
+NEED_TICKETS = 0.15  # extra tickets a month in the need's categories (x the customer's ticket habit)
+NEED_RETURNS = 0.04  # extra chance an order line is partly returned (quality)
+PROMO_P = 0.25  # share of orders placed under a promotion, for everyone
+PROMO_DISCOUNT = 0.08  # a promotion's extra discount
+PROMO_LIFT = 2.0  # a price-sensitive customer's order under a promotion is this much larger
 
 # Past retention campaigns: action by segment (key accounts first), with the playbook's names and costs.
 CAMPAIGN_ACTIONS = ("ka_business_review", "rep_visit", "reengagement_call", "auto_reengagement")
@@ -169,6 +187,7 @@ class _Latent:
     mood: np.ndarray  # customer's baseline satisfaction offset
     churn: np.ndarray
     cause: np.ndarray  # cause code of the churn or scare episode, NONE without one
+    need: np.ndarray  # cause code of the customer's need (NONE, PRICE, SERVICE or QUALITY)
     ep_lo: np.ndarray  # episode [ep_lo, ep_hi): onset..stop for churners, the scare for stayers
     ep_hi: np.ndarray
     stop: np.ndarray  # stop date s (inf for stayers)
@@ -183,16 +202,18 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
         raise ValueError(f"demo period {cfg.start}..{cfg.end} is shorter than a year")
     # Independent streams per table: changing how one table is drawn leaves the others alone,
     # and error injection never shifts the clean data.
-    r_cust, r_ord, r_int, r_tix, r_srv, r_err, r_camp, r_why = np.random.default_rng(cfg.seed).spawn(8)
-    lat = _latent(r_cust, cfg, T)
+    # (Streams added later come last, so the earlier ones draw what they always drew.)
+    streams = np.random.default_rng(cfg.seed).spawn(11)
+    r_cust, r_ord, r_int, r_tix, r_srv, r_err, r_camp, r_why, r_need, r_promo, r_gripe = streams
+    lat = _latent(r_cust, cfg, T, r_need)
     lat, campaigns, saved_by = _campaigns(r_camp, lat)
     width = max(5, len(str(cfg.n_customers + 1000)))
     ids = _ids("C", np.arange(1, cfg.n_customers + 1), width)
     tables = {
         "customers": _customers(r_cust, lat, ids),
-        "orders": _orders(r_ord, lat, ids),
+        "orders": _orders(r_ord, lat, ids, r_promo),
         "interactions": _interactions(r_int, lat, ids),
-        "tickets": _tickets(r_tix, lat, ids),
+        "tickets": _tickets(r_tix, lat, ids, r_gripe),
         "surveys": _surveys(r_srv, lat, ids),
         "campaigns": _campaign_table(campaigns, lat, ids),
         "loss_reasons": _loss_reasons(r_why, lat, ids),
@@ -240,7 +261,7 @@ def shift_order_sizes(tables: dict[str, pd.DataFrame], region: str, start: dt.da
 # --------------------------------------------------------------------------- customers
 
 
-def _latent(rng: np.random.Generator, cfg: DemoConfig, T: int) -> _Latent:
+def _latent(rng: np.random.Generator, cfg: DemoConfig, T: int, r_need: np.random.Generator) -> _Latent:
     n = cfg.n_customers
     seg = rng.choice(4, n, p=SEGMENT_P)
     region = rng.choice(len(REGIONS), n, p=REGION_P)
@@ -274,6 +295,7 @@ def _latent(rng: np.random.Generator, cfg: DemoConfig, T: int) -> _Latent:
     lean = np.array([0.9, 1.05, 1.15, 0.85])[seg] * np.where(key, 0.5, 1.0)
     churn = rng.random(n) < np.clip(CHURN_SHARE * lean / lean.mean(), 0, 1)
     cause = np.where(churn, rng.choice(np.arange(PRICE, SUDDEN + 1), n, p=CAUSE_P), NONE)
+    need = r_need.choice(np.array([NONE, PRICE, SERVICE, QUALITY]), n, p=NEED_P)
     lo = np.maximum(182, first + 90)
     stop = np.floor(lo + rng.random(n) * (T + 60 - lo))
     lag = np.where(cause == ENGAGEMENT, rng.uniform(120, 220, n), rng.uniform(60, 150, n))
@@ -315,6 +337,7 @@ def _latent(rng: np.random.Generator, cfg: DemoConfig, T: int) -> _Latent:
         mood=rng.normal(0.0, 0.75, n),
         churn=churn,
         cause=cause,
+        need=need,
         ep_lo=ep_lo,
         ep_hi=ep_hi,
         stop=stop,
@@ -383,6 +406,7 @@ def _truth(lat: _Latent, ids: np.ndarray) -> pd.DataFrame:
             "churn_ts": np.where(lat.churn, base + stop * day, np.datetime64("NaT", "ns")),
             "onset_ts": np.where(causal, base + onset * day, np.datetime64("NaT", "ns")),
             "cause": _cat(np.where(lat.churn, lat.cause, NONE), CAUSES),
+            "need": _cat(lat.need, CAUSES),
         }
     )
 
@@ -520,7 +544,7 @@ def _clock(rng: np.random.Generator, day: np.ndarray, hours: tuple[float, float]
 # --------------------------------------------------------------------------- orders
 
 
-def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.DataFrame:
+def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_promo: np.random.Generator) -> pd.DataFrame:
     weekday = np.array([1, 1, 1, 1, 1, 0.35, 0.15])
     weekday = weekday / weekday.mean()
     peak = lat.seas.max() * weekday.max() * np.exp(np.abs(lat.trend) * lat.T / 730)
@@ -544,12 +568,15 @@ def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.DataF
     share = rng.gamma(2.0, 1.0, o.size)
     share /= np.bincount(o, share)[o]
     value = ORDER_MEDIAN[lat.seg[ci]] * lat.size[ci] * rng.lognormal(0.0, 0.6, ci.size)
+    promo = r_promo.random(ci.size) < PROMO_P
+    value = value * np.where(promo & (lat.need[ci] == PRICE), PROMO_LIFT, 1.0)
     lci, lt = ci[o], t[o]
 
     cause, w = _episode(lat, lci, lt)
     # A price rise shows up as the usual discount melting away.
     w_price = np.where(cause == PRICE, w, 0.0)
-    disc = np.clip(lat.disc_base[lci] * (1 - 0.7 * w_price) + rng.normal(0, 0.01, o.size), 0.0, 0.6)
+    disc = np.clip(lat.disc_base[lci] * (1 - 0.7 * w_price) + PROMO_DISCOUNT * promo[o] + rng.normal(0, 0.01, o.size),
+                   0.0, 0.6)
     unit = UNIT_PRICE[product] * rng.uniform(0.9, 1.1, o.size)
     qty = np.maximum(1.0, np.round(value[o] * share / unit))
     amount = qty * unit * (1 - disc)
@@ -557,7 +584,7 @@ def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.DataF
 
     # Returns: credit notes a few days later for part of a line; quality trouble multiplies them.
     w_quality = np.where(cause == QUALITY, w, 0.0)
-    ret = rng.random(o.size) < 0.02 + 0.35 * w_quality
+    ret = rng.random(o.size) < 0.02 + NEED_RETURNS * (lat.need[lci] == QUALITY) + 0.35 * w_quality
     ret_t = lt[ret] + rng.uniform(2, 21, ret.sum())
     inside = ret_t < lat.T
     ret_idx = np.flatnonzero(ret)[inside]
@@ -632,7 +659,7 @@ def _interactions(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd
 # --------------------------------------------------------------------------- tickets
 
 
-def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.DataFrame:
+def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_gripe: np.random.Generator) -> pd.DataFrame:
     n = ids.size
     monthly = TICKETS_PER_MONTH[lat.seg] * np.where(lat.key, 1.5, 1.0) * lat.size**0.3 * rng.gamma(3.0, 1 / 3, n)
     end = np.full(n, float(lat.T))
@@ -655,9 +682,18 @@ def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.Data
         at = cause == c
         cats, p = zip(*mix, strict=True)
         scat[at] = np.asarray(cats)[np.searchsorted(np.cumsum(p), u[at] * sum(p), side="right").clip(max=len(cats) - 1)]
-    ci, t = np.concatenate([ci, sci]), np.concatenate([t, st])
-    cat = np.concatenate([cat, scat])
-    complaint = np.concatenate([complaint, rng.random(sci.size) < 0.85])
+    # A customer's need brings its own complaints all along, while it buys.
+    nci, nt = _candidates(r_gripe, np.where(lat.need != NONE, NEED_TICKETS * (1 + monthly), 0.0) / MONTH,
+                          lat.first.astype(float), np.minimum(lat.stop, lat.T))
+    ncat = np.empty(nci.size, np.int64)
+    u = r_gripe.random(nci.size)
+    for c, mix in SYMPTOM_TICKETS.items():
+        at = lat.need[nci] == c
+        cats, p = zip(*mix, strict=True)
+        ncat[at] = np.asarray(cats)[np.searchsorted(np.cumsum(p), u[at] * sum(p), side="right").clip(max=len(cats) - 1)]
+    ci, t = np.concatenate([ci, sci, nci]), np.concatenate([t, st, nt])
+    cat = np.concatenate([cat, scat, ncat])
+    complaint = np.concatenate([complaint, rng.random(sci.size) < 0.85, r_gripe.random(nci.size) < 0.8])
 
     secs = _clock(rng, t.astype(np.int64), (7, 22))
     # Resolution takes 1-5 days normally; a failing service desk takes weeks or never closes.
@@ -701,7 +737,7 @@ def _surveys(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd.Data
     ci, t, cause, w = ci[keep], t[keep], cause[keep], w[keep]
 
     def sub(c: int) -> np.ndarray:
-        base = 7.5 + lat.mood[ci] + rng.normal(0, 0.9, ci.size)
+        base = 7.5 + lat.mood[ci] + rng.normal(0, 0.9, ci.size) - NEED_SCORE_GAP * (lat.need[ci] == c)
         wc = np.where(cause == c, w, 0.0)
         return (1 - wc) * base + wc * rng.uniform(2, 5, ci.size)
 

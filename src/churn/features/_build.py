@@ -22,6 +22,12 @@ orders (positive row = amount > 0; an order is an order_id, or a row when there 
   returns_365         rows with amount < 0 within 365 days
   returns_share_365   -sum(negative amounts) / sum(positive amounts) within 365 days
   discount_t, discount_prev_t, discount_trend   mean discount of positive rows; last - prev
+  promo_lines_365     positive rows within 365 days bought on promotion: a discount at least `promo_gap` above the
+                      customer's median discount of those rows (missing without a discount column)
+  promo_lift_365      mean amount of those rows / mean amount of the other positive rows within 365 days (missing
+                      without both kinds): above 1, the customer buys more when the price drops
+  promo_share_365     share of the margin (amount where margin is null) of positive rows within 365 days bought on
+                      promotion
   value_365           sum of margin (amount where margin is null) within 365 days
   btyd_x, btyd_tx, btyd_T         BG/NBD inputs over the whole history (not model features):
                                   distinct positive-order days - 1, days from the first to the
@@ -232,7 +238,25 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
     FROM agg JOIN oc USING (customer_id, cutoff) LEFT JOIN ipt USING (customer_id, cutoff)
     LEFT JOIN life USING (customer_id, cutoff)
     """
-    return con.execute(sql).df()
+    out = con.execute(sql).df()
+    if "discount" not in df:
+        return out
+    # Response to price: how much more the customer buys when an order comes at a promotion's discount.
+    promo = f"discount >= med + {cfg.promo_gap}"
+    sql = f"""
+    WITH j AS (
+        SELECT p.customer_id, p.cutoff, x.amount, x.discount, {margin} AS value
+        FROM pop p JOIN orders x ON x.customer_id = p.customer_id AND x.ts < p.cutoff
+        WHERE x.amount > 0 AND {AGE} <= 365 AND x.discount IS NOT NULL
+    ),
+    m AS (SELECT customer_id, cutoff, median(discount) AS med FROM j GROUP BY customer_id, cutoff)
+    SELECT customer_id, cutoff, count(*) FILTER (WHERE {promo})::DOUBLE AS promo_lines_365,
+           avg(amount) FILTER (WHERE {promo}) / avg(amount) FILTER (WHERE NOT ({promo})) AS promo_lift_365,
+           CASE WHEN sum(value) > 0 THEN coalesce(sum(value) FILTER (WHERE {promo}), 0) / sum(value) END
+               AS promo_share_365
+    FROM j JOIN m USING (customer_id, cutoff) GROUP BY customer_id, cutoff
+    """
+    return out.merge(con.execute(sql).df(), on=["customer_id", "cutoff"], how="left")
 
 
 def _interactions(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
@@ -334,7 +358,7 @@ def _fill(out: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if c.split("_")[0] in ("orders", "revenue", "returns", "value", "outbound", "visits", "calls", "inbound",
                                "tickets", "complaints", "surveys")
         and not c.endswith("_trend") and c != "returns_share_365"
-    ] + ["open_tickets"] * ("open_tickets" in out)
+    ] + [c for c in ("open_tickets", "promo_lines_365") if c in out]
     out = out.copy()
     for c in counts:
         out[c] = out[c].fillna(0).astype("float64")

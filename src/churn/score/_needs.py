@@ -6,9 +6,10 @@ Evidence, per need (thresholds in `score.needs`):
   `survey_gap` points below the mean of the customer's other two sub-scores;
 - complaints: at least `min_complaints` complaints within 365 days in the need's categories (price: price and
   billing; service: service and delivery; quality: quality), and at least half of the customer's complaints;
-- behaviour: service: tickets took `slow_resolution_days` or more to resolve on average (365 days); quality:
-  returns of at least `returns_share` of what was bought (365 days). (Price has no behavioural sign in the
-  features yet: buying on discount needs order-level evidence.)
+- behaviour: price: order lines bought on promotion are on average at least `promo_lift` times the size of the
+  others, over at least `min_promo_lines` such lines (365 days; the features' promo_lift_365); service: tickets
+  took `slow_resolution_days` or more to resolve on average (365 days); quality: returns of at least
+  `returns_share` of what was bought (365 days).
 
 The profile is the need with the most signs when it has at least `min_signs` and no other need has as many;
 otherwise "none". The signs come as the list's reason objects (`churn.score.REASON_KEYS`), so the report words
@@ -53,6 +54,9 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule) -> pd.DataFrame:
         many = (mine >= rule.min_complaints) & (mine >= 0.5 * total)
         signs[need].append((many, lambda i, need=need, mine=mine: {"key": "complaints", "n": int(mine.iloc[i]),
                                                                    "category": need, "t": 365}))
+    lift, promo_lines = _num(features, "promo_lift_365"), _num(features, "promo_lines_365")
+    signs["price"].append((((lift >= rule.promo_lift) & (promo_lines >= rule.min_promo_lines)).fillna(False),
+                           lambda i: {"key": "promo_lift", "x": round(float(lift.iloc[i]), 1)}))
     slow = _num(features, "resolution_days_365")
     signs["service"].append(((slow >= rule.slow_resolution_days).fillna(False),
                              lambda i: {"key": "slow_resolution", "days": round(float(slow.iloc[i]))}))
@@ -72,3 +76,22 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule) -> pd.DataFrame:
         evidence.append(json.dumps(found, ensure_ascii=False))
     return pd.DataFrame({"need_profile": profile.astype("string"),
                          "need_evidence": pd.array(evidence, dtype="string")}, index=features.index)
+
+
+def need_check(scored: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    """Where each customer's true need is known (the demo's truth: customer_id, need), how well `need_profile`
+    agrees over the scored customers: accuracy, per need (and none) precision and recall, the confusion counts."""
+    known = scored[["customer_id", "need_profile"]].astype("string").merge(
+        truth[["customer_id", "need"]].astype("string"), on="customer_id", how="inner", validate="one_to_one")
+    named, true = known["need_profile"], known["need"]
+    classes = [NO_NEED, *NEEDS]
+    per_need = {}
+    for need in classes:
+        hit = int(((named == need) & (true == need)).sum())
+        n_named, n_true = int((named == need).sum()), int((true == need).sum())
+        per_need[need] = {"precision": round(hit / n_named, 4) if n_named else None,
+                          "recall": round(hit / n_true, 4) if n_true else None, "named": n_named, "true": n_true}
+    confusion = pd.crosstab(true, named).reindex(index=classes, columns=classes, fill_value=0)
+    return {"customers": len(known), "accuracy": round(float((named == true).mean()), 4) if len(known) else None,
+            "per_need": per_need,
+            "confusion": {t: {n: int(confusion.loc[t, n]) for n in classes} for t in classes}}

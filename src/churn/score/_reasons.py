@@ -24,6 +24,7 @@ REASON_KEYS = {
     "open_tickets": ("n", "days"),
     "slow_resolution": ("days",),
     "returns": ("pct",),
+    "promo_lift": ("x",),
     "low_score": ("dimension", "score"),
     "no_visit": ("days",),
     "never_visited": (),
