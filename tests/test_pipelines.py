@@ -160,7 +160,10 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert row["promised_roc_auc"] == pytest.approx(second["metrics"]["candidate"]["roc_auc"])
     assert row["contacted"] == (run["decision"] == "chosen").sum() and row["held_out"] == run["holdout"].sum()
     assert ws.realised_plot.exists() and final["list"]["realised"]["runs"] == 1
-    assert 'id="realised-table"' in (out / "report.html").read_text(encoding="utf-8")
+    report = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="realised-table"' in report
+    # the satisfaction section reads the pulled tickets and surveys and the training examples' link to churn
+    assert 'id="satisfaction-table"' in report and 'id="churn-link-table"' in report
     # lifecycle stages now, and the customers who moved between stages since the run of `earlier`
     lifecycle, now = final["list"]["lifecycle"], pd.read_csv(out / "retention_list.csv", dtype={"customer_id": str})
     assert lifecycle["since"] == earlier

@@ -502,20 +502,28 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
 
 def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:
     """The managers' report of the run: the HTML page and, if configured, the Excel workbook."""
-    from churn.report import render_html, write_excel
+    from churn.report import render_html, satisfaction_analysis, write_excel
 
     summary = _needed(ws.plan_summary, as_of, "decide")
     listing = io.read_parquet(out_dir / "retention_list.parquet")
     earlier = _earlier_runs(out_dir / "runs", as_of)
     realised = _made_for(ws.monitor_summary, as_of)  # what `run_monitor` measured on earlier runs, if it ran
+    satisfaction = None
+    history = {name: io.read_parquet(ws.validated / f"{name}.parquet")
+               for name in ("surveys", "tickets") if (ws.validated / f"{name}.parquet").exists()}
+    if history:  # the satisfaction and complaints section: only where surveys or tickets were pulled
+        examples = (io.read_parquet(ws.examples, ["churned", "complaints_*_365", "resolution_days_365"])
+                    if ws.examples.exists() else None)
+        satisfaction = satisfaction_analysis(history.get("surveys"), history.get("tickets"), listing, examples, as_of)
     html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal, cfg.report.currency,
-                       earlier, realised)
+                       earlier, realised, satisfaction)
     with io.atomic_path(out_dir / "report.html") as tmp:
         tmp.write_text(html, encoding="utf-8")
     written = [str(out_dir / "report.html")]
     if cfg.report.excel:
         with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
-            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency, earlier)
+            write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency, earlier,
+                        satisfaction)
         written.append(str(out_dir / "retention_list.xlsx"))
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from test_report import make_listing, summary_for
+from test_satisfaction import AS_OF, crafted
 
-from churn.report import localize, render_html
+from churn.report import localize, render_html, satisfaction_analysis
 from churn.vocab import NO_OWNER
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,9 +45,10 @@ def listing():
     return make_listing(400, seed=5)
 
 
-def open_report(browser, listing, language, tmp_path):
+def open_report(browser, listing, language, tmp_path, satisfaction=None):
     path = tmp_path / f"report_{language}.html"
-    path.write_text(render_html(listing, summary_for(listing, model_grade="A"), language), encoding="utf-8")
+    path.write_text(render_html(listing, summary_for(listing, model_grade="A"), language, satisfaction=satisfaction),
+                    encoding="utf-8")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
@@ -65,7 +67,9 @@ def shown(page) -> tuple[int, int]:
 
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_path):
-    page, requests, errors = open_report(browser, listing, language, tmp_path)
+    surveys, tickets, at_risk, _ = crafted(listing)
+    page, requests, errors = open_report(browser, listing, language, tmp_path,
+                                         satisfaction_analysis(surveys, tickets, listing, None, AS_OF))
     t = localize.TEXT[language]
     n = len(listing)
 
@@ -74,6 +78,13 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     structure = page.locator("#structure-table tbody tr")
     assert structure.first.is_visible() and structure.count() > 10
     assert localize.VALUE_TIERS[language]["high"] in structure.first.inner_text()
+    # satisfaction and complaints: eight quarters then segments and owners; the one open complaint of a customer at
+    # risk in its own table
+    quarters = page.locator("#satisfaction-table tbody tr")
+    assert quarters.first.is_visible() and quarters.count() > 8
+    assert localize.SATISFACTION_TERMS[language]["quarter"] in quarters.first.inner_text()
+    still = page.locator("#open-complaints-table tbody tr")
+    assert still.count() == 1 and at_risk in still.first.inner_text()
     # the page opens on the customers to contact this week; "all customers" shows the whole list
     contacted = int(((listing["decision"] == "chosen") & ~listing["lapsed"]).sum())
     assert page.input_value("#filter-view") == "contact" and shown(page) == (contacted, min(contacted, PAGE_SIZE))

@@ -454,8 +454,17 @@ def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
     return Path(path)
 
 
-def read_parquet(path: str | Path) -> pd.DataFrame:
-    return pd.read_parquet(path)
+def read_parquet(path: str | Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """A Parquet file; with `columns` (names or fnmatch patterns), only the columns of the file they match (the
+    others are not read)."""
+    if columns is None:
+        return pd.read_parquet(path)
+    from fnmatch import fnmatch
+
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
+    return pd.read_parquet(path, columns=[n for n in names if any(fnmatch(n, c) for c in columns)])
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:

@@ -16,6 +16,7 @@ import pandas as pd
 import churn.report.localize as localize
 from churn.report._changes import changes_since, runs_before
 from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
+from churn.report._satisfaction import satisfaction_tables
 from churn.report._structure import structure_table
 from churn.report.localize import list_reasons, render_reasons
 from churn.vocab import CONTACTED, DECISION_COLUMNS, NO_OWNER
@@ -56,7 +57,7 @@ def sheet_name(name: str, taken: set[str]) -> str:
 
 def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language: str = "en",
                 mask_personal: bool = False, currency: str | None = None,
-                earlier_runs: dict[str, pd.DataFrame] | None = None) -> None:
+                earlier_runs: dict[str, pd.DataFrame] | None = None, satisfaction: dict | None = None) -> None:
     """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO); amounts in
     `currency` (a code: CNY, USD, ...).
 
@@ -64,6 +65,8 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     this week and the planned contact, and customers without an owner last, in "(no owner)". A list without a
     contact plan gives each owner all their customers with the playbook's action. With `earlier_runs` (archived
     lists by as-of date), a "Since last run" sheet lists the customers whose state changed since the latest one.
+    The customer structure comes last but for, with `satisfaction` (`churn.report.satisfaction_analysis`), the
+    satisfaction, open complaints and complaints-and-churn sheets after it.
     """
     from openpyxl import Workbook
 
@@ -112,6 +115,11 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     if len(frame):  # the customer structure, last: the sheets before it are the week's work
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_structure"], taken)), structure_table(frame, language),
                      language, money)
+    if satisfaction is not None:
+        tables = satisfaction_tables(satisfaction, language)
+        for key, title in (("satisfaction", "sheet_satisfaction"), ("open_complaints", "sheet_open_complaints"),
+                           ("churn_link", "sheet_complaints_churn")):
+            _write_sheet(wb.create_sheet(sheet_name(t[title], taken)), tables[key], language, money)
     wb.save(target)
 
 
@@ -172,7 +180,8 @@ def _write_sheet(ws, table: pd.DataFrame, language: str, money: str = "#,##0") -
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{last}{n + 1}"
 
-    formats = ({"churn_probability": "0.0%", "cause_share": "0%", "customer_share": "0.0%", "value_share": "0.0%"}
+    formats = ({"churn_probability": "0.0%", "cause_share": "0%", "customer_share": "0.0%", "value_share": "0.0%",
+                "churn_rate": "0.0%"}
                | {c: money for c in MONEY_COLUMNS})
     for j, column in enumerate(columns, start=1):
         letter = get_column_letter(j)

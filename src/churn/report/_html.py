@@ -23,6 +23,7 @@ from churn.report._frame import (
     plan_totals,
     prepare_list,
 )
+from churn.report._satisfaction import satisfaction_tables
 from churn.report._structure import structure_table
 from churn.report.localize import list_reasons
 from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS, alarm_text, at_risk_flags
@@ -35,7 +36,7 @@ PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
 
 def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
                 currency: str | None = None, earlier_runs: dict[str, pd.DataFrame] | None = None,
-                realised: dict | None = None) -> str:
+                realised: dict | None = None, satisfaction: dict | None = None) -> str:
     """The whole report as one self-contained HTML document; amounts in `currency` (a code: CNY, USD, ...).
     `earlier_runs`: the archived lists of earlier runs by as-of date (what changed since the latest of them,
     and the trend over the last `TREND_RUNS`). `realised`: what `churn monitor` measured on earlier runs whose
@@ -66,6 +67,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         charts=_charts(frame, at_risk, language, money),
         breakdowns=[_breakdown(frame, at_risk, col, language, money) for col in ("segment", "region")],
         structure=_structure(frame, language, money),
+        satisfaction=_satisfaction(satisfaction, language, money),
         owners=_breakdown(frame, at_risk, "owner", language, money),
         planned=frame.attrs["planned"],
         currency_note=t["currency_note"].format(currency=currency) if currency else "",
@@ -221,6 +223,51 @@ def _structure(frame: pd.DataFrame, language: str, money) -> dict:
                  "" if pd.isna(r.at_risk) else _count(r.at_risk), "" if pd.isna(r.expected_loss) else money(r.expected_loss)]
         rows.append({"first": first, "cells": cells})
     return {"headers": [headings[c] for c in table.columns], "rows": rows}
+
+
+def _satisfaction(analysis: dict | None, language: str, money) -> dict | None:
+    """The satisfaction and complaints section (`churn.report.satisfaction_analysis`'s tables, as the workbook's
+    sheets show them); None: no section (the run had no tickets or surveys to read)."""
+    if analysis is None:
+        return None
+    t, headings = localize.TEXT[language], localize.COLUMNS[language]
+    tables = satisfaction_tables(analysis, language)
+
+    def cell(column: str, value: object) -> str:
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return ""
+        if column in ("expected_loss",):
+            return money(value)
+        if column in ("churn_rate", "churn_probability"):
+            return _pct(value)
+        if column in ("score", "price_score", "service_score", "quality_score", "resolution_days"):
+            return f"{value:.1f}"
+        if column == "complaints_per_customer":
+            return f"{value:.2f}"
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            return _count(value)
+        return str(value)
+
+    out = []
+    for key, note, first_column in (("satisfaction", "satisfaction_note", "dimension"),
+                                    ("open_complaints", "open_complaints_note", None),
+                                    ("churn_link", "churn_link_note", "measure")):
+        table = tables[key]
+        rows, previous = [], None
+        for r in table.to_dict("records"):
+            first = first_column is not None and r[first_column] != previous
+            if first_column is not None:
+                previous = r[first_column]
+            cells = [cell(c, r[c]) for c in table.columns]
+            if first_column is not None and not first:
+                cells[0] = ""
+            rows.append({"first": first, "cells": cells})
+        title = {"satisfaction": "sheet_satisfaction", "open_complaints": "sheet_open_complaints",
+                 "churn_link": "sheet_complaints_churn"}[key]
+        out.append({"id": key.replace("_", "-"), "title": t[title], "note": t[note],
+                    "headers": [headings.get(c, c) for c in table.columns], "rows": rows,
+                    "none": t["open_complaints_none"] if key == "open_complaints" and not rows else None})
+    return {"tables": out}
 
 
 def _breakdown_cells(r: pd.Series, money) -> dict:

@@ -54,7 +54,7 @@ REASON_PHRASES = {
 # Complaint categories and satisfaction dimensions inside the reason phrases.
 REASON_TERMS = {
     "en": {},
-    "zh": {"price": "价格", "billing": "账单", "service": "服务", "delivery": "配送", "quality": "质量"},
+    "zh": {"price": "价格", "billing": "账单", "service": "服务", "delivery": "配送", "quality": "质量", "other": "其他"},
 }
 REASON_SEPARATOR = {"en": "; ", "zh": "；"}
 
@@ -95,6 +95,14 @@ STRUCTURE_DIMENSIONS = {
            "need_profile": "Need profile", "segment": "Segment", "region": "Region", "pareto": "Value held by"},
     "zh": {"value_tier": "价值等级", "is_key_account": "大客户", "lifecycle_stage": "生命周期阶段",
            "need_profile": "需求类型", "segment": "客户类型", "region": "区域", "pareto": "价值集中度"},
+}
+SATISFACTION_TERMS = {
+    "en": {"quarter": "Quarter", "segment": "Segment (last 12 months)", "owner": "Owner (last 12 months)",
+           "complaints_365": "Complaints in the year before", "resolution_days_365": "Mean days to resolve them",
+           "none resolved": "none resolved", "< 2": "under 2", "2-7": "2 to 7", "7-14": "7 to 14", "14+": "14 or more"},
+    "zh": {"quarter": "季度", "segment": "客户类型（近12个月）", "owner": "负责人（近12个月）",
+           "complaints_365": "此前一年的投诉数", "resolution_days_365": "投诉平均解决天数",
+           "none resolved": "无已解决投诉", "< 2": "2天以内", "2-7": "2至7天", "7-14": "7至14天", "14+": "14天及以上"},
 }
 SEGMENTS = {"en": {}, "zh": {"hospital": "医院", "pharmacy": "药店", "clinic": "诊所", "distributor": "经销商"}}
 TABLES = {
@@ -173,6 +181,12 @@ COLUMNS = {
         "lifecycle_stage": "Lifecycle stage", "need_profile": "Need profile", "need_evidence": "Need shown by",
         "dimension": "By", "group": "Group", "customers": "Customers", "customer_share": "Share of customers",
         "value_share": "Share of value", "at_risk": "At risk",
+        "surveys": "Surveys", "score": "Satisfaction", "price_score": "Price score", "service_score": "Service score",
+        "quality_score": "Quality score", "complaints": "Complaints", "complaints_per_customer": "Complaints per customer",
+        "complaints_price": "Price complaints", "complaints_service": "Service complaints",
+        "complaints_quality": "Quality complaints", "resolution_days": "Days to resolve", "open_complaints": "Still open",
+        "category": "Category", "opened": "Opened", "days_open": "Days open", "measure": "Measure",
+        "churned": "Churned", "churn_rate": "Churn rate",
     },
     "zh": {
         "rank": "#", "customer_id": "客户编号", "name": "客户名称", "contact_name": "联系人", "email": "电子邮件",
@@ -190,6 +204,11 @@ COLUMNS = {
         "lapsed": "名单", "change": "与上次相比", "lifecycle_stage": "生命周期阶段", "need_profile": "需求类型",
         "need_evidence": "需求依据", "dimension": "维度", "group": "分组", "customers": "客户数",
         "customer_share": "客户占比", "value_share": "价值占比", "at_risk": "风险客户数",
+        "surveys": "问卷数", "score": "满意度", "price_score": "价格评分", "service_score": "服务评分",
+        "quality_score": "质量评分", "complaints": "投诉数", "complaints_per_customer": "户均投诉",
+        "complaints_price": "价格投诉", "complaints_service": "服务投诉", "complaints_quality": "质量投诉",
+        "resolution_days": "解决天数", "open_complaints": "未解决", "category": "类别", "opened": "投诉日期",
+        "days_open": "已开启天数", "measure": "指标", "churned": "流失客户", "churn_rate": "流失率",
     },
 }
 
@@ -312,6 +331,18 @@ TEXT = {
                           "and region: how many, the 12-month value they bring, how many are at risk and what they "
                           "stand to lose; below, how much of the value the largest customers hold.",
         "pareto_top": "the largest {share} of customers",
+        "sheet_satisfaction": "Satisfaction",
+        "satisfaction_note": "Survey scores (0-10) and complaints by quarter, then the scored customers by segment and "
+                             "owner over the last 12 months. Days to resolve: complaints resolved by the data date; "
+                             "still open: not resolved by then.",
+        "sheet_open_complaints": "Open complaints",
+        "open_complaints_note": "Complaints not yet resolved of customers at risk, largest expected loss first: "
+                                "close them before the retention call.",
+        "open_complaints_none": "No customer at risk has a complaint still open.",
+        "sheet_complaints_churn": "Complaints and churn",
+        "churn_link_note": "From the history the model learnt on: of the customers at each past cutoff, how many left "
+                           "within the horizon, by their complaints in the year before and by how long those took "
+                           "to resolve.",
         "section_retention": "Retention",
         "section_winback": "Win-back",
     },
@@ -426,6 +457,15 @@ TEXT = {
         "structure_note": "全部评分客户按价值等级、大客户、生命周期阶段、需求类型、客户类型和区域划分：客户数、近12个月价值、"
                           "风险客户数及预期损失；下方为价值最高的客户所占的价值比例。",
         "pareto_top": "价值最高的{share}客户",
+        "sheet_satisfaction": "满意度",
+        "satisfaction_note": "各季度的问卷评分（0-10分）与投诉，以及近12个月按客户类型和负责人划分的评分客户。解决天数：截至数据日期"
+                             "已解决的投诉；未解决：截至该日仍未解决。",
+        "sheet_open_complaints": "未解决投诉",
+        "open_complaints_note": "风险客户尚未解决的投诉，按预期损失从大到小排列：请在挽留联系前先解决。",
+        "open_complaints_none": "没有风险客户存在未解决的投诉。",
+        "sheet_complaints_churn": "投诉与流失",
+        "churn_link_note": "来自模型学习所用的历史数据：在每个历史截止日，按此前一年的投诉数及其解决时长划分的客户中，"
+                           "有多少在预测期内流失。",
         "section_retention": "挽留",
         "section_winback": "挽回",
     },
