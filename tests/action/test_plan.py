@@ -531,3 +531,16 @@ def test_effect_sources_say_where_each_effect_came_from():
     assert out["auto_reengagement"] == {"relative_effect": 0.02, "source": "measured runs (churn effect)"}
     assert out["reengagement_call"]["source"] == "per-customer uplift model (campaigns table)"
     assert out["price_callback"] == {"relative_effect": PRIORS["price_callback"], "source": "prior (config)"}
+
+
+def test_the_ladder_answers_the_need_steered_cause_and_effects_the_loss_cause(playbook):
+    listing = pd.DataFrame({
+        "customer_id": ["A"], "owner": ["AM-1"], "is_key_account": [False], "value_tier": ["high"],
+        "primary_cause": ["engagement"], "need_profile": ["price"], "churn_probability": [0.5], "value_12m": [1000.0],
+    })
+    cfg = DecideConfig(effects=PRIORS, effect_by_cause={"pricing_offer": {"engagement": 0.3, "price": 0.6}})
+    out = action_options(listing, playbook, cfg).set_index("action")
+    assert out.index.tolist() == ["pricing_offer", "price_callback", "auto_price_email"]  # the price ladder
+    assert bool(out.loc["pricing_offer", "playbook_action"])
+    assert out.loc["pricing_offer", "effect"] == pytest.approx(0.5 * 0.3)  # measured on engagement losses
+    assert out.loc["pricing_offer", "primary_cause"] == "engagement"

@@ -2,8 +2,9 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from churn.action import Playbook, load_playbook, playbook_actions
+from churn.action import Playbook, load_playbook, playbook_actions, service_policy
 from churn.score import risk_bands, value_tiers
+from churn.vocab import LIST_CAUSES, SEGMENTS
 
 
 def test_value_tiers_follow_pareto_cuts():
@@ -84,3 +85,46 @@ def test_incomplete_win_back_is_refused(playbook):
     raw["winback"]["low"] = "postcard"
     with pytest.raises(ValidationError, match=r"undefined action\(s\) \['postcard'\]"):
         Playbook.model_validate(raw)
+
+
+@pytest.mark.parametrize("need, cause, action", [
+    ("price", "engagement", "price_callback"),  # price-sensitive and drifting away: the price-led offer
+    ("price", "other", "price_callback"),  # cause unclear: its need says what to lead with, not a diagnostic call
+    ("price", "service", "service_callback"),  # a known service problem stays a service problem
+    ("service", "other", "service_callback"),
+    ("quality", "engagement", "reengagement_call"),  # only the listed causes are steered
+    ("none", "other", "check_in_call"),
+    (None, "engagement", "reengagement_call"),  # no need profile known
+])
+def test_the_need_profile_steers_the_action(playbook, need, cause, action):
+    frame = pd.DataFrame({"is_key_account": [False], "value_tier": ["medium"], "primary_cause": [cause],
+                          "risk_band": ["high"], "need_profile": pd.array([need], dtype="string")})
+    assert playbook_actions(frame, playbook, ["high", "medium"]).loc[0, "action"] == action
+    without = frame.drop(columns="need_profile")  # a list from before need profiles: the cause alone
+    assert playbook_actions(without, playbook, ["high", "medium"]).loc[0, "action"] == \
+        playbook.rules["medium"][cause]
+
+
+@pytest.mark.parametrize("needs, match", [
+    ({"thrift": {"other": "price"}}, "needs.thrift: not a need"),
+    ({"price": {"other": "cheapness"}}, r"needs.price names unknown cause\(s\) \['cheapness'\]"),
+])
+def test_bad_need_steering_is_refused(playbook, needs, match):
+    with pytest.raises(ValidationError, match=match):
+        Playbook.model_validate(playbook.model_dump() | {"needs": needs})
+
+
+def test_the_service_policy_is_every_segment_and_need(playbook):
+    policy = service_policy(playbook).set_index(["segment", "need_profile"])
+    assert len(policy) == 4 * 4 and list(policy.index.get_level_values(0).unique()) == list(SEGMENTS)
+    assert policy.loc[("high", "price"), "engagement"] == "pricing_offer"
+    assert policy.loc[("high", "none"), "engagement"] == "rep_visit"
+    assert policy.loc[("key_account", "quality"), "other"] == "ka_quality_review"
+    assert policy.loc[("low", "service"), "winback"] == playbook.winback["low"]
+    # every cell is what playbook_actions gives such a customer
+    for (segment, need), row in policy.iterrows():
+        for cause in LIST_CAUSES:
+            frame = pd.DataFrame({"is_key_account": [segment == "key_account"],
+                                  "value_tier": ["low" if segment == "key_account" else segment],
+                                  "primary_cause": [cause], "risk_band": ["high"], "need_profile": [need]})
+            assert playbook_actions(frame, playbook, ["high"]).loc[0, "action"] == row[cause]

@@ -21,7 +21,8 @@ in, DataFrames and dicts out; no file I/O, no MLflow):
 Allowed actions (the "ladder" rule). A customer's segment is `key_account` when
 `is_key_account`, else its `value_tier`; the segments are ordered key_account > high > medium >
 low (`churn.vocab.SEGMENTS`). A customer may get the playbook's action for its own segment and
-primary cause (the "playbook action"), plus the action the playbook names for the same cause in
+primary cause, or the cause its need profile steers it to (`churn.action.acting_causes`), the "playbook
+action", plus the action the playbook names for the same cause in
 every LOWER segment whose cost is not above the playbook action's cost. A high-value customer with
 a price problem may thus get pricing_offer (its own), price_callback (medium) or auto_price_email
 (low); a low-value one only auto_price_email. Never a dearer or a higher-tier action: the
@@ -32,7 +33,8 @@ the options: a low-risk customer is simply worth little (its effect is small).
 Effects and value. For each option,
 
     effect = uplift estimate, when an `effects` frame gives one (not NaN), else
-             churn_probability * prior, prior = effect_by_cause[action][primary_cause]
+             churn_probability * prior, prior = effect_by_cause[action][primary_cause] (the loss cause, even
+                                              where the need steered the action)
                                               or effects[action] from the config
     expected_retained_value = effect * forecast_value - cost
 
@@ -62,6 +64,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from churn.action._playbook import acting_causes
 from churn.config import DecideConfig
 from churn.vocab import (
     CONTACTED,
@@ -120,6 +123,7 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     segment = np.where(listing["is_key_account"].fillna(False).astype(bool).to_numpy(), KEY_ACCOUNT,
                        listing["value_tier"].astype("object").to_numpy())
     cause = listing["primary_cause"].astype("object").to_numpy()
+    acting = acting_causes(listing, playbook)  # the ladder answers the need-steered cause; effects the true one
     bad_seg = sorted({str(s) for s in segment} - set(SEGMENTS))
     bad_cause = sorted({str(c) for c in cause} - set(LIST_CAUSES))
     if bad_seg or bad_cause:
@@ -135,15 +139,16 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
         "owner": listing["owner"].astype("string").fillna(NO_OWNER).to_numpy(),
         "segment": segment,
         "primary_cause": cause,
+        "acting_cause": acting,
         "churn_probability": p,
         "forecast_value": value,
     })
     ladder = pd.DataFrame(
         [(seg, c, name, k == 0) for seg in SEGMENTS for c in LIST_CAUSES
          for k, name in enumerate(allowed_actions(playbook, seg, c))],
-        columns=["segment", "primary_cause", "action", "playbook_action"],
+        columns=["segment", "acting_cause", "action", "playbook_action"],
     )
-    out = base.merge(ladder, on=["segment", "primary_cause"], how="inner", sort=False)
+    out = base.merge(ladder, on=["segment", "acting_cause"], how="inner", sort=False).drop(columns="acting_cause")
     out = out.sort_values(["row", "playbook_action"], ascending=[True, False], kind="stable", ignore_index=True)
     acts = playbook.actions
     out["channel"] = [acts[a].channel for a in out["action"]]

@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, LIST_COLUMNS, SEGMENTS, lapsed_flags
+from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, LIST_COLUMNS, NEEDS, SEGMENTS, lapsed_flags
 
 
 class Action(BaseModel):
@@ -30,6 +30,20 @@ class Playbook(BaseModel):
     # The win-back action for lapsed customers by segment, whatever the cause; None: lapsed customers get
     # the retention rules like everyone else.
     winback: dict[str, str] | None = None
+    # A standing need steers the action: needs[need][cause] is the cause whose action a customer of that need
+    # profile gets when at risk for `cause` (a price-sensitive customer drifting away gets the price-led action).
+    needs: dict[str, dict[str, str]] | None = None
+
+    @field_validator("needs")
+    @classmethod
+    def _need_words(cls, needs: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]] | None:
+        for need, steer in (needs or {}).items():
+            if need not in NEEDS:
+                raise ValueError(f"playbook needs.{need}: not a need; use one of {list(NEEDS)}")
+            unknown = sorted((set(steer) | set(steer.values())) - set(LIST_CAUSES))
+            if unknown:
+                raise ValueError(f"playbook needs.{need} names unknown cause(s) {unknown}; use {list(LIST_CAUSES)}")
+        return needs
 
     @field_validator("rules")
     @classmethod
@@ -73,16 +87,29 @@ def winback_playbook(playbook: Playbook) -> Playbook:
     return playbook.model_copy(update={"rules": rules, "winback": None})
 
 
+def acting_causes(frame: pd.DataFrame, playbook: Playbook) -> np.ndarray:
+    """The cause each customer's action answers: its primary cause, or the one its need profile steers it to
+    (`playbook.needs`; a frame without `need_profile` is not steered)."""
+    cause = frame["primary_cause"].astype("object").to_numpy()
+    if not playbook.needs or "need_profile" not in frame.columns:
+        return cause
+    need = frame["need_profile"].astype("object").to_numpy()
+    return np.array([playbook.needs.get(n, {}).get(c, c) if isinstance(n, str) else c
+                     for n, c in zip(need, cause, strict=True)], dtype=object)
+
+
 def playbook_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str]) -> pd.DataFrame:
     """The playbook's action (action, action_label, channel, owner_role, action_cost) for each customer row:
-    by segment (key account or value tier) and primary cause, for customers in the `act_on` risk bands;
-    lapsed customers (a true `lapsed` column) get the win-back action of their segment when the playbook has one."""
+    by segment (key account or value tier) and primary cause (or the cause its need profile steers it to,
+    `acting_causes`), for customers in the `act_on` risk bands; lapsed customers (a true `lapsed` column) get the
+    win-back action of their segment when the playbook has one."""
     segment = np.where(frame["is_key_account"].astype(bool), KEY_ACCOUNT, frame["value_tier"])
     lapsed = lapsed_flags(frame).to_numpy()
     winback = playbook.winback or {}
     names = [
         (winback[seg] if gone and winback else playbook.rules[seg][cause]) if band in act_on else playbook.no_action
-        for seg, cause, band, gone in zip(segment, frame["primary_cause"], frame["risk_band"], lapsed, strict=True)
+        for seg, cause, band, gone in zip(segment, acting_causes(frame, playbook), frame["risk_band"], lapsed,
+                                          strict=True)
     ]
     acts = [playbook.actions[n] for n in names]
     return pd.DataFrame(
@@ -95,6 +122,22 @@ def playbook_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str])
         },
         index=frame.index,
     )
+
+
+def service_policy(playbook: Playbook) -> pd.DataFrame:
+    """The differentiated service the playbook defines, one row per segment (key account, then value tiers) and
+    need profile ("none" first): the action for each loss cause (`churn.vocab.LIST_CAUSES`, as steered by the
+    need) and the win-back action for a lapsed customer (`winback`; the cause's action where the playbook has
+    none)."""
+    rows = []
+    for seg in SEGMENTS:
+        for need in ("none", *NEEDS):
+            steer = (playbook.needs or {}).get(need, {})
+            row = {"segment": seg, "need_profile": need}
+            row |= {cause: playbook.rules[seg][steer.get(cause, cause)] for cause in LIST_CAUSES}
+            row["winback"] = (playbook.winback or {}).get(seg)
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def with_playbook_actions(listing: pd.DataFrame, playbook: Playbook, *, act_on: list[str]) -> pd.DataFrame:
