@@ -502,6 +502,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
 
 def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:
     """The managers' report of the run: the HTML page and, if configured, the Excel workbook."""
+    from churn.action import load_playbook, service_policy
     from churn.report import render_html, satisfaction_analysis, write_excel
 
     summary = _needed(ws.plan_summary, as_of, "decide")
@@ -515,15 +516,17 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
         examples = (io.read_parquet(ws.examples, ["churned", "complaints_*_365", "resolution_days_365"])
                     if ws.examples.exists() else None)
         satisfaction = satisfaction_analysis(history.get("surveys"), history.get("tickets"), listing, examples, as_of)
+    playbook = load_playbook(cfg.score.playbook)
+    policy = (service_policy(playbook), {name: action.label for name, action in playbook.actions.items()})
     html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal, cfg.report.currency,
-                       earlier, realised, satisfaction)
+                       earlier, realised, satisfaction, policy)
     with io.atomic_path(out_dir / "report.html") as tmp:
         tmp.write_text(html, encoding="utf-8")
     written = [str(out_dir / "report.html")]
     if cfg.report.excel:
         with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
             write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency, earlier,
-                        satisfaction)
+                        satisfaction, policy)
         written.append(str(out_dir / "retention_list.xlsx"))
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
 

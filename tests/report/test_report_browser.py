@@ -10,6 +10,7 @@ import pytest
 from test_report import make_listing, summary_for
 from test_satisfaction import AS_OF, crafted
 
+from churn.action import load_playbook, service_policy
 from churn.report import localize, render_html, satisfaction_analysis
 from churn.vocab import NO_OWNER
 
@@ -45,10 +46,10 @@ def listing():
     return make_listing(400, seed=5)
 
 
-def open_report(browser, listing, language, tmp_path, satisfaction=None):
+def open_report(browser, listing, language, tmp_path, satisfaction=None, policy=None):
     path = tmp_path / f"report_{language}.html"
-    path.write_text(render_html(listing, summary_for(listing, model_grade="A"), language, satisfaction=satisfaction),
-                    encoding="utf-8")
+    path.write_text(render_html(listing, summary_for(listing, model_grade="A"), language, satisfaction=satisfaction,
+                                policy=policy), encoding="utf-8")
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     requests, errors = [], []
     page.on("request", lambda r: requests.append(r.url))
@@ -68,8 +69,10 @@ def shown(page) -> tuple[int, int]:
 @pytest.mark.parametrize("language", ["en", "zh"])
 def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_path):
     surveys, tickets, at_risk, _ = crafted(listing)
+    playbook = load_playbook("configs/playbook.yaml")
+    policy = (service_policy(playbook), {name: a.label for name, a in playbook.actions.items()})
     page, requests, errors = open_report(browser, listing, language, tmp_path,
-                                         satisfaction_analysis(surveys, tickets, listing, None, AS_OF))
+                                         satisfaction_analysis(surveys, tickets, listing, None, AS_OF), policy)
     t = localize.TEXT[language]
     n = len(listing)
 
@@ -85,6 +88,10 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     assert localize.SATISFACTION_TERMS[language]["quarter"] in quarters.first.inner_text()
     still = page.locator("#open-complaints-table tbody tr")
     assert still.count() == 1 and at_risk in still.first.inner_text()
+    # the service policy: 4 segments x 4 needs, the key accounts first
+    rules = page.locator("#policy-table tbody tr")
+    assert rules.first.is_visible() and rules.count() == 16
+    assert localize.COLUMNS[language]["is_key_account"] in rules.first.inner_text()
     # the page opens on the customers to contact this week; "all customers" shows the whole list
     contacted = int(((listing["decision"] == "chosen") & ~listing["lapsed"]).sum())
     assert page.input_value("#filter-view") == "contact" and shown(page) == (contacted, min(contacted, PAGE_SIZE))

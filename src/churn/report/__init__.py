@@ -12,6 +12,7 @@ The only I/O is `write_excel` saving to the path or buffer it is given.
 - `runlog`: a scoring run's summary in sentences (the CLI, Prefect's log) and as a markdown artifact.
 - `satisfaction`: survey scores and complaints over time and by segment and owner, open complaints of customers
   at risk, churn by complaints in the history (a section of the page, sheets of the workbook).
+- `policy`: the differentiated service policy (action per segment, need profile and cause; win-back).
 - `changes`: what changed since the previous run (new at risk, no longer at risk, recovered, lost) and the
   figures of each archived run for the trend.
 
@@ -33,6 +34,7 @@ from churn.report._changes import (
 from churn.report._excel import sheet_name, write_excel
 from churn.report._frame import prepare_list
 from churn.report._html import render_html
+from churn.report._policy import policy_table
 from churn.report._runlog import realised_line, scoring_lines, scoring_markdown
 from churn.report._satisfaction import (
     CHURN_LINK_COLUMNS,
@@ -46,7 +48,7 @@ from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, rend
 
 __all__ = ["CHANGES", "NOT_LISTED", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states",
            "lifecycle_flows", "run_figures", "CHURN_LINK_COLUMNS", "OPEN_COLUMNS", "SATISFACTION_COLUMNS",
-           "satisfaction_analysis", "satisfaction_tables", "STRUCTURE_COLUMNS", "customer_structure", "pareto_curve",
+           "satisfaction_analysis", "satisfaction_tables", "policy_table", "STRUCTURE_COLUMNS", "customer_structure", "pareto_curve",
            "runs_before", "LANGUAGES", "prepare_list",
            "list_reasons", "model_kind_note", "realised_line", "render_html", "render_reasons", "scoring_lines",
            "scoring_markdown", "sheet_name", "write_excel"]

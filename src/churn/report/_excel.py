@@ -16,6 +16,7 @@ import pandas as pd
 import churn.report.localize as localize
 from churn.report._changes import changes_since, runs_before
 from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
+from churn.report._policy import policy_table
 from churn.report._satisfaction import satisfaction_tables
 from churn.report._structure import structure_table
 from churn.report.localize import list_reasons, render_reasons
@@ -57,7 +58,8 @@ def sheet_name(name: str, taken: set[str]) -> str:
 
 def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language: str = "en",
                 mask_personal: bool = False, currency: str | None = None,
-                earlier_runs: dict[str, pd.DataFrame] | None = None, satisfaction: dict | None = None) -> None:
+                earlier_runs: dict[str, pd.DataFrame] | None = None, satisfaction: dict | None = None,
+                policy: tuple[pd.DataFrame, dict[str, str]] | None = None) -> None:
     """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO); amounts in
     `currency` (a code: CNY, USD, ...).
 
@@ -65,8 +67,9 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     this week and the planned contact, and customers without an owner last, in "(no owner)". A list without a
     contact plan gives each owner all their customers with the playbook's action. With `earlier_runs` (archived
     lists by as-of date), a "Since last run" sheet lists the customers whose state changed since the latest one.
-    The customer structure comes last but for, with `satisfaction` (`churn.report.satisfaction_analysis`), the
-    satisfaction, open complaints and complaints-and-churn sheets after it.
+    The customer structure comes last but for, with `policy` (`churn.action.service_policy` and the playbook's
+    labels by action), the service policy sheet and, with `satisfaction` (`churn.report.satisfaction_analysis`),
+    the satisfaction, open complaints and complaints-and-churn sheets after it.
     """
     from openpyxl import Workbook
 
@@ -115,6 +118,9 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     if len(frame):  # the customer structure, last: the sheets before it are the week's work
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_structure"], taken)), structure_table(frame, language),
                      language, money)
+    if policy is not None:
+        _write_sheet(wb.create_sheet(sheet_name(t["sheet_policy"], taken)), policy_table(*policy, language), language,
+                     money)
     if satisfaction is not None:
         tables = satisfaction_tables(satisfaction, language)
         for key, title in (("satisfaction", "sheet_satisfaction"), ("open_complaints", "sheet_open_complaints"),

@@ -23,6 +23,7 @@ from churn.report._frame import (
     plan_totals,
     prepare_list,
 )
+from churn.report._policy import policy_table
 from churn.report._satisfaction import satisfaction_tables
 from churn.report._structure import structure_table
 from churn.report.localize import list_reasons
@@ -36,7 +37,8 @@ PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
 
 def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
                 currency: str | None = None, earlier_runs: dict[str, pd.DataFrame] | None = None,
-                realised: dict | None = None, satisfaction: dict | None = None) -> str:
+                realised: dict | None = None, satisfaction: dict | None = None,
+                policy: tuple[pd.DataFrame, dict[str, str]] | None = None) -> str:
     """The whole report as one self-contained HTML document; amounts in `currency` (a code: CNY, USD, ...).
     `earlier_runs`: the archived lists of earlier runs by as-of date (what changed since the latest of them,
     and the trend over the last `TREND_RUNS`). `realised`: what `churn monitor` measured on earlier runs whose
@@ -68,6 +70,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         breakdowns=[_breakdown(frame, at_risk, col, language, money) for col in ("segment", "region")],
         structure=_structure(frame, language, money),
         satisfaction=_satisfaction(satisfaction, language, money),
+        policy=_policy(policy, language),
         owners=_breakdown(frame, at_risk, "owner", language, money),
         planned=frame.attrs["planned"],
         currency_note=t["currency_note"].format(currency=currency) if currency else "",
@@ -223,6 +226,19 @@ def _structure(frame: pd.DataFrame, language: str, money) -> dict:
                  "" if pd.isna(r.at_risk) else _count(r.at_risk), "" if pd.isna(r.expected_loss) else money(r.expected_loss)]
         rows.append({"first": first, "cells": cells})
     return {"headers": [headings[c] for c in table.columns], "rows": rows}
+
+
+def _policy(policy: tuple[pd.DataFrame, dict[str, str]] | None, language: str) -> dict | None:
+    """The service policy section (`churn.action.service_policy` and the playbook's labels); None: no section."""
+    if policy is None:
+        return None
+    table = policy_table(*policy, language)
+    rows, previous = [], None
+    for values in table.itertuples(index=False):
+        first = values[0] != previous
+        previous = values[0]
+        rows.append({"first": first, "cells": [values[0] if first else "", *values[1:]]})
+    return {"headers": list(table.columns), "rows": rows}
 
 
 def _satisfaction(analysis: dict | None, language: str, money) -> dict | None:

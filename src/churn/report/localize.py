@@ -331,6 +331,12 @@ TEXT = {
                           "and region: how many, the 12-month value they bring, how many are at risk and what they "
                           "stand to lose; below, how much of the value the largest customers hold.",
         "pareto_top": "the largest {share} of customers",
+        "sheet_policy": "Service policy",
+        "policy_note": "What the playbook does for each kind of customer: by key account or value tier, need profile "
+                       "and loss cause. New, growing, mature and declining customers at risk get the action of their "
+                       "cause; lapsed customers the win-back action. The contact plan may step down to a cheaper "
+                       "action of a lower tier for the same cause, never up.",
+        "policy_winback": "Lapsed: win-back",
         "sheet_satisfaction": "Satisfaction",
         "satisfaction_note": "Survey scores (0-10) and complaints by quarter, then the scored customers by segment and "
                              "owner over the last 12 months. Days to resolve: complaints resolved by the data date; "
@@ -457,6 +463,10 @@ TEXT = {
         "structure_note": "全部评分客户按价值等级、大客户、生命周期阶段、需求类型、客户类型和区域划分：客户数、近12个月价值、"
                           "风险客户数及预期损失；下方为价值最高的客户所占的价值比例。",
         "pareto_top": "价值最高的{share}客户",
+        "sheet_policy": "差异化服务",
+        "policy_note": "挽留手册对每类客户的做法：按大客户或价值等级、需求类型和流失原因划分。处于新客户、成长期、成熟期和衰退期的风险客户"
+                       "按流失原因采取措施；已流失客户采取挽回措施。联系计划可针对同一原因降级为更低等级、成本更低的措施，但不会升级。",
+        "policy_winback": "已流失：挽回",
         "sheet_satisfaction": "满意度",
         "satisfaction_note": "各季度的问卷评分（0-10分）与投诉，以及近12个月按客户类型和负责人划分的评分客户。解决天数：截至数据日期"
                              "已解决的投诉；未解决：截至该日仍未解决。",
