@@ -102,7 +102,7 @@ def test_the_report_and_workbook_show_satisfaction(listing, language):
     t = localize.TEXT[language]
     html = render_html(listing, summary_for(listing), language, satisfaction=analysis)
     section = html.split('<section id="satisfaction">')[1].split("</section>")[0]
-    for key in ("sheet_satisfaction", "sheet_open_complaints", "sheet_complaints_churn"):
+    for key in ("satisfaction_title", "satisfaction_table", "sheet_open_complaints", "sheet_complaints_churn"):
         assert t[key] in section
     assert 'id="satisfaction-table"' in section and 'id="open-complaints-table"' in section
     assert localize.SATISFACTION_TERMS[language]["quarter"] in section and "2026Q3" in section
@@ -116,3 +116,20 @@ def test_the_report_and_workbook_show_satisfaction(listing, language):
     still = wb[t["sheet_open_complaints"]]
     assert still.max_row == 2 and still["A2"].value == a
     assert still["A1"].value == localize.COLUMNS[language]["customer_id"]
+
+
+def test_the_page_shows_the_largest_open_complaints_and_the_workbook_all(listing):
+    risky = at_risk_flags(listing)
+    ids = listing.loc[risky, "customer_id"].astype(str).tolist()
+    n = 130
+    tickets = pd.DataFrame({"customer_id": [ids[i % len(ids)] for i in range(n)],
+                            "ts": pd.Timestamp("2026-09-01") + pd.to_timedelta(range(n), unit="h"),
+                            "category": "service", "is_complaint": True, "resolved_ts": pd.NaT})
+    analysis = satisfaction_analysis(None, tickets, listing, None, AS_OF)
+    assert len(analysis["open_complaints"]) == n
+    html = render_html(listing, summary_for(listing), "en", satisfaction=analysis)
+    table = html.split('id="open-complaints-table"')[1].split("</table>")[0]
+    assert table.count("<tr") == 101 and "The 100 of the largest expected loss of 130" in html
+    buffer = io.BytesIO()
+    write_excel(listing, buffer, "en", satisfaction=analysis)
+    assert load_workbook(buffer)["Open complaints"].max_row == n + 1

@@ -33,6 +33,7 @@ BAND_COLOURS = {"high": "#c0392b", "medium": "#e6a23c", "low": "#7fb77e"}
 CAUSE_COLOURS = {"price": "#d35400", "service": "#2e6fbf", "quality": "#8e44ad", "engagement": "#16a085",
                  "other": "#7f8c8d"}
 PAGE_SIZES = (50, 100, 250, 0)  # 0: all rows
+OPEN_COMPLAINTS_SHOWN = 100
 
 
 def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
@@ -278,9 +279,13 @@ def _satisfaction(analysis: dict | None, language: str, money) -> dict | None:
             if first_column is not None and not first:
                 cells[0] = ""
             rows.append({"first": first, "cells": cells})
-        title = {"satisfaction": "sheet_satisfaction", "open_complaints": "sheet_open_complaints",
+        title = {"satisfaction": "satisfaction_table", "open_complaints": "sheet_open_complaints",
                  "churn_link": "sheet_complaints_churn"}[key]
-        out.append({"id": key.replace("_", "-"), "title": t[title], "note": t[note],
+        text = t[note]
+        if key == "open_complaints" and len(rows) > OPEN_COMPLAINTS_SHOWN:  # a page, not a database: the sheet has all
+            text += " " + t["open_complaints_more"].format(shown=OPEN_COMPLAINTS_SHOWN, n=_count(len(rows)))
+            rows = rows[:OPEN_COMPLAINTS_SHOWN]
+        out.append({"id": key.replace("_", "-"), "title": t[title], "note": text,
                     "headers": [headings.get(c, c) for c in table.columns], "rows": rows,
                     "none": t["open_complaints_none"] if key == "open_complaints" and not rows else None})
     return {"tables": out}

@@ -150,7 +150,7 @@ def satisfaction_tables(analysis: dict, language: str) -> dict[str, pd.DataFrame
     still = analysis["open_complaints"].copy()
     still["category"] = still["category"].map(lambda c: localize.term(localize.REASON_TERMS, c, language))
     still["risk_band"] = still["risk_band"].map(lambda v: localize.term(localize.RISK_BANDS, v, language))
-    still["owner"] = still["owner"].map(lambda o: t["no_owner"] if o == NO_OWNER or pd.isna(o) else o)
+    still["owner"] = still["owner"].map(lambda o: t["no_owner"] if pd.isna(o) or o == NO_OWNER else o)
     link = analysis["churn_link"].copy()
     link["measure"] = link["measure"].map(lambda m: words[m])
     link["group"] = link["group"].map(lambda g: words.get(g, g))

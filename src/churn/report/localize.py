@@ -338,6 +338,8 @@ TEXT = {
                        "action of a lower tier for the same cause, never up.",
         "policy_winback": "Lapsed: win-back",
         "sheet_satisfaction": "Satisfaction",
+        "satisfaction_title": "Satisfaction and complaints",
+        "satisfaction_table": "Scores and complaints by quarter, segment and owner",
         "satisfaction_note": "Survey scores (0-10) and complaints by quarter, then the scored customers by segment and "
                              "owner over the last 12 months. Days to resolve: complaints resolved by the data date; "
                              "still open: not resolved by then.",
@@ -345,6 +347,7 @@ TEXT = {
         "open_complaints_note": "Complaints not yet resolved of customers at risk, largest expected loss first: "
                                 "close them before the retention call.",
         "open_complaints_none": "No customer at risk has a complaint still open.",
+        "open_complaints_more": "The {shown} of the largest expected loss of {n}; the workbook's sheet has them all.",
         "sheet_complaints_churn": "Complaints and churn",
         "churn_link_note": "From the history the model learnt on: of the customers at each past cutoff, how many left "
                            "within the horizon, by their complaints in the year before and by how long those took "
@@ -468,11 +471,14 @@ TEXT = {
                        "按流失原因采取措施；已流失客户采取挽回措施。联系计划可针对同一原因降级为更低等级、成本更低的措施，但不会升级。",
         "policy_winback": "已流失：挽回",
         "sheet_satisfaction": "满意度",
+        "satisfaction_title": "满意度与投诉",
+        "satisfaction_table": "按季度、客户类型和负责人划分的评分与投诉",
         "satisfaction_note": "各季度的问卷评分（0-10分）与投诉，以及近12个月按客户类型和负责人划分的评分客户。解决天数：截至数据日期"
                              "已解决的投诉；未解决：截至该日仍未解决。",
         "sheet_open_complaints": "未解决投诉",
         "open_complaints_note": "风险客户尚未解决的投诉，按预期损失从大到小排列：请在挽留联系前先解决。",
         "open_complaints_none": "没有风险客户存在未解决的投诉。",
+        "open_complaints_more": "共{n}条，此处显示预期损失最大的{shown}条；工作簿中的工作表包含全部。",
         "sheet_complaints_churn": "投诉与流失",
         "churn_link_note": "来自模型学习所用的历史数据：在每个历史截止日，按此前一年的投诉数及其解决时长划分的客户中，"
                            "有多少在预测期内流失。",
