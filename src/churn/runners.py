@@ -534,13 +534,14 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
 def _earlier_runs(runs_dir: Path, as_of: pd.Timestamp, keep: int | None = None) -> dict[str, pd.DataFrame]:
     """The archived lists of the runs before `as_of` (runs/<as-of>.parquet), by as-of date: the `keep` latest,
     by default those the report shows."""
-    from churn.report import RUN_COLUMNS, TREND_RUNS
+    from churn.report import RUN_COLUMNS, STRUCTURE_DIMENSIONS, TREND_RUNS
 
     dates = sorted(p.stem for p in runs_dir.glob("*.parquet") if _is_date(p.stem) and p.stem < str(as_of.date()))
     runs = {}
     for date in dates[-(keep or TREND_RUNS - 1):]:
         run = io.read_parquet(runs_dir / f"{date}.parquet")
-        runs[date] = run[[c for c in (*RUN_COLUMNS, "lapsed", "lifecycle_stage") if c in run.columns]]
+        # the changes since (RUN_COLUMNS, lapsed) and the customer structure's dimensions and value then
+        runs[date] = run[[c for c in (*RUN_COLUMNS, "lapsed", *STRUCTURE_DIMENSIONS, "value_12m") if c in run.columns]]
     return runs
 
 

@@ -73,3 +73,38 @@ def test_the_report_has_a_customer_structure_section(listing, language, title, t
     # one row per group of every dimension and the five Pareto rows
     rows = section.count("<tr") - 1
     assert rows == len(customer_structure(listing)) + 5
+
+
+def test_the_structure_moves_since_the_previous_run(listing):
+    previous = listing.iloc[:300].copy()
+    previous["value_tier"] = "low"  # every customer was low value then
+    previous = previous.drop(columns="need_profile")  # a run from before need profiles
+    moved = customer_structure(listing, previous).set_index(["dimension", "group"])
+    now = customer_structure(listing).set_index(["dimension", "group"])
+    tiers = moved.loc["value_tier"]
+    assert tiers.loc["high", "customers_change"] == now.loc[("value_tier", "high"), "customers"]  # from 0
+    assert tiers.loc["low", "customers_change"] == now.loc[("value_tier", "low"), "customers"] - 300
+    assert tiers["customers_change"].sum() == len(listing) - 300 == moved.loc["segment", "customers_change"].sum()
+    assert moved.loc["segment", "value_change"].sum() == pytest.approx(
+        now.loc["segment", "value_12m"].sum() - previous["value_12m"].clip(lower=0).sum(), abs=0.1)
+    assert moved.loc["need_profile", "customers_change"].isna().all()  # the previous run did not have it
+    assert "customers_change" not in customer_structure(listing).columns
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_the_report_and_sheet_show_the_moves_after_a_run(listing, language):
+    from test_report import summary_for
+
+    from churn.report import localize, render_html
+
+    earlier = {"2000-01-01": listing.iloc[:300]}
+    heading = localize.COLUMNS[language]["customers_change"]
+    html = render_html(listing, summary_for(listing), language, earlier_runs=earlier)
+    section = html.split('<section id="structure">')[1].split("</section>")[0]
+    high = customer_structure(listing, listing.iloc[:300]).set_index(["dimension", "group"]).loc[("value_tier", "high")]
+    assert heading in section and f"<td class=\"num\">{int(high['customers_change']):+,}</td>" in section
+    buffer = io.BytesIO()
+    write_excel(listing, buffer, language, earlier_runs=earlier)
+    sheet = load_workbook(buffer).worksheets[-1]
+    assert heading in [c.value for c in sheet[1]]
+    assert heading not in render_html(listing, summary_for(listing), language)

@@ -43,12 +43,14 @@ from churn.report._satisfaction import (
     satisfaction_analysis,
     satisfaction_tables,
 )
-from churn.report._structure import STRUCTURE_COLUMNS, customer_structure, pareto_curve
+from churn.report._structure import DIMENSIONS as STRUCTURE_DIMENSIONS
+from churn.report._structure import MOVE_COLUMNS, STRUCTURE_COLUMNS, customer_structure, pareto_curve
 from churn.report.localize import LANGUAGES, list_reasons, model_kind_note, render_reasons
 
 __all__ = ["CHANGES", "NOT_LISTED", "RUN_COLUMNS", "TREND_RUNS", "change_counts", "changes_since", "customer_states",
            "lifecycle_flows", "run_figures", "CHURN_LINK_COLUMNS", "OPEN_COLUMNS", "SATISFACTION_COLUMNS",
-           "satisfaction_analysis", "satisfaction_tables", "policy_table", "STRUCTURE_COLUMNS", "customer_structure", "pareto_curve",
+           "satisfaction_analysis", "satisfaction_tables", "policy_table", "MOVE_COLUMNS", "STRUCTURE_COLUMNS",
+           "STRUCTURE_DIMENSIONS", "customer_structure", "pareto_curve",
            "runs_before", "LANGUAGES", "prepare_list",
            "list_reasons", "model_kind_note", "realised_line", "render_html", "render_reasons", "scoring_lines",
            "scoring_markdown", "sheet_name", "write_excel"]

@@ -116,8 +116,9 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
         })
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_changes"], taken), 1), table, language, money)
     if len(frame):  # the customer structure, last: the sheets before it are the week's work
-        _write_sheet(wb.create_sheet(sheet_name(t["sheet_structure"], taken)), structure_table(frame, language),
-                     language, money)
+        previous = earlier[max(earlier)] if earlier else None
+        _write_sheet(wb.create_sheet(sheet_name(t["sheet_structure"], taken)),
+                     structure_table(frame, language, previous), language, money)
     if policy is not None:
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_policy"], taken)), policy_table(*policy, language), language,
                      money)
@@ -188,7 +189,7 @@ def _write_sheet(ws, table: pd.DataFrame, language: str, money: str = "#,##0") -
 
     formats = ({"churn_probability": "0.0%", "cause_share": "0%", "customer_share": "0.0%", "value_share": "0.0%",
                 "churn_rate": "0.0%"}
-               | {c: money for c in MONEY_COLUMNS})
+               | {c: money for c in MONEY_COLUMNS} | {"customers_change": "+#,##0;-#,##0;0", "value_change": money})
     for j, column in enumerate(columns, start=1):
         letter = get_column_letter(j)
         if column in formats and n:

@@ -69,7 +69,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         kpis=_kpis(frame, at_risk, summary, t, language, money),
         charts=_charts(frame, at_risk, language, money),
         breakdowns=[_breakdown(frame, at_risk, col, language, money) for col in ("segment", "region")],
-        structure=_structure(frame, language, money),
+        structure=_structure(frame, language, money, _last_run(earlier_runs or {}, as_of)),
         satisfaction=_satisfaction(satisfaction, language, money),
         policy=_policy(policy, language),
         owners=_breakdown(frame, at_risk, "owner", language, money),
@@ -213,10 +213,10 @@ def _breakdown(frame: pd.DataFrame, at_risk: pd.Series, column: str, language: s
             "show_plan": column == "owner" and frame.attrs["planned"]}
 
 
-def _structure(frame: pd.DataFrame, language: str, money) -> dict:
-    """The customer structure section: the workbook's sheet (`structure_table`) as a table, a dimension's name on
-    its first row only."""
-    table = structure_table(frame, language)
+def _structure(frame: pd.DataFrame, language: str, money, previous: pd.DataFrame | None = None) -> dict:
+    """The customer structure section: the workbook's sheet (`structure_table`, with the change since the
+    `previous` run when there is one) as a table, a dimension's name on its first row only."""
+    table = structure_table(frame, language, previous)
     headings = localize.COLUMNS[language]
     rows, previous = [], None
     for r in table.itertuples(index=False):
@@ -225,8 +225,16 @@ def _structure(frame: pd.DataFrame, language: str, money) -> dict:
         cells = [r.dimension if first else "", r.group, _count(r.customers), _pct(r.customer_share),
                  "" if pd.isna(r.value_12m) else money(r.value_12m), _pct(r.value_share),
                  "" if pd.isna(r.at_risk) else _count(r.at_risk), "" if pd.isna(r.expected_loss) else money(r.expected_loss)]
+        if "customers_change" in table.columns:
+            cells += ["" if pd.isna(r.customers_change) else f"{int(r.customers_change):+,}",
+                      "" if pd.isna(r.value_change) else ("+" if r.value_change > 0 else "") + money(r.value_change)]
         rows.append({"first": first, "cells": cells})
     return {"headers": [headings[c] for c in table.columns], "rows": rows}
+
+
+def _last_run(earlier_runs: dict[str, pd.DataFrame], as_of: str) -> pd.DataFrame | None:
+    earlier = runs_before(earlier_runs, as_of)
+    return earlier[max(earlier)] if earlier else None
 
 
 def _policy(policy: tuple[pd.DataFrame, dict[str, str]] | None, language: str) -> dict | None:

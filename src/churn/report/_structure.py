@@ -15,13 +15,29 @@ DIMENSIONS = {"value_tier": list(VALUE_TIERS), "is_key_account": [True, False], 
               "need_profile": [*NEEDS, "none"], "segment": None, "region": None}
 STRUCTURE_COLUMNS = ["dimension", "group", "customers", "customer_share", "value_12m", "value_share", "at_risk",
                      "expected_loss"]
+MOVE_COLUMNS = ["customers_change", "value_change"]  # with a previous run: the change since it
 PARETO_SHARES = (0.01, 0.05, 0.1, 0.2, 0.5)
 
 
-def customer_structure(listing: pd.DataFrame) -> pd.DataFrame:
+def customer_structure(listing: pd.DataFrame, previous: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (dimension, group) of the scored customers (`STRUCTURE_COLUMNS`): customers and their share,
     12-month value (margin) and its share, customers at risk (high or medium risk, not lapsed), expected loss.
-    Dimensions the list does not carry are left out; a missing group value counts as "(none)"."""
+    Dimensions the list does not carry are left out; a missing group value counts as "(none)". With the
+    `previous` run's list, `MOVE_COLUMNS` as well: customers and value now minus then, per group (a group new
+    since then counts from 0; a dimension the previous list lacks stays empty)."""
+    out = _structure(listing)
+    if previous is None or not {"value_12m", "expected_loss", "risk_band"} <= set(previous.columns):
+        return out  # no run before, or one archived before the structure was
+    before = _structure(previous).set_index(["dimension", "group"])
+    keys = pd.MultiIndex.from_frame(out[["dimension", "group"]])
+    known = out["dimension"].isin(set(before.index.get_level_values(0))).to_numpy()
+    then = before.reindex(keys)
+    out["customers_change"] = np.where(known, out["customers"] - then["customers"].fillna(0).to_numpy(), np.nan)
+    out["value_change"] = np.where(known, (out["value_12m"] - then["value_12m"].fillna(0).to_numpy()).round(2), np.nan)
+    return out
+
+
+def _structure(listing: pd.DataFrame) -> pd.DataFrame:
     value = pd.to_numeric(listing["value_12m"], errors="coerce").fillna(0.0).clip(lower=0)
     loss = pd.to_numeric(listing["expected_loss"], errors="coerce").fillna(0.0)
     risky = at_risk_flags(listing)
@@ -61,11 +77,12 @@ def pareto_curve(listing: pd.DataFrame, shares: tuple[float, ...] = PARETO_SHARE
     return pd.DataFrame(rows)
 
 
-def structure_table(frame: pd.DataFrame, language: str) -> pd.DataFrame:
-    """The customer structure (`customer_structure`) and the Pareto curve of value below it, with dimensions and
-    groups in `language`'s words (the workbook's sheet and the report's section)."""
+def structure_table(frame: pd.DataFrame, language: str, previous: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The customer structure (`customer_structure`, with the change since the `previous` run's list when given)
+    and the Pareto curve of value below it, with dimensions and groups in `language`'s words (the workbook's
+    sheet and the report's section)."""
     t = localize.TEXT[language]
-    structure = customer_structure(frame)
+    structure = customer_structure(frame, previous)
     terms = {"value_tier": localize.VALUE_TIERS, "lifecycle_stage": localize.LIFECYCLE_STAGES,
              "need_profile": localize.NEED_PROFILES, "segment": localize.SEGMENTS, "region": localize.REGIONS}
     structure["group"] = [t["yes"] if g is True else t["no"] if g is False
@@ -75,6 +92,7 @@ def structure_table(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     pareto = pd.DataFrame({"dimension": "pareto", "customers": pareto["customers"],
                            "group": [t["pareto_top"].format(share=f"{s:.0%}") for s in pareto["top_share"]],
                            "customer_share": pareto["top_share"], "value_share": pareto["value_share"]})
-    out = pd.concat([structure, pareto], ignore_index=True)[STRUCTURE_COLUMNS]
+    columns = STRUCTURE_COLUMNS + [c for c in MOVE_COLUMNS if c in structure.columns]
+    out = pd.concat([structure, pareto], ignore_index=True)[columns]
     out["dimension"] = out["dimension"].map(lambda d: localize.STRUCTURE_DIMENSIONS[language][d])
     return out
