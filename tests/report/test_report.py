@@ -215,8 +215,10 @@ def owner_table(html: str) -> dict[str, list[str]]:
 
 
 def owner_sheets(wb, language: str) -> list:
-    """The owners' sheets: every sheet but the full list, the win-back list and the customer structure."""
-    apart = {localize.TEXT[language][s] for s in ("sheet_list", "sheet_winback", "sheet_structure")}
+    """The owners' sheets: every sheet but the full list, the win-back list and the analyses after the owners."""
+    apart = {localize.TEXT[language][s] for s in ("sheet_list", "sheet_winback", "sheet_structure", "sheet_moves",
+                                                  "sheet_policy", "sheet_satisfaction", "sheet_open_complaints",
+                                                  "sheet_complaints_churn")}
     return [ws for ws in wb.worksheets if ws.title not in apart]
 
 

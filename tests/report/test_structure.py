@@ -105,6 +105,32 @@ def test_the_report_and_sheet_show_the_moves_after_a_run(listing, language):
     assert heading in section and f"<td class=\"num\">{int(high['customers_change']):+,}</td>" in section
     buffer = io.BytesIO()
     write_excel(listing, buffer, language, earlier_runs=earlier)
-    sheet = load_workbook(buffer).worksheets[-1]
+    sheet = load_workbook(buffer)[localize.TEXT[language]["sheet_structure"]]
     assert heading in [c.value for c in sheet[1]]
     assert heading not in render_html(listing, summary_for(listing), language)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_lifecycle_moves_since_the_previous_run(listing, language):
+    from test_report import summary_for
+
+    from churn.report import localize, render_html
+    from churn.report._structure import lifecycle_moves_table
+
+    previous = listing.iloc[50:].copy()  # the first 50 are new to the list; none has left it
+    previous["lifecycle_stage"] = "mature"
+    table = lifecycle_moves_table(previous, listing, language).set_index(localize.TEXT[language]["moves_from"])
+    words = localize.LIFECYCLE_STAGES[language]
+    now = listing["lifecycle_stage"]
+    assert table.loc[words["mature"], words["declining"]] == (now.iloc[50:] == "declining").sum() > 0
+    assert table.loc[words["mature"], words["mature"]] == 0  # staying is not a move
+    not_listed = localize.TEXT[language]["not_listed"]
+    assert table.loc[not_listed].sum() == 50 and table[not_listed].sum() == 0
+    assert table.loc[words["mature"]].sum() == (now.iloc[50:] != "mature").sum()
+    html = render_html(listing, summary_for(listing), language, earlier_runs={"2000-01-01": previous})
+    section = html.split('<section id="lifecycle-moves">')[1].split("</section>")[0]
+    assert localize.TEXT[language]["moves_title"].format(date="2000-01-01") in section
+    assert '<section id="lifecycle-moves">' not in render_html(listing, summary_for(listing), language)
+    buffer = io.BytesIO()
+    write_excel(listing, buffer, language, earlier_runs={"2000-01-01": previous})
+    assert load_workbook(buffer).sheetnames[-1] == localize.TEXT[language]["sheet_moves"]

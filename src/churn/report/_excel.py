@@ -18,7 +18,7 @@ from churn.report._changes import changes_since, runs_before
 from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
 from churn.report._policy import policy_table
 from churn.report._satisfaction import satisfaction_tables
-from churn.report._structure import structure_table
+from churn.report._structure import lifecycle_moves_table, structure_table
 from churn.report.localize import list_reasons, render_reasons
 from churn.vocab import CONTACTED, DECISION_COLUMNS, NO_OWNER
 
@@ -119,6 +119,9 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
         previous = earlier[max(earlier)] if earlier else None
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_structure"], taken)),
                      structure_table(frame, language, previous), language, money)
+        moves = lifecycle_moves_table(previous, frame, language) if previous is not None else None
+        if moves is not None:
+            _write_sheet(wb.create_sheet(sheet_name(t["sheet_moves"], taken)), moves, language, money)
     if policy is not None:
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_policy"], taken)), policy_table(*policy, language), language,
                      money)

@@ -25,7 +25,7 @@ from churn.report._frame import (
 )
 from churn.report._policy import policy_table
 from churn.report._satisfaction import satisfaction_tables
-from churn.report._structure import structure_table
+from churn.report._structure import lifecycle_moves_table, structure_table
 from churn.report.localize import list_reasons
 from churn.vocab import CONTACTED, LIST_CAUSES, NO_OWNER, RISK_BANDS, VALUE_TIERS, alarm_text, at_risk_flags
 
@@ -70,6 +70,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         charts=_charts(frame, at_risk, language, money),
         breakdowns=[_breakdown(frame, at_risk, col, language, money) for col in ("segment", "region")],
         structure=_structure(frame, language, money, _last_run(earlier_runs or {}, as_of)),
+        moves=_moves(frame, earlier_runs or {}, as_of, language),
         satisfaction=_satisfaction(satisfaction, language, money),
         policy=_policy(policy, language),
         owners=_breakdown(frame, at_risk, "owner", language, money),
@@ -230,6 +231,17 @@ def _structure(frame: pd.DataFrame, language: str, money, previous: pd.DataFrame
                       "" if pd.isna(r.value_change) else ("+" if r.value_change > 0 else "") + money(r.value_change)]
         rows.append({"first": first, "cells": cells})
     return {"headers": [headings[c] for c in table.columns], "rows": rows}
+
+
+def _moves(frame: pd.DataFrame, earlier_runs: dict[str, pd.DataFrame], as_of: str, language: str) -> dict | None:
+    """The lifecycle moves since the latest earlier run (`lifecycle_moves_table`); None without one."""
+    earlier = runs_before(earlier_runs, as_of)
+    table = lifecycle_moves_table(earlier[max(earlier)], frame, language) if earlier else None
+    if table is None:
+        return None
+    rows = [{"cells": [r[0], *(_count(v) if v else "" for v in r[1:])]} for r in table.itertuples(index=False)]
+    return {"title": localize.TEXT[language]["moves_title"].format(date=max(earlier)), "headers": list(table.columns),
+            "rows": rows}
 
 
 def _last_run(earlier_runs: dict[str, pd.DataFrame], as_of: str) -> pd.DataFrame | None:

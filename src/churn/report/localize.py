@@ -334,6 +334,12 @@ TEXT = {
                           "stand to lose; below, how much of the value the largest customers hold.",
         "pareto_top": "the largest {share} of customers",
         "sheet_policy": "Service policy",
+        "sheet_moves": "Lifecycle moves",
+        "moves_title": "Lifecycle moves since the run of {date}",
+        "moves_note": "Customers who moved from a stage then (rows) to a stage now (columns); not listed: new to the "
+                      "list, or no longer active.",
+        "moves_from": "Then \\ now",
+        "not_listed": "not listed",
         "policy_note": "What the playbook does for each kind of customer: by key account or value tier, need profile "
                        "and loss cause. New, growing, mature and declining customers at risk get the action of their "
                        "cause; lapsed customers the win-back action. The contact plan may step down to a cheaper "
@@ -469,6 +475,11 @@ TEXT = {
                           "风险客户数及预期损失；下方为价值最高的客户所占的价值比例。",
         "pareto_top": "价值最高的{share}客户",
         "sheet_policy": "差异化服务",
+        "sheet_moves": "生命周期变化",
+        "moves_title": "自{date}的评分以来的生命周期变化",
+        "moves_note": "从当时的阶段（行）变为现在的阶段（列）的客户数；未列入：新进入名单，或已不再活跃。",
+        "moves_from": "当时 \\ 现在",
+        "not_listed": "未列入",
         "policy_note": "挽留手册对每类客户的做法：按大客户或价值等级、需求类型和流失原因划分。处于新客户、成长期、成熟期和衰退期的风险客户"
                        "按流失原因采取措施；已流失客户采取挽回措施。联系计划可针对同一原因降级为更低等级、成本更低的措施，但不会升级。",
         "policy_winback": "已流失：挽回",
