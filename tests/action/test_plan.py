@@ -544,3 +544,15 @@ def test_the_ladder_answers_the_need_steered_cause_and_effects_the_loss_cause(pl
     assert bool(out.loc["pricing_offer", "playbook_action"])
     assert out.loc["pricing_offer", "effect"] == pytest.approx(0.5 * 0.3)  # measured on engagement losses
     assert out.loc["pricing_offer", "primary_cause"] == "engagement"
+
+
+def test_a_new_customer_drifting_away_is_offered_onboarding_down_the_ladder(playbook):
+    listing = pd.DataFrame({
+        "customer_id": ["N", "M"], "owner": ["AM-1", "AM-1"], "is_key_account": [False, False],
+        "value_tier": ["high", "high"], "primary_cause": ["engagement", "engagement"],
+        "lifecycle_stage": ["new", "mature"], "churn_probability": [0.5, 0.5], "value_12m": [1000.0, 1000.0],
+    })
+    out = action_options(listing, playbook, DecideConfig(effects=PRIORS))
+    assert out[out["customer_id"] == "N"]["action"].tolist() == ["onboarding_visit", "onboarding_call",
+                                                                  "auto_onboarding_email"]
+    assert out[out["customer_id"] == "M"]["action"].tolist() == ["rep_visit", "reengagement_call", "auto_reengagement"]

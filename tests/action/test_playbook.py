@@ -114,17 +114,34 @@ def test_bad_need_steering_is_refused(playbook, needs, match):
         Playbook.model_validate(playbook.model_dump() | {"needs": needs})
 
 
-def test_the_service_policy_is_every_segment_and_need(playbook):
-    policy = service_policy(playbook).set_index(["segment", "need_profile"])
-    assert len(policy) == 4 * 4 and list(policy.index.get_level_values(0).unique()) == list(SEGMENTS)
-    assert policy.loc[("high", "price"), "engagement"] == "pricing_offer"
-    assert policy.loc[("high", "none"), "engagement"] == "rep_visit"
-    assert policy.loc[("key_account", "quality"), "other"] == "ka_quality_review"
-    assert policy.loc[("low", "service"), "winback"] == playbook.winback["low"]
-    # every cell is what playbook_actions gives such a customer
-    for (segment, need), row in policy.iterrows():
-        for cause in LIST_CAUSES:
-            frame = pd.DataFrame({"is_key_account": [segment == "key_account"],
-                                  "value_tier": ["low" if segment == "key_account" else segment],
-                                  "primary_cause": [cause], "risk_band": ["high"], "need_profile": [need]})
-            assert playbook_actions(frame, playbook, ["high"]).loc[0, "action"] == row[cause]
+def test_the_service_policy_is_every_segment_stage_and_need(playbook):
+    policy = service_policy(playbook).fillna({"lifecycle_stage": "*"}).set_index(
+        ["segment", "lifecycle_stage", "need_profile"])
+    # 4 segments x (every stage, new) x 4 needs
+    assert len(policy) == 4 * 2 * 4 and list(policy.index.get_level_values(0).unique()) == list(SEGMENTS)
+    assert policy.loc[("high", "*", "price"), "engagement"] == "pricing_offer"
+    assert policy.loc[("high", "*", "none"), "engagement"] == "rep_visit"
+    assert policy.loc[("high", "new", "none"), "engagement"] == "onboarding_visit"
+    assert policy.loc[("high", "new", "price"), "engagement"] == "pricing_offer"  # the need steers first
+    assert policy.loc[("key_account", "*", "quality"), "other"] == "ka_quality_review"
+    assert policy.loc[("low", "*", "service"), "winback"] == playbook.winback["low"]
+    # every cell is what playbook_actions gives such a customer, in any stage the row stands for
+    for (segment, stage, need), row in policy.iterrows():
+        for shown in (["new"] if stage == "new" else ["growing", "mature", "declining", None]):
+            for cause in LIST_CAUSES:
+                frame = pd.DataFrame({"is_key_account": [segment == "key_account"],
+                                      "value_tier": ["low" if segment == "key_account" else segment],
+                                      "primary_cause": [cause], "risk_band": ["high"], "need_profile": [need],
+                                      "lifecycle_stage": [shown]})
+                assert playbook_actions(frame, playbook, ["high"]).loc[0, "action"] == row[cause]
+
+
+@pytest.mark.parametrize("lifecycle, match", [
+    ({"lapsed": {"low": {"other": "monitor"}}}, "lifecycle.lapsed: use one of"),
+    ({"new": {"gold": {"other": "monitor"}}}, "lifecycle.new.gold: not a segment"),
+    ({"new": {"low": {"boredom": "monitor"}}}, r"lifecycle.new.low names unknown cause\(s\) \['boredom'\]"),
+    ({"new": {"low": {"other": "welcome_hamper"}}}, r"undefined action\(s\) \['welcome_hamper'\]"),
+])
+def test_bad_lifecycle_rules_are_refused(playbook, lifecycle, match):
+    with pytest.raises(ValidationError, match=match):
+        Playbook.model_validate(playbook.model_dump() | {"lifecycle": lifecycle})

@@ -21,13 +21,18 @@ def policy():
 def test_the_policy_reads_in_the_report_language(policy, language):
     table = policy_table(*policy, language)
     columns = localize.COLUMNS[language]
-    assert list(table.columns[:2]) == [columns["segment"], columns["need_profile"]]
-    assert len(table) == 16 and table.columns[-1] == localize.TEXT[language]["policy_winback"]
-    price = localize.NEED_PROFILES[language]["price"]
-    high = table[(table.iloc[:, 0] == localize.VALUE_TIERS[language]["high"]) & (table.iloc[:, 1] == price)].iloc[0]
+    assert list(table.columns[:3]) == [columns["segment"], columns["lifecycle_stage"], columns["need_profile"]]
+    assert len(table) == 32 and table.columns[-1] == localize.TEXT[language]["policy_winback"]
+    price, none = localize.NEED_PROFILES[language]["price"], localize.NEED_PROFILES[language]["none"]
+    high = table.iloc[:, 0] == localize.VALUE_TIERS[language]["high"]
+    other, new = localize.TEXT[language]["policy_other_stages"], localize.LIFECYCLE_STAGES[language]["new"]
     engagement = localize.CAUSES[language]["engagement"]
-    # a price-sensitive high-value customer drifting away gets the pricing offer, in the page's words
-    assert high[engagement] == localize.action_label("pricing_offer", policy[1]["pricing_offer"], language)
+    # a price-sensitive high-value customer drifting away gets the pricing offer, a new one without a need the
+    # onboarding visit, in the page's words
+    row = table[high & (table.iloc[:, 1] == other) & (table.iloc[:, 2] == price)].iloc[0]
+    assert row[engagement] == localize.action_label("pricing_offer", policy[1]["pricing_offer"], language)
+    row = table[high & (table.iloc[:, 1] == new) & (table.iloc[:, 2] == none)].iloc[0]
+    assert row[engagement] == localize.action_label("onboarding_visit", policy[1]["onboarding_visit"], language)
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
@@ -36,10 +41,10 @@ def test_the_report_and_workbook_show_the_policy(policy, language):
     t = localize.TEXT[language]
     html = render_html(listing, summary_for(listing), language, policy=policy)
     section = html.split('<section id="policy">')[1].split("</section>")[0]
-    assert f"<h2>{t['sheet_policy']}</h2>" in section and section.count("<tr") == 17  # heading row and 16 rows
+    assert f"<h2>{t['sheet_policy']}</h2>" in section and section.count("<tr") == 33  # heading row and 32 rows
     assert '<section id="policy">' not in render_html(listing, summary_for(listing), language)
     buffer = io.BytesIO()
     write_excel(listing, buffer, language, policy=policy)
     wb = load_workbook(buffer)
     assert wb.sheetnames[-2:] == [t["sheet_structure"], t["sheet_policy"]]
-    assert wb[t["sheet_policy"]].max_row == 17
+    assert wb[t["sheet_policy"]].max_row == 33

@@ -88,9 +88,9 @@ def test_report_list_and_filters_in_chromium(browser, listing, language, tmp_pat
     assert localize.SATISFACTION_TERMS[language]["quarter"] in quarters.first.inner_text()
     still = page.locator("#open-complaints-table tbody tr")
     assert still.count() == 1 and at_risk in still.first.inner_text()
-    # the service policy: 4 segments x 4 needs, the key accounts first
+    # the service policy: 4 segments x (every stage, new) x 4 needs, the key accounts first
     rules = page.locator("#policy-table tbody tr")
-    assert rules.first.is_visible() and rules.count() == 16
+    assert rules.first.is_visible() and rules.count() == 32
     assert localize.COLUMNS[language]["is_key_account"] in rules.first.inner_text()
     # the page opens on the customers to contact this week; "all customers" shows the whole list
     contacted = int(((listing["decision"] == "chosen") & ~listing["lapsed"]).sum())

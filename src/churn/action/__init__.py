@@ -37,6 +37,7 @@ from churn.action._playbook import (
     acting_causes,
     load_playbook,
     playbook_actions,
+    rule_action,
     service_policy,
     winback_playbook,
     with_playbook_actions,
@@ -56,6 +57,6 @@ __all__ = [
     "acting_causes", "action_effects", "action_options", "allowed_actions", "apply_plan", "assign_holdout", "campaign_examples",
     "choose_actions", "compare_with_risk_ranking", "decide", "effect_records", "effect_sources", "evidence",
     "load_playbook", "measure_effects", "newcombe_interval", "plan_arms", "playbook_actions", "pool_measurements",
-    "predict_effects", "qini_report", "record_run", "service_policy", "uplift_by_decile", "uplift_effects", "wilson_interval",
+    "predict_effects", "qini_report", "record_run", "rule_action", "service_policy", "uplift_by_decile", "uplift_effects", "wilson_interval",
     "winback_playbook", "with_measured_effects", "with_playbook_actions",
 ]

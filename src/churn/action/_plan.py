@@ -21,8 +21,9 @@ in, DataFrames and dicts out; no file I/O, no MLflow):
 Allowed actions (the "ladder" rule). A customer's segment is `key_account` when
 `is_key_account`, else its `value_tier`; the segments are ordered key_account > high > medium >
 low (`churn.vocab.SEGMENTS`). A customer may get the playbook's action for its own segment and
-primary cause, or the cause its need profile steers it to (`churn.action.acting_causes`), the "playbook
-action", plus the action the playbook names for the same cause in
+primary cause, or the cause its need profile steers it to (`churn.action.acting_causes`), and its
+lifecycle stage where the playbook has rules for it (`lifecycle:`), the "playbook action", plus the action the
+playbook names for the same cause (and stage) in
 every LOWER segment whose cost is not above the playbook action's cost. A high-value customer with
 a price problem may thus get pricing_offer (its own), price_callback (medium) or auto_price_email
 (low); a low-value one only auto_price_email. Never a dearer or a higher-tier action: the
@@ -64,7 +65,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from churn.action._playbook import acting_causes
+from churn.action._playbook import acting_causes, lifecycle_of, rule_action
 from churn.config import DecideConfig
 from churn.vocab import (
     CONTACTED,
@@ -87,12 +88,13 @@ LISTING_COLUMNS = ("customer_id", "owner", "is_key_account", "value_tier", "prim
 
 # --------------------------------------------------------------------------- options
 
-def allowed_actions(playbook, segment: str, cause: str) -> list[str]:
-    """The ladder rule (module docstring): the playbook action first, then cheaper lower-tier ones."""
-    own = playbook.rules[segment][cause]
+def allowed_actions(playbook, segment: str, cause: str, stage: str | None = None) -> list[str]:
+    """The ladder rule (module docstring): the playbook action first, then cheaper lower-tier ones (for the
+    customer's lifecycle stage: `churn.action.rule_action`)."""
+    own = rule_action(playbook, segment, cause, stage)
     names = [own]
     for lower in SEGMENTS[SEGMENTS.index(segment) + 1:]:
-        name = playbook.rules[lower][cause]
+        name = rule_action(playbook, lower, cause, stage)
         if name not in names and playbook.actions[name].cost <= playbook.actions[own].cost:
             names.append(name)
     return [n for n in names if n != playbook.no_action]
@@ -140,15 +142,19 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
         "segment": segment,
         "primary_cause": cause,
         "acting_cause": acting,
+        # a stage with rules of its own, else "" (the general rules)
+        "stage": [s if s in (playbook.lifecycle or {}) else "" for s in lifecycle_of(listing)],
         "churn_probability": p,
         "forecast_value": value,
     })
     ladder = pd.DataFrame(
-        [(seg, c, name, k == 0) for seg in SEGMENTS for c in LIST_CAUSES
-         for k, name in enumerate(allowed_actions(playbook, seg, c))],
-        columns=["segment", "acting_cause", "action", "playbook_action"],
+        [(seg, c, stage, name, k == 0) for seg in SEGMENTS for c in LIST_CAUSES
+         for stage in ("", *(playbook.lifecycle or {}))
+         for k, name in enumerate(allowed_actions(playbook, seg, c, stage or None))],
+        columns=["segment", "acting_cause", "stage", "action", "playbook_action"],
     )
-    out = base.merge(ladder, on=["segment", "acting_cause"], how="inner", sort=False).drop(columns="acting_cause")
+    out = base.merge(ladder, on=["segment", "acting_cause", "stage"], how="inner", sort=False).drop(
+        columns=["acting_cause", "stage"])
     out = out.sort_values(["row", "playbook_action"], ascending=[True, False], kind="stable", ignore_index=True)
     acts = playbook.actions
     out["channel"] = [acts[a].channel for a in out["action"]]

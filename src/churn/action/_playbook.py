@@ -9,7 +9,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from churn.vocab import KEY_ACCOUNT, LIST_CAUSES, LIST_COLUMNS, NEEDS, SEGMENTS, lapsed_flags
+from churn.vocab import KEY_ACCOUNT, LIFECYCLE_STAGES, LIST_CAUSES, LIST_COLUMNS, NEEDS, SEGMENTS, lapsed_flags
 
 
 class Action(BaseModel):
@@ -33,6 +33,24 @@ class Playbook(BaseModel):
     # A standing need steers the action: needs[need][cause] is the cause whose action a customer of that need
     # profile gets when at risk for `cause` (a price-sensitive customer drifting away gets the price-led action).
     needs: dict[str, dict[str, str]] | None = None
+    # lifecycle[stage][segment][cause]: the action for customers in that lifecycle stage in place of `rules`, for the
+    # segments and causes listed (onboarding for new customers drifting away, say). Lapsed customers have `winback`.
+    lifecycle: dict[str, dict[str, dict[str, str]]] | None = None
+
+    @field_validator("lifecycle")
+    @classmethod
+    def _lifecycle_words(cls, lifecycle: dict | None) -> dict | None:
+        for stage, by_segment in (lifecycle or {}).items():
+            if stage not in LIFECYCLE_STAGES or stage == "lapsed":
+                raise ValueError(f"playbook lifecycle.{stage}: use one of {list(LIFECYCLE_STAGES[:-1])} (lapsed "
+                                 "customers get the winback actions)")
+            for segment, by_cause in by_segment.items():
+                if segment not in SEGMENTS:
+                    raise ValueError(f"playbook lifecycle.{stage}.{segment}: not a segment; use {list(SEGMENTS)}")
+                unknown = sorted(set(by_cause) - set(LIST_CAUSES))
+                if unknown:
+                    raise ValueError(f"playbook lifecycle.{stage}.{segment} names unknown cause(s) {unknown}")
+        return lifecycle
 
     @field_validator("needs")
     @classmethod
@@ -66,6 +84,8 @@ class Playbook(BaseModel):
     @model_validator(mode="after")
     def _known_actions(self) -> Playbook:
         used = {a for seg in self.rules.values() for a in seg.values()} | {self.no_action} | set((self.winback or {}).values())
+        used |= {a for by_segment in (self.lifecycle or {}).values() for by_cause in by_segment.values()
+                 for a in by_cause.values()}
         unknown = sorted(used - set(self.actions))
         if unknown:
             raise ValueError(f"playbook uses undefined action(s) {unknown}")
@@ -87,6 +107,20 @@ def winback_playbook(playbook: Playbook) -> Playbook:
     return playbook.model_copy(update={"rules": rules, "winback": None})
 
 
+def rule_action(playbook: Playbook, segment: str, cause: str, stage: object = None) -> str:
+    """The playbook's action for a segment, acting cause and lifecycle stage: the stage's own rule
+    (`playbook.lifecycle`) where it has one, else `rules`."""
+    by_stage = (playbook.lifecycle or {}).get(stage) if isinstance(stage, str) else None
+    return (by_stage or {}).get(segment, {}).get(cause) or playbook.rules[segment][cause]
+
+
+def lifecycle_of(frame: pd.DataFrame) -> np.ndarray:
+    """Each row's lifecycle stage, or None (a list without the column)."""
+    if "lifecycle_stage" not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return frame["lifecycle_stage"].astype("object").where(frame["lifecycle_stage"].notna(), None).to_numpy()
+
+
 def acting_causes(frame: pd.DataFrame, playbook: Playbook) -> np.ndarray:
     """The cause each customer's action answers: its primary cause, or the one its need profile steers it to
     (`playbook.needs`; a frame without `need_profile` is not steered)."""
@@ -100,16 +134,17 @@ def acting_causes(frame: pd.DataFrame, playbook: Playbook) -> np.ndarray:
 
 def playbook_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str]) -> pd.DataFrame:
     """The playbook's action (action, action_label, channel, owner_role, action_cost) for each customer row:
-    by segment (key account or value tier) and primary cause (or the cause its need profile steers it to,
-    `acting_causes`), for customers in the `act_on` risk bands; lapsed customers (a true `lapsed` column) get the
-    win-back action of their segment when the playbook has one."""
+    by segment (key account or value tier), primary cause (or the cause its need profile steers it to,
+    `acting_causes`) and lifecycle stage (`playbook.lifecycle`), for customers in the `act_on` risk bands; lapsed
+    customers (a true `lapsed` column) get the win-back action of their segment when the playbook has one."""
     segment = np.where(frame["is_key_account"].astype(bool), KEY_ACCOUNT, frame["value_tier"])
     lapsed = lapsed_flags(frame).to_numpy()
     winback = playbook.winback or {}
     names = [
-        (winback[seg] if gone and winback else playbook.rules[seg][cause]) if band in act_on else playbook.no_action
-        for seg, cause, band, gone in zip(segment, acting_causes(frame, playbook), frame["risk_band"], lapsed,
-                                          strict=True)
+        (winback[seg] if gone and winback else rule_action(playbook, seg, cause, stage)) if band in act_on
+        else playbook.no_action
+        for seg, cause, stage, band, gone in zip(segment, acting_causes(frame, playbook), lifecycle_of(frame),
+                                                 frame["risk_band"], lapsed, strict=True)
     ]
     acts = [playbook.actions[n] for n in names]
     return pd.DataFrame(
@@ -125,18 +160,19 @@ def playbook_actions(frame: pd.DataFrame, playbook: Playbook, act_on: list[str])
 
 
 def service_policy(playbook: Playbook) -> pd.DataFrame:
-    """The differentiated service the playbook defines, one row per segment (key account, then value tiers) and
-    need profile ("none" first): the action for each loss cause (`churn.vocab.LIST_CAUSES`, as steered by the
-    need) and the win-back action for a lapsed customer (`winback`; the cause's action where the playbook has
-    none)."""
+    """The differentiated service the playbook defines, one row per segment (key account, then value tiers),
+    lifecycle stage and need profile ("none" first): the action for each loss cause (`churn.vocab.LIST_CAUSES`, as
+    the need steers it) and the win-back action for a lapsed customer (`winback`). `lifecycle_stage` is None on
+    the rows for every stage the playbook has no rules of its own for, then one block per stage that has."""
     rows = []
     for seg in SEGMENTS:
-        for need in ("none", *NEEDS):
-            steer = (playbook.needs or {}).get(need, {})
-            row = {"segment": seg, "need_profile": need}
-            row |= {cause: playbook.rules[seg][steer.get(cause, cause)] for cause in LIST_CAUSES}
-            row["winback"] = (playbook.winback or {}).get(seg)
-            rows.append(row)
+        for stage in (None, *(playbook.lifecycle or {})):
+            for need in ("none", *NEEDS):
+                steer = (playbook.needs or {}).get(need, {})
+                row = {"segment": seg, "lifecycle_stage": stage, "need_profile": need}
+                row |= {cause: rule_action(playbook, seg, steer.get(cause, cause), stage) for cause in LIST_CAUSES}
+                row["winback"] = (playbook.winback or {}).get(seg) if stage is None else None
+                rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -254,11 +254,13 @@ def _policy(policy: tuple[pd.DataFrame, dict[str, str]] | None, language: str) -
     if policy is None:
         return None
     table = policy_table(*policy, language)
-    rows, previous = [], None
+    rows, previous = [], (None, None)
     for values in table.itertuples(index=False):
-        first = values[0] != previous
-        previous = values[0]
-        rows.append({"first": first, "cells": [values[0] if first else "", *values[1:]]})
+        first = values[0] != previous[0]  # a segment's block starts; within it, a stage's
+        new_stage = first or values[1] != previous[1]
+        previous = values[:2]
+        rows.append({"first": first, "cells": [values[0] if first else "", values[1] if new_stage else "",
+                                               *values[2:]]})
     return {"headers": list(table.columns), "rows": rows}
 
 

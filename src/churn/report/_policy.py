@@ -11,8 +11,9 @@ from churn.vocab import KEY_ACCOUNT, LIST_CAUSES
 
 
 def policy_table(policy: pd.DataFrame, labels: dict[str, str], language: str) -> pd.DataFrame:
-    """`policy` (segment, need_profile, one column per cause of `LIST_CAUSES`, winback: action codes) with the
-    playbook's English `labels` by action code, as a table with headings and words in `language`."""
+    """`policy` (segment, lifecycle_stage (None: every stage without rules of its own), need_profile, one column
+    per cause of `LIST_CAUSES`, winback: action codes) with the playbook's English `labels` by action code, as a
+    table with headings and words in `language`."""
     t, columns = localize.TEXT[language], localize.COLUMNS[language]
 
     def label(code: object) -> str:
@@ -22,8 +23,12 @@ def policy_table(policy: pd.DataFrame, labels: dict[str, str], language: str) ->
     out = pd.DataFrame({
         columns["segment"]: [columns["is_key_account"] if s == KEY_ACCOUNT
                              else localize.term(localize.VALUE_TIERS, s, language) for s in policy["segment"]],
-        columns["need_profile"]: [localize.term(localize.NEED_PROFILES, n, language) for n in policy["need_profile"]],
     })
+    if "lifecycle_stage" in policy.columns:
+        out[columns["lifecycle_stage"]] = [t["policy_other_stages"] if s is None or pd.isna(s)
+                                           else localize.term(localize.LIFECYCLE_STAGES, s, language)
+                                           for s in policy["lifecycle_stage"]]
+    out[columns["need_profile"]] = [localize.term(localize.NEED_PROFILES, n, language) for n in policy["need_profile"]]
     for cause in LIST_CAUSES:
         out[localize.term(localize.CAUSES, cause, language)] = policy[cause].map(label)
     if policy["winback"].notna().any():

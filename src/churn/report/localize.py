@@ -160,6 +160,10 @@ ACTION_LABELS_ZH = {
     "winback_visit": "挽回拜访，提供回归优惠",
     "winback_call": "挽回电话：询问停止下单的原因，提供回归折扣",
     "auto_winback_email": "自动发送“我们想念您”邮件，附回归优惠",
+    "ka_onboarding_review": "大客户经理入门回顾：首批订单、联系人和服务计划",
+    "onboarding_visit": "入门拜访：确认首批订单顺利，介绍服务团队",
+    "onboarding_call": "欢迎电话：确认首批订单情况及联系方式",
+    "auto_onboarding_email": "自动发送欢迎系列邮件：如何下单、联系谁、产品目录",
 }
 
 # Column headings (Excel and the HTML list).
@@ -345,6 +349,7 @@ TEXT = {
                        "cause; lapsed customers the win-back action. The contact plan may step down to a cheaper "
                        "action of a lower tier for the same cause, never up.",
         "policy_winback": "Lapsed: win-back",
+        "policy_other_stages": "every other stage",
         "sheet_satisfaction": "Satisfaction",
         "satisfaction_title": "Satisfaction and complaints",
         "satisfaction_table": "Scores and complaints by quarter, segment and owner",
@@ -483,6 +488,7 @@ TEXT = {
         "policy_note": "挽留手册对每类客户的做法：按大客户或价值等级、需求类型和流失原因划分。处于新客户、成长期、成熟期和衰退期的风险客户"
                        "按流失原因采取措施；已流失客户采取挽回措施。联系计划可针对同一原因降级为更低等级、成本更低的措施，但不会升级。",
         "policy_winback": "已流失：挽回",
+        "policy_other_stages": "其他阶段",
         "sheet_satisfaction": "满意度",
         "satisfaction_title": "满意度与投诉",
         "satisfaction_table": "按季度、客户类型和负责人划分的评分与投诉",
