@@ -299,7 +299,8 @@ class NeedRule(Section):
     `min_complaints` complaints in the need's categories within 365 days, at least half of its complaints; tickets
     resolved in `slow_resolution_days` or more on average (service); returns of `returns_share` or more of what
     was bought (quality); lines bought on promotion `promo_lift` times the size of the others, over at least
-    `min_promo_lines` of them (price). The profile is the need with the most signs, at least `min_signs`, and alone in front."""
+    `min_promo_lines` of them (price); after past campaign contacts whose action answers the need, `campaign_lift`
+    times as much bought in the `campaign_window_days` after as before, over `min_campaign_contacts` contacts. The profile is the need with the most signs, at least `min_signs`, and alone in front."""
 
     survey_gap: float = Field(1.0, gt=0)
     min_complaints: int = Field(2, ge=1)
@@ -307,6 +308,9 @@ class NeedRule(Section):
     returns_share: float = Field(0.03, gt=0, lt=1)
     promo_lift: float = Field(1.4, gt=1)
     min_promo_lines: int = Field(3, ge=1)
+    campaign_lift: float = Field(1.3, gt=1)
+    min_campaign_contacts: int = Field(1, ge=1)
+    campaign_window_days: int = Field(90, gt=0)
     min_signs: int = Field(2, ge=1)
 
 

@@ -410,10 +410,11 @@ def run_find_model(cfg: Config, model_uri: str) -> dict:
 
 def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -> dict:
     """Score every active customer: risk, value, loss cause and reasons (the scored list, before actions)."""
+    from churn.action import action_needs, load_playbook
     from churn.monitor import drift_summary, scoring_drift
     from churn.ops import tracking
     from churn.report import model_kind_note
-    from churn.score import score_customers
+    from churn.score import campaign_responses, score_customers
 
     model, label, reference, schema = tracking.load_model_and_reference(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
@@ -423,12 +424,16 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     row_label = f"{label} ({note})" if note else label
     features = io.read_parquet(ws.scoring_features)
     tracking.check_inputs(schema, features, label)
-    customers = io.read_tables(ws.validated).get("customers")
+    tables = io.read_tables(ws.validated)
+    customers = tables.get("customers")
     value_summary = _made_for(ws.value_summary, as_of)
     value = io.read_parquet(ws.customer_value) if value_summary else None
+    # how customers answered the company's past actions for each need: a sign of their need profile
+    responses = campaign_responses(tables.get("campaigns"), tables.get("orders"), as_of,
+                                   action_needs(load_playbook(cfg.score.playbook)), cfg.score.needs.campaign_window_days)
     scored = score_customers(features, customers, model, cfg=cfg.score, explain=cfg.explain,
                             trend_window=cfg.features.trend_window, model_version=row_label, as_of=as_of, value=value,
-                            value_cfg=cfg.value)
+                            value_cfg=cfg.value, responses=responses)
     io.write_parquet(scored, ws.scored_list)
     drift = None
     if reference is not None:  # a model saved before drift references has none

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from churn.action import Playbook, load_playbook, playbook_actions, service_policy
+from churn.action import Playbook, action_needs, load_playbook, playbook_actions, service_policy
 from churn.score import risk_bands, value_tiers
 from churn.vocab import LIST_CAUSES, SEGMENTS
 
@@ -145,3 +145,10 @@ def test_the_service_policy_is_every_segment_stage_and_need(playbook):
 def test_bad_lifecycle_rules_are_refused(playbook, lifecycle, match):
     with pytest.raises(ValidationError, match=match):
         Playbook.model_validate(playbook.model_dump() | {"lifecycle": lifecycle})
+
+
+def test_each_action_answers_the_need_the_playbook_names_it_for(playbook):
+    needs = action_needs(playbook)
+    assert needs["pricing_offer"] == "price" and needs["auto_service_email"] == "service"
+    assert needs["ka_quality_review"] == "quality"
+    assert "rep_visit" not in needs and "onboarding_call" not in needs  # engagement and unclear are not needs

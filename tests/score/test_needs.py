@@ -9,7 +9,7 @@ from churn.config import DemoConfig, FeaturesConfig, NeedRule, ScoreConfig, Vali
 from churn.data import generate_history, validate_history
 from churn.features import build_features
 from churn.report import render_reasons
-from churn.score import need_check, need_profiles
+from churn.score import campaign_responses, need_check, need_profiles
 
 CALM = {"price_score_mean_180": 8.0, "service_score_mean_180": 8.0, "quality_score_mean_180": 8.0,
         "complaints_price_365": 0, "complaints_billing_365": 0, "complaints_service_365": 0,
@@ -95,3 +95,37 @@ def test_on_the_demo_each_profile_mostly_names_the_true_need():
         assert check["per_need"][need]["precision"] >= 0.6, check
         assert check["per_need"][need]["recall"] >= 0.3, check
     assert check["accuracy"] >= 0.6, check
+
+
+def test_campaign_responses_compare_the_windows_around_each_treated_contact():
+    as_of = pd.Timestamp("2026-10-01")
+    campaigns = pd.DataFrame({
+        "customer_id": ["a", "a", "b", "b", "c"],
+        "ts": pd.to_datetime(["2026-03-01", "2026-09-15", "2026-03-01", "2026-04-01", "2026-03-01"]),
+        "action": ["price_callback", "price_callback", "price_callback", "service_callback", "rep_visit"],
+        "treated": [True, True, False, True, True],  # b's price contact was held out: not an answer
+    })
+    orders = pd.DataFrame({
+        "customer_id": ["a", "a", "a", "b", "b", "c"],
+        "ts": pd.to_datetime(["2026-02-01", "2026-03-10", "2026-04-20", "2026-03-20", "2026-04-10", "2026-03-05"]),
+        "amount": [100.0, 150.0, 50.0, 80.0, 40.0, 10.0],
+    })
+    got = campaign_responses(campaigns, orders, as_of, {"price_callback": "price", "service_callback": "service"}, 90)
+    # a: one price contact whose window closed (the one of 09-15 is still open): 100 before, 150 + 50 after
+    assert got.loc["a", "contacts_price"] == 1 and got.loc["a", "lift_price"] == pytest.approx(2.0)
+    # b: the service contact of 04-01: 80 in the 90 days before, 40 after; the held-out price contact is not counted
+    assert got.loc["b", "contacts_service"] == 1 and got.loc["b", "lift_service"] == pytest.approx(0.5)
+    assert pd.isna(got.loc["b", "contacts_price"]) and "c" not in got.index  # rep_visit answers no need
+    assert campaign_responses(None, orders, as_of, {}, 90).empty
+
+
+def test_answering_past_actions_for_a_need_is_a_sign_of_it():
+    features = pd.DataFrame([CALM | {"customer_id": "a", "price_score_mean_180": 6.0},
+                             CALM | {"customer_id": "b", "price_score_mean_180": 6.0}])
+    responses = pd.DataFrame({"contacts_price": [2.0, 2.0], "lift_price": [1.6, 1.1], "contacts_service": [None, None],
+                              "lift_service": [None, None], "contacts_quality": [None, None],
+                              "lift_quality": [None, None]}, index=pd.Index(["a", "b"], dtype="string"))
+    got = need_profiles(features, NeedRule(), responses)
+    assert got["need_profile"].tolist() == ["price", "none"]  # b bought only 10% more: not a sign
+    assert {"key": "campaign_response", "category": "price", "pct": 60} in json.loads(got["need_evidence"].iloc[0])
+    assert need_profiles(features, NeedRule())["need_profile"].tolist() == ["none", "none"]

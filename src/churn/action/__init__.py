@@ -35,6 +35,7 @@ from churn.action._plan import (
 from churn.action._playbook import (
     Playbook,
     acting_causes,
+    action_needs,
     load_playbook,
     playbook_actions,
     rule_action,
@@ -54,7 +55,7 @@ from churn.vocab import DECISION_COLUMNS  # the plan's columns, defined with the
 
 __all__ = [
     "ALL", "DECISION_COLUMNS", "DEFAULT_PARAMS", "EXAMPLE_KEYS", "MEASURE_COLUMNS", "STATUSES", "Playbook", "UpliftModel",
-    "acting_causes", "action_effects", "action_options", "allowed_actions", "apply_plan", "assign_holdout", "campaign_examples",
+    "acting_causes", "action_effects", "action_needs", "action_options", "allowed_actions", "apply_plan", "assign_holdout", "campaign_examples",
     "choose_actions", "compare_with_risk_ranking", "decide", "effect_records", "effect_sources", "evidence",
     "load_playbook", "measure_effects", "newcombe_interval", "plan_arms", "playbook_actions", "pool_measurements",
     "predict_effects", "qini_report", "record_run", "rule_action", "service_policy", "uplift_by_decile", "uplift_effects", "wilson_interval",

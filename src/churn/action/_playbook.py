@@ -121,6 +121,18 @@ def lifecycle_of(frame: pd.DataFrame) -> np.ndarray:
     return frame["lifecycle_stage"].astype("object").where(frame["lifecycle_stage"].notna(), None).to_numpy()
 
 
+def action_needs(playbook: Playbook) -> dict[str, str]:
+    """The need each of the playbook's actions answers (action -> price, service or quality), from the rules and
+    the lifecycle rules naming it for that cause; an action named for two needs answers neither."""
+    named: dict[str, set[str]] = {}
+    rules = [*playbook.rules.values(), *(r for stage in (playbook.lifecycle or {}).values() for r in stage.values())]
+    for by_cause in rules:
+        for cause, action in by_cause.items():
+            if cause in NEEDS:
+                named.setdefault(action, set()).add(cause)
+    return {action: next(iter(needs)) for action, needs in named.items() if len(needs) == 1}
+
+
 def acting_causes(frame: pd.DataFrame, playbook: Playbook) -> np.ndarray:
     """The cause each customer's action answers: its primary cause, or the one its need profile steers it to
     (`playbook.needs`; a frame without `need_profile` is not steered)."""

@@ -25,6 +25,7 @@ def score_customers(
     as_of: pd.Timestamp,
     value: pd.DataFrame | None = None,
     value_cfg: ValueConfig | None = None,
+    responses: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per scored customer (`churn.vocab.SCORED_COLUMNS`: risk, value, cause, reason codes; the
     reasons' text and the playbook's action are added after), sorted by expected loss (largest first).
@@ -36,6 +37,7 @@ def score_customers(
     forecast, then the trailing value where one is missing). Without `value`, tiers use the trailing value
     and key accounts the customers' flag.
     `expected_loss` stays churn probability x trailing value: money the customer brings now.
+    `responses` (`churn.score.campaign_responses`) lets the need profile read how customers answered past actions.
     """
     frame = features.reset_index(drop=True)
     out = pd.DataFrame({"customer_id": frame["customer_id"].astype("string")})
@@ -68,7 +70,7 @@ def score_customers(
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
     out = out.join(lapsed_customers(frame, cfg.lapsed))
     out["lifecycle_stage"] = lifecycle_stages(frame, out["lapsed"], cfg.lifecycle)
-    out = out.join(need_profiles(frame, cfg.needs))
+    out = out.join(need_profiles(frame, cfg.needs, responses))
     out["reason_codes"] = reason_codes(frame, out["primary_cause"], trend_window)
     out["model_version"] = model_version
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()

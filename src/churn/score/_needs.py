@@ -6,6 +6,10 @@ Evidence, per need (thresholds in `score.needs`):
   `survey_gap` points below the mean of the customer's other two sub-scores;
 - complaints: at least `min_complaints` complaints within 365 days in the need's categories (price: price and
   billing; service: service and delivery; quality: quality), and at least half of the customer's complaints;
+- past campaigns: after the company's past actions for the need (a price offer, a service recovery, ...; which
+  need an action answers comes from the playbook), the customer bought at least `campaign_lift` times as much
+  in the `campaign_window_days` after as in those before, over at least `min_campaign_contacts` such contacts
+  (`campaign_responses`);
 - behaviour: price: order lines bought on promotion are on average at least `promo_lift` times the size of the
   others, over at least `min_promo_lines` such lines (365 days; the features' promo_lift_365); service: tickets
   took `slow_resolution_days` or more to resolve on average (365 days); quality: returns of at least
@@ -36,10 +40,58 @@ def _num(features: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_numeric(features[name], errors="coerce").astype("float64")
 
 
-def need_profiles(features: pd.DataFrame, rule: NeedRule) -> pd.DataFrame:
+def campaign_responses(campaigns: pd.DataFrame | None, orders: pd.DataFrame | None, as_of: pd.Timestamp,
+                       action_needs: dict[str, str], window_days: int) -> pd.DataFrame:
+    """How each customer answered the company's past actions for each need: per customer (index customer_id), for
+    each need of `churn.vocab.NEEDS`, `contacts_<need>` (treated campaign contacts whose action answers the need,
+    `action_needs`: action -> need, whose `window_days` after ended before `as_of`) and `lift_<need>` (what the
+    customer bought in the windows after those contacts over what it bought in the windows before; missing where
+    it bought nothing before). Orders at or after `as_of` are never read."""
+    columns = [f"{kind}_{need}" for need in NEEDS for kind in ("contacts", "lift")]
+    empty = pd.DataFrame(columns=columns, index=pd.Index([], name="customer_id", dtype="string"), dtype="float64")
+    if campaigns is None or orders is None or not len(campaigns) or not len(orders):
+        return empty
+    window = pd.Timedelta(days=window_days)
+    c = campaigns[campaigns["treated"].fillna(False).astype(bool)] if "treated" in campaigns.columns else campaigns
+    c = c.assign(need=c["action"].astype("object").map(action_needs), ts=pd.to_datetime(c["ts"]))
+    c = c[c["need"].notna() & (c["ts"] + window < as_of)]
+    if not len(c):
+        return empty
+    o = orders.assign(ts=pd.to_datetime(orders["ts"]))
+    o = o[(o["ts"] < as_of) & (pd.to_numeric(o["amount"], errors="coerce") > 0)]
+    o = o[o["customer_id"].astype(str).isin(set(c["customer_id"].astype(str)))]
+    pairs = c[["customer_id", "ts", "need"]].astype({"customer_id": str}).reset_index(drop=True).reset_index().merge(
+        o[["customer_id", "ts", "amount"]].astype({"customer_id": str}), on="customer_id", suffixes=("", "_order"))
+    gap = pairs["ts_order"] - pairs["ts"]
+    pairs["before"] = pairs["amount"].where((gap < pd.Timedelta(0)) & (gap >= -window), 0.0)
+    pairs["after"] = pairs["amount"].where((gap >= pd.Timedelta(0)) & (gap < window), 0.0)
+    per_contact = pairs.groupby(["index", "customer_id", "need"])[["before", "after"]].sum().reset_index()
+    contacted = c.reset_index(drop=True).reset_index()[["index", "customer_id", "need"]].astype({"customer_id": str})
+    per_contact = contacted.merge(per_contact, on=["index", "customer_id", "need"], how="left").fillna(
+        {"before": 0.0, "after": 0.0})
+    totals = per_contact.groupby(["customer_id", "need"]).agg(contacts=("index", "size"), before=("before", "sum"),
+                                                               after=("after", "sum"))
+    totals["lift"] = (totals["after"] / totals["before"]).where(totals["before"] > 0)
+    out = totals[["contacts", "lift"]].unstack("need")
+    out.columns = [f"{kind}_{need}" for kind, need in out.columns]
+    out = out.reindex(columns=columns)
+    out.index = out.index.astype("string").rename("customer_id")
+    return out.astype("float64")
+
+
+def need_profiles(features: pd.DataFrame, rule: NeedRule, responses: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per customer (the features' rows and index): `need_profile` (a need of `churn.vocab.NEEDS`, or "none")
-    and `need_evidence` (a JSON list of reason objects: the signs behind each need that has any)."""
+    and `need_evidence` (a JSON list of reason objects: the signs behind each need that has any). `responses`
+    (`campaign_responses`, by customer_id) adds the sign of answering past actions for a need."""
     signs = {need: [] for need in NEEDS}  # need -> list of (mask, reason builder)
+    if responses is not None and len(responses):
+        by_row = responses.reindex(features["customer_id"].astype("string").to_numpy())
+        for need in NEEDS:
+            lift = pd.Series(by_row[f"lift_{need}"].to_numpy(), index=features.index)
+            contacts = pd.Series(by_row[f"contacts_{need}"].to_numpy(), index=features.index)
+            answered = ((lift >= rule.campaign_lift) & (contacts >= rule.min_campaign_contacts)).fillna(False)
+            signs[need].append((answered, lambda i, need=need, lift=lift: {
+                "key": "campaign_response", "category": need, "pct": round(100 * (float(lift.iloc[i]) - 1))}))
     scores = {need: _num(features, column) for need, column in SCORE_OF.items()}
     for need in NEEDS:
         others = pd.concat([scores[o] for o in NEEDS if o != need], axis=1).mean(axis=1)

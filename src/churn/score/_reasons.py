@@ -25,6 +25,7 @@ REASON_KEYS = {
     "slow_resolution": ("days",),
     "returns": ("pct",),
     "promo_lift": ("x",),
+    "campaign_response": ("pct", "category"),
     "low_score": ("dimension", "score"),
     "no_visit": ("days",),
     "never_visited": (),
