@@ -154,3 +154,57 @@ def test_scoring_without_a_champion_says_what_to_do(tracking_uri):
 
     with pytest.raises(LookupError, match="churn promote VERSION"):
         tracking.load_model("models:/churn@champion", load_config(CONFIG).tracking)
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    out = runner.invoke(app, ["--version"])
+    assert out.exit_code == 0 and out.output.strip() == f"churn {version('churn')}"
+
+
+def test_every_command_and_option_has_help():
+    import click
+
+    missing = []
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+        if path and not command.help:
+            missing.append(" ".join(path))
+        missing.extend(f"{' '.join(path)} {p.opts[0]}" for p in command.params
+                       if isinstance(p, click.Option) and not p.help)
+
+    walk(typer.main.get_command(app), [])
+    assert not missing, missing
+
+
+@pytest.mark.parametrize("args", [["train", "--as-of", "2026-13-01"], ["stage", "value", "--as-of", "01/10/2026"],
+                                  ["backtest", "--from", "2025-01-01", "--to", "soon"]])
+def test_a_date_that_is_not_a_date_is_a_usage_error(args):
+    out = runner.invoke(app, args)
+    # rich wraps the message in a box: compare without its borders and spaces
+    assert out.exit_code == USAGE_EXIT
+    assert "writeitasYYYY-MM-DD" in "".join(c for c in out.output if not c.isspace() and c != "│")
+
+
+def test_quiet_prints_nothing_but_errors(tmp_path):
+    orders = pd.DataFrame({"customer_id": ["1", "2", "3"] * 20, "ts": ["2024-01-01"] * 59 + ["yesterday"],
+                           "amount": [10] * 60})
+    data = write_canonical_folder({"orders": orders}, tmp_path / "shop")
+    out = runner.invoke(app, ["--quiet", "validate", "--config", CONFIG, "--data", data, "--workdir",
+                              str(tmp_path / "w")])
+    assert out.exit_code == 0 and out.output == ""
+    assert (tmp_path / "w" / "quarantine.parquet").exists()  # the work is done, only not told
+    pd.DataFrame({"customer_id": ["1"], "ts": ["2024-01-01"]}).to_csv(tmp_path / "orders.csv", index=False)
+    proc = subprocess.run([sys.executable, "-m", "churn.cli", "-q", "validate", "--config", CONFIG, "--data",
+                           str(tmp_path), "--workdir", str(tmp_path / "w2")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == ERROR_EXIT and proc.stdout == ""
+    assert "missing required column(s) ['amount']" in " ".join(proc.stderr.split())
+    assert runner.invoke(app, ["--quiet", "--verbose", "validate"]).exit_code == USAGE_EXIT
+    from churn.console import console
+
+    assert not console.quiet  # the next command in this process speaks again

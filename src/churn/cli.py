@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 import sys
@@ -40,7 +41,18 @@ app.add_typer(stage_app, name="stage")
 
 ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file.")]
 DataOpt = Annotated[str | None, typer.Option("--data", help="A folder of canonical files or a database URL.")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="Use only data before this date (default: today).")]
+def _iso_date(value: str | None) -> str | None:
+    """A date option: YYYY-MM-DD, refused as a usage error (exit 2) otherwise."""
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date: write it as YYYY-MM-DD") from None
+
+
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD", callback=_iso_date,
+                                             help="Use only data before this date (default: today).")]
 HorizonOpt = Annotated[int | None, typer.Option("--horizon-days", help="Churn horizon in days.")]
 ActiveOpt = Annotated[int | None, typer.Option("--active-days", help="A customer is active with an order in these days.")]
 WorkOpt = Annotated[str, typer.Option("--workdir", help="Folder for intermediate files (and logs/churn.log).")]
@@ -66,11 +78,27 @@ WRITTEN_FOLDERS = {"workdir": "--workdir", "out": "--out", "models": "--models",
 _run: dict = {"verbose": False, "progress": None, "server": None}
 
 
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"churn {version('churn')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines and full tracebacks.")]
     = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (for scheduled jobs: the "
+                                                              "exit status and the run's files say how it went).")]
+    = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print churn's version and exit.")] = False,
 ) -> None:
+    console.quiet = quiet and not verbose  # set on every invocation: one in-process run does not silence the next
+    if verbose and quiet:
+        raise typer.BadParameter("--verbose and --quiet do not go together", param_hint="--quiet")
     _run["verbose"] = verbose
 
 
@@ -303,8 +331,8 @@ def validate(config: ConfigOpt = DEFAULT_CONFIG, data: DataOpt = None, workdir: 
 @app.command()
 @_command
 def backtest(
-    start: Annotated[str, typer.Option("--from", help="First as-of date.")],
-    end: Annotated[str, typer.Option("--to", help="Last as-of date.")],
+    start: Annotated[str, typer.Option("--from", metavar="YYYY-MM-DD", callback=_iso_date, help="First as-of date.")],
+    end: Annotated[str, typer.Option("--to", metavar="YYYY-MM-DD", callback=_iso_date, help="Last as-of date.")],
     every: Annotated[str | None, typer.Option("--every", help="Spacing: 30d or 1m (default: backtest.every).")] = None,
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
@@ -325,7 +353,8 @@ def backtest(
 @app.command()
 @_command
 def effect(
-    as_of: Annotated[str, typer.Option("--as-of", help="Date of the earlier scoring run (or campaign) to measure.")],
+    as_of: Annotated[str, typer.Option("--as-of", metavar="YYYY-MM-DD", callback=_iso_date,
+                                       help="Date of the earlier scoring run (or campaign) to measure.")],
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
     runs: Annotated[str, typer.Option("--runs", help="Folder of earlier runs' lists (score --out + /runs).")]
