@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import CONFIG, DEMO_AS_OF, make_history, write_canonical_folder
+from helpers import CONFIG, DEMO_AS_OF, ROOT, make_history, write_canonical_folder
 
 from churn.action import DECISION_COLUMNS
 from churn.ops import ALLOWED_ROOTS_ENV, OutsideProjectError
@@ -38,6 +38,19 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert trained["registered"]["tracking_uri"] == tracking_uri
     assert trained["metrics"]["metrics"]["model_roc_auc"] > trained["metrics"]["metrics"]["bgnbd_roc_auc"]
     assert trained["metrics"]["grade"]["grade"] in ("A", "B", "C")
+    # lineage: the run is named, tagged with the code's commit and the config's hash; the version says what it
+    # was trained on
+    import subprocess
+
+    import mlflow
+
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    run = mlflow.get_run(trained["registered"]["run_id"])
+    assert run.info.run_name == f"train {AS_OF}"
+    assert run.data.tags["git_commit"] == commit and len(run.data.tags["config_hash"]) == 64
+    version = mlflow.MlflowClient().get_model_version("churn", trained["registered"]["version"])
+    assert version.description.startswith(f"Trained as of {AS_OF} on ") and commit[:12] in version.description
+    assert version.tags["config_hash"] == run.data.tags["config_hash"]
 
     out = tmp_path / "out"
     published = tmp_path / "actions.db"
@@ -51,6 +64,9 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert set(listing["primary_cause"]) <= {"price", "service", "quality", "engagement", "other"}
     assert (listing["model_version"] == "churn v1").all() and (listing["as_of"] == AS_OF).all()
     assert scored["list"]["customers_scored"] == len(listing)
+    scoring_run = mlflow.get_run(scored["list"]["mlflow_run_id"])
+    assert scoring_run.info.run_name == f"score {AS_OF}"
+    assert scoring_run.data.tags["config_hash"] == run.data.tags["config_hash"]  # the same settings
     # the contact plan keeps to the budget and holds a random 10% of the chosen customers out
     summary = scored["list"]
     assert summary["budget_used"] <= summary["budget"] == 20000

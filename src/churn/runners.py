@@ -362,8 +362,18 @@ def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
                  ws.validation_summary, ws.metrics / "promotion.json", ws.train_metrics]
     if (ws.metrics / "search.csv").exists() and trained["search"]["points_tried"]:
         artifacts.append(ws.metrics / "search.csv")
+    lineage = tracking.lineage_tags(_lineage_config(cfg))
+    data = trained["data"]
+    described = (f"Trained as of {as_of.date()} on {shown_location(cfg.source.location)}: {len(examples):,} examples"
+                 + (f" ({int((examples['role'] == 'test').sum()):,} of them the holdout)" if "role" in examples else "")
+                 + (f", refit on {len(data['refit']['cutoffs'])} cutoffs up to {data['refit']['cutoffs'][-1]}"
+                    if data.get("refit") else "")
+                 + f"; code {lineage['git_commit'][:12]}"
+                 + (" with uncommitted changes" if lineage.get("git_dirty") == "true" else "")
+                 + f", config sha256 {lineage['config_hash'][:12]}.")
     reg = tracking.log_training(cfg.tracking, ws.model_dir, params, tracking.training_metrics(trained), artifacts,
-                                tracking.training_tags(trained, decision, as_of), decision["alias"])
+                                tracking.training_tags(trained, decision, as_of) | lineage, decision["alias"],
+                                described)
     out = reg.__dict__ | {"as_of": str(as_of.date()), "grade": trained["grade"]["grade"], "decision": decision}
     io.write_json(out, ws.registered)
     return out
@@ -590,8 +600,16 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
            for count, n in counts.items()},
         [out_dir / "retention_list.csv", out_dir / "run_summary.json",
          *([ws.drift] if summary.get("drift") and ws.drift.exists() else [])],
+        tracking.lineage_tags(_lineage_config(cfg)),
     )
     return summary
+
+
+def _lineage_config(cfg: Config) -> dict:
+    # the config a run's hash is taken of: its source shown as everywhere else, never with a password
+    config = cfg.model_dump(mode="json", by_alias=True)
+    config["source"]["location"] = shown_location(cfg.source.location)
+    return config
 
 
 def _realised_of(ws: Workspace, as_of: pd.Timestamp) -> dict | None:

@@ -192,3 +192,14 @@ def test_a_training_run_records_how_causes_are_named_and_how_each_way_did():
     assert tags["cause_method"] == "evidence" and tags["cause_method_reason"].startswith("on the 55")
     without = tracking.training_metrics({k: v for k, v in trained.items() if k != "causes"})
     assert not any(k.startswith("cause_") for k in without)
+
+
+def test_lineage_names_the_commit_and_hashes_the_config(tmp_path):
+    from churn.ops.tracking import lineage_tags
+
+    here = lineage_tags({"a": 1, "b": [1, 2]})
+    assert len(here["git_commit"]) == 40 and here["git_dirty"] in ("true", "false")  # the project is a checkout
+    assert lineage_tags({"b": [1, 2], "a": 1})["config_hash"] == here["config_hash"]  # key order does not matter
+    assert lineage_tags({"a": 2, "b": [1, 2]})["config_hash"] != here["config_hash"]
+    outside = lineage_tags({"a": 1}, project=tmp_path)  # not a git checkout
+    assert outside["git_commit"] == "unknown" and "git_dirty" not in outside

@@ -31,7 +31,8 @@ DRIFT_REFERENCE = "drift_reference.json"  # beside the model files: the training
 FILES_MANIFEST = "files.sha256"
 FILES_TAG = "files_sha256"
 # Training-run tags copied onto the registered version, where scoring runs read them.
-VERSION_TAGS = ("grade", "promotion_reason", "holdout", "model_kind", "candidate_reason", "refit_windows",
+VERSION_TAGS = ("git_commit", "git_dirty", "config_hash", "grade", "promotion_reason", "holdout", "model_kind",
+                "candidate_reason", "refit_windows",
                 "refit_until")
 # Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
 # flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
@@ -70,6 +71,28 @@ class Registered:
     model_uri: str
     tracking_uri: str
     experiment_id: str
+
+
+def lineage_tags(config: dict, project: Path | None = None) -> dict[str, str]:
+    """What a run was made from: `git_commit` (the project's checked-out commit, "unknown" outside a git checkout,
+    with `git_dirty` "true" when tracked files differ from it) and `config_hash` (SHA-256 of the run's whole config
+    as JSON with sorted keys: two runs with the same hash ran the same settings)."""
+    import hashlib
+    import subprocess
+
+    text = json.dumps(config, sort_keys=True, default=str)
+    tags = {"config_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(), "git_commit": "unknown"}
+    where = str(project or Path.cwd())
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=10)
+        if head.returncode == 0:
+            tags["git_commit"] = head.stdout.strip()
+            dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                                   capture_output=True, text=True, timeout=10)
+            tags["git_dirty"] = "true" if dirty.stdout.strip() else "false"
+    except (OSError, subprocess.SubprocessError):  # no git on this machine: the commit stays unknown
+        pass
+    return tags
 
 
 def configure(cfg: TrackingConfig) -> str:
@@ -180,12 +203,14 @@ def log_training(
     artifacts: list[Path],
     tags: dict[str, str],
     alias: str,
+    description: str | None = None,
 ) -> Registered:
-    """Log a training run and register its model under `alias` (champion or challenger)."""
+    """Log a training run (named "train <as-of>") and register its model under `alias` (champion or challenger),
+    the version described by `description` (what it was trained on)."""
     tracking_uri = configure(cfg)
     experiment = _experiment(cfg.experiment, tracking_uri)
     saved = mlflow.models.Model.load(str(model_dir))
-    with mlflow.start_run(tags=tags) as run:
+    with mlflow.start_run(run_name=f"train {tags.get('as_of', '')}".strip(), tags=tags) as run:
         mlflow.log_params(params)
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
         for artifact in artifacts:
@@ -209,6 +234,8 @@ def log_training(
                                                      dst_path=tmp)
         client.set_model_version_tag(cfg.registered_model, version_, FILES_TAG, manifest_text(file_hashes(stored)))
     client.set_registered_model_alias(cfg.registered_model, alias, version_)
+    if description:
+        client.update_model_version(cfg.registered_model, version_, description=description)
     for key in VERSION_TAGS:
         if key in tags:
             client.set_model_version_tag(cfg.registered_model, version_, key, tags[key])
@@ -428,10 +455,11 @@ def log_to_run(run_id: str, cfg: TrackingConfig, metrics: dict[str, float], arti
             mlflow.log_artifact(str(artifact))
 
 
-def log_scoring(cfg: TrackingConfig, params: dict, metrics: dict[str, float], artifacts: list[Path]) -> str:
-    """One run per scoring job, so scheduled scores leave a trace next to the trainings."""
+def log_scoring(cfg: TrackingConfig, params: dict, metrics: dict[str, float], artifacts: list[Path],
+                tags: dict[str, str] | None = None) -> str:
+    """One run per scoring job, so scheduled scores leave a trace next to the trainings (`tags`: its lineage)."""
     _experiment(cfg.experiment, configure(cfg))
-    with mlflow.start_run(run_name=f"score {params.get('as_of', '')}", tags={"job": "score"}) as run:
+    with mlflow.start_run(run_name=f"score {params.get('as_of', '')}", tags={"job": "score"} | (tags or {})) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         for artifact in artifacts:
