@@ -300,7 +300,8 @@ class NeedRule(Section):
     resolved in `slow_resolution_days` or more on average (service); returns of `returns_share` or more of what
     was bought (quality); lines bought on promotion `promo_lift` times the size of the others, over at least
     `min_promo_lines` of them (price); after past campaign contacts whose action answers the need, `campaign_lift`
-    times as much bought in the `campaign_window_days` after as before, over `min_campaign_contacts` contacts. The profile is the need with the most signs, at least `min_signs`, and alone in front."""
+    times as much bought in the `campaign_window_days` after as before, over `min_campaign_contacts` contacts. The
+    profile is the need with the most signs, at least `min_signs`, and alone in front."""
 
     survey_gap: float = Field(1.0, gt=0)
     min_complaints: int = Field(2, ge=1)

@@ -363,14 +363,8 @@ def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     if (ws.metrics / "search.csv").exists() and trained["search"]["points_tried"]:
         artifacts.append(ws.metrics / "search.csv")
     lineage = tracking.lineage_tags(_lineage_config(cfg))
-    data = trained["data"]
-    described = (f"Trained as of {as_of.date()} on {shown_location(cfg.source.location)}: {len(examples):,} examples"
-                 + (f" ({int((examples['role'] == 'test').sum()):,} of them the holdout)" if "role" in examples else "")
-                 + (f", refit on {len(data['refit']['cutoffs'])} cutoffs up to {data['refit']['cutoffs'][-1]}"
-                    if data.get("refit") else "")
-                 + f"; code {lineage['git_commit'][:12]}"
-                 + (" with uncommitted changes" if lineage.get("git_dirty") == "true" else "")
-                 + f", config sha256 {lineage['config_hash'][:12]}.")
+    described = tracking.training_description(as_of, shown_location(cfg.source.location), examples, trained["data"],
+                                              lineage)
     reg = tracking.log_training(cfg.tracking, ws.model_dir, params, tracking.training_metrics(trained), artifacts,
                                 tracking.training_tags(trained, decision, as_of) | lineage, decision["alias"],
                                 described)
@@ -434,7 +428,9 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     row_label = f"{label} ({note})" if note else label
     features = io.read_parquet(ws.scoring_features)
     tracking.check_inputs(schema, features, label)
-    tables = io.read_tables(ws.validated)
+    from churn.data import point_in_time
+
+    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
     customers = tables.get("customers")
     value_summary = _made_for(ws.value_summary, as_of)
     value = io.read_parquet(ws.customer_value) if value_summary else None
@@ -510,7 +506,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     summary["uplift"] = uplift
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
     last = _earlier_runs(out_dir / "runs", as_of, keep=1)
-    summary["lifecycle"] = lifecycle_flows(next(iter(last.values()), None), listing) | {"since": max(last, default=None)}
+    summary["lifecycle"] = lifecycle_flows(next(iter(last.values()), None), listing, max(last, default=None))
     io.write_json(summary, ws.plan_summary)
     return summary
 
@@ -518,6 +514,7 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
 def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:
     """The managers' report of the run: the HTML page and, if configured, the Excel workbook."""
     from churn.action import load_playbook, service_policy
+    from churn.data import point_in_time
     from churn.report import render_html, satisfaction_analysis, write_excel
 
     summary = _needed(ws.plan_summary, as_of, "decide")
@@ -525,8 +522,7 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     earlier = _earlier_runs(out_dir / "runs", as_of)
     realised = _made_for(ws.monitor_summary, as_of)  # what `run_monitor` measured on earlier runs, if it ran
     satisfaction = None
-    history = {name: io.read_parquet(ws.validated / f"{name}.parquet")
-               for name in ("surveys", "tickets") if (ws.validated / f"{name}.parquet").exists()}
+    history, _ = point_in_time(io.read_tables(ws.validated, ("surveys", "tickets")), as_of)
     if history:  # the satisfaction and complaints section: only where surveys or tickets were pulled
         examples = (io.read_parquet(ws.examples, ["churned", "complaints_*_365", "resolution_days_365"])
                     if ws.examples.exists() else None)
@@ -541,7 +537,7 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     if cfg.report.excel:
         with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
             write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency, earlier,
-                        satisfaction, policy)
+                        satisfaction, policy, summary.get("lifecycle"))
         written.append(str(out_dir / "retention_list.xlsx"))
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
 
@@ -638,23 +634,20 @@ def run_demo_check(cfg: Config, ws: Workspace, truth_path: Path) -> dict:
     """Demo only: how often primary_cause names the true cause of the holdout's churners, and how well the
     scored customers' need profiles agree with their true needs (`needs`)."""
     from churn.ops import tracking
-    from churn.score import cause_check, cause_metrics, need_check
+    from churn.score import cause_check, cause_metrics, need_check, need_metrics
 
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     examples = io.read_parquet(ws.examples)
     holdout = examples[examples["role"] == "test"].reset_index(drop=True)
     # The holdout is explained by the fit that has not seen it (a refit model has: its judged fit), beside the
     # baseline for causes, as the model has its baselines: what the symptoms alone would name.
-    result = cause_check(model.judged or model, holdout, io.read_parquet(truth_path), cfg.explain,
-                         cfg.features.trend_window)
+    truth = io.read_parquet(truth_path)
+    result = cause_check(model.judged or model, holdout, truth, cfg.explain, cfg.features.trend_window)
     io.write_json(result, ws.metrics / "cause_check.json")
-    needs = need_check(io.read_parquet(ws.scored_list), io.read_parquet(truth_path))
+    needs = need_check(io.read_parquet(ws.scored_list), truth)
     io.write_json(needs, ws.metrics / "need_check.json")
     reg = io.read_json(ws.registered)
-    need_metrics = {"need_accuracy": needs["accuracy"]} | {
-        f"need_{k}_{need}": v[k] for need, v in needs["per_need"].items() for k in ("precision", "recall")
-        if v[k] is not None}
-    tracking.log_to_run(reg["run_id"], cfg.tracking, cause_metrics(result) | need_metrics,
+    tracking.log_to_run(reg["run_id"], cfg.tracking, cause_metrics(result) | need_metrics(needs),
                         [ws.metrics / "cause_check.json", ws.metrics / "need_check.json"])
     return result | {"needs": needs}
 

@@ -121,10 +121,12 @@ def test_lifecycle_flows_count_each_move_since_the_previous_run():
 
     before = _stages(a="new", b="growing", c="mature", d="mature", e="declining")
     now = _stages(a="growing", b="growing", c="declining", d="declining", f="new")  # e gone, f new to the list
-    got = lifecycle_flows(before, now)
+    got = lifecycle_flows(before, now, "2026-09-01")
     assert got["stages"] == {"new": 1, "growing": 2, "mature": 0, "declining": 2, "lapsed": 0}
     assert got["flows"] == {"new": {"growing": 1}, "mature": {"declining": 2}, "declining": {NOT_LISTED: 1},
                             NOT_LISTED: {"new": 1}}  # b stayed growing: not a move
-    # the first run, or a previous list from before stages: stages only
-    assert lifecycle_flows(None, now)["flows"] == {}
-    assert lifecycle_flows(before.drop(columns="lifecycle_stage"), now)["flows"] == {}
+    assert got["since"] == "2026-09-01"
+    # the first run, or a previous list from before stages: stages only, nothing to compare with
+    assert lifecycle_flows(None, now)["flows"] == {} and lifecycle_flows(None, now)["since"] is None
+    stageless = lifecycle_flows(before.drop(columns="lifecycle_stage"), now, "2026-09-01")
+    assert stageless["flows"] == {} and stageless["since"] is None

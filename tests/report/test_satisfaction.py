@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from test_report import make_listing, summary_for
 
+from churn.data import point_in_time
 from churn.report import localize, render_html, satisfaction_analysis, write_excel
 from churn.vocab import at_risk_flags
 
@@ -21,7 +22,8 @@ def listing():
 
 
 def crafted(listing: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, str, str]:
-    """Surveys and tickets of one customer at risk (a) and one not at risk (b)."""
+    """Surveys and tickets of one customer at risk (a) and one not at risk (b), as known before AS_OF (the view the
+    report stage passes: `churn.data.point_in_time`)."""
     risky = at_risk_flags(listing)
     a = str(listing.loc[risky, "customer_id"].iloc[0])
     b = str(listing.loc[~risky & ~listing["lapsed"], "customer_id"].iloc[0])
@@ -38,7 +40,8 @@ def crafted(listing: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, str, str
         "score": [6.0, 8.0, 1.0], "price_score": [4.0, 8.0, 1.0], "service_score": [7.0, 9.0, 1.0],
         "quality_score": [7.0, 7.0, 1.0],
     })
-    return surveys, tickets, a, b
+    view, _ = point_in_time({"surveys": surveys, "tickets": tickets}, AS_OF)
+    return view["surveys"], view["tickets"], a, b
 
 
 def test_scores_and_complaints_by_quarter_as_of_the_run(listing):

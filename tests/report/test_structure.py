@@ -114,12 +114,13 @@ def test_the_report_and_sheet_show_the_moves_after_a_run(listing, language):
 def test_lifecycle_moves_since_the_previous_run(listing, language):
     from test_report import summary_for
 
-    from churn.report import localize, render_html
+    from churn.report import lifecycle_flows, localize, render_html
     from churn.report._structure import lifecycle_moves_table
 
     previous = listing.iloc[50:].copy()  # the first 50 are new to the list; none has left it
     previous["lifecycle_stage"] = "mature"
-    table = lifecycle_moves_table(previous, listing, language).set_index(localize.TEXT[language]["moves_from"])
+    lifecycle = lifecycle_flows(previous, listing, "2000-01-01")  # what the decide stage's summary holds
+    table = lifecycle_moves_table(lifecycle, language).set_index(localize.TEXT[language]["moves_from"])
     words = localize.LIFECYCLE_STAGES[language]
     now = listing["lifecycle_stage"]
     assert table.loc[words["mature"], words["declining"]] == (now.iloc[50:] == "declining").sum() > 0
@@ -127,10 +128,13 @@ def test_lifecycle_moves_since_the_previous_run(listing, language):
     not_listed = localize.TEXT[language]["not_listed"]
     assert table.loc[not_listed].sum() == 50 and table[not_listed].sum() == 0
     assert table.loc[words["mature"]].sum() == (now.iloc[50:] != "mature").sum()
-    html = render_html(listing, summary_for(listing), language, earlier_runs={"2000-01-01": previous})
+    html = render_html(listing, summary_for(listing, lifecycle=lifecycle), language)
     section = html.split('<section id="lifecycle-moves">')[1].split("</section>")[0]
     assert localize.TEXT[language]["moves_title"].format(date="2000-01-01") in section
     assert '<section id="lifecycle-moves">' not in render_html(listing, summary_for(listing), language)
+    # a previous run from before stages: nothing to compare, no section
+    stageless = lifecycle_flows(previous.drop(columns="lifecycle_stage"), listing, "2000-01-01")
+    assert stageless["since"] is None and lifecycle_moves_table(stageless, language) is None
     buffer = io.BytesIO()
-    write_excel(listing, buffer, language, earlier_runs={"2000-01-01": previous})
+    write_excel(listing, buffer, language, lifecycle=lifecycle)
     assert load_workbook(buffer).sheetnames[-1] == localize.TEXT[language]["sheet_moves"]

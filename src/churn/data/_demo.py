@@ -659,6 +659,16 @@ def _interactions(rng: np.random.Generator, lat: _Latent, ids: np.ndarray) -> pd
 # --------------------------------------------------------------------------- tickets
 
 
+def _symptom_categories(cause: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The ticket category of each of a cause's tickets (`SYMPTOM_TICKETS`), from uniform draws `u`."""
+    out = np.empty(cause.size, np.int64)
+    for c, mix in SYMPTOM_TICKETS.items():
+        at = cause == c
+        cats, p = zip(*mix, strict=True)
+        out[at] = np.asarray(cats)[np.searchsorted(np.cumsum(p), u[at] * sum(p), side="right").clip(max=len(cats) - 1)]
+    return out
+
+
 def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_gripe: np.random.Generator) -> pd.DataFrame:
     n = ids.size
     monthly = TICKETS_PER_MONTH[lat.seg] * np.where(lat.key, 1.5, 1.0) * lat.size**0.3 * rng.gamma(3.0, 1 / 3, n)
@@ -676,21 +686,11 @@ def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_gripe: n
     cause, w = _episode(lat, sci, st)
     keep = (rng.random(st.size) < w) & np.isin(cause, list(SYMPTOM_TICKETS))
     sci, st, cause = sci[keep], st[keep], cause[keep]
-    scat = np.empty(sci.size, np.int64)
-    u = rng.random(sci.size)
-    for c, mix in SYMPTOM_TICKETS.items():
-        at = cause == c
-        cats, p = zip(*mix, strict=True)
-        scat[at] = np.asarray(cats)[np.searchsorted(np.cumsum(p), u[at] * sum(p), side="right").clip(max=len(cats) - 1)]
+    scat = _symptom_categories(cause, rng.random(sci.size))
     # A customer's need brings its own complaints all along, while it buys.
     nci, nt = _candidates(r_gripe, np.where(lat.need != NONE, NEED_TICKETS * (1 + monthly), 0.0) / MONTH,
                           lat.first.astype(float), np.minimum(lat.stop, lat.T))
-    ncat = np.empty(nci.size, np.int64)
-    u = r_gripe.random(nci.size)
-    for c, mix in SYMPTOM_TICKETS.items():
-        at = lat.need[nci] == c
-        cats, p = zip(*mix, strict=True)
-        ncat[at] = np.asarray(cats)[np.searchsorted(np.cumsum(p), u[at] * sum(p), side="right").clip(max=len(cats) - 1)]
+    ncat = _symptom_categories(lat.need[nci], r_gripe.random(nci.size))
     ci, t = np.concatenate([ci, sci, nci]), np.concatenate([t, st, nt])
     cat = np.concatenate([cat, scat, ncat])
     complaint = np.concatenate([complaint, rng.random(sci.size) < 0.85, r_gripe.random(nci.size) < 0.8])

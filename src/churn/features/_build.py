@@ -179,6 +179,19 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
             f"avg(discount) FILTER (WHERE amount > 0 AND age <= {t}) AS discount_{t}",
             f"avg(discount) FILTER (WHERE amount > 0 AND {prev}) AS discount_prev_{t}",
         ]
+    # Response to price: how much more the customer buys when a line comes at a promotion's discount (a year).
+    promo = f"discount >= med + {cfg.promo_gap}"
+    promo_cte = f""",
+    priced AS (SELECT * FROM j WHERE amount > 0 AND age <= 365 AND discount IS NOT NULL),
+    promo AS (
+        SELECT customer_id, cutoff, count(*) FILTER (WHERE {promo})::DOUBLE AS promo_lines_365,
+               avg(amount) FILTER (WHERE {promo}) / avg(amount) FILTER (WHERE NOT ({promo})) AS promo_lift_365,
+               CASE WHEN sum(value) > 0 THEN coalesce(sum(value) FILTER (WHERE {promo}), 0) / sum(value) END
+                   AS promo_share_365
+        FROM priced JOIN (SELECT customer_id, cutoff, median(discount) AS med FROM priced GROUP BY customer_id, cutoff)
+             USING (customer_id, cutoff)
+        GROUP BY customer_id, cutoff
+    )""" if "discount" in df else ""
     counts = [f"count(*) FILTER (WHERE pos_age <= {w}) AS orders_{w}" for w in order_windows]
     counts.append(f"count(*) FILTER (WHERE in_prev) AS orders_prev_{t}")
     # Orders are counted on one row per order (min age of its positive rows) rather than with
@@ -227,8 +240,9 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
                CASE WHEN count(*) > 1  -- gaps between distinct days are >= 1 day
                     THEN arg_max(gap, d) / ((sum(gap) - arg_max(gap, d)) / (count(*) - 1)) END AS ipt_last_vs_before
         FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id, cutoff
-    )
+    ){promo_cte}
     SELECT agg.* EXCLUDE (revenue_t, returned_365, gross_365), oc.* EXCLUDE (customer_id, cutoff),
+           {"promo.* EXCLUDE (customer_id, cutoff)," if promo_cte else ""}
            ipt.* EXCLUDE (customer_id, cutoff), life.* EXCLUDE (customer_id, cutoff),
            {_trend(f'oc.orders_{t}', f'oc.orders_prev_{t}')} AS orders_trend,
            {_trend('agg.revenue_t', f'agg.revenue_prev_{t}')} AS revenue_trend,
@@ -236,27 +250,9 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
            CASE WHEN gross_365 > 0 THEN returned_365 / gross_365 END AS returns_share_365
            {f", discount_{t} - discount_prev_{t} AS discount_trend" if "discount" in df else ""}
     FROM agg JOIN oc USING (customer_id, cutoff) LEFT JOIN ipt USING (customer_id, cutoff)
-    LEFT JOIN life USING (customer_id, cutoff)
+    LEFT JOIN life USING (customer_id, cutoff) {"LEFT JOIN promo USING (customer_id, cutoff)" if promo_cte else ""}
     """
-    out = con.execute(sql).df()
-    if "discount" not in df:
-        return out
-    # Response to price: how much more the customer buys when an order comes at a promotion's discount.
-    promo = f"discount >= med + {cfg.promo_gap}"
-    sql = f"""
-    WITH j AS (
-        SELECT p.customer_id, p.cutoff, x.amount, x.discount, {margin} AS value
-        FROM pop p JOIN orders x ON x.customer_id = p.customer_id AND x.ts < p.cutoff
-        WHERE x.amount > 0 AND {AGE} <= 365 AND x.discount IS NOT NULL
-    ),
-    m AS (SELECT customer_id, cutoff, median(discount) AS med FROM j GROUP BY customer_id, cutoff)
-    SELECT customer_id, cutoff, count(*) FILTER (WHERE {promo})::DOUBLE AS promo_lines_365,
-           avg(amount) FILTER (WHERE {promo}) / avg(amount) FILTER (WHERE NOT ({promo})) AS promo_lift_365,
-           CASE WHEN sum(value) > 0 THEN coalesce(sum(value) FILTER (WHERE {promo}), 0) / sum(value) END
-               AS promo_share_365
-    FROM j JOIN m USING (customer_id, cutoff) GROUP BY customer_id, cutoff
-    """
-    return out.merge(con.execute(sql).df(), on=["customer_id", "cutoff"], how="left")
+    return con.execute(sql).df()
 
 
 def _interactions(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:

@@ -524,9 +524,10 @@ def replace_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> None:
         (folder / f"{stale}.parquet").unlink(missing_ok=True)
 
 
-def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
+def read_tables(folder: str | Path, names: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
+    """The tables of a workspace folder (`<name>.parquet`): those of `names` it holds."""
     folder = Path(folder)
-    return {n: pd.read_parquet(folder / f"{n}.parquet") for n in TABLES if (folder / f"{n}.parquet").exists()}
+    return {n: pd.read_parquet(folder / f"{n}.parquet") for n in names if (folder / f"{n}.parquet").exists()}
 
 
 def write_sqlite(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:

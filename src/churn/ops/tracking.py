@@ -249,6 +249,18 @@ def training_params(train: TrainConfig, labels: LabelsConfig, trained: dict, as_
             | {"as_of": str(as_of.date()), "source": source})
 
 
+def training_description(as_of: pd.Timestamp, source: str, examples: pd.DataFrame, data: dict,
+                         lineage: dict[str, str]) -> str:
+    """The registered version's description: what it was trained on (as-of date, source, examples and the
+    holdout's share, the refit's cutoffs) and from which code and config (`lineage_tags`)."""
+    holdout = f" ({int((examples['role'] == 'test').sum()):,} of them the holdout)" if "role" in examples else ""
+    refit = data.get("refit")
+    refit = f", refit on {len(refit['cutoffs'])} cutoffs up to {refit['cutoffs'][-1]}" if refit else ""
+    dirty = " with uncommitted changes" if lineage.get("git_dirty") == "true" else ""
+    return (f"Trained as of {as_of.date()} on {source}: {len(examples):,} examples{holdout}{refit}; "
+            f"code {lineage['git_commit'][:12]}{dirty}, config sha256 {lineage['config_hash'][:12]}.")
+
+
 def training_metrics(trained: dict) -> dict:
     """The MLflow metrics of a training run: the holdout metrics, calibration gap and ROC-AUC gain, and, where the
     holdout's lost customers have recorded reasons, how often each way of naming causes named them

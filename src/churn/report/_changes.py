@@ -67,15 +67,16 @@ def changes_since(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame
     return out[out["change"].notna()].reset_index(drop=True)
 
 
-def lifecycle_flows(previous: pd.DataFrame | None, current: pd.DataFrame) -> dict:
-    """Customers per lifecycle stage now, and how they moved since the previous run: {"stages": {stage: n},
-    "flows": {before: {now: n}}} over `churn.vocab.LIFECYCLE_STAGES`, with "not listed" for customers not scored
-    in a run (new to the list, or no longer active); only moves are in `flows`, not customers who stayed. A list
-    without stages (from before them) gives no flows."""
+def lifecycle_flows(previous: pd.DataFrame | None, current: pd.DataFrame, since: str | None = None) -> dict:
+    """Customers per lifecycle stage now, and how they moved since the previous run (of the date `since`):
+    {"stages": {stage: n}, "flows": {before: {now: n}}, "since": date} over `churn.vocab.LIFECYCLE_STAGES`, with
+    "not listed" for customers not scored in a run (new to the list, or no longer active); only moves are in
+    `flows`, not customers who stayed. Without a previous run, or one from before stages: no flows, `since` None."""
     stages = current["lifecycle_stage"].astype("string").value_counts()
-    out = {"stages": {s: int(stages.get(s, 0)) for s in LIFECYCLE_STAGES}, "flows": {}}
+    out = {"stages": {s: int(stages.get(s, 0)) for s in LIFECYCLE_STAGES}, "flows": {}, "since": None}
     if previous is None or "lifecycle_stage" not in previous.columns:
         return out
+    out["since"] = since
     before = previous.set_index(previous["customer_id"].astype("string"))["lifecycle_stage"].astype("string")
     now = current.set_index(current["customer_id"].astype("string"))["lifecycle_stage"].astype("string")
     ids = before.index.union(now.index)

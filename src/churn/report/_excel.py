@@ -59,7 +59,7 @@ def sheet_name(name: str, taken: set[str]) -> str:
 def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language: str = "en",
                 mask_personal: bool = False, currency: str | None = None,
                 earlier_runs: dict[str, pd.DataFrame] | None = None, satisfaction: dict | None = None,
-                policy: tuple[pd.DataFrame, dict[str, str]] | None = None) -> None:
+                policy: tuple[pd.DataFrame, dict[str, str]] | None = None, lifecycle: dict | None = None) -> None:
     """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO); amounts in
     `currency` (a code: CNY, USD, ...).
 
@@ -67,7 +67,8 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     this week and the planned contact, and customers without an owner last, in "(no owner)". A list without a
     contact plan gives each owner all their customers with the playbook's action. With `earlier_runs` (archived
     lists by as-of date), a "Since last run" sheet lists the customers whose state changed since the latest one.
-    The customer structure comes last but for, with `policy` (`churn.action.service_policy` and the playbook's
+    The customer structure comes last but for, with the run summary's `lifecycle` (`churn.report.lifecycle_flows`),
+    the lifecycle moves sheet, with `policy` (`churn.action.service_policy` and the playbook's
     labels by action), the service policy sheet and, with `satisfaction` (`churn.report.satisfaction_analysis`),
     the satisfaction, open complaints and complaints-and-churn sheets after it.
     """
@@ -106,8 +107,9 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
                      money)
     as_of = str(frame["as_of"].dropna().iloc[0]) if frame["as_of"].notna().any() else "9999-12-31"
     earlier = runs_before(earlier_runs or {}, as_of)
-    if earlier:
-        changes = changes_since(earlier[max(earlier)], frame)
+    previous = earlier[max(earlier)] if earlier else None  # the latest run before this one
+    if previous is not None:
+        changes = changes_since(previous, frame)
         table = pd.DataFrame({
             "customer_id": changes["customer_id"],
             "owner": changes["owner"].map(lambda o: t["no_owner"] if o == NO_OWNER else o),
@@ -116,10 +118,9 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
         })
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_changes"], taken), 1), table, language, money)
     if len(frame):  # the customer structure, last: the sheets before it are the week's work
-        previous = earlier[max(earlier)] if earlier else None
         _write_sheet(wb.create_sheet(sheet_name(t["sheet_structure"], taken)),
                      structure_table(frame, language, previous), language, money)
-        moves = lifecycle_moves_table(previous, frame, language) if previous is not None else None
+        moves = lifecycle_moves_table(lifecycle, language)
         if moves is not None:
             _write_sheet(wb.create_sheet(sheet_name(t["sheet_moves"], taken)), moves, language, money)
     if policy is not None:

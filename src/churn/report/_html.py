@@ -70,7 +70,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         charts=_charts(frame, at_risk, language, money),
         breakdowns=[_breakdown(frame, at_risk, col, language, money) for col in ("segment", "region")],
         structure=_structure(frame, language, money, _last_run(earlier_runs or {}, as_of)),
-        moves=_moves(frame, earlier_runs or {}, as_of, language),
+        moves=_moves(summary.get("lifecycle"), language),
         satisfaction=_satisfaction(satisfaction, language, money),
         policy=_policy(policy, language),
         owners=_breakdown(frame, at_risk, "owner", language, money),
@@ -219,49 +219,53 @@ def _structure(frame: pd.DataFrame, language: str, money, previous: pd.DataFrame
     `previous` run when there is one) as a table, a dimension's name on its first row only."""
     table = structure_table(frame, language, previous)
     headings = localize.COLUMNS[language]
-    rows, previous = [], None
+    cells = []
     for r in table.itertuples(index=False):
-        first = r.dimension != previous
-        previous = r.dimension
-        cells = [r.dimension if first else "", r.group, _count(r.customers), _pct(r.customer_share),
-                 "" if pd.isna(r.value_12m) else money(r.value_12m), _pct(r.value_share),
-                 "" if pd.isna(r.at_risk) else _count(r.at_risk), "" if pd.isna(r.expected_loss) else money(r.expected_loss)]
+        row = [r.dimension, r.group, _count(r.customers), _pct(r.customer_share),
+               "" if pd.isna(r.value_12m) else money(r.value_12m), _pct(r.value_share),
+               "" if pd.isna(r.at_risk) else _count(r.at_risk), "" if pd.isna(r.expected_loss) else money(r.expected_loss)]
         if "customers_change" in table.columns:
-            cells += ["" if pd.isna(r.customers_change) else f"{int(r.customers_change):+,}",
-                      "" if pd.isna(r.value_change) else ("+" if r.value_change > 0 else "") + money(r.value_change)]
-        rows.append({"first": first, "cells": cells})
-    return {"headers": [headings[c] for c in table.columns], "rows": rows}
+            row += ["" if pd.isna(r.customers_change) else f"{int(r.customers_change):+,}",
+                    "" if pd.isna(r.value_change) else ("+" if r.value_change > 0 else "") + money(r.value_change)]
+        cells.append(row)
+    return {"headers": [headings[c] for c in table.columns], "rows": _grouped(cells)}
 
 
-def _moves(frame: pd.DataFrame, earlier_runs: dict[str, pd.DataFrame], as_of: str, language: str) -> dict | None:
-    """The lifecycle moves since the latest earlier run (`lifecycle_moves_table`); None without one."""
-    earlier = runs_before(earlier_runs, as_of)
-    table = lifecycle_moves_table(earlier[max(earlier)], frame, language) if earlier else None
+def _grouped(cells: list[list[str]], keys: int = 1) -> list[dict]:
+    """Table rows grouped by their first `keys` cells: each group's name on its first row only; `first` marks the
+    rows where the outermost group starts (the template draws a line above them)."""
+    rows, previous = [], [None] * keys
+    for row in cells:
+        shown = [("" if row[:k + 1] == previous[:k + 1] else v) if k < keys else v for k, v in enumerate(row)]
+        rows.append({"first": keys > 0 and row[0] != previous[0], "cells": shown})
+        previous = row[:keys]
+    return rows
+
+
+def _moves(lifecycle: dict | None, language: str) -> dict | None:
+    """The lifecycle moves since the previous run (the run summary's `lifecycle`, `lifecycle_moves_table`); None
+    without one."""
+    table = lifecycle_moves_table(lifecycle, language)
     if table is None:
         return None
     rows = [{"cells": [r[0], *(_count(v) if v else "" for v in r[1:])]} for r in table.itertuples(index=False)]
-    return {"title": localize.TEXT[language]["moves_title"].format(date=max(earlier)), "headers": list(table.columns),
-            "rows": rows}
+    return {"title": localize.TEXT[language]["moves_title"].format(date=lifecycle["since"]),
+            "headers": list(table.columns), "rows": rows}
 
 
 def _last_run(earlier_runs: dict[str, pd.DataFrame], as_of: str) -> pd.DataFrame | None:
+    """The latest archived run before `as_of`, or None."""
     earlier = runs_before(earlier_runs, as_of)
     return earlier[max(earlier)] if earlier else None
 
 
 def _policy(policy: tuple[pd.DataFrame, dict[str, str]] | None, language: str) -> dict | None:
-    """The service policy section (`churn.action.service_policy` and the playbook's labels); None: no section."""
+    """The service policy section (`churn.action.service_policy` and the playbook's labels): a segment's and, within
+    it, a lifecycle stage's name on their first row; None: no section."""
     if policy is None:
         return None
     table = policy_table(*policy, language)
-    rows, previous = [], (None, None)
-    for values in table.itertuples(index=False):
-        first = values[0] != previous[0]  # a segment's block starts; within it, a stage's
-        new_stage = first or values[1] != previous[1]
-        previous = values[:2]
-        rows.append({"first": first, "cells": [values[0] if first else "", values[1] if new_stage else "",
-                                               *values[2:]]})
-    return {"headers": list(table.columns), "rows": rows}
+    return {"headers": list(table.columns), "rows": _grouped([list(r) for r in table.itertuples(index=False)], 2)}
 
 
 def _satisfaction(analysis: dict | None, language: str, money) -> dict | None:
@@ -288,19 +292,12 @@ def _satisfaction(analysis: dict | None, language: str, money) -> dict | None:
         return str(value)
 
     out = []
-    for key, note, first_column in (("satisfaction", "satisfaction_note", "dimension"),
-                                    ("open_complaints", "open_complaints_note", None),
-                                    ("churn_link", "churn_link_note", "measure")):
+    # the satisfaction table grouped by its dimension, the link to churn by its measure; open complaints are a list
+    for key, note, groups in (("satisfaction", "satisfaction_note", 1), ("open_complaints", "open_complaints_note", 0),
+                              ("churn_link", "churn_link_note", 1)):
         table = tables[key]
-        rows, previous = [], None
-        for r in table.to_dict("records"):
-            first = first_column is not None and r[first_column] != previous
-            if first_column is not None:
-                previous = r[first_column]
-            cells = [cell(c, r[c]) for c in table.columns]
-            if first_column is not None and not first:
-                cells[0] = ""
-            rows.append({"first": first, "cells": cells})
+        rows = _grouped([[cell(c, r[c]) for c in table.columns] for r in table.to_dict("records")],
+                        groups)
         title = {"satisfaction": "satisfaction_table", "open_complaints": "sheet_open_complaints",
                  "churn_link": "sheet_complaints_churn"}[key]
         text = t[note]

@@ -3,9 +3,9 @@ still open for customers at risk, how long complaints take to resolve, and how c
 history (from the training examples: each customer's complaints and resolution time before a cutoff, and whether
 it churned within the horizon after).
 
-Everything is as of the run's date: a survey or ticket at or after it is not seen, a ticket resolved at or after
-it is still open. A ticket without `is_complaint` counts as a complaint, as in the features; its cause is its
-category's (`churn.vocab.COMPLAINT_CAUSE`), "other" for the rest.
+The tables come as they were known before the run's date (`churn.data.point_in_time`: no survey or ticket at or
+after it, a ticket resolved at or after it still open). A ticket without `is_complaint` counts as a complaint, as
+in the features; its cause is its category's (`churn.vocab.COMPLAINT_CAUSE`), "other" for the rest.
 """
 
 from __future__ import annotations
@@ -30,15 +30,15 @@ NO_RESOLVED = "none resolved"
 
 def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | None, listing: pd.DataFrame,
                           examples: pd.DataFrame | None, as_of: pd.Timestamp, quarters: int = 8) -> dict:
-    """The section's tables from the validated `surveys` and `tickets` (either may be None: its columns stay
-    empty), the run's `listing` (its customers, segments, owners, risk) and the training `examples` (None: no link
+    """The section's tables from the validated `surveys` and `tickets` as of `as_of` (`churn.data.point_in_time`;
+    either may be None: its columns stay empty), the run's `listing` (its customers, segments, owners, risk) and the training `examples` (None: no link
     to churn): "satisfaction" (`SATISFACTION_COLUMNS`: the last `quarters` calendar quarters before `as_of`, then
     the scored customers by segment and by owner over the 365 days before it), "open_complaints"
     (`OPEN_COLUMNS`: complaints still open of customers at risk, largest expected loss first) and "churn_link"
     (`CHURN_LINK_COLUMNS`)."""
     as_of = pd.Timestamp(as_of)
-    surveys = _before(surveys, as_of)
-    complaints = _complaints(_before(tickets, as_of), as_of)
+    surveys = _table(surveys)
+    complaints = _complaints(_table(tickets))
     periods = pd.period_range(end=(as_of - pd.Timedelta(days=1)).to_period("Q"), periods=quarters, freq="Q")
     rows = [_figures(surveys[surveys["ts"].dt.to_period("Q") == p], complaints[complaints["opened"].dt.to_period("Q") == p],
                      None) | {"dimension": "quarter", "group": str(p)} for p in periods]
@@ -59,22 +59,18 @@ def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | 
             "churn_link": _churn_link(examples)}
 
 
-def _before(table: pd.DataFrame | None, as_of: pd.Timestamp) -> pd.DataFrame:
-    if table is None or "ts" not in table.columns:
+def _table(table: pd.DataFrame | None) -> pd.DataFrame:
+    if table is None:
         return pd.DataFrame({"customer_id": pd.Series(dtype="string"), "ts": pd.Series(dtype="datetime64[ns]")})
-    out = table[pd.to_datetime(table["ts"]) < as_of].copy()
-    out["ts"] = pd.to_datetime(out["ts"])
-    out["customer_id"] = out["customer_id"].astype(str)
-    return out
+    return table.assign(customer_id=table["customer_id"].astype(str))
 
 
-def _complaints(tickets: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+def _complaints(tickets: pd.DataFrame) -> pd.DataFrame:
     """One row per complaint: customer, opened, category, cause, days to resolve (missing while open), open."""
     if "is_complaint" in tickets.columns:
         tickets = tickets[tickets["is_complaint"].fillna(True).astype(bool)]
     resolved = pd.to_datetime(tickets["resolved_ts"]) if "resolved_ts" in tickets.columns else \
         pd.Series(pd.NaT, index=tickets.index)
-    resolved = resolved.where(resolved < as_of)
     category = tickets["category"].astype("object") if "category" in tickets.columns else \
         pd.Series(None, index=tickets.index, dtype="object")
     return pd.DataFrame({

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 import churn.report.localize as localize
-from churn.report._changes import NOT_LISTED, lifecycle_flows
+from churn.report._changes import NOT_LISTED
 from churn.vocab import LIFECYCLE_STAGES, NEEDS, VALUE_TIERS, at_risk_flags
 
 # The dimensions, in the order the sheet shows them, and the order of their groups (None: by value, largest first).
@@ -99,14 +99,14 @@ def structure_table(frame: pd.DataFrame, language: str, previous: pd.DataFrame |
     return out
 
 
-def lifecycle_moves_table(previous: pd.DataFrame, frame: pd.DataFrame, language: str) -> pd.DataFrame | None:
-    """The customers who moved between lifecycle stages since the `previous` run (`lifecycle_flows`) as a matrix in
-    `language`'s words: one row per stage then (and "not listed": new to the list), one column per stage now (and
-    "not listed": no longer active), the count in each cell and 0 where none moved (staying is not a move). None
-    when either run lacks stages."""
-    if "lifecycle_stage" not in previous.columns or "lifecycle_stage" not in frame.columns:
+def lifecycle_moves_table(lifecycle: dict | None, language: str) -> pd.DataFrame | None:
+    """The customers who moved between lifecycle stages since the previous run (`lifecycle`: `lifecycle_flows`, as
+    the decide stage's summary holds it) as a matrix in `language`'s words: one row per stage then (and "not
+    listed": new to the list), one column per stage now (and "not listed": no longer active), the count in each
+    cell and 0 where none moved (staying is not a move). None without a previous run to compare with."""
+    if not lifecycle or not lifecycle.get("since"):
         return None
-    flows = lifecycle_flows(previous, frame)["flows"]
+    flows = lifecycle["flows"]
     stages = [*LIFECYCLE_STAGES, NOT_LISTED]
     words = {s: localize.term(localize.LIFECYCLE_STAGES, s, language) for s in LIFECYCLE_STAGES}
     words[NOT_LISTED] = localize.TEXT[language]["not_listed"]

@@ -18,7 +18,7 @@ from churn.score._causes import (
     symptom_rule_causes,
 )
 from churn.score._listing import lapsed_customers, lifecycle_stages, score_customers
-from churn.score._needs import NO_NEED, campaign_responses, need_check, need_profiles
+from churn.score._needs import NO_NEED, campaign_responses, need_check, need_metrics, need_profiles
 from churn.score._reasons import REASON_KEYS, reason_codes
 from churn.score._value import (
     CUSTOMER_VALUE_COLUMNS,
@@ -32,6 +32,6 @@ from churn.score._value import (
 __all__ = [
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities",
     "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "judge_causes", "key_accounts",
-    "NO_NEED", "campaign_responses", "lapsed_customers", "need_check", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
+    "NO_NEED", "campaign_responses", "lapsed_customers", "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
     "value_tiers",
 ]

@@ -57,20 +57,16 @@ def campaign_responses(campaigns: pd.DataFrame | None, orders: pd.DataFrame | No
     c = c[c["need"].notna() & (c["ts"] + window < as_of)]
     if not len(c):
         return empty
-    o = orders.assign(ts=pd.to_datetime(orders["ts"]))
+    o = orders.assign(ts=pd.to_datetime(orders["ts"]), customer_id=orders["customer_id"].astype(str))
     o = o[(o["ts"] < as_of) & (pd.to_numeric(o["amount"], errors="coerce") > 0)]
-    o = o[o["customer_id"].astype(str).isin(set(c["customer_id"].astype(str)))]
-    pairs = c[["customer_id", "ts", "need"]].astype({"customer_id": str}).reset_index(drop=True).reset_index().merge(
-        o[["customer_id", "ts", "amount"]].astype({"customer_id": str}), on="customer_id", suffixes=("", "_order"))
+    # every contact with every order of its customer (a contact without orders keeps one row, amount missing)
+    contacts = c[["customer_id", "ts", "need"]].astype({"customer_id": str}).reset_index(drop=True).reset_index()
+    pairs = contacts.merge(o[["customer_id", "ts", "amount"]], on="customer_id", how="left", suffixes=("", "_order"))
     gap = pairs["ts_order"] - pairs["ts"]
     pairs["before"] = pairs["amount"].where((gap < pd.Timedelta(0)) & (gap >= -window), 0.0)
     pairs["after"] = pairs["amount"].where((gap >= pd.Timedelta(0)) & (gap < window), 0.0)
-    per_contact = pairs.groupby(["index", "customer_id", "need"])[["before", "after"]].sum().reset_index()
-    contacted = c.reset_index(drop=True).reset_index()[["index", "customer_id", "need"]].astype({"customer_id": str})
-    per_contact = contacted.merge(per_contact, on=["index", "customer_id", "need"], how="left").fillna(
-        {"before": 0.0, "after": 0.0})
-    totals = per_contact.groupby(["customer_id", "need"]).agg(contacts=("index", "size"), before=("before", "sum"),
-                                                               after=("after", "sum"))
+    totals = pairs.groupby(["customer_id", "need"]).agg(contacts=("index", "nunique"), before=("before", "sum"),
+                                                        after=("after", "sum"))
     totals["lift"] = (totals["after"] / totals["before"]).where(totals["before"] > 0)
     out = totals[["contacts", "lift"]].unstack("need")
     out.columns = [f"{kind}_{need}" for kind, need in out.columns]
@@ -128,6 +124,13 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule, responses: pd.DataFram
         evidence.append(json.dumps(found, ensure_ascii=False))
     return pd.DataFrame({"need_profile": profile.astype("string"),
                          "need_evidence": pd.array(evidence, dtype="string")}, index=features.index)
+
+
+def need_metrics(check: dict) -> dict[str, float]:
+    """`need_check`'s figures as MLflow metrics: need_accuracy, need_precision_<need>, need_recall_<need>."""
+    return {"need_accuracy": check["accuracy"]} | {
+        f"need_{k}_{need}": v[k] for need, v in check["per_need"].items() for k in ("precision", "recall")
+        if v[k] is not None}
 
 
 def need_check(scored: pd.DataFrame, truth: pd.DataFrame) -> dict:
