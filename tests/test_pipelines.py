@@ -1,5 +1,6 @@
 """Both Prefect flows end to end: real Prefect server (test harness), real MLflow SQLite store."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -51,6 +52,16 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     version = mlflow.MlflowClient().get_model_version("churn", trained["registered"]["version"])
     assert version.description.startswith(f"Trained as of {AS_OF} on ") and commit[:12] in version.description
     assert version.tags["config_hash"] == run.data.tags["config_hash"]
+    # ... and its inputs are the validated history, each table with its source, row count and file digest
+    validated = Path(dirs["workdir"]) / "validated"
+    inputs = {i.dataset.name: i for i in run.inputs.dataset_inputs}
+    assert set(inputs) == {f.stem for f in validated.glob("*.parquet")} >= {"customers", "orders", "tickets"}
+    orders = inputs["orders"]
+    assert json.loads(orders.dataset.profile) == {"num_rows": len(pd.read_parquet(validated / "orders.parquet"))}
+    assert orders.dataset.source_type == "churn_history" and json.loads(orders.dataset.source)["location"] == data
+    assert orders.dataset.digest == hashlib.sha256((validated / "orders.parquet").read_bytes()).hexdigest()[:16]
+    assert {t.key: t.value for t in orders.tags}["mlflow.data.context"] == "training"
+    assert "customer_id" in orders.dataset.schema
 
     out = tmp_path / "out"
     published = tmp_path / "actions.db"
@@ -67,6 +78,7 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     scoring_run = mlflow.get_run(scored["list"]["mlflow_run_id"])
     assert scoring_run.info.run_name == f"score {AS_OF}"
     assert scoring_run.data.tags["config_hash"] == run.data.tags["config_hash"]  # the same settings
+    assert {i.dataset.name for i in scoring_run.inputs.dataset_inputs} == set(inputs)
     # the contact plan keeps to the budget and holds a random 10% of the chosen customers out
     summary = scored["list"]
     assert summary["budget_used"] <= summary["budget"] == 20000

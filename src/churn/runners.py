@@ -367,7 +367,7 @@ def run_register(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
                                               lineage)
     reg = tracking.log_training(cfg.tracking, ws.model_dir, params, tracking.training_metrics(trained), artifacts,
                                 tracking.training_tags(trained, decision, as_of) | lineage, decision["alias"],
-                                described)
+                                described, tracking.history_datasets(shown_location(cfg.source.location), ws.validated))
     out = reg.__dict__ | {"as_of": str(as_of.date()), "grade": trained["grade"]["grade"], "decision": decision}
     io.write_json(out, ws.registered)
     return out
@@ -597,6 +597,7 @@ def run_publish(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) 
         [out_dir / "retention_list.csv", out_dir / "run_summary.json",
          *([ws.drift] if summary.get("drift") and ws.drift.exists() else [])],
         tracking.lineage_tags(_lineage_config(cfg)),
+        tracking.history_datasets(shown_location(cfg.source.location), ws.validated),
     )
     return summary
 

@@ -16,6 +16,8 @@ import mlflow
 import mlflow.pyfunc
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.data.dataset_source import DatasetSource
+from mlflow.data.meta_dataset import MetaDataset
 from mlflow.models import infer_signature
 
 from churn.config import LabelsConfig, TrackingConfig, TrainConfig
@@ -95,6 +97,72 @@ def lineage_tags(config: dict, project: Path | None = None) -> dict[str, str]:
     return tags
 
 
+class HistorySource(DatasetSource):
+    """Where a run's customer history came from, as MLflow shows a dataset's source: the configured location (a
+    database URL with its password masked, or a folder of exported files). Recorded, not re-read by MLflow."""
+
+    def __init__(self, location: str):
+        self.location = location
+
+    @staticmethod
+    def _get_source_type() -> str:
+        return "churn_history"
+
+    def load(self, **kwargs):
+        raise NotImplementedError("churn reads its history itself: `churn stage pull` with the run's config")
+
+    @staticmethod
+    def _can_resolve(raw_source) -> bool:
+        return False
+
+    @classmethod
+    def _resolve(cls, raw_source) -> HistorySource:
+        return cls(str(raw_source))
+
+    def to_dict(self) -> dict:
+        return {"location": self.location}
+
+    @classmethod
+    def from_dict(cls, source_dict: dict) -> HistorySource:
+        return cls(source_dict["location"])
+
+
+class TableDataset(MetaDataset):
+    """One validated history table as an MLflow dataset: its schema, row count and the SHA-256 of its file."""
+
+    def __init__(self, source: DatasetSource, name: str, digest: str, schema, rows: int):
+        self._rows = rows
+        super().__init__(source=source, name=name, digest=digest, schema=schema)
+
+    @property
+    def profile(self) -> dict:
+        return {"num_rows": self._rows}
+
+    def to_dict(self) -> dict[str, str]:
+        return super().to_dict() | {"profile": json.dumps(self.profile)}
+
+
+def history_datasets(location: str, folder: str | Path) -> list[TableDataset]:
+    """The validated tables in `folder` (one Parquet file each) as MLflow datasets from `location`: read from the
+    files' metadata and bytes, never loaded whole. The digest is the file's SHA-256 (first 16 hex digits), so two
+    runs with the same digest read the same rows."""
+    import pyarrow.parquet as pq
+    from mlflow.types.utils import _infer_schema
+
+    source = HistorySource(location)
+    out = []
+    for path in sorted(Path(folder).glob("*.parquet")):
+        digest = file_sha256(path)[:16]
+        schema = _infer_schema(pq.read_schema(path).empty_table().to_pandas())
+        out.append(TableDataset(source, path.stem, digest, schema, pq.read_metadata(path).num_rows))
+    return out
+
+
+def _log_datasets(datasets: list, context: str) -> None:
+    for dataset in datasets:
+        mlflow.log_input(dataset, context=context)
+
+
 def configure(cfg: TrackingConfig) -> str:
     """Point MLflow at the configured store; MLFLOW_TRACKING_URI in the environment wins."""
     uri = os.environ.get("MLFLOW_TRACKING_URI") or cfg.uri
@@ -134,19 +202,22 @@ class ModelIntegrityError(ValueError):
     """A model's files differ from the hashes recorded when it was saved or registered."""
 
 
-def file_hashes(folder: str | Path) -> dict[str, str]:
-    """SHA-256 of every file under `folder` (but the manifest), by path relative to it."""
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read a megabyte at a time."""
     import hashlib
 
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_hashes(folder: str | Path) -> dict[str, str]:
+    """SHA-256 of every file under `folder` (but the manifest), by path relative to it."""
     folder = Path(folder)
-    out = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != FILES_MANIFEST):
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        out[path.relative_to(folder).as_posix()] = digest.hexdigest()
-    return out
+    return {path.relative_to(folder).as_posix(): file_sha256(path)
+            for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != FILES_MANIFEST)}
 
 
 def manifest_text(hashes: dict[str, str]) -> str:
@@ -204,15 +275,18 @@ def log_training(
     tags: dict[str, str],
     alias: str,
     description: str | None = None,
+    datasets: list | None = None,
 ) -> Registered:
     """Log a training run (named "train <as-of>") and register its model under `alias` (champion or challenger),
-    the version described by `description` (what it was trained on)."""
+    the version described by `description` (what it was trained on), with the history it read (`datasets`, from
+    `history_datasets`) as its inputs."""
     tracking_uri = configure(cfg)
     experiment = _experiment(cfg.experiment, tracking_uri)
     saved = mlflow.models.Model.load(str(model_dir))
     with mlflow.start_run(run_name=f"train {tags.get('as_of', '')}".strip(), tags=tags) as run:
         mlflow.log_params(params)
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
+        _log_datasets(datasets or [], "training")
         for artifact in artifacts:
             if Path(artifact).is_dir():
                 mlflow.log_artifacts(str(artifact), artifact_path=Path(artifact).name)
@@ -468,12 +542,14 @@ def log_to_run(run_id: str, cfg: TrackingConfig, metrics: dict[str, float], arti
 
 
 def log_scoring(cfg: TrackingConfig, params: dict, metrics: dict[str, float], artifacts: list[Path],
-                tags: dict[str, str] | None = None) -> str:
-    """One run per scoring job, so scheduled scores leave a trace next to the trainings (`tags`: its lineage)."""
+                tags: dict[str, str] | None = None, datasets: list | None = None) -> str:
+    """One run per scoring job, so scheduled scores leave a trace next to the trainings (`tags`: its lineage;
+    `datasets`: the history it scored, from `history_datasets`)."""
     _experiment(cfg.experiment, configure(cfg))
     with mlflow.start_run(run_name=f"score {params.get('as_of', '')}", tags={"job": "score"} | (tags or {})) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
+        _log_datasets(datasets or [], "scoring")
         for artifact in artifacts:
             mlflow.log_artifact(str(artifact))
     return run.info.run_id
