@@ -19,6 +19,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 PARAMS = "configs/params.yaml"
+# churn_portable: the scoring arithmetic a registered model carries as its code, below every churn layer.
+PACKAGES = ("churn", "churn_portable")
 
 
 def _tree(path: Path) -> ast.Module:
@@ -54,7 +56,7 @@ def imported_modules(node: ast.AST, current: str) -> set[str]:
                 base = ".".join([*anchor, base] if base else anchor)
             names = [base] + [f"{base}.{a.name}" for a in n.names]
         for name in names:
-            if name.split(".")[0] != "churn":
+            if name.split(".")[0] not in PACKAGES:
                 continue
             parts = name.split(".")
             for i in range(1, len(parts) + 1):
@@ -146,7 +148,10 @@ def code_deps(modules: set[str]) -> set[str]:
         path = module_path(name)
         if not _empty(path):
             parts = path.relative_to(ROOT).parts  # src, churn, [package], file
-            deps.add("/".join(parts[:3]) if len(parts) > 3 else "/".join(parts))
+            if parts[1] != "churn":  # a package of its own (churn_portable): its folder
+                deps.add("/".join(parts[:2]))
+            else:
+                deps.add("/".join(parts[:3]) if len(parts) > 3 else "/".join(parts))
     return deps
 
 
@@ -186,7 +191,7 @@ def test_the_analysis_sees_what_a_stage_reads():
 
 
 # Layers, bottom to top: a module imports only from its own layer or a lower one.
-LAYERS = ["churn.vocab", "churn.config", "churn.data", "churn.features", "churn.model", "churn.score", "churn.action",
+LAYERS = ["churn_portable", "churn.vocab", "churn.config", "churn.data", "churn.features", "churn.model", "churn.score", "churn.action",
           "churn.monitor", "churn.report", "churn.ops", "churn.runners", "churn.terminal", "churn.console", "churn.cli"]
 
 
@@ -195,7 +200,8 @@ def _layer(module: str) -> int:
 
 
 def _modules() -> list[str]:
-    return sorted(module_name(p) for p in (SRC / "churn").rglob("*.py") if module_name(p) != "churn")
+    return sorted(module_name(p) for package in PACKAGES for p in (SRC / package).rglob("*.py")
+                  if module_name(p) != "churn")
 
 
 def _imports(module: str) -> list[tuple[str, str]]:
@@ -206,7 +212,7 @@ def _imports(module: str) -> list[tuple[str, str]]:
             found.append((n.module, ast.unparse(n)))
         elif isinstance(n, ast.Import):
             found += [(a.name, ast.unparse(n)) for a in n.names]
-    return [(m, s) for m, s in found if m.split(".")[0] in ("churn", "pipelines")]
+    return [(m, s) for m, s in found if m.split(".")[0] in (*PACKAGES, "pipelines")]
 
 
 def test_every_module_has_a_layer():
@@ -225,8 +231,9 @@ def test_imports_go_only_downward_and_through_each_package_face(module):
             target = f"churn.{statement.split(' import ')[1].split(' as ')[0].split(',')[0].strip()}"
         if _layer(target) > _layer(module):
             upward.append(statement)
-        package = ".".join(target.split(".")[:2])
-        if target.count(".") >= 2 and not module.startswith(package + ".") and module != package:
+        package = ".".join(target.split(".")[:2 if target.startswith("churn.") else 1])
+        if target != package and target.count(".") >= package.count(".") + 1 and not module.startswith(package + ".") \
+                and module != package and (target.count(".") >= 2 or package == "churn_portable"):
             private.append(statement)
     assert not upward, f"{module} imports a layer above it: {upward}"
     assert not private, f"{module} reaches inside another package instead of its public face: {private}"

@@ -72,35 +72,34 @@ def test_every_saved_and_registered_model_records_its_file_hashes(registered):
     import mlflow
 
     manifest = tracking.parse_manifest((model_dir / tracking.FILES_MANIFEST).read_text())
-    assert manifest == tracking.file_hashes(model_dir) and "python_model.pkl" in manifest
-    assert any(p.endswith("/booster.txt") for p in manifest)
+    assert manifest == tracking.file_hashes(model_dir)
+    assert {"mlflow_model.py", "code/churn_portable/_scoring.py"} <= set(manifest)  # the model's code, hashed too
+    assert any(p.endswith("/booster.txt") for p in manifest) and not any(p.endswith(".pkl") for p in manifest)
     tag = mlflow.MlflowClient().get_model_version("churn", reg.version).tags[tracking.FILES_TAG]
-    assert "python_model.pkl" in tracking.parse_manifest(tag)
+    assert "mlflow_model.py" in tracking.parse_manifest(tag)
 
 
 @pytest.mark.parametrize("tamper, what", [
     (lambda p: p.write_bytes(p.read_bytes() + b"\n"), "changed: "),
     (lambda p: p.unlink(), "missing: "),
 ])
-@pytest.mark.parametrize("file", ["python_model.pkl", "booster.txt"])
-def test_a_model_whose_files_changed_is_refused_before_it_is_unpickled(tmp_path, registered, monkeypatch, tamper, what,
-                                                                       file):
-    import cloudpickle
-
+@pytest.mark.parametrize("file", ["mlflow_model.py", "_scoring.py", "booster.txt"])
+def test_a_model_whose_files_changed_is_refused_before_it_is_read(tmp_path, registered, monkeypatch, tamper, what,
+                                                                  file):
     cfg, model_dir, reg = registered
-    unpickled = []
-    real_load = cloudpickle.load
-    monkeypatch.setattr(cloudpickle, "load", lambda *a, **k: unpickled.append(1) or real_load(*a, **k))
+    read = []
+    real_load = tracking.load_scoring_model
+    monkeypatch.setattr(tracking, "load_scoring_model", lambda *a, **k: read.append(1) or real_load(*a, **k))
     tracking.load_model(str(model_dir), cfg)
-    assert unpickled == [1]  # the spy sees a model being unpickled
-    unpickled.clear()
+    assert read == [1]  # the spy sees a model being read
+    read.clear()
     tamper(_artifact_folder(tmp_path, file))
     with pytest.raises(tracking.ModelIntegrityError, match=rf"model churn v1: its files do not match .*{what}\S*{file}"):
         tracking.load_model("models:/churn@champion", cfg)
     tamper(next(model_dir.rglob(file)))
     with pytest.raises(tracking.ModelIntegrityError, match=rf"{what}\S*{file}.*it was not loaded"):
         tracking.load_model(str(model_dir), cfg)
-    assert unpickled == []
+    assert read == []
 
 
 def test_a_file_added_to_a_model_folder_is_refused(registered):

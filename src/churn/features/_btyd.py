@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from churn_portable import WEEK_DAYS, bgnbd_log_odds_dead, rhythm
+from churn_portable import no_purchase_probability as _no_purchase_probability
+
 DAYS_PER_MONTH = 365.25 / 12
-WEEK_DAYS = 7.0  # BG/NBD and Gamma-Gamma work in weeks
 
 
 def rfm_summary(orders: pd.DataFrame, cutoff: pd.Timestamp, unit_days: float = WEEK_DAYS) -> pd.DataFrame:
@@ -118,13 +120,7 @@ class BGNBD:
         return -self.expected_purchases(horizon, frequency, recency, T)
 
     def _log_odds_dead(self, x, t_x, T) -> np.ndarray:
-        # log of a/(b+x-1) * ((alpha+T)/(alpha+t_x))^(r+x), the odds of having dropped out after
-        # the last purchase; -inf for x = 0 (no purchase after which to drop out).
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        repeat = x > 0
-        safe_b = np.where(repeat, b + x - 1.0, 1.0)
-        odds = np.log(a) - np.log(safe_b) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
-        return np.where(repeat, odds, -np.inf)
+        return bgnbd_log_odds_dead(self.r, self.alpha, self.a, self.b, x, t_x, T)
 
 
 def _purchases_if_alive(m: BGNBD, t: np.ndarray, x: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -425,17 +421,8 @@ def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], where: str) 
 def no_purchase_probability(model: BGNBD, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
                             horizon_weeks: float) -> np.ndarray:
     """P(no purchase in (T, T + horizon]) under BG/NBD, from x repeat purchases, t_x and T in weeks."""
-    alive = model.p_alive(x, t_x, T)
-    no_purchase_if_alive = ((model.alpha + T) / (model.alpha + T + horizon_weeks)) ** (model.r + x)
-    return (1 - alive) + alive * no_purchase_if_alive
-
-
-def rhythm(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """x, t_x and T (weeks) from the btyd_* feature columns; T never below t_x."""
-    x = frame["btyd_x"].fillna(0).to_numpy(dtype=float)
-    t_x = frame["btyd_tx"].fillna(0).to_numpy(dtype=float) / WEEK_DAYS
-    T = np.maximum(frame["btyd_T"].fillna(1).to_numpy(dtype=float) / WEEK_DAYS, t_x + 1e-9)
-    return x, t_x, T
+    x, t_x, T = _check_rft(x, t_x, T, "no_purchase_probability")
+    return _no_purchase_probability(model.r, model.alpha, model.a, model.b, x, t_x, T, horizon_weeks)
 
 
 # BG/NBD describes a population: a cutoff with fewer buyers than this (a campaign day, a test) gets no fit; one

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from churn.features import BGNBD, WEEK_DAYS, fit_bgnbd_or_penalized, no_purchase_probability, rhythm
+from churn.features import BGNBD, fit_bgnbd_or_penalized, rhythm
+from churn_portable import Scorer
 
 INPUTS = ["btyd_x", "btyd_tx", "btyd_T"]  # repeat purchases, days from first to last purchase, days since first
 KIND = "bgnbd"
@@ -60,12 +61,7 @@ class BGNBDChurnModel:
         return cls(model, horizon_days, reference, calibration=calibration or {"method": "none"})
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        p = no_purchase_probability(self.bgnbd, *rhythm(frame), self.horizon_days / WEEK_DAYS)
-        if self.calibration["method"] == "none":
-            return p
-        from churn.model._train import calibrate
-
-        return calibrate(self.calibration, special.logit(np.clip(p, 1e-6, 1 - 1e-6)))
+        return Scorer(self.to_dict()).predict_proba(frame)  # what the registered model computes (churn_portable)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Exact Shapley values of the log-odds of churn over the three inputs, from the reference customer:
@@ -88,13 +84,15 @@ class BGNBDChurnModel:
             out[column] = total
         return pd.DataFrame(out, index=frame.index)
 
+    def to_dict(self) -> dict:
+        return {"kind": KIND, "features": self.features, "horizon_days": self.horizon_days,
+                "reference": self.reference, "bgnbd": {k: getattr(self.bgnbd, k) for k in ("r", "alpha", "a", "b")},
+                "calibration": self.calibration}
+
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"kind": KIND, "features": self.features, "horizon_days": self.horizon_days,
-                "reference": self.reference, "bgnbd": {k: getattr(self.bgnbd, k) for k in ("r", "alpha", "a", "b")},
-                "calibration": self.calibration}
-        (folder / "meta.json").write_text(json.dumps(meta, indent=1))
+        (folder / "meta.json").write_text(json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, folder: str | Path) -> BGNBDChurnModel:

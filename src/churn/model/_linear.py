@@ -17,16 +17,11 @@ import pandas as pd
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-NEVER = 9999.0  # days: "never happened", for inputs that cannot be missing
+from churn_portable import Scorer, log_inputs, logistic_terms
+
 RECENCY = ["recency_days"]
 RFM = ["recency_days", "orders_365", "revenue_365"]
 INPUTS = {"recency_rule": RECENCY, "rfm_logistic": RFM}
-
-
-def transform(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
-    """log(1 + x) of the inputs; a customer who never ordered has recency NEVER, counts and sums 0."""
-    X = frame[cols].astype("float64").fillna({"recency_days": NEVER}).fillna(0.0)
-    return np.log1p(X.clip(lower=0)).to_numpy()
 
 
 @dataclass
@@ -48,18 +43,17 @@ class LogisticChurnModel:
     def fit(cls, kind: str, examples: pd.DataFrame) -> LogisticChurnModel:
         """Fit on examples with `churned` (sklearn's StandardScaler and LogisticRegression, default penalty)."""
         features = INPUTS[kind]
-        X = transform(examples, features)
+        X = log_inputs(examples, features)
         scaler = StandardScaler().fit(X)
         lr = LogisticRegression(max_iter=1000).fit(scaler.transform(X), examples["churned"].to_numpy())
         return cls(kind, list(features), scaler.mean_.tolist(), scaler.scale_.tolist(), lr.coef_[0].tolist(),
                    float(lr.intercept_[0]))
 
     def _terms(self, frame: pd.DataFrame) -> np.ndarray:
-        z = (transform(frame, self.features) - np.asarray(self.mean)) / np.asarray(self.scale)
-        return z * np.asarray(self.coef)
+        return logistic_terms(self.to_dict(), frame)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-(self._terms(frame).sum(axis=1) + self.intercept)))
+        return Scorer(self.to_dict()).predict_proba(frame)  # what the registered model computes (churn_portable)
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Each input's log-odds contribution from the average training customer (exact for a linear model)."""

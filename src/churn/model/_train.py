@@ -26,6 +26,7 @@ from churn.features import WEEK_DAYS, fits_per_cutoff, no_purchase_probability, 
 from churn.model._causes import CauseModel, attach_cause_model, save_cause_model
 from churn.model._linear import LogisticChurnModel
 from churn.model._matrix import category_levels, feature_matrix
+from churn_portable import calibrate
 
 NON_FEATURES = ("customer_id", "cutoff", "role", "churned")
 JUDGED = "judged"  # folder of a refit model's judged fit, beside its own files
@@ -91,12 +92,6 @@ class TrainResult:
     baselines: Baselines | None = None
     params: dict = field(default_factory=dict)  # the LightGBM parameters used (after the search)
     search: pd.DataFrame | None = None  # one row per grid point tried
-
-
-def calibrate(calibration: dict, raw: np.ndarray) -> np.ndarray:
-    if calibration["method"] == "isotonic":
-        return np.interp(raw, calibration["x"], calibration["y"])
-    return 1.0 / (1.0 + np.exp(-(calibration["a"] * raw + calibration["b"])))
 
 
 def feature_columns(examples: pd.DataFrame) -> list[str]:

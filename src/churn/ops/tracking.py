@@ -22,11 +22,12 @@ from mlflow.models import infer_signature
 
 from churn.config import LabelsConfig, TrackingConfig, TrainConfig
 from churn.model import ChurnModel, load_scoring_model, save_scoring_model
+from churn_portable import DRIFT_REFERENCE, MODEL_ARTIFACT, ChurnPyfunc  # noqa: F401 (ChurnPyfunc: old pickles name it here)
 
-# Explicit requirements: inferring them costs ~13 s per logged model.
-REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scikit-learn", "mlflow")]
-MODEL_ARTIFACT = "churn_model"
-DRIFT_REFERENCE = "drift_reference.json"  # beside the model files: the training population's histograms
+# A logged model is code (churn_portable's model-from-code file and the package beside it, MLflow `code_paths`)
+# plus plain files: it needs these libraries and nothing of churn, so it loads wherever they are installed.
+# Explicit, not inferred: inferring them costs ~13 s per logged model.
+REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scipy", "mlflow")]
 # Every file of a model, as `sha256sum` writes it ("<hex>  <path>"): in a saved model folder (`sha256sum -c
 # files.sha256` checks it by hand) and on the registered version (tag FILES_TAG), where the registry vouches for
 # the files in the artifact store. A model whose files differ is refused before its pickle is opened.
@@ -51,18 +52,17 @@ def resolve_moved_modules() -> None:
         sys.modules.setdefault(old, importlib.import_module(new))
 
 
-class ChurnPyfunc(mlflow.pyfunc.PythonModel):
-    """MLflow wrapper: `predict` returns calibrated churn probabilities; `.model` gives the ChurnModel."""
+def _model_code(tmp: Path) -> dict:
+    """What makes a logged model's python model: churn_portable's model-from-code file (run by MLflow on loading;
+    nothing is pickled) and a clean copy of the package as its code."""
+    import shutil
 
-    def load_context(self, context) -> None:
-        raw = Path(context.artifacts[MODEL_ARTIFACT])
-        self.model = load_scoring_model(raw)  # the LightGBM model or a fallback
-        # the training population's histograms, kept with the model for drift checks (models from before: none)
-        reference = raw / DRIFT_REFERENCE
-        self.drift_reference = json.loads(reference.read_text(encoding="utf-8")) if reference.exists() else None
+    import churn_portable
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return pd.DataFrame({"churn_probability": self.model.predict_proba(model_input)})
+    package = Path(churn_portable.__file__).parent
+    code = tmp / "code" / package.name
+    shutil.copytree(package, code, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return {"python_model": str(code / "mlflow_model.py"), "code_paths": [str(code)]}
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,7 @@ def save_model(model: ChurnModel, path: str | Path, example: pd.DataFrame, drift
         _rmtree(staging)
         mlflow.pyfunc.save_model(
             path=str(staging),
-            python_model=ChurnPyfunc(),
+            **_model_code(Path(tmp)),
             artifacts={MODEL_ARTIFACT: str(Path(tmp) / "raw")},
             signature=_signature(model, example),
             input_example=_example(model, example),
@@ -283,7 +283,8 @@ def log_training(
     tracking_uri = configure(cfg)
     experiment = _experiment(cfg.experiment, tracking_uri)
     saved = mlflow.models.Model.load(str(model_dir))
-    with mlflow.start_run(run_name=f"train {tags.get('as_of', '')}".strip(), tags=tags) as run:
+    with (mlflow.start_run(run_name=f"train {tags.get('as_of', '')}".strip(), tags=tags) as run,
+          tempfile.TemporaryDirectory() as code):
         mlflow.log_params(params)
         mlflow.log_metrics({k: v for k, v in metrics.items() if pd.notna(v)})
         _log_datasets(datasets or [], "training")
@@ -294,8 +295,8 @@ def log_training(
                 mlflow.log_artifact(str(artifact))
         info = mlflow.pyfunc.log_model(
             name="model",
-            python_model=ChurnPyfunc(),
-            artifacts={MODEL_ARTIFACT: str(Path(model_dir) / "artifacts" / "raw")},
+            **_model_code(Path(code)),
+            artifacts={MODEL_ARTIFACT: str(_raw_folder(model_dir))},
             signature=saved.signature,
             input_example=saved.load_input_example(str(model_dir)),
             pip_requirements=REQUIREMENTS,
@@ -463,11 +464,24 @@ def load_model_and_reference(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel,
     configure(cfg)
     version_ = _registered_version(uri)  # resolved once: the label and the files are of the same version
     label = _label(uri, version_)
-    resolve_moved_modules()
     with tempfile.TemporaryDirectory() as tmp:
-        pyfunc = mlflow.pyfunc.load_model(_verified_folder(uri, version_, label, tmp))
-    wrapper = pyfunc.unwrap_python_model()
-    return wrapper.model, label, getattr(wrapper, "drift_reference", None), pyfunc.metadata.get_input_schema()
+        folder = _verified_folder(uri, version_, label, tmp)
+        if not Path(folder).is_dir():  # a logged model's id: its files, fetched
+            folder = mlflow.artifacts.download_artifacts(artifact_uri=folder, dst_path=tmp)
+        # churn reads the model's files itself (with its cause models and everything explaining needs); MLflow's
+        # python model is for everyone else. Neither runs code from the model folder here.
+        raw = _raw_folder(folder)
+        model = load_scoring_model(raw)
+        reference = raw / DRIFT_REFERENCE
+        drift_reference = json.loads(reference.read_text(encoding="utf-8")) if reference.exists() else None
+        schema = mlflow.models.Model.load(folder).get_input_schema()
+    return model, label, drift_reference, schema
+
+
+def _raw_folder(model_folder: str | Path) -> Path:
+    """The folder of the scoring model's own files inside an MLflow model folder (its `churn_model` artifact)."""
+    conf = mlflow.models.Model.load(str(model_folder)).flavors["python_function"]
+    return Path(model_folder) / conf["artifacts"][MODEL_ARTIFACT]["path"]
 
 
 def _verified_folder(uri: str, version_, label: str, tmp: str) -> str:
