@@ -105,11 +105,12 @@ def _options(
 def _expected_errors() -> tuple[type[BaseException], ...]:
     """Errors the project raises on purpose: they print one clear line, no traceback."""
     from churn.data import ContractError, DataQualityError
+    from churn.extras import MissingExtra
     from churn.ops import PublishError, RunInProgress, SourceError
     from churn.terminal import OrchestratorUnavailable
 
     return (SourceError, PublishError, RunInProgress, ContractError, DataQualityError, OrchestratorUnavailable,
-            LookupError, FileNotFoundError, ValueError)
+            MissingExtra, LookupError, FileNotFoundError, ValueError)
 
 
 def _exit_status(err: BaseException) -> int:

@@ -46,7 +46,8 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
-from sklift import metrics as skm
+
+from churn.extras import require
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +333,7 @@ def uplift_by_decile(y, uplift, treatment, bins: int = 10) -> pd.DataFrame:
 
 
 def _sklift_figures(y: np.ndarray, u: np.ndarray, t: np.ndarray, negative_effect: bool) -> dict[str, Any]:
+    skm = require("sklift.metrics", "Qini and AUUC of a binary outcome (the uplift check)")
     return {
         "qini_coefficient": float(skm.qini_auc_score(y, u, t, negative_effect=negative_effect)),
         "auuc": float(skm.uplift_auc_score(y, u, t)),

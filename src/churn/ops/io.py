@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from churn.config import SourceConfig, TableMapping, written_table_problem
+from churn.extras import EXTRAS, missing_extra
 from churn.ops._secrets import resolve_location, scrub, shown_location
 from churn.vocab import TABLES
 
@@ -120,7 +121,7 @@ def _read_only_engine(url: str):
             connection.execute("PRAGMA query_only = ON")
             return connection
         return sa.create_engine("sqlite://", creator=connect)
-    engine = sa.create_engine(url)
+    engine = create_engine(url)
     if parsed.get_backend_name() == "postgresql":
         engine = engine.execution_options(postgresql_readonly=True)
     return engine
@@ -644,11 +645,24 @@ def publish_retention_list(
     return {"table": table, "run_id": run_id, "rows_written": len(rows), "rows_in_table": int(in_table)}
 
 
+def create_engine(url: str):
+    """SQLAlchemy's engine for `url`; a database driver that is one of churn's extras (PostgreSQL's psycopg) and is
+    not installed fails naming the extra."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.create_engine(url)
+    except ModuleNotFoundError as err:
+        if (err.name or "").split(".")[0] in EXTRAS:
+            raise missing_extra(err.name, f"the database {sa.engine.make_url(url).drivername}") from err
+        raise
+
+
 def _transactional_engine(url: str):
     """An engine whose transactions also cover DDL (pysqlite otherwise auto-commits CREATE TABLE)."""
     import sqlalchemy as sa
 
-    engine = sa.create_engine(url)
+    engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         @sa.event.listens_for(engine, "connect")
         def _no_implicit_transactions(dbapi_connection, _record):

@@ -1,0 +1,31 @@
+"""An optional library that is not installed fails naming the extra that installs it."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from churn.action import qini_report
+from churn.extras import MissingExtra
+from churn.ops import io
+
+
+def test_the_uplift_check_without_scikit_uplift_names_the_uplift_extra(monkeypatch):
+    y, t = np.array([0, 1, 0, 1, 1, 0, 1, 0]), np.array([1, 1, 0, 0, 1, 0, 1, 0])
+    assert qini_report(y, np.linspace(0, 1, 8), t, bins=2)["source"] == "sklift.metrics"
+    for name in ("sklift", "sklift.metrics"):
+        monkeypatch.setitem(sys.modules, name, None)  # what Python does for a module that cannot be imported
+    with pytest.raises(MissingExtra, match=r"uplift check\) needs sklift.*pip install \"churn\[uplift\]\""):
+        qini_report(y, np.linspace(0, 1, 8), t, bins=2)
+
+
+def test_a_postgresql_source_without_psycopg_names_the_postgres_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    with pytest.raises(MissingExtra, match=r"database postgresql\+psycopg needs psycopg.*\"churn\[postgres\]\""):
+        io.create_engine("postgresql+psycopg://churn@localhost/crm")
+
+
+def test_a_driver_that_is_no_extra_fails_as_it_would():
+    with pytest.raises(ModuleNotFoundError) as raised:  # not one of churn's extras: SQLAlchemy's own error
+        io.create_engine("mysql+mysqldb://churn@localhost/crm")
+    assert not isinstance(raised.value, MissingExtra)
