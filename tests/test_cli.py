@@ -190,6 +190,36 @@ def test_a_date_that_is_not_a_date_is_a_usage_error(args):
     assert "writeitasYYYY-MM-DD" in "".join(c for c in out.output if not c.isspace() and c != "│")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["score", "--out", "README.md"], "README.mdisafile;giveafolder"),
+    (["validate", "--workdir", "pyproject.toml"], "pyproject.tomlisafile;giveafolder"),
+    (["monitor", "--runs", "README.md"], "README.mdisafile;giveafolder"),
+    (["validate", "--config", "configs"], "configsisafolder;giveafile"),
+])
+def test_a_file_where_a_folder_belongs_or_the_reverse_is_a_usage_error(args, message):
+    out = runner.invoke(app, args)
+    assert out.exit_code == USAGE_EXIT
+    assert message in "".join(c for c in out.output if not c.isspace() and c != "│")
+
+
+def test_every_path_option_says_whether_it_takes_a_file_or_a_folder():
+    import click
+
+    untyped = []
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+        for p in command.params:
+            named = p.opts[0] in ("--config", "--workdir", "--out", "--runs", "--models", "--metrics", "--export-dir")
+            if isinstance(p, click.Option) and named and p.metavar not in ("FILE", "FOLDER"):
+                untyped.append(f"{' '.join(path)} {p.opts[0]}")
+
+    walk(typer.main.get_command(app), [])
+    assert untyped == []
+
+
 def test_quiet_prints_nothing_but_errors(tmp_path):
     orders = pd.DataFrame({"customer_id": ["1", "2", "3"] * 20, "ts": ["2024-01-01"] * 59 + ["yesterday"],
                            "amount": [10] * 60})

@@ -39,8 +39,24 @@ app = typer.Typer(help="Churn prediction and retention recommendations.", no_arg
 stage_app = typer.Typer(help="Run one pipeline stage (what dvc.yaml calls).", no_args_is_help=True)
 app.add_typer(stage_app, name="stage")
 
-ConfigOpt = Annotated[str, typer.Option("--config", "-c", help="Config file.")]
-DataOpt = Annotated[str | None, typer.Option("--data", help="A folder of canonical files or a database URL.")]
+
+
+def _file(value: str) -> str:
+    """A file option (a config): a folder given instead is a usage error. Kept as text, as the flows take it."""
+    if Path(value).is_dir():
+        raise typer.BadParameter(f"{value} is a folder; give a file")
+    return value
+
+
+def _folder(value: str) -> str:
+    """A folder option (created when missing): a file given instead is a usage error. Kept as text."""
+    if Path(value).is_file():
+        raise typer.BadParameter(f"{value} is a file; give a folder (it is created when missing)")
+    return value
+
+
+ConfigOpt = Annotated[str, typer.Option("--config", "-c", parser=_file, metavar="FILE", help="Config file.")]
+DataOpt = Annotated[str | None, typer.Option("--data", metavar="FOLDER|URL", help="A folder of canonical files or a database URL.")]
 def _iso_date(value: str | None) -> str | None:
     """A date option: YYYY-MM-DD, refused as a usage error (exit 2) otherwise."""
     if value is None:
@@ -55,9 +71,9 @@ AsOfOpt = Annotated[str | None, typer.Option("--as-of", metavar="YYYY-MM-DD", ca
                                              help="Use only data before this date (default: today).")]
 HorizonOpt = Annotated[int | None, typer.Option("--horizon-days", help="Churn horizon in days.")]
 ActiveOpt = Annotated[int | None, typer.Option("--active-days", help="A customer is active with an order in these days.")]
-WorkOpt = Annotated[str, typer.Option("--workdir", help="Folder for intermediate files (and logs/churn.log).")]
-OutOpt = Annotated[str, typer.Option("--out", help="Folder for the retention list.")]
-ModelOpt = Annotated[str, typer.Option("--model", help="Model URI or local MLflow model folder.")]
+WorkOpt = Annotated[str, typer.Option("--workdir", parser=_folder, metavar="FOLDER", help="Folder for intermediate files (and logs/churn.log).")]
+OutOpt = Annotated[str, typer.Option("--out", parser=_folder, metavar="FOLDER", help="Folder for the retention list.")]
+ModelOpt = Annotated[str, typer.Option("--model", metavar="URI|FOLDER", help="Model URI or local MLflow model folder.")]
 
 DEFAULT_CONFIG = "configs/params.yaml"
 DEFAULT_WORKDIR = "data/work"
@@ -190,7 +206,7 @@ def demo(
     export: Annotated[str | None, typer.Option(
         help="Instead: only write the sample business as this CRM's export files (zoho_crm or fxiaoke), to try "
              "`churn map` and configs/sources/<crm>.yaml on.")] = None,
-    export_dir: Annotated[str | None, typer.Option(help="Folder for --export (default: data/exports/<crm>).")] = None,
+    export_dir: Annotated[str | None, typer.Option(parser=_folder, metavar="FOLDER", help="Folder for --export (default: data/exports/<crm>).")] = None,
     workdir: WorkOpt = "data/work",
     out: OutOpt = "data/retention",
 ) -> None:
@@ -306,7 +322,7 @@ def score(
 def map_exports(
     folder: Annotated[Path, typer.Argument(help="The folder of CRM export files (CSV, Excel, Parquet).")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the proposed mapping to this config file.")] = None,
-    config: Annotated[str, typer.Option("--config", "-c", help="The config the written one extends.")] = DEFAULT_CONFIG,
+    config: Annotated[str, typer.Option("--config", "-c", parser=_file, metavar="FILE", help="The config the written one extends.")] = DEFAULT_CONFIG,
 ) -> None:
     """Propose how a folder of CRM exports (Zoho CRM, 纷享销客, spreadsheets) maps onto churn's tables."""
     from churn.runners import run_map
@@ -339,7 +355,7 @@ def backtest(
     data: DataOpt = None,
     horizon_days: HorizonOpt = None,
     active_days: ActiveOpt = None,
-    out: Annotated[str, typer.Option("--out", help="Folder for the backtest table and plots.")] = "metrics/backtest",
+    out: Annotated[str, typer.Option("--out", parser=_folder, metavar="FOLDER", help="Folder for the backtest table and plots.")] = "metrics/backtest",
     workdir: WorkOpt = "data/work",
 ) -> None:
     """Train, score and evaluate at every as-of date from --from to --to (Prefect flow)."""
@@ -358,12 +374,12 @@ def effect(
                                        help="Date of the earlier scoring run (or campaign) to measure.")],
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
-    runs: Annotated[str, typer.Option("--runs", help="Folder of earlier runs' lists (score --out + /runs).")]
+    runs: Annotated[str, typer.Option("--runs", parser=_folder, metavar="FOLDER", help="Folder of earlier runs' lists (score --out + /runs).")]
     = "data/retention/runs",
-    out: Annotated[str, typer.Option("--out", help="Folder for the effects table.")] = "metrics/effects",
+    out: Annotated[str, typer.Option("--out", parser=_folder, metavar="FOLDER", help="Folder for the effects table.")] = "metrics/effects",
     horizon_days: HorizonOpt = None,
     workdir: WorkOpt = "data/work",
-    models: Annotated[str, typer.Option("--models", help="Folder of the model and the evidence file.")] = "models",
+    models: Annotated[str, typer.Option("--models", parser=_folder, metavar="FOLDER", help="Folder of the model and the evidence file.")] = "models",
 ) -> None:
     """Once a run's horizon has passed: churn of contacted vs held-out customers per action and cause,
     with confidence intervals; logged to MLflow and kept as evidence for the next contact plans."""
@@ -386,11 +402,11 @@ def monitor(
     config: ConfigOpt = DEFAULT_CONFIG,
     data: DataOpt = None,
     as_of: AsOfOpt = None,
-    runs: Annotated[str, typer.Option("--runs", help="Folder of earlier runs' lists (score --out + /runs).")]
+    runs: Annotated[str, typer.Option("--runs", parser=_folder, metavar="FOLDER", help="Folder of earlier runs' lists (score --out + /runs).")]
     = "data/retention/runs",
     horizon_days: HorizonOpt = None,
     workdir: WorkOpt = "data/work",
-    metrics: Annotated[str, typer.Option("--metrics", help="Folder for the realised table and plot (+ /monitor).")]
+    metrics: Annotated[str, typer.Option("--metrics", parser=_folder, metavar="FOLDER", help="Folder for the realised table and plot (+ /monitor).")]
     = "metrics",
 ) -> None:
     """What the model achieved on every archived scoring run whose horizon has passed: ROC-AUC, PR-AUC, Brier,
@@ -544,7 +560,7 @@ def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 @stage_app.command("backtest")
 @_command
 def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work",
-                   out: Annotated[str, typer.Option("--out")] = "metrics/backtest") -> None:
+                   out: Annotated[str, typer.Option("--out", parser=_folder, metavar="FOLDER")] = "metrics/backtest") -> None:
     """The backtest between backtest.start and backtest.end on the validated tables."""
     import pandas as pd
 
@@ -583,7 +599,7 @@ def stage_decide(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, out:
 @stage_app.command("monitor")
 @_command
 def stage_monitor(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None,
-                  runs: Annotated[str, typer.Option("--runs", help="Folder of earlier runs' lists.")]
+                  runs: Annotated[str, typer.Option("--runs", parser=_folder, metavar="FOLDER", help="Folder of earlier runs' lists.")]
                   = "data/retention/runs", workdir: WorkOpt = "data/work") -> None:
     """Realised performance of the archived runs whose horizon has passed (metrics/monitor)."""
     from churn.runners import resolve_as_of, run_monitor
