@@ -32,6 +32,21 @@ def test_every_link_of_the_readme_leads_somewhere_and_every_section_is_in_its_co
     assert [h for h in after_contents if f"(#{anchor(h)})" not in contents] == []
 
 
+def test_every_link_of_the_docs_leads_somewhere():
+    anchors = {anchor(h) for h in re.findall(r"^#{2,4} (.+)$", README, flags=re.M)}
+    broken = []
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text(encoding="utf-8")):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, fragment = target.partition("#")
+            if path and not (doc.parent / path).exists():
+                broken.append(f"{doc.name}: {target}")
+            elif path.endswith("README.md") and fragment and fragment not in anchors:
+                broken.append(f"{doc.name}: {target}")
+    assert broken == []
+
+
 def test_the_template_config_loads_once_copied_into_configs(tmp_path):
     shutil.copytree(ROOT / "configs", tmp_path / "configs")
     shutil.copy(ROOT / "configs/templates/business.yaml", tmp_path / "configs/my_business.yaml")
