@@ -38,6 +38,35 @@ def run_demo_data(cfg: Config, db_path: Path, truth_path: Path, shift_from: dt.d
             | ({"shifted_orders": moved} if moved is not None else {}))
 
 
+def run_large_history(cfg: Config, customers: int, out: Path, block_size: int = 10_000, base_config: Path | None = None,
+                      progress=print) -> dict:
+    """A sample business of `customers` customers written block by block (`churn.data.history_blocks`), never whole
+    in memory: each canonical table as Parquet parts `out/history/<table>_<block>.parquet`, the truth as
+    `out/truth/truth_<block>.parquet`, and `out/history.yaml`, a config that reads the parts (extending
+    `base_config`). Returns the rows written per table and the bad rows planted per kind."""
+    import yaml
+
+    from churn.data import history_blocks
+
+    rows: dict[str, int] = {}
+    injected: dict[str, int] = {}
+    for number, history in enumerate(history_blocks(cfg.demo, customers, block_size)):
+        first, block = history.tables["customers"]["customer_id"].iloc[0], f"{number:04d}"
+        for name, frame in history.tables.items():
+            io.write_parquet(frame, out / "history" / f"{name}_{block}.parquet")
+            rows[name] = rows.get(name, 0) + len(frame)
+        io.write_parquet(history.truth, out / "truth" / f"truth_{block}.parquet")
+        for kind, n in history.injected.items():
+            injected[kind] = injected.get(kind, 0) + n
+        progress(f"block {block}: customers from {first}, {len(history.tables['orders']):,} orders")
+    config = {"extends": str(Path(base_config or "configs/params.yaml").resolve()),
+              "source": {"location": str((out / "history").resolve()),
+                         "tables": {name: {"table": f"{name}_*"} for name in rows}}}
+    with io.atomic_path(out / "history.yaml") as tmp:
+        Path(tmp).write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return {"customers": customers, "rows": rows, "injected": injected, "config": str(out / "history.yaml")}
+
+
 def run_demo_export(cfg: Config, system: str, folder: Path) -> dict:
     """The sample business as `system`'s CRM export files in `folder` (`churn demo --export`): what `churn map`
     and configs/sources/<system>.yaml read."""

@@ -5,7 +5,15 @@ Bottom layer of churn (imports only `churn.vocab` and `churn.config`).
 
 from churn.data._contract import TABLES, ColumnSpec, TableSpec
 from churn.data._crm import CRM_SYSTEMS, ExportFile, crm_export
-from churn.data._demo import CAMPAIGN_ACTIONS, DemoHistory, generate_history, shift_order_sizes, weekly_runs
+from churn.data._demo import (
+    CAMPAIGN_ACTIONS,
+    Block,
+    DemoHistory,
+    generate_history,
+    history_blocks,
+    shift_order_sizes,
+    weekly_runs,
+)
 from churn.data._history import data_end, point_in_time
 from churn.data._links import link_customers_by_name
 from churn.data._mapping import ColumnMatch, ExportMatch, MappingProposal, export_pattern, propose_mapping
@@ -13,9 +21,9 @@ from churn.data._personal import mask_emails, mask_history, mask_name, mask_name
 from churn.data._validate import ContractError, DataQualityError, ValidationResult, to_utc_naive, validate_history
 
 __all__ = [
-    "CAMPAIGN_ACTIONS", "CRM_SYSTEMS", "TABLES", "ColumnSpec", "ContractError", "DataQualityError", "DemoHistory",
+    "Block", "CAMPAIGN_ACTIONS", "CRM_SYSTEMS", "TABLES", "ColumnSpec", "ContractError", "DataQualityError", "DemoHistory",
     "ColumnMatch", "ExportFile", "ExportMatch", "MappingProposal", "TableSpec", "ValidationResult", "crm_export",
-    "data_end", "export_pattern", "generate_history", "propose_mapping", "link_customers_by_name", "mask_emails", "mask_history",
+    "data_end", "export_pattern", "generate_history", "history_blocks", "propose_mapping", "link_customers_by_name", "mask_emails", "mask_history",
     "mask_name", "mask_names", "mask_personal_columns", "mask_phones", "point_in_time", "shift_order_sizes",
     "to_utc_naive", "validate_history", "weekly_runs",
 ]

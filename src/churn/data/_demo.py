@@ -195,23 +195,39 @@ class _Latent:
     wday: np.ndarray  # weekday (Mon=0) per day
 
 
-def generate_history(cfg: DemoConfig) -> DemoHistory:
-    """Generate the sample history for `cfg`; the same cfg always gives the same output."""
+@dataclass(frozen=True)
+class Block:
+    """One block of a large sample business (`history_blocks`): its number, the number of its first customer and
+    the whole business's size (customer ids are numbered across blocks; planted unknown customers lie past all)."""
+
+    number: int
+    first_customer: int
+    population: int
+
+
+def generate_history(cfg: DemoConfig, block: Block | None = None) -> DemoHistory:
+    """Generate the sample history for `cfg`; the same cfg always gives the same output. With `block`, the
+    `cfg.n_customers` customers of one block of a larger business (`history_blocks`)."""
     T = (cfg.end - cfg.start).days
     if T < 365:
         raise ValueError(f"demo period {cfg.start}..{cfg.end} is shorter than a year")
     # Independent streams per table: changing how one table is drawn leaves the others alone,
     # and error injection never shifts the clean data.
     # (Streams added later come last, so the earlier ones draw what they always drew.)
-    streams = np.random.default_rng(cfg.seed).spawn(11)
+    seed = cfg.seed if block is None else np.random.SeedSequence([cfg.seed, block.number])
+    streams = np.random.default_rng(seed).spawn(11)
     r_cust, r_ord, r_int, r_tix, r_srv, r_err, r_camp, r_why, r_need, r_promo, r_gripe = streams
     lat = _latent(r_cust, cfg, T, r_need)
+    if block is not None:  # one roster of account managers for the whole business (owner k covers one region)
+        lat = replace(lat, owner_names=_owner_names(np.random.default_rng(cfg.seed), lat.owner_names.size))
     lat, campaigns, saved_by = _campaigns(r_camp, lat)
-    width = max(5, len(str(cfg.n_customers + 1000)))
-    ids = _ids("C", np.arange(1, cfg.n_customers + 1), width)
+    first, population = (1, cfg.n_customers) if block is None else (block.first_customer, block.population)
+    width = max(5, len(str(population + 1000)))
+    ids = _ids("C", np.arange(first, first + cfg.n_customers), width)
+    order_prefix = "SO" if block is None else f"SO{block.number:04d}-"
     tables = {
         "customers": _customers(r_cust, lat, ids),
-        "orders": _orders(r_ord, lat, ids, r_promo),
+        "orders": _orders(r_ord, lat, ids, r_promo, order_prefix),
         "interactions": _interactions(r_int, lat, ids),
         "tickets": _tickets(r_tix, lat, ids, r_gripe),
         "surveys": _surveys(r_srv, lat, ids),
@@ -220,10 +236,23 @@ def generate_history(cfg: DemoConfig) -> DemoHistory:
     }
     injected = {k: 0 for k in _ERROR_KINDS}
     if cfg.inject_errors:
-        injected = _inject_errors(r_err, tables, lat, width)
+        injected = _inject_errors(r_err, tables, lat, width, population, order_prefix)
     truth = _truth(lat, ids).assign(saved_by=_str(np.where(saved_by >= 0, np.array(CAMPAIGN_ACTIONS)[saved_by], "")))
     truth["saved_by"] = truth["saved_by"].mask(truth["saved_by"] == "")
     return DemoHistory(tables=tables, truth=truth, injected=injected)
+
+
+def history_blocks(cfg: DemoConfig, customers: int, block_size: int = 10_000):
+    """A sample business of `customers` customers, one block of at most `block_size` at a time (each a
+    `DemoHistory` of its own customers, seeded by its number): what a history too large to hold in memory is
+    written from, block by block. The demo's causal world, so causes stay checkable (each block's truth)."""
+    if customers < 50 or block_size < 50:
+        raise ValueError("a large history needs at least 50 customers, and blocks of at least 50")
+    for number, first in enumerate(range(1, customers + 1, block_size)):
+        size = min(block_size, customers - first + 1)
+        if size < 50:  # (a last block too small for the generator joins the one before: never here by design)
+            raise ValueError(f"the last block would hold {size} customers: choose a block size that leaves 50+")
+        yield generate_history(cfg.model_copy(update={"n_customers": size}), Block(number, first, customers))
 
 
 def weekly_runs(demo: DemoConfig, horizon_days: int, weeks: int) -> tuple[list[dt.date], dt.date]:
@@ -544,7 +573,8 @@ def _clock(rng: np.random.Generator, day: np.ndarray, hours: tuple[float, float]
 # --------------------------------------------------------------------------- orders
 
 
-def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_promo: np.random.Generator) -> pd.DataFrame:
+def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_promo: np.random.Generator,
+            prefix: str = "SO") -> pd.DataFrame:
     weekday = np.array([1, 1, 1, 1, 1, 0.35, 0.15])
     weekday = weekday / weekday.mean()
     peak = lat.seas.max() * weekday.max() * np.exp(np.abs(lat.trend) * lat.T / 730)
@@ -597,7 +627,8 @@ def _orders(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_promo: np
 
     all_secs = np.concatenate([secs[o], ret_secs])
     all_ci = np.concatenate([lci, lci[ret_idx]])
-    order_ids = np.concatenate([_ids("SO", order_no[o] + 1, 8), _ids("RT", ret_no + 1, 8)])
+    returns = "RT" + prefix[2:]
+    order_ids = np.concatenate([_ids(prefix, order_no[o] + 1, 8), _ids(returns, ret_no + 1, 8)])
     sort = np.lexsort((order_ids, all_secs))
     return pd.DataFrame(
         {
@@ -773,10 +804,11 @@ _ERROR_KINDS = (
 )
 
 
-def _inject_errors(rng: np.random.Generator, tables: dict[str, pd.DataFrame], lat: _Latent, width: int) -> dict[str, int]:
+def _inject_errors(rng: np.random.Generator, tables: dict[str, pd.DataFrame], lat: _Latent, width: int,
+                   population: int, order_prefix: str) -> dict[str, int]:
     """Add a few realistic bad rows (copies of real rows, each with one defect) in place."""
     orders, tickets = tables["orders"], tables["tickets"]
-    n = lat.first.size
+    n = population
 
     def count(rate: float, rows: int) -> int:
         return int(max(1, rng.poisson(rate * rows)))
@@ -806,7 +838,7 @@ def _inject_errors(rng: np.random.Generator, tables: dict[str, pd.DataFrame], la
             rows["ts"] = _fmt_ts(lat.start, secs)
         made[kind] = rows
     bad = pd.concat(list(made.values()), ignore_index=True)
-    bad["order_id"] = _ids("SO", 90_000_000 + np.arange(len(bad)), 8)
+    bad["order_id"] = _ids(order_prefix, 90_000_000 + np.arange(len(bad)), 8)
     tables["orders"] = _scatter(rng, orders, bad)
 
     rows = tickets.iloc[rng.choice(len(tickets), count(1e-3, len(tickets)), replace=False)].copy()
