@@ -572,3 +572,24 @@ def test_the_same_history_gives_bit_identical_features() -> None:
     first = build_features({"orders": orders}, population, FeaturesConfig())
     again = build_features({"orders": orders}, population, FeaturesConfig())
     pd.testing.assert_frame_equal(first, again, check_exact=True)
+
+
+@pytest.mark.parametrize("variant", ["full", "orders_without_order_id_discount_margin", "orders_only"])
+def test_features_from_parquet_files_equal_features_from_dataframes_cell_by_cell(variant: str, tmp_path) -> None:
+    """A history too large for pandas is read by DuckDB from its Parquet files (in parts): the same features."""
+    from churn.features import ParquetTable
+
+    cfg = CONFIGS["w30-90-180-365_t90"]
+    full = _history(seed=11, n=60)
+    tables = full if variant == "full" else VARIANTS[variant](full)
+    pop = _population(full, cfg, seed=11, per_customer=4)
+    files = {}
+    for name, frame in tables.items():
+        half = len(frame) // 2  # two parts, as a large history is written block by block
+        parts = [frame.iloc[:half], frame.iloc[half:]]
+        for i, part in enumerate(parts):
+            part.to_parquet(tmp_path / f"{name}_{i}.parquet", index=False)
+        files[name] = ParquetTable.of(*(tmp_path / f"{name}_{i}.parquet" for i in range(2)))
+    from_frames = build_features(tables, pop, cfg)
+    from_files = build_features(files, pop, cfg)
+    pd.testing.assert_frame_equal(from_files, from_frames, check_exact=True)

@@ -20,11 +20,11 @@ from churn.features._btyd import (
     rfm_summary,
     rhythm,
 )
-from churn.features._build import CATEGORICAL, build_features, training_examples
+from churn.features._build import CATEGORICAL, ParquetTable, build_features, training_examples
 from churn.features._labels import CutoffPlan, label, plan_cutoffs, population
 
 __all__ = [
-    "BGNBD", "CATEGORICAL", "CutoffPlan", "GammaGamma", "HOMOGENEOUS_DROPOUT", "WEEK_DAYS", "build_features",
+    "BGNBD", "CATEGORICAL", "CutoffPlan", "GammaGamma", "HOMOGENEOUS_DROPOUT", "ParquetTable", "WEEK_DAYS", "build_features",
     "fit_bgnbd", "fit_bgnbd_or_penalized", "fit_gamma_gamma", "fit_gamma_gamma_or_penalized", "fits_per_cutoff",
     "forecast_value", "label", "no_purchase_probability", "plan_cutoffs", "population", "rfm_summary", "rhythm",
     "training_examples",

@@ -62,6 +62,9 @@ customers (only customers signed up before the cutoff, or without signup_date)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -84,10 +87,33 @@ KEYS = ["customer_id", "cutoff"]
 AGE = "(epoch_us(p.cutoff) - epoch_us(x.ts)) / 86400e6"
 
 
+@dataclass(frozen=True)
+class ParquetTable:
+    """A history table that DuckDB reads straight from its Parquet file(s), never loaded into pandas: what
+    `build_features` takes in place of a DataFrame when the history is too large to hold (`ParquetTable.of`)."""
+
+    paths: tuple[str, ...]
+    columns: tuple[str, ...]
+
+    @classmethod
+    def of(cls, *paths: str | Path) -> ParquetTable:
+        """The table in these files (one schema; the first file's columns)."""
+        import pyarrow.parquet as pq
+
+        if not paths:
+            raise ValueError("a Parquet table needs at least one file")
+        return cls(tuple(str(p) for p in paths), tuple(pq.read_schema(paths[0]).names))
+
+    def sql(self) -> str:
+        files = ", ".join("'" + p.replace("'", "''") + "'" for p in self.paths)
+        return f"SELECT * FROM read_parquet([{files}])"
+
+
 def build_features(
-    tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg: FeaturesConfig
+    tables: dict[str, pd.DataFrame | ParquetTable], population: pd.DataFrame, cfg: FeaturesConfig
 ) -> pd.DataFrame:
-    """One row per (customer_id, cutoff) of `population`, in its order, with every feature the tables allow."""
+    """One row per (customer_id, cutoff) of `population`, in its order, with every feature the tables allow.
+    A table may be a DataFrame or a `ParquetTable` (read by DuckDB from its files: the same features)."""
     pop = population[KEYS].astype({"customer_id": "string", "cutoff": "datetime64[us]"})
     if pop.duplicated(KEYS).any():
         raise ValueError("population has duplicate (customer_id, cutoff) pairs")
@@ -100,8 +126,11 @@ def build_features(
         parts = []
         for name, builder in _BUILDERS.items():
             if name in tables and len(tables[name].columns):
-                con.register(name, tables[name])
-                parts.append(builder(con, tables[name], cfg))
+                if isinstance(tables[name], ParquetTable):
+                    con.execute(f"CREATE VIEW {name} AS {tables[name].sql()}")
+                else:
+                    con.register(name, tables[name])
+                parts.append(builder(con, tables[name].columns, cfg))
         out = pop.reset_index(drop=True)
         for part in parts:
             out = out.merge(part, on=KEYS, how="left", validate="one_to_one")
@@ -153,12 +182,12 @@ def _trend(last: str, prev: str) -> str:
     return f"CASE WHEN ({last}) + ({prev}) = 0 THEN 0.0 ELSE (({last}) - ({prev})) / (({last}) + ({prev})) END"
 
 
-def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+def _orders(con: duckdb.DuckDBPyConnection, columns, cfg: FeaturesConfig) -> pd.DataFrame:
     windows, t = cfg.windows, cfg.trend_window
     order_windows = sorted(set(windows) | {t})  # the trend needs orders_t even when t is not a window
-    order_id = "CAST(order_id AS VARCHAR)" if "order_id" in df else "NULL::VARCHAR"
-    disc = "discount" if "discount" in df else "NULL::DOUBLE"
-    margin = "coalesce(margin, amount)" if "margin" in df else "amount"
+    order_id = "CAST(order_id AS VARCHAR)" if "order_id" in columns else "NULL::VARCHAR"
+    disc = "discount" if "discount" in columns else "NULL::DOUBLE"
+    margin = "coalesce(margin, amount)" if "margin" in columns else "amount"
     prev = f"age > {t} AND age <= {2 * t}"
     # a year before the coming horizon: the purchase days whose age lies in (365 - h, 365]
     h = _rhythm_days(cfg)
@@ -174,7 +203,7 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
         "coalesce(sum(amount) FILTER (WHERE amount > 0 AND age <= 365), 0) AS gross_365",
         "coalesce(sum(value) FILTER (WHERE age <= 365), 0) AS value_365",
     ]
-    if "discount" in df:
+    if "discount" in columns:
         sel += [
             f"avg(discount) FILTER (WHERE amount > 0 AND age <= {t}) AS discount_{t}",
             f"avg(discount) FILTER (WHERE amount > 0 AND {prev}) AS discount_prev_{t}",
@@ -191,7 +220,7 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
         FROM priced JOIN (SELECT customer_id, cutoff, median(discount) AS med FROM priced GROUP BY customer_id, cutoff)
              USING (customer_id, cutoff)
         GROUP BY customer_id, cutoff
-    )""" if "discount" in df else ""
+    )""" if "discount" in columns else ""
     counts = [f"count(*) FILTER (WHERE pos_age <= {w}) AS orders_{w}" for w in order_windows]
     counts.append(f"count(*) FILTER (WHERE in_prev) AS orders_prev_{t}")
     # Orders are counted on one row per order (min age of its positive rows) rather than with
@@ -248,17 +277,17 @@ def _orders(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfi
            {_trend('agg.revenue_t', f'agg.revenue_prev_{t}')} AS revenue_trend,
            CASE WHEN ipt.ipt_mean_days > 0 THEN recency_days / ipt.ipt_mean_days END AS overdue_ratio,
            CASE WHEN gross_365 > 0 THEN returned_365 / gross_365 END AS returns_share_365
-           {f", discount_{t} - discount_prev_{t} AS discount_trend" if "discount" in df else ""}
+           {f", discount_{t} - discount_prev_{t} AS discount_trend" if "discount" in columns else ""}
     FROM agg JOIN oc USING (customer_id, cutoff) LEFT JOIN ipt USING (customer_id, cutoff)
     LEFT JOIN life USING (customer_id, cutoff) {"LEFT JOIN promo USING (customer_id, cutoff)" if promo_cte else ""}
     """
     return con.execute(sql).df()
 
 
-def _interactions(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+def _interactions(con: duckdb.DuckDBPyConnection, columns, cfg: FeaturesConfig) -> pd.DataFrame:
     t = cfg.trend_window
-    outbound = "x.direction = 'outbound'" if "direction" in df else "TRUE"
-    inbound = "x.direction = 'inbound'" if "direction" in df else "FALSE"
+    outbound = "x.direction = 'outbound'" if "direction" in columns else "TRUE"
+    inbound = "x.direction = 'inbound'" if "direction" in columns else "FALSE"
     visit = "x.channel IN ('visit', 'meeting', 'event')"
     sql = f"""
     WITH j AS (
@@ -282,10 +311,10 @@ def _interactions(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: Feature
     return out.assign(outbound_trend=((last - prev) / (last + prev)).where(last + prev > 0, 0.0))
 
 
-def _tickets(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
+def _tickets(con: duckdb.DuckDBPyConnection, columns, cfg: FeaturesConfig) -> pd.DataFrame:
     t = cfg.trend_window
-    complaint = "x.is_complaint" if "is_complaint" in df else "TRUE"
-    resolved = "x.resolved_ts" if "resolved_ts" in df else "NULL::TIMESTAMP"
+    complaint = "x.is_complaint" if "is_complaint" in columns else "TRUE"
+    resolved = "x.resolved_ts" if "resolved_ts" in columns else "NULL::TIMESTAMP"
     sel = [
         f"count(*) FILTER (WHERE age <= {t}) AS tickets_{t}",
         f"count(*) FILTER (WHERE is_complaint AND age <= {t}) AS complaints_{t}",
@@ -308,8 +337,8 @@ def _tickets(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConf
     return con.execute(sql).df()
 
 
-def _surveys(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
-    dims = [d for d in SURVEY_DIMENSIONS if d in df]
+def _surveys(con: duckdb.DuckDBPyConnection, columns, cfg: FeaturesConfig) -> pd.DataFrame:
+    dims = [d for d in SURVEY_DIMENSIONS if d in columns]
     sel = ["count(*) FILTER (WHERE age <= 365) AS surveys_365", "min(age) AS days_since_survey"]
     for d in dims:
         sel.append(f"avg({d}) FILTER (WHERE age <= 180) AS {d}_mean_180")
@@ -324,11 +353,11 @@ def _surveys(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConf
     return con.execute(sql).df()
 
 
-def _customers(con: duckdb.DuckDBPyConnection, df: pd.DataFrame, cfg: FeaturesConfig) -> pd.DataFrame:
-    cols = [c for c in ("segment", "region", "is_key_account") if c in df]
-    signup = "c.signup_date" if "signup_date" in df else "NULL::TIMESTAMP"
+def _customers(con: duckdb.DuckDBPyConnection, columns, cfg: FeaturesConfig) -> pd.DataFrame:
+    cols = [c for c in ("segment", "region", "is_key_account") if c in columns]
+    signup = "c.signup_date" if "signup_date" in columns else "NULL::TIMESTAMP"
     # A customer who signs up at or after the cutoff is not known at it: none of its attributes are used.
-    known = "AND (c.signup_date IS NULL OR c.signup_date < p.cutoff)" if "signup_date" in df else ""
+    known = "AND (c.signup_date IS NULL OR c.signup_date < p.cutoff)" if "signup_date" in columns else ""
     sql = f"""
     SELECT p.customer_id, p.cutoff, {"".join(f"c.{c}, " for c in cols)}
            (epoch_us(p.cutoff) - epoch_us({signup})) / 86400e6 AS signup_age
