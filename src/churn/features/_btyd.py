@@ -196,9 +196,10 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> BGNBD:
     rate = max(float(np.mean(x / Ts)), 1e-3)  # repeat purchases per (rescaled) unit
     start = np.log([1.0, 1.0 / rate, 1.0, 1.0])
     n = x.size
+    counts = np.unique(xs, return_inverse=True)  # once per fit: the likelihood's special functions per count
 
     def objective(theta: np.ndarray) -> float:
-        value = -np.sum(_bgnbd_ll(theta, xs, ts, Ts)) / n
+        value = -np.sum(_bgnbd_ll(theta, xs, ts, Ts, counts)) / n
         return value + penalizer * (theta[0] ** 2 + theta[2] ** 2 + theta[3] ** 2)
 
     theta = _minimize(objective, start, "BG/NBD")
@@ -206,16 +207,23 @@ def fit_bgnbd(frequency, recency, T, penalizer: float = 0.0) -> BGNBD:
     return BGNBD(r=float(r), alpha=float(alpha * scale), a=float(a), b=float(b))
 
 
-def _bgnbd_ll(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+def _bgnbd_ll(theta: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+              counts: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Each customer's log-likelihood. The special functions depend on the repeat count x alone: computed once per
+    distinct count (`counts` = np.unique(x, return_inverse=True)) and gathered, which gives the same values to the
+    bit and, with a few hundred distinct counts among a million buyers, most of the fit's time back."""
     r, alpha, a, b = np.exp(theta)
     log_alpha = theta[1]
-    common = special.gammaln(r + x) - special.gammaln(r) + r * log_alpha - special.betaln(a, b)
-    alive = special.betaln(a, b + x) - (r + x) * np.log(alpha + T)
+    ux, at = counts if counts is not None else np.unique(x, return_inverse=True)
+    repeat_u = ux > 0
+    gamma_rx = special.gammaln(r + ux)[at]
+    beta_alive = special.betaln(a, b + ux)[at]
+    beta_dead = special.betaln(a + 1.0, np.where(repeat_u, b + ux - 1.0, 1.0))[at]
+    common = gamma_rx - special.gammaln(r) + r * log_alpha - special.betaln(a, b)
+    alive = beta_alive - (r + x) * np.log(alpha + T)
     repeat = x > 0
     # The "dropped out after the last purchase" term exists only for x > 0; b + x - 1 is then >= b.
-    dead = np.where(repeat,
-                    special.betaln(a + 1.0, np.where(repeat, b + x - 1.0, 1.0)) - (r + x) * np.log(alpha + t_x),
-                    -np.inf)
+    dead = np.where(repeat, beta_dead - (r + x) * np.log(alpha + t_x), -np.inf)
     return common + np.logaddexp(alive, dead)
 
 
