@@ -163,31 +163,39 @@ def test_version_prints_the_installed_version():
     assert out.exit_code == 0 and out.output.strip() == f"churn {version('churn')}"
 
 
+def commands():
+    """(path, command) for the CLI and every command and subcommand under it. (Typer vendors its own click, so
+    groups and options are recognised by what they hold, not by click's classes.)"""
+    todo = [([], typer.main.get_command(app))]
+    while todo:
+        path, command = todo.pop()
+        yield path, command
+        todo += [([*path, name], sub) for name, sub in getattr(command, "commands", {}).items()]
+
+
+def options():
+    """(path, option) for every option of every command."""
+    return [(path, p) for path, command in commands() for p in command.params if p.param_type_name == "option"]
+
+
+def flat(output: str) -> str:
+    """A CLI message without rich's box borders and line wrapping."""
+    return "".join(c for c in output if not c.isspace() and c != "│")
+
+
 def test_every_command_and_option_has_help():
-    import click
-
-    missing = []
-
-    def walk(command, path):
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                walk(sub, [*path, name])
-        if path and not command.help:
-            missing.append(" ".join(path))
-        missing.extend(f"{' '.join(path)} {p.opts[0]}" for p in command.params
-                       if isinstance(p, click.Option) and not p.help)
-
-    walk(typer.main.get_command(app), [])
+    missing = [" ".join(path) for path, command in commands() if path and not command.help]
+    missing += [f"{' '.join(path)} {p.opts[0]}" for path, p in options() if not p.help]
     assert not missing, missing
+    assert len(list(commands())) > 20 and len(options()) > 100  # the walk reached every subcommand
 
 
 @pytest.mark.parametrize("args", [["train", "--as-of", "2026-13-01"], ["stage", "value", "--as-of", "01/10/2026"],
                                   ["backtest", "--from", "2025-01-01", "--to", "soon"]])
 def test_a_date_that_is_not_a_date_is_a_usage_error(args):
     out = runner.invoke(app, args)
-    # rich wraps the message in a box: compare without its borders and spaces
     assert out.exit_code == USAGE_EXIT
-    assert "writeitasYYYY-MM-DD" in "".join(c for c in out.output if not c.isspace() and c != "│")
+    assert "writeitasYYYY-MM-DD" in flat(out.output)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -199,25 +207,15 @@ def test_a_date_that_is_not_a_date_is_a_usage_error(args):
 def test_a_file_where_a_folder_belongs_or_the_reverse_is_a_usage_error(args, message):
     out = runner.invoke(app, args)
     assert out.exit_code == USAGE_EXIT
-    assert message in "".join(c for c in out.output if not c.isspace() and c != "│")
+    assert message in flat(out.output)
 
 
 def test_every_path_option_says_whether_it_takes_a_file_or_a_folder():
-    import click
-
-    untyped = []
-
-    def walk(command, path):
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                walk(sub, [*path, name])
-        for p in command.params:
-            named = p.opts[0] in ("--config", "--workdir", "--out", "--runs", "--models", "--metrics", "--export-dir")
-            if isinstance(p, click.Option) and named and p.metavar not in ("FILE", "FOLDER"):
-                untyped.append(f"{' '.join(path)} {p.opts[0]}")
-
-    walk(typer.main.get_command(app), [])
+    paths = ("--config", "--workdir", "--out", "--runs", "--models", "--metrics", "--export-dir")
+    untyped = [f"{' '.join(path)} {p.opts[0]}" for path, p in options()
+               if p.opts[0] in paths and p.metavar not in ("FILE", "FOLDER")]
     assert untyped == []
+    assert len([p for _, p in options() if p.opts[0] in paths]) > 20  # the walk reached the subcommands
 
 
 def test_quiet_prints_nothing_but_errors(tmp_path):

@@ -58,9 +58,10 @@ def test_training_then_scoring_flow(prefect_server, tracking_uri, tmp_path, dirs
     assert set(inputs) == {f.stem for f in validated.glob("*.parquet")} >= {"customers", "orders", "tickets"}
     orders = inputs["orders"]
     assert json.loads(orders.dataset.profile) == {"num_rows": len(pd.read_parquet(validated / "orders.parquet"))}
-    assert orders.dataset.source_type == "churn_history" and json.loads(orders.dataset.source)["location"] == data
+    assert orders.dataset.source_type == "local"
+    assert Path(json.loads(orders.dataset.source)["uri"]) == (validated / "orders.parquet").resolve()
     assert orders.dataset.digest == hashlib.sha256((validated / "orders.parquet").read_bytes()).hexdigest()[:16]
-    assert {t.key: t.value for t in orders.tags}["mlflow.data.context"] == "training"
+    assert {t.key: t.value for t in orders.tags} == {"mlflow.data.context": "training", "history": data}
     assert "customer_id" in orders.dataset.schema
 
     out = tmp_path / "out"

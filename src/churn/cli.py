@@ -321,7 +321,8 @@ def score(
 @_command
 def map_exports(
     folder: Annotated[Path, typer.Argument(help="The folder of CRM export files (CSV, Excel, Parquet).")],
-    out: Annotated[Path | None, typer.Option("--out", help="Write the proposed mapping to this config file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", dir_okay=False, metavar="FILE",
+                                             help="Write the proposed mapping to this config file.")] = None,
     config: Annotated[str, typer.Option("--config", "-c", parser=_file, metavar="FILE", help="The config the written one extends.")] = DEFAULT_CONFIG,
 ) -> None:
     """Propose how a folder of CRM exports (Zoho CRM, 纷享销客, spreadsheets) maps onto churn's tables."""
@@ -560,7 +561,9 @@ def stage_register(config: ConfigOpt = DEFAULT_CONFIG, as_of: AsOfOpt = None, wo
 @stage_app.command("backtest")
 @_command
 def stage_backtest(config: ConfigOpt = DEFAULT_CONFIG, workdir: WorkOpt = "data/work",
-                   out: Annotated[str, typer.Option("--out", parser=_folder, metavar="FOLDER")] = "metrics/backtest") -> None:
+                   out: Annotated[str, typer.Option("--out", parser=_folder, metavar="FOLDER",
+                                                    help="Folder for the backtest table and plots.")]
+                   = "metrics/backtest") -> None:
     """The backtest between backtest.start and backtest.end on the validated tables."""
     import pandas as pd
 

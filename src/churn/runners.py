@@ -44,8 +44,6 @@ def run_large_history(cfg: Config, customers: int, out: Path, block_size: int = 
     in memory: each canonical table as Parquet parts `out/history/<table>_<block>.parquet`, the truth as
     `out/truth/truth_<block>.parquet`, and `out/history.yaml`, a config that reads the parts (extending
     `base_config`). Returns the rows written per table and the bad rows planted per kind."""
-    import yaml
-
     from churn.data import history_blocks
 
     rows: dict[str, int] = {}
@@ -59,11 +57,10 @@ def run_large_history(cfg: Config, customers: int, out: Path, block_size: int = 
         for kind, n in history.injected.items():
             injected[kind] = injected.get(kind, 0) + n
         progress(f"block {block}: customers from {first}, {len(history.tables['orders']):,} orders")
-    config = {"extends": str(Path(base_config or "configs/params.yaml").resolve()),
-              "source": {"location": str((out / "history").resolve()),
-                         "tables": {name: {"table": f"{name}_*"} for name in rows}}}
-    with io.atomic_path(out / "history.yaml") as tmp:
-        Path(tmp).write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    io.write_config({"source": {"location": str((out / "history").resolve()),
+                                "tables": {name: {"table": f"{name}_*"} for name in rows}}},
+                    out / "history.yaml", base_config or "configs/params.yaml",
+                    f"# The sample business of {customers:,} customers, in parts (benchmarks/large_history.py).\n")
     return {"customers": customers, "rows": rows, "injected": injected, "config": str(out / "history.yaml")}
 
 
@@ -81,8 +78,6 @@ def run_map(folder: Path, out: Path | None, base_config: Path) -> dict:
     """`churn map`: read a folder of CRM exports, propose their mapping onto the contract and, with `out`, write
     it as a config that extends `base_config`. Files with a date at the end of their name and one header are one
     export (a pattern: later months' files are read too)."""
-    import yaml
-
     from churn.config import load_config
     from churn.data import export_pattern, propose_mapping
 
@@ -107,14 +102,10 @@ def run_map(folder: Path, out: Path | None, base_config: Path) -> dict:
     proposal = propose_mapping(exports)
     result = {"folder": str(folder), "proposal": proposal, "files": grouped, "out": None}
     if out is not None:
-        base = os.path.relpath(base_config.resolve(), out.resolve().parent)
-        config = {"extends": base, "source": {"location": str(folder), "tables": proposal.tables()}}
         header = (f"# Proposed by `churn map {folder}`: review it (a column churn could not find is named in the\n"
                   f"# command's output), then `churn validate --config {out}`.\n")
         out.parent.mkdir(parents=True, exist_ok=True)
-        with io.atomic_path(out) as tmp:
-            tmp.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100),
-                           encoding="utf-8")
+        io.write_config({"source": {"location": str(folder), "tables": proposal.tables()}}, out, base_config, header)
         if proposal.complete():
             load_config(out)  # what was written is a config churn reads (a mistake here is churn's, not the user's)
         result["out"] = str(out)

@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import mlflow
+import mlflow.pyfunc
 import numpy as np
 import pandas as pd
 import pytest
@@ -164,17 +166,24 @@ def test_champion_metrics_and_manual_promotion(tmp_path, tracking_uri, trained_m
         tracking.promote(cfg, "9", "ana", "typo")
 
 
-@pytest.mark.parametrize("old, name", [("churn.tracking", "ChurnPyfunc"), ("churn.train", "ChurnModel"),
-                                       ("churn.btyd", "BGNBD"), ("churn.evaluate", "evaluate_all"),
-                                       ("churn.model.train", "ChurnModel"), ("churn.model.btyd", "BGNBD")])
-def test_models_pickled_under_the_old_module_names_still_load(old, name):
-    # A registered model saved before the move stores e.g. `churn.tracking.ChurnPyfunc` by name (pickle's GLOBAL).
-    import importlib
-    import pickle
+class _PickledWrapper(mlflow.pyfunc.PythonModel):
+    """What models saved before 2026-12-06 were: a pickled python model around the same `churn_model` files."""
 
-    tracking.resolve_moved_modules()
-    found = pickle.loads(f"c{old}\n{name}\n.".encode())
-    assert found is getattr(importlib.import_module(tracking.MOVED_MODULES[old]), name)
+    def predict(self, context, model_input, params=None):
+        raise AssertionError("churn must not run a model's pickled code")
+
+
+def test_a_model_saved_as_a_pickle_before_still_loads_from_its_files(tmp_path, trained_model):
+    result, ex = trained_model
+    raw = tmp_path / "raw"
+    from churn.model import save_scoring_model
+
+    save_scoring_model(result.model, raw)
+    mlflow.pyfunc.save_model(path=str(tmp_path / "old"), python_model=_PickledWrapper(),
+                             artifacts={tracking.MODEL_ARTIFACT: str(raw)}, pip_requirements=tracking.REQUIREMENTS)
+    assert (tmp_path / "old" / "python_model.pkl").exists()
+    loaded, _ = tracking.load_model(str(tmp_path / "old"), load_config(CONFIG).tracking)
+    np.testing.assert_allclose(loaded.predict_proba(ex.head(50)), result.model.predict_proba(ex.head(50)))
 
 
 def test_a_training_run_records_how_causes_are_named_and_how_each_way_did():

@@ -250,7 +250,7 @@ def history_blocks(cfg: DemoConfig, customers: int, block_size: int = 10_000):
         raise ValueError("a large history needs at least 50 customers, and blocks of at least 50")
     for number, first in enumerate(range(1, customers + 1, block_size)):
         size = min(block_size, customers - first + 1)
-        if size < 50:  # (a last block too small for the generator joins the one before: never here by design)
+        if size < 50:  # the generator's smallest business
             raise ValueError(f"the last block would hold {size} customers: choose a block size that leaves 50+")
         yield generate_history(cfg.model_copy(update={"n_customers": size}), Block(number, first, customers))
 
@@ -808,14 +808,13 @@ def _inject_errors(rng: np.random.Generator, tables: dict[str, pd.DataFrame], la
                    population: int, order_prefix: str) -> dict[str, int]:
     """Add a few realistic bad rows (copies of real rows, each with one defect) in place."""
     orders, tickets = tables["orders"], tables["tickets"]
-    n = population
 
     def count(rate: float, rows: int) -> int:
         return int(max(1, rng.poisson(rate * rows)))
 
     def unknown_ids(k: int) -> np.ndarray:
         # Customers created in the ERP after the CRM export: ids just past the known range.
-        return _ids("C", n + 1 + rng.integers(0, 1000, k), width)
+        return _ids("C", population + 1 + rng.integers(0, 1000, k), width)
 
     positive = np.flatnonzero(orders["amount"].to_numpy() > 0)
     made: dict[str, pd.DataFrame] = {}

@@ -480,6 +480,19 @@ def write_json(obj: Any, path: str | Path) -> Path:
     return Path(path)
 
 
+def write_config(sections: dict, path: str | Path, base_config: str | Path, header: str = "") -> Path:
+    """A config file of `sections` that extends `base_config` (named relative to the file, as load_config reads
+    it), with a comment `header` on top."""
+    import yaml
+
+    path = Path(path)
+    config = {"extends": os.path.relpath(Path(base_config).resolve(), path.resolve().parent)} | sections
+    with atomic_path(path) as tmp:
+        tmp.write_text(header + yaml.safe_dump(config, sort_keys=False, allow_unicode=True, width=100),
+                       encoding="utf-8")
+    return path
+
+
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
-import sys
 import tempfile
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -30,28 +28,13 @@ from churn_portable import DRIFT_REFERENCE, MODEL_ARTIFACT, ChurnPyfunc  # noqa:
 REQUIREMENTS = [f"{p}=={version(p)}" for p in ("lightgbm", "pandas", "numpy", "scipy", "mlflow")]
 # Every file of a model, as `sha256sum` writes it ("<hex>  <path>"): in a saved model folder (`sha256sum -c
 # files.sha256` checks it by hand) and on the registered version (tag FILES_TAG), where the registry vouches for
-# the files in the artifact store. A model whose files differ is refused before its pickle is opened.
+# the files in the artifact store. A model whose files differ is refused before it is read.
 FILES_MANIFEST = "files.sha256"
 FILES_TAG = "files_sha256"
 # Training-run tags copied onto the registered version, where scoring runs read them.
 VERSION_TAGS = ("git_commit", "git_dirty", "config_hash", "grade", "promotion_reason", "holdout", "model_kind",
                 "candidate_reason", "refit_windows",
                 "refit_until")
-# Models saved before churn was split into subpackages (2026-12-03) pickled their classes under the old
-# flat module names (cloudpickle stores classes by module path): these names still resolve when loading.
-MOVED_MODULES = {"churn.tracking": "churn.ops.tracking", "churn.train": "churn.model._train",
-                 "churn.btyd": "churn.features._btyd", "churn.evaluate": "churn.model._evaluation",
-                 "churn.model.train": "churn.model._train", "churn.model.btyd": "churn.features._btyd",
-                 "churn.model._btyd": "churn.features._btyd",
-                 "churn.model.evaluation": "churn.model._evaluation"}
-
-
-def resolve_moved_modules() -> None:
-    """Let models pickled under churn's old module names load (the old names point at the new modules)."""
-    for old, new in MOVED_MODULES.items():
-        sys.modules.setdefault(old, importlib.import_module(new))
-
-
 def _model_code(tmp: Path) -> dict:
     """What makes a logged model's python model: churn_portable's model-from-code file (run by MLflow on loading;
     nothing is pickled) and a clean copy of the package as its code."""
@@ -97,41 +80,12 @@ def lineage_tags(config: dict, project: Path | None = None) -> dict[str, str]:
     return tags
 
 
-class HistorySource(DatasetSource):
-    """Where a run's customer history came from, as MLflow shows a dataset's source: the configured location (a
-    database URL with its password masked, or a folder of exported files). Recorded, not re-read by MLflow."""
-
-    def __init__(self, location: str):
-        self.location = location
-
-    @staticmethod
-    def _get_source_type() -> str:
-        return "churn_history"
-
-    def load(self, **kwargs):
-        raise NotImplementedError("churn reads its history itself: `churn stage pull` with the run's config")
-
-    @staticmethod
-    def _can_resolve(raw_source) -> bool:
-        return False
-
-    @classmethod
-    def _resolve(cls, raw_source) -> HistorySource:
-        return cls(str(raw_source))
-
-    def to_dict(self) -> dict:
-        return {"location": self.location}
-
-    @classmethod
-    def from_dict(cls, source_dict: dict) -> HistorySource:
-        return cls(source_dict["location"])
-
-
 class TableDataset(MetaDataset):
-    """One validated history table as an MLflow dataset: its schema, row count and the SHA-256 of its file."""
+    """One validated history table as an MLflow dataset: its file as the source, its schema, row count and the
+    SHA-256 of the file; `history` is where the history was pulled from (logged as the input's tag)."""
 
-    def __init__(self, source: DatasetSource, name: str, digest: str, schema, rows: int):
-        self._rows = rows
+    def __init__(self, source: DatasetSource, name: str, digest: str, schema, rows: int, history: str):
+        self._rows, self.history = rows, history
         super().__init__(source=source, name=name, digest=digest, schema=schema)
 
     @property
@@ -143,24 +97,29 @@ class TableDataset(MetaDataset):
 
 
 def history_datasets(location: str, folder: str | Path) -> list[TableDataset]:
-    """The validated tables in `folder` (one Parquet file each) as MLflow datasets from `location`: read from the
-    files' metadata and bytes, never loaded whole. The digest is the file's SHA-256 (first 16 hex digits), so two
-    runs with the same digest read the same rows."""
+    """The validated tables in `folder` (one Parquet file each, each the dataset's source) as MLflow datasets of the
+    history pulled from `location`: read from the files' metadata and bytes, never loaded whole. The digest is the
+    file's SHA-256 (first 16 hex digits), so two runs with the same digest read the same rows."""
+    import warnings
+
     import pyarrow.parquet as pq
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.types.utils import _infer_schema
 
-    source = HistorySource(location)
     out = []
     for path in sorted(Path(folder).glob("*.parquet")):
-        digest = file_sha256(path)[:16]
+        with warnings.catch_warnings():  # MLflow registers its local-file source twice and says so
+            warnings.simplefilter("ignore", UserWarning)
+            source = resolve_dataset_source(str(path.resolve()))
         schema = _infer_schema(pq.read_schema(path).empty_table().to_pandas())
-        out.append(TableDataset(source, path.stem, digest, schema, pq.read_metadata(path).num_rows))
+        out.append(TableDataset(source, path.stem, file_sha256(path)[:16], schema, pq.read_metadata(path).num_rows,
+                                location))
     return out
 
 
-def _log_datasets(datasets: list, context: str) -> None:
+def _log_datasets(datasets: list[TableDataset], context: str) -> None:
     for dataset in datasets:
-        mlflow.log_input(dataset, context=context)
+        mlflow.log_input(dataset, context=context, tags={"history": dataset.history})
 
 
 def configure(cfg: TrackingConfig) -> str:
@@ -296,7 +255,7 @@ def log_training(
         info = mlflow.pyfunc.log_model(
             name="model",
             **_model_code(Path(code)),
-            artifacts={MODEL_ARTIFACT: str(_raw_folder(model_dir))},
+            artifacts={MODEL_ARTIFACT: str(_raw_folder(model_dir, saved))},
             signature=saved.signature,
             input_example=saved.load_input_example(str(model_dir)),
             pip_requirements=REQUIREMENTS,
@@ -470,18 +429,17 @@ def load_model_and_reference(uri: str, cfg: TrackingConfig) -> tuple[ChurnModel,
             folder = mlflow.artifacts.download_artifacts(artifact_uri=folder, dst_path=tmp)
         # churn reads the model's files itself (with its cause models and everything explaining needs); MLflow's
         # python model is for everyone else. Neither runs code from the model folder here.
-        raw = _raw_folder(folder)
+        mlmodel = mlflow.models.Model.load(folder)
+        raw = _raw_folder(folder, mlmodel)
         model = load_scoring_model(raw)
         reference = raw / DRIFT_REFERENCE
         drift_reference = json.loads(reference.read_text(encoding="utf-8")) if reference.exists() else None
-        schema = mlflow.models.Model.load(folder).get_input_schema()
-    return model, label, drift_reference, schema
+    return model, label, drift_reference, mlmodel.get_input_schema()
 
 
-def _raw_folder(model_folder: str | Path) -> Path:
+def _raw_folder(model_folder: str | Path, mlmodel: mlflow.models.Model) -> Path:
     """The folder of the scoring model's own files inside an MLflow model folder (its `churn_model` artifact)."""
-    conf = mlflow.models.Model.load(str(model_folder)).flavors["python_function"]
-    return Path(model_folder) / conf["artifacts"][MODEL_ARTIFACT]["path"]
+    return Path(model_folder) / mlmodel.flavors["python_function"]["artifacts"][MODEL_ARTIFACT]["path"]
 
 
 def _verified_folder(uri: str, version_, label: str, tmp: str) -> str:
