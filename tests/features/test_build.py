@@ -593,3 +593,39 @@ def test_features_from_parquet_files_equal_features_from_dataframes_cell_by_cell
     from_frames = build_features(tables, pop, cfg)
     from_files = build_features(files, pop, cfg)
     pd.testing.assert_frame_equal(from_files, from_frames, check_exact=True)
+
+
+@pytest.mark.parametrize("source", ["dataframes", "parquet"])
+@pytest.mark.parametrize(("partition_rows", "workers"), [(40, 1), (40, 2), (7, 2)])
+def test_features_computed_by_customer_range_equal_one_pass_cell_by_cell(
+    source: str, partition_rows: int, workers: int, tmp_path
+) -> None:
+    """A large table is read in ranges of customer ids, some at the same time: every customer's rows lie in one
+    range, in their order, so the features are the same bits as in one pass (and no customer is lost or twice)."""
+    from churn.features import ParquetTable
+
+    cfg = CONFIGS["w30-90-180-365_t90"]
+    tables = _history(seed=12, n=60)
+    pop = _population(tables, cfg, seed=12, per_customer=4)
+    if source == "parquet":
+        for name, frame in tables.items():
+            frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        tables = {name: ParquetTable.of(tmp_path / f"{name}.parquet") for name in tables}
+    one_pass = build_features(tables, pop, cfg)
+    assert len(tables["orders"]) > 3 * partition_rows  # several ranges, for real
+    ranged = build_features(tables, pop, cfg.model_copy(update={"partition_rows": partition_rows,
+                                                                "workers": workers}))
+    pd.testing.assert_frame_equal(ranged, one_pass, check_exact=True)
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 1000])
+def test_customer_ranges_split_the_population_into_contiguous_ranges(count: int) -> None:
+    from churn.features._build import _customer_ranges
+
+    ids = [f"C{i:03d}" for i in range(50)]
+    pop = pd.DataFrame({"customer_id": pd.array(ids[::-1], dtype="string"), "cutoff": pd.Timestamp("2024-01-01")})
+    ranges = _customer_ranges(pop, count)
+    assert len(ranges) == min(count, len(ids))
+    assert ranges[0][0] is None and ranges[-1][1] is None
+    assert all(high == low for (_, high), (low, _) in zip(ranges, ranges[1:], strict=False))
+    assert sum(1 for low, high in ranges for i in ids if (low is None or i >= low) and (high is None or i < high)) == 50
