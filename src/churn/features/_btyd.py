@@ -283,21 +283,29 @@ def fit_gamma_gamma(frequency, monetary_value, penalizer: float = 0.0) -> GammaG
     # Start at p = 2, q = 3 and the v whose population mean p*v/(q-1) is the mean observed spend.
     start = np.log([2.0, 3.0, float(np.mean(ms))])
     n = x.size
+    counts = np.unique(x, return_inverse=True)  # once per fit, as for BG/NBD
+    log_m = np.log(ms)
 
     def objective(theta: np.ndarray) -> float:
-        return -np.sum(_gg_ll(theta, x, ms)) / n + penalizer * (theta[0] ** 2 + theta[1] ** 2)
+        return -np.sum(_gg_ll(theta, x, ms, counts, log_m)) / n + penalizer * (theta[0] ** 2 + theta[1] ** 2)
 
     theta = _minimize(objective, start, "Gamma-Gamma")
     p, q, v = np.exp(theta)
     return GammaGamma(p=float(p), q=float(q), v=float(v * scale))
 
 
-def _gg_ll(theta: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
-    # Density of the mean zbar of x iid Gamma(p, nu) spends, with nu ~ Gamma(q, v) integrated out.
+def _gg_ll(theta: np.ndarray, x: np.ndarray, m: np.ndarray, counts: tuple[np.ndarray, np.ndarray] | None = None,
+           log_m: np.ndarray | None = None) -> np.ndarray:
+    """Each customer's log-likelihood: the density of the mean of x iid Gamma(p, nu) spends, nu ~ Gamma(q, v)
+    integrated out. The terms in x alone are computed once per distinct count (`counts` = np.unique(x,
+    return_inverse=True)) and log(m) once per fit (`log_m`): the same values to the bit, gathered."""
     p, q, v = np.exp(theta)
     px = p * x
-    return (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q) + q * theta[2]
-            + px * np.log(x) + (px - 1.0) * np.log(m) - (px + q) * np.log(v + x * m))
+    ux, at = counts if counts is not None else np.unique(x, return_inverse=True)
+    pux = p * ux
+    return (special.gammaln(pux + q)[at] - special.gammaln(pux)[at] - special.gammaln(q) + q * theta[2]
+            + (pux * np.log(ux))[at] + (px - 1.0) * (np.log(m) if log_m is None else log_m)
+            - (px + q) * np.log(v + x * m))
 
 
 def forecast_value(summary: pd.DataFrame, bgnbd: BGNBD, gg: GammaGamma, horizon_units: float,
