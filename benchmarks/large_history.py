@@ -4,6 +4,8 @@ Run by hand (not a test), always under ../shared/tools/capped:
 
     ../shared/tools/capped -m 4 -t 3600 .venv/bin/python benchmarks/large_history.py --customers 100000 --out data/large_100k
     ../shared/tools/capped -m 4 -t 7200 .venv/bin/python benchmarks/large_history.py --customers 1000000 --out data/large_1m
+    # the scale, ~20 order lines a customer (orders and rep contacts at 0.13 of the demo's rates):
+    ../shared/tools/capped -m 4 -t 3600 .venv/bin/python benchmarks/large_history.py --customers 1000000 --activity 0.13 --out data/large_1m
 
 Writes `<out>/history/<table>_<block>.parquet` (the canonical tables, one part per block of --block-size
 customers), `<out>/truth/truth_<block>.parquet` (who leaves and why, for checking causes) and `<out>/history.yaml`
@@ -30,9 +32,14 @@ def main() -> None:
     parser.add_argument("--block-size", type=int, default=10_000)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--config", type=Path, default=Path("configs/params.yaml"))
+    parser.add_argument("--activity", type=float, default=None,
+                        help="demo.activity: a multiplier on order and contact rates (0.13: ~20 order lines a customer)")
     args = parser.parse_args()
     start = time.perf_counter()
-    result = run_large_history(load_config(args.config), args.customers, args.out, args.block_size, args.config,
+    cfg = load_config(args.config)
+    if args.activity is not None:
+        cfg = cfg.model_copy(update={"demo": cfg.demo.model_copy(update={"activity": args.activity})})
+    result = run_large_history(cfg, args.customers, args.out, args.block_size, args.config,
                                progress=lambda line: print(f"  {time.perf_counter() - start:7.1f} s  {line}", flush=True))
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB -> GB

@@ -59,3 +59,18 @@ def test_blocks_are_seeded_by_their_number():
 def test_blocks_too_small_are_refused(customers, block_size, message):
     with pytest.raises(ValueError, match=message):
         list(history_blocks(load_config(CONFIG).demo, customers, block_size))
+
+
+def test_activity_scales_orders_and_contacts_and_leaves_the_customers_alone():
+    """demo.activity writes a large history at the issue's scale (~20 order lines a customer) from the same
+    causal world: the same customers, who leave and why; orders and rep contacts in proportion."""
+    from churn.data import generate_history
+
+    cfg = load_config(CONFIG).demo.model_copy(update={"n_customers": 400})
+    busy, quiet = generate_history(cfg), generate_history(cfg.model_copy(update={"activity": 0.13}))
+    pd.testing.assert_frame_equal(busy.tables["customers"], quiet.tables["customers"])
+    pd.testing.assert_frame_equal(busy.truth[["customer_id", "churned", "cause"]],
+                                  quiet.truth[["customer_id", "churned", "cause"]])
+    for table in ("orders", "interactions"):
+        ratio = len(quiet.tables[table]) / len(busy.tables[table])
+        assert 0.09 < ratio < 0.18, (table, ratio)

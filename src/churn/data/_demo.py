@@ -314,7 +314,8 @@ def _latent(rng: np.random.Generator, cfg: DemoConfig, T: int, r_need: np.random
 
     signup = rng.integers(-730, T - 120 + 1, n)
     first = np.maximum(signup, 0)
-    order_rate = ORDERS_PER_MONTH[seg] / MONTH * rng.gamma(3.0, 1 / 3, n) * size**0.25 * np.where(key, 1.3, 1.0)
+    order_rate = (ORDERS_PER_MONTH[seg] / MONTH * rng.gamma(3.0, 1 / 3, n) * size**0.25 * np.where(key, 1.3, 1.0)
+                  * cfg.activity)
     trend = rng.normal(0.0, 0.1, n)
     disc_base = rng.uniform(0.08, 0.12, n) + DISCOUNT_SHIFT[seg] + 0.02 * key
     pref = rng.gamma(PRODUCT_MIX[seg] * 10)
@@ -359,7 +360,7 @@ def _latent(rng: np.random.Generator, cfg: DemoConfig, T: int, r_need: np.random
         trend=trend,
         disc_base=disc_base,
         pref=pref,
-        contact=rng.gamma(4.0, 0.25, n),
+        contact=rng.gamma(4.0, 0.25, n) * cfg.activity,
         owner_factor=owner_factor,
         survey_p=rng.beta(6, 4, n),
         survey_phase=rng.uniform(0, 91.3, n),
