@@ -6,7 +6,7 @@ UV := $(BIN)/uv
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export DO_NOT_TRACK ?= 1
 
-.PHONY: venv demo test lock bench repro
+.PHONY: venv demo test lock bench bench-1m repro
 
 venv: $(VENV)/.installed
 
@@ -25,8 +25,16 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# Benchmarks (by hand, not tests; figures in the README's Benchmarks section). Each heavy run goes through
+# CAPPED, a memory ceiling and a time limit, so a run that outgrows the machine fails alone.
+CAPPED ?= $(if $(wildcard ../shared/tools/capped),../shared/tools/capped,)
 bench: venv
-	$(BIN)/python benchmarks/features_benchmark.py
+	$(CAPPED) $(if $(CAPPED),-m 8 -t 1800) $(BIN)/python benchmarks/features_benchmark.py
+	$(CAPPED) $(if $(CAPPED),-m 12 -t 3600) $(BIN)/python benchmarks/scale.py --customers 100000 --out data/scale_100k
+
+bench-1m: venv
+	$(CAPPED) $(if $(CAPPED),-m 14 -t 3600) $(BIN)/python benchmarks/features_benchmark.py --customers 1000000 --orders 20000000 --source parquet
+	$(CAPPED) $(if $(CAPPED),-m 20 -t 7200) $(BIN)/python benchmarks/scale.py --customers 1000000 --out data/scale_1m
 
 # Regenerate the pinned lock after editing pyproject.toml.
 lock: venv
