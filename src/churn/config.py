@@ -446,6 +446,9 @@ class ReportConfig(Section):
     excel: bool = True
     # The currency of every amount (a code: CNY, USD, EUR, ...), shown beside each one; None shows bare numbers.
     currency: str | None = Field(None, max_length=8)
+    # A list of at most this many customers is shown whole in the report and the workbook; a longer one shows the
+    # customers a manager acts on (at risk, lapsed or in the contact plan). The CSV and Parquet lists hold everyone.
+    list_all_up_to: int = Field(20_000, ge=0)
 
 
 class MonitorConfig(Section):

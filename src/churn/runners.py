@@ -550,14 +550,14 @@ def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     playbook = load_playbook(cfg.score.playbook)
     policy = (service_policy(playbook), {name: action.label for name, action in playbook.actions.items()})
     html = render_html(listing, summary, cfg.report.language, cfg.report.mask_personal, cfg.report.currency,
-                       earlier, realised, satisfaction, policy)
+                       earlier, realised, satisfaction, policy, cfg.report.list_all_up_to)
     with io.atomic_path(out_dir / "report.html") as tmp:
         tmp.write_text(html, encoding="utf-8")
     written = [str(out_dir / "report.html")]
     if cfg.report.excel:
         with io.atomic_path(out_dir / "retention_list.xlsx") as tmp:
             write_excel(listing, tmp, cfg.report.language, cfg.report.mask_personal, cfg.report.currency, earlier,
-                        satisfaction, policy, summary.get("lifecycle"))
+                        satisfaction, policy, summary.get("lifecycle"), cfg.report.list_all_up_to)
         written.append(str(out_dir / "retention_list.xlsx"))
     return {"as_of": str(as_of.date()), "language": cfg.report.language, "files": written}
 

@@ -639,3 +639,32 @@ def test_a_drift_alarm_names_the_columns_at_the_top_and_a_quiet_run_says_so_belo
         n=40, psi="0.031")
     none = render_html(listing, summary_for(listing), language)  # a model saved without a reference
     assert 'id="drift-alarm"' not in none and 'id="drift-quiet"' not in none
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_long_list_shows_the_customers_to_act_on_and_counts_everyone(listing, language):
+    """Past `report.list_all_up_to` customers the page and the workbook's list hold those a manager acts on (at
+    risk, lapsed, contacted or held out), not every scored customer; the page says how many of how many."""
+    import json
+
+    from churn.report._frame import shown_customers
+    from churn.vocab import AT_RISK_BANDS, CONTACTED, HELD_OUT, lapsed_flags
+
+    act_on = (listing["risk_band"].isin(AT_RISK_BANDS) | lapsed_flags(listing)
+              | listing["decision"].isin([CONTACTED, HELD_OUT])).to_numpy()
+    assert 0 < act_on.sum() < len(listing)  # the fixture has customers of both kinds
+    limit = len(listing) - 1
+    assert shown_customers(listing, limit).tolist() == act_on.tolist()
+    assert shown_customers(listing, len(listing)).all() and shown_customers(listing, None).all()
+
+    html = render_html(listing, summary_for(listing), language, list_all_up_to=limit)
+    data = json.loads(re.search(r'id="report-data">(.*?)</script>', html, re.S).group(1))
+    col = data["cols"].index("id")
+    assert sorted(r[col] for r in data["rows"]) == sorted(listing.loc[act_on, "customer_id"])
+    assert re.search(rf'id="list-partial">[^<]*{act_on.sum():,}[^<]*{len(listing):,}', html)
+    assert 'id="list-partial"' not in render_html(listing, summary_for(listing), language, list_all_up_to=len(listing))
+
+    ws = excel(listing, language, list_all_up_to=limit).worksheets[0]
+    ids = [c.value for c in ws["A"][1:]]
+    assert sorted(ids) == sorted(listing.loc[act_on, "customer_id"])
+    assert excel(listing, language, list_all_up_to=len(listing)).worksheets[0].max_row == len(listing) + 1

@@ -16,7 +16,14 @@ import pandas as pd
 
 import churn.report.localize as localize
 from churn.report._changes import changes_since, runs_before
-from churn.report._frame import MONEY_COLUMNS, _missing, _text, excel_money_format, prepare_list
+from churn.report._frame import (
+    MONEY_COLUMNS,
+    _missing,
+    _text,
+    excel_money_format,
+    prepare_list,
+    shown_customers,
+)
 from churn.report._policy import policy_table
 from churn.report._satisfaction import satisfaction_tables
 from churn.report._structure import lifecycle_moves_table, structure_table
@@ -60,11 +67,13 @@ def sheet_name(name: str, taken: set[str]) -> str:
 def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language: str = "en",
                 mask_personal: bool = False, currency: str | None = None,
                 earlier_runs: dict[str, pd.DataFrame] | None = None, satisfaction: dict | None = None,
-                policy: tuple[pd.DataFrame, dict[str, str]] | None = None, lifecycle: dict | None = None) -> None:
+                policy: tuple[pd.DataFrame, dict[str, str]] | None = None, lifecycle: dict | None = None,
+                list_all_up_to: int | None = None) -> None:
     """The list as an .xlsx workbook, saved to `target` (a path or a binary buffer such as BytesIO); amounts in
     `currency` (a code: CNY, USD, ...).
 
-    Sheet 1 has the full list; then one sheet per owner (alphabetical) with that owner's customers to contact
+    Sheet 1 has the full list (a list longer than `list_all_up_to`: the customers to act on, `shown_customers`);
+    then one sheet per owner (alphabetical) with that owner's customers to contact
     this week and the planned contact, and customers without an owner last, in "(no owner)". A list without a
     contact plan gives each owner all their customers with the playbook's action. With `earlier_runs` (archived
     lists by as-of date), a "Since last run" sheet lists the customers whose state changed since the latest one.
@@ -98,7 +107,7 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     def sheet(title: str, rows: pd.DataFrame) -> None:
         _write_sheet(wb.add_worksheet(sheet_name(title, taken)), rows, language, styles)
 
-    sheet(t["sheet_list"], table)
+    sheet(t["sheet_list"], table[shown_customers(frame, list_all_up_to)])
     as_of = str(frame["as_of"].dropna().iloc[0]) if frame["as_of"].notna().any() else "9999-12-31"
     earlier = runs_before(earlier_runs or {}, as_of)
     previous = earlier[max(earlier)] if earlier else None  # the latest run before this one

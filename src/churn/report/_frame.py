@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from churn.data import mask_personal_columns
 from churn.vocab import (
     ACTION_COLUMNS,
+    AT_RISK_BANDS,
     CONTACTED,
     DECISION_COLUMNS,
     HELD_OUT,
@@ -136,3 +138,13 @@ def _count(value: object) -> str:
 
 def _pct(share: float) -> str:
     return f"{100 * share:.1f}%"
+
+
+def shown_customers(frame: pd.DataFrame, list_all_up_to: int | None) -> np.ndarray:
+    """Which rows of the list the report and the workbook show: all of them when there are at most
+    `list_all_up_to` (None: no limit); otherwise the customers a manager acts on, at risk (`AT_RISK_BANDS`),
+    lapsed or in the contact plan (contacted or held out). A million rows would make a page nobody can open."""
+    if list_all_up_to is None or len(frame) <= list_all_up_to:
+        return np.ones(len(frame), dtype=bool)
+    planned = frame["decision"].isin([CONTACTED, HELD_OUT]) if "decision" in frame.columns else False
+    return (frame["risk_band"].isin(AT_RISK_BANDS) | lapsed_flags(frame) | planned).fillna(False).to_numpy(bool)

@@ -22,6 +22,7 @@ from churn.report._frame import (
     money_format,
     plan_totals,
     prepare_list,
+    shown_customers,
 )
 from churn.report._policy import policy_table
 from churn.report._satisfaction import satisfaction_tables
@@ -39,11 +40,12 @@ OPEN_COMPLAINTS_SHOWN = 100
 def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask_personal: bool = False,
                 currency: str | None = None, earlier_runs: dict[str, pd.DataFrame] | None = None,
                 realised: dict | None = None, satisfaction: dict | None = None,
-                policy: tuple[pd.DataFrame, dict[str, str]] | None = None) -> str:
+                policy: tuple[pd.DataFrame, dict[str, str]] | None = None, list_all_up_to: int | None = None) -> str:
     """The whole report as one self-contained HTML document; amounts in `currency` (a code: CNY, USD, ...).
     `earlier_runs`: the archived lists of earlier runs by as-of date (what changed since the latest of them,
     and the trend over the last `TREND_RUNS`). `realised`: what `churn monitor` measured on earlier runs whose
-    horizon has passed (its summary with "rows"), shown as a section; None: no section."""
+    horizon has passed (its summary with "rows"), shown as a section; None: no section. A list longer than
+    `list_all_up_to` embeds only the customers to act on (`shown_customers`); the summaries count everyone."""
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
     localize.check_language(language)
@@ -51,6 +53,7 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
     frame = prepare_list(listing, mask_personal)
     money = money_format(currency)
     at_risk = at_risk_flags(frame)
+    shown = shown_customers(frame, list_all_up_to)
     as_of = summary.get("as_of") or _first(frame, "as_of")
     model = summary.get("model") or _first(frame, "model_version")
 
@@ -85,7 +88,8 @@ def render_html(listing: pd.DataFrame, summary: dict, language: str = "en", mask
         set_aside=_set_aside(summary, language),
         row_accounting=_row_accounting(summary, language),
         headers=_list_headers(language),
-        data=Markup(_script_json(_list_payload(frame, language, currency))),
+        data=Markup(_script_json(_list_payload(frame[shown], language, currency))),
+        partial=t["list_partial"].format(shown=int(shown.sum()), total=len(frame)) if not shown.all() else None,
     )
 
 

@@ -265,6 +265,8 @@ TEXT = {
         "unknown": "(unknown)",
         "list": "Retention list",
         "list_note": "Ranked by expected loss (churn probability × 12-month value), largest first.",
+        "list_partial": "The list shows the {shown:,} customers to act on (at risk, lapsed or in the contact plan) "
+                        "of {total:,} scored; retention_list.csv and .parquet hold every one.",
         "filter_owner": "Owner",
         "filter_tier": "Value tier",
         "filter_cause": "Primary cause",
@@ -413,6 +415,8 @@ TEXT = {
         "unknown": "（未知）",
         "list": "挽留名单",
         "list_note": "按预期损失（流失概率 × 近12个月价值）从高到低排列。",
+        "list_partial": "名单列出需要跟进的 {shown:,} 位客户（有流失风险、已流失或在联系计划中），共评分 {total:,} 位；"
+                        "retention_list.csv 和 .parquet 含全部客户。",
         "filter_owner": "负责人",
         "filter_tier": "价值等级",
         "filter_cause": "主要流失原因",
