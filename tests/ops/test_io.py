@@ -363,3 +363,14 @@ def test_picklist_words_not_in_the_mapping_are_kept_for_validation_to_name(tmp_p
 def test_mappings_that_cannot_be_right_are_refused(tables, message):
     with pytest.raises(ValueError, match=message):
         SourceConfig(tables=tables)
+
+
+def test_many_parts_of_one_table_are_named_in_short(tmp_path):
+    """A large history comes in a hundred parts: the note names the first and the last, not all of them."""
+    for i in range(12):
+        pd.DataFrame({"customer_id": [f"C{i}"], "ts": ["2024-01-01"], "amount": [1.0]}).to_parquet(
+            tmp_path / f"orders_{i:04d}.parquet", index=False)
+    orders = io.read_source(SourceConfig(location=str(tmp_path), tables={"orders": {"table": "orders_*"}}))["orders"]
+    assert len(orders) == 12
+    assert orders.attrs["note"] == ("orders: 12 file(s) appended (orders_0000.parquet, orders_0001.parquet, "
+                                    "orders_0002.parquet, ... orders_0011.parquet)")

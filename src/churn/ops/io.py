@@ -305,8 +305,10 @@ def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
             how.setdefault(frame.attrs["note"].removeprefix(f"{path.name}: "), []).append(path.name)
     notes = [f"{', '.join(names) if len(names) < len(paths) else 'all ' + str(len(paths))}: {what}"
              for what, names in how.items()]
-    appended.attrs["note"] = "; ".join([f"{name}: {len(paths)} file(s) appended ({', '.join(p.name for p in paths)})",
-                                        *notes])
+    names = [p.name for p in paths]
+    # a few names say which files; a hundred parts of a large history would fill the screen
+    shown = ", ".join(names) if len(names) <= 5 else f"{', '.join(names[:3])}, ... {names[-1]}"
+    appended.attrs["note"] = "; ".join([f"{name}: {len(paths)} file(s) appended ({shown})", *notes])
     return appended
 
 
