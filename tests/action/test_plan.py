@@ -556,3 +556,34 @@ def test_a_new_customer_drifting_away_is_offered_onboarding_down_the_ladder(play
     assert out[out["customer_id"] == "N"]["action"].tolist() == ["onboarding_visit", "onboarding_call",
                                                                   "auto_onboarding_email"]
     assert out[out["customer_id"] == "M"]["action"].tolist() == ["rep_visit", "reengagement_call", "auto_reengagement"]
+
+
+def test_upgrade_greedy_bounds_every_plan_and_finds_the_dearer_better_actions():
+    """The multiple-choice knapsack's greedy: steps along each customer's best value-per-cost options. Its bound
+    (the linear relaxation without capacity pools) is never below the optimum; without binding pools its plan is
+    within one customer's step of it, where cheapest-per-cost-first gives everyone the cheap action."""
+    for seed in range(8):
+        options = random_options(300, seed)
+        cfg = DecideConfig(budget=4000.0, mip_rel_gap=0, capacity={"default": {"visit": 1000, "call": 1000}})
+        exact = choose_actions(options, cfg)
+        greedy = choose_actions(options, cfg.model_copy(update={"solver": "greedy"}))
+        bound = greedy.attrs["summary"]["upper_bound"]
+        assert exact.attrs["summary"]["optimal"] is True
+        assert value_of(greedy) <= value_of(exact) + 1e-6 <= bound + 1e-6
+        largest_step = options["expected_retained_value"].max()
+        assert value_of(exact) - value_of(greedy) <= largest_step
+        assert greedy.attrs["summary"]["mip_gap"] == pytest.approx((bound - value_of(greedy)) / bound)
+
+
+def test_a_greedy_plan_within_the_solvers_tolerance_of_the_bound_is_kept_without_the_solver():
+    # Budget 100: A's visit (60 for 50) then B's call (30 for 50) exhaust it; the bound is met exactly.
+    options = opts([
+        ("A", "AM-1", "email", "email", 5.0, 4.0),
+        ("A", "AM-1", "visit", "visit", 50.0, 60.0),
+        ("B", "AM-2", "call", "call", 50.0, 30.0),
+    ])
+    plan = choose_actions(options, DecideConfig(budget=100.0)).set_index("customer_id")
+    summary = plan.attrs["summary"]
+    assert plan["chosen_action"].to_dict() == {"A": "visit", "B": "call"}
+    assert summary["optimal"] is True and summary["mip_gap"] == 0.0 and summary["upper_bound"] == pytest.approx(90.0)
+    assert summary["solver"] == "greedy" and "no milp" in summary["solver_status"]

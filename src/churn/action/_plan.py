@@ -322,18 +322,95 @@ def _milp(value, cost, cust, pool, limits, budget, cfg) -> tuple[np.ndarray, dic
 
 
 def _greedy(value, cost, cust, pool, limits, budget) -> tuple[np.ndarray, dict]:
-    """Two greedy passes, the better plan kept: best value per unit of cost first, and largest value
-    first (ties: the other key), each taking what still fits. Per cost alone fails when one cheap
-    action per customer blocks a dearer, far better one; value alone fails on a tight budget."""
+    """Three greedy passes, the best plan kept: upgrades along each customer's best-value-per-cost options
+    (`_upgrade_pass`, which also bounds what any plan could retain), best value per unit of cost first, and
+    largest value first (ties: the other key), each taking what still fits. Per cost alone fails when one cheap
+    action per customer blocks a dearer, far better one (at 100,000 customers it retained 30% less than the
+    optimum); value alone fails on a tight budget. `mip_gap` is the best plan's distance to the bound."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(cost > 0, value / np.where(cost > 0, cost, 1), np.inf)
-    plans = {}
+    take, bound = _upgrade_pass(value, cost, cust, pool, limits, budget)
+    plans = {"upgrades by value per cost": (float(value[take].sum()), take)}
     for name, order in (("value per cost", np.lexsort((-value, -ratio))), ("value", np.lexsort((-ratio, -value)))):
         take = _greedy_pass(order, cost, cust, pool, limits, budget)
         plans[name] = (float(value[take].sum()), take)
     best = max(plans, key=lambda k: plans[k][0])
-    return plans[best][1], {"solver": "greedy", "solver_status": f"greedy: {best} first (the better of two orders)",
-                            "optimal": None, "mip_gap": None, "upper_bound": None}
+    retained = plans[best][0]
+    return plans[best][1], {"solver": "greedy", "solver_status": f"greedy: {best} first (the best of three orders)",
+                            "optimal": None, "upper_bound": bound,
+                            "mip_gap": max(0.0, float((bound - retained) / bound)) if bound > 0 else 0.0}
+
+
+def _upgrade_steps(value, cost, cust) -> tuple[np.ndarray, ...]:
+    """Each customer's options on the upper convex hull of (cost, value) seen from (0, 0), as steps from one to
+    the next: (customer, option, previous option or -1, extra cost, extra value), along a customer's hull in
+    falling value per extra cost. Options costing more for no more value are never on it."""
+    order = np.lexsort((-value, cost, cust))  # by customer, then cheapest, then most valuable
+    steps = []
+    bounds = np.flatnonzero(np.diff(cust[order])) + 1
+    for group in np.split(order, bounds):
+        hull: list[int] = []
+        for j in group:
+            if hull and value[j] <= value[hull[-1]]:
+                continue  # costs as much or more for no more value
+            while hull:  # keep the hull concave: drop a point that j's line from the one before passes over
+                base_c, base_v = (cost[hull[-2]], value[hull[-2]]) if len(hull) > 1 else (0.0, 0.0)
+                if (value[j] - base_v) * (cost[hull[-1]] - base_c) >= (value[hull[-1]] - base_v) * (cost[j] - base_c):
+                    hull.pop()
+                else:
+                    break
+            hull.append(j)
+        previous = -1
+        for j in hull:
+            dc = cost[j] - (cost[previous] if previous >= 0 else 0.0)
+            dv = value[j] - (value[previous] if previous >= 0 else 0.0)
+            steps.append((cust[j], j, previous, dc, dv))
+            previous = j
+    if not steps:
+        return (np.zeros(0, dtype=np.int64),) * 3 + (np.zeros(0),) * 2
+    k, j, prev, dc, dv = (np.array(c) for c in zip(*steps, strict=True))
+    return k, j, prev, dc.astype(float), dv.astype(float)
+
+
+def _upgrade_pass(value, cost, cust, pool, limits, budget) -> tuple[np.ndarray, float]:
+    """The multiple-choice knapsack's greedy: every customer's hull steps (`_upgrade_steps`) in falling value per
+    extra cost, each taken when it fits (money and the new action's pool) and follows the customer's current
+    action. Returns the plan and the optimum of the linear relaxation without capacity pools (the same steps
+    until the money runs out, the first that does not fit in part): no plan can retain more."""
+    k, j, prev, dc, dv = _upgrade_steps(value, cost, cust)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(dc > 0, dv / np.where(dc > 0, dc, 1), np.inf)
+    order = np.lexsort((np.arange(len(k)), -ratio))
+    if budget is None:
+        bound = float(dv.sum())
+    else:
+        spent = np.cumsum(dc[order])
+        whole = int(np.searchsorted(spent, budget, side="right"))
+        bound = float(dv[order][:whole].sum())
+        if whole < len(order):
+            left = budget - (spent[whole - 1] if whole else 0.0)
+            bound += dv[order][whole] * left / dc[order][whole]
+    current = np.full(cust.max() + 1 if len(cust) else 0, -1, dtype=np.int64)
+    used = np.zeros(len(limits), dtype=np.int64)
+    left = np.inf if budget is None else float(budget)
+    tol = 1e-9 * max(1.0, abs(left)) if budget is not None else 0.0
+    for s in order:
+        customer, option, before = k[s], j[s], prev[s]
+        if current[customer] != before or dc[s] > left + tol:
+            continue
+        moves = before < 0 or pool[option] != pool[before]
+        if moves and pool[option] >= 0 and used[pool[option]] >= limits[pool[option]]:
+            continue
+        if moves:
+            if before >= 0 and pool[before] >= 0:
+                used[pool[before]] -= 1
+            if pool[option] >= 0:
+                used[pool[option]] += 1
+        left -= dc[s]
+        current[customer] = option
+    take = np.zeros(len(value), dtype=bool)
+    take[current[current >= 0]] = True
+    return take, float(bound)
 
 
 def _greedy_pass(order, cost, cust, pool, limits, budget) -> np.ndarray:
@@ -406,14 +483,21 @@ def choose_actions(options: pd.DataFrame, cfg: DecideConfig) -> pd.DataFrame:
         take, info = np.zeros(0, dtype=bool), {"solver": cfg.solver, "solver_status": "no candidates",
                                                  "optimal": True, "mip_gap": 0.0, "upper_bound": 0.0}
     elif cfg.solver == "milp":
-        take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
-        # The greedy plan costs milliseconds: keep it when the solver stopped (gap or time limit)
-        # at something worse, so the exact solver is never behind the heuristic.
-        greedy, _ = _greedy(value, cost, cust, pool, limits, cfg.budget)
+        # The greedy plans cost well under a second and bound what any plan could retain: when the best of them
+        # is already within the solver's own tolerance of that bound, it is as good as the solver's answer.
+        greedy, bounded = _greedy(value, cost, cust, pool, limits, cfg.budget)
+        if bounded["mip_gap"] <= cfg.mip_rel_gap:
+            take, info = greedy, bounded | {
+                "optimal": True, "solver_status": f"{bounded['solver_status']}; within {bounded['mip_gap']:.1e} of "
+                                                  "the bound, so proven as good as the solver's tolerance: no milp"}
+        else:
+            take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
+            # ... else keep the greedy plan when the solver stopped (gap or time limit) at something worse, so
+            # the exact solver is never behind the heuristic.
+            if value[greedy].sum() > value[take].sum() + 1e-9 * max(1.0, abs(value[take].sum())):
+                take = greedy
+                info["solver_status"] += "; the greedy plan was better and is kept"
         info["greedy_expected_value"] = float(value[greedy].sum())
-        if value[greedy].sum() > value[take].sum() + 1e-9 * max(1.0, abs(value[take].sum())):
-            take = greedy
-            info["solver_status"] += "; the greedy plan was better and is kept"
     else:
         take, info = _greedy(value, cost, cust, pool, limits, cfg.budget)
     take = _repair(take, value, cost, pool, limits, cfg.budget)
