@@ -575,15 +575,19 @@ def test_upgrade_greedy_bounds_every_plan_and_finds_the_dearer_better_actions():
         assert greedy.attrs["summary"]["mip_gap"] == pytest.approx((bound - value_of(greedy)) / bound)
 
 
-def test_a_greedy_plan_within_the_solvers_tolerance_of_the_bound_is_kept_without_the_solver():
+def test_the_greedy_plan_reports_its_gap_to_the_bound():
     # Budget 100: A's visit (60 for 50) then B's call (30 for 50) exhaust it; the bound is met exactly.
     options = opts([
         ("A", "AM-1", "email", "email", 5.0, 4.0),
         ("A", "AM-1", "visit", "visit", 50.0, 60.0),
         ("B", "AM-2", "call", "call", 50.0, 30.0),
     ])
-    plan = choose_actions(options, DecideConfig(budget=100.0)).set_index("customer_id")
+    plan = choose_actions(options, DecideConfig(budget=100.0, solver="greedy")).set_index("customer_id")
     summary = plan.attrs["summary"]
     assert plan["chosen_action"].to_dict() == {"A": "visit", "B": "call"}
-    assert summary["optimal"] is True and summary["mip_gap"] == 0.0 and summary["upper_bound"] == pytest.approx(90.0)
-    assert summary["solver"] == "greedy" and "no milp" in summary["solver_status"]
+    assert summary["mip_gap"] == 0.0 and summary["upper_bound"] == pytest.approx(90.0)
+    assert summary["solver"] == "greedy" and "upgrades" in summary["solver_status"]
+    tight = choose_actions(options, DecideConfig(budget=75.0, solver="greedy")).attrs["summary"]
+    # the bound takes half of B's call: 60 + 25 / 50 * 30 = 75; the plan keeps A's visit and the e-mail
+    # cannot join it (one action a customer): 60
+    assert tight["upper_bound"] == pytest.approx(75.0) and tight["mip_gap"] == pytest.approx(15 / 75)
