@@ -317,7 +317,7 @@ def profile(tables: dict[str, pd.DataFrame], population: pd.DataFrame, cfg) -> d
             rec = _Recorder(con)
             t0, c0 = time.perf_counter(), _cpu_s()
             con.register(name, tables[name])
-            parts.append(builder(rec, tables[name], cfg))
+            parts.append(builder(rec, tables[name].columns, cfg))
             steps[f"query {name}"] = (time.perf_counter() - t0, _cpu_s() - c0)
             sqls[name] = rec.sql[-1]
     t0, c0 = time.perf_counter(), _cpu_s()

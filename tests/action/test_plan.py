@@ -591,3 +591,15 @@ def test_the_greedy_plan_reports_its_gap_to_the_bound():
     # the bound takes half of B's call: 60 + 25 / 50 * 30 = 75; the plan keeps A's visit and the e-mail
     # cannot join it (one action a customer): 60
     assert tight["upper_bound"] == pytest.approx(75.0) and tight["mip_gap"] == pytest.approx(15 / 75)
+
+
+def test_a_solver_that_finds_no_plan_falls_back_to_the_greedy_plan_with_its_gap():
+    options = random_options(300, 3)
+    cfg = DecideConfig(budget=4000.0, time_limit_seconds=1e-9)
+    plan = choose_actions(options, cfg)
+    summary = plan.attrs["summary"]
+    assert summary["solver"] == "greedy" and summary["solver_status"].startswith("milp failed")
+    greedy = choose_actions(options, cfg.model_copy(update={"solver": "greedy"}))
+    assert value_of(plan) == pytest.approx(value_of(greedy))
+    assert summary["upper_bound"] == pytest.approx(greedy.attrs["summary"]["upper_bound"])
+    assert summary["mip_gap"] == pytest.approx((summary["upper_bound"] - value_of(plan)) / summary["upper_bound"])

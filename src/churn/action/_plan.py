@@ -263,7 +263,8 @@ def _check_options(options: pd.DataFrame) -> pd.DataFrame:
     return opts
 
 
-def _milp(value, cost, cust, pool, limits, budget, cfg) -> tuple[np.ndarray, dict]:
+def _milp(value, cost, cust, pool, limits, budget, cfg) -> tuple[np.ndarray | None, dict]:
+    """The exact plan (HiGHS), or None when the solver found none within its time limit."""
     n = len(value)
     rows, cols, data, ub = [], [], [], []
     m = 0
@@ -313,12 +314,7 @@ def _milp(value, cost, cust, pool, limits, budget, cfg) -> tuple[np.ndarray, dic
             "mip_gap": _num(getattr(res, "mip_gap", None)),
             "upper_bound": _num(-res.mip_dual_bound) if getattr(res, "mip_dual_bound", None) is not None else None,
             "n_constraints": int(m)}
-    if res.x is None:
-        log.warning("milp found no plan (%s): falling back to the greedy plan", res.message)
-        take, _ = _greedy(value, cost, cust, pool, limits, budget)
-        info.update(solver="greedy", solver_status=f"milp failed ({res.message}); greedy plan")
-        return take, info
-    return res.x > 0.5, info
+    return (None if res.x is None else res.x > 0.5), info
 
 
 def _greedy(value, cost, cust, pool, limits, budget) -> tuple[np.ndarray, dict]:
@@ -484,14 +480,19 @@ def choose_actions(options: pd.DataFrame, cfg: DecideConfig) -> pd.DataFrame:
                                                  "optimal": True, "mip_gap": 0.0, "upper_bound": 0.0}
     elif cfg.solver == "milp":
         take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
-        # The greedy plan costs under a second: keep it when the solver stopped (gap or time limit) at something
-        # worse, so the exact solver is never behind the heuristic. (Not used to skip the solver when it lies
-        # within the solver's tolerance of its bound: on the demo that plan retained 23 less than the solver's.)
-        greedy, _ = _greedy(value, cost, cust, pool, limits, cfg.budget)
-        info["greedy_expected_value"] = float(value[greedy].sum())
-        if value[greedy].sum() > value[take].sum() + 1e-9 * max(1.0, abs(value[take].sum())):
+        # The greedy plan costs under a second: the plan when the solver found none, and kept when the solver
+        # stopped (gap or time limit) at something worse, so the exact solver is never behind the heuristic. (Not
+        # used to skip the solver when it lies within the solver's tolerance of its bound: on the demo that plan
+        # retained 23 less than the solver's.)
+        greedy, bounded = _greedy(value, cost, cust, pool, limits, cfg.budget)
+        if take is None:
+            log.warning("milp found no plan (%s): falling back to the greedy plan", info["solver_status"])
+            take, info = greedy, info | {k: bounded[k] for k in ("solver", "upper_bound", "mip_gap")} | {
+                "solver_status": f"milp failed ({info['solver_status']}); {bounded['solver_status']}"}
+        elif value[greedy].sum() > value[take].sum() + 1e-9 * max(1.0, abs(value[take].sum())):
             take = greedy
             info["solver_status"] += "; the greedy plan was better and is kept"
+        info["greedy_expected_value"] = float(value[greedy].sum())
     else:
         take, info = _greedy(value, cost, cust, pool, limits, cfg.budget)
     take = _repair(take, value, cost, pool, limits, cfg.budget)

@@ -100,7 +100,7 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
                "constant_memory": True}
     if not isinstance(target, str | Path):
         options["in_memory"] = True
-    wb = xlsxwriter.Workbook(target if isinstance(target, str | Path) else target, options)
+    wb = xlsxwriter.Workbook(target, options)
     styles = _Styles(wb, money)
     taken: set[str] = set()
 
@@ -132,7 +132,7 @@ def write_excel(listing: pd.DataFrame, target: str | Path | IO[bytes], language:
     week = np.argsort(lapsed, kind="stable")
     for name in sorted(owner.dropna().astype(str).unique(), key=str.casefold):
         rows = week[((owner == name).to_numpy() & to_contact)[week]]
-        _write_sheet(wb.add_worksheet(sheet_name(name, taken)), table.iloc[rows][owner_columns], language, styles)
+        sheet(name, table.iloc[rows][owner_columns])
     if owner.isna().any():
         rows = week[(owner.isna().to_numpy() & to_contact)[week]]
         sheet(t["no_owner"], table.iloc[rows][owner_columns])

@@ -11,12 +11,12 @@ import pandas as pd
 from churn.data import mask_personal_columns
 from churn.vocab import (
     ACTION_COLUMNS,
-    AT_RISK_BANDS,
     CONTACTED,
     DECISION_COLUMNS,
     HELD_OUT,
     LIST_COLUMNS,
     PERSONAL_COLUMNS,
+    at_risk_flags,
     lapsed_flags,
 )
 
@@ -147,4 +147,4 @@ def shown_customers(frame: pd.DataFrame, list_all_up_to: int | None) -> np.ndarr
     if list_all_up_to is None or len(frame) <= list_all_up_to:
         return np.ones(len(frame), dtype=bool)
     planned = frame["decision"].isin([CONTACTED, HELD_OUT]) if "decision" in frame.columns else False
-    return (frame["risk_band"].isin(AT_RISK_BANDS) | lapsed_flags(frame) | planned).fillna(False).to_numpy(bool)
+    return (at_risk_flags(frame) | lapsed_flags(frame) | planned).fillna(False).to_numpy(bool)
