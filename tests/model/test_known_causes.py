@@ -101,3 +101,20 @@ def test_a_cause_model_is_saved_and_loaded_with_the_model(learnt, tmp_path):
     model_without = ChurnModel(model.booster, model.features, model.categories, model.calibration)
     model_without.save(tmp_path / "plain")
     assert ChurnModel.load(tmp_path / "plain").cause_model is None
+
+
+def test_scoring_with_a_cause_model_names_the_causes_without_treeshap(learnt):
+    from churn.score import explain_causes, score_customers
+    from churn.score._causes import learnt_causes
+
+    cfg, _, _, holdout, model, _, _, _ = learnt
+    window = cfg.features.trend_window
+    probabilities = model.cause_model.probabilities(holdout)
+    full = explain_causes(model.contributions(holdout), cfg.explain, holdout, window, probabilities=probabilities)
+    alone = learnt_causes(probabilities, cfg.explain)
+    pd.testing.assert_frame_equal(alone, full[list(alone.columns)])
+    scored = score_customers(holdout, None, model, cfg=cfg.score, explain=cfg.explain, trend_window=window,
+                             model_version="t", as_of=END).set_index("customer_id")
+    expected = full.set_axis(holdout["customer_id"].astype("string"))
+    for column in ("primary_cause", "cause_share", "secondary_cause"):
+        assert scored[column].reindex(expected.index).tolist() == expected[column].tolist(), column

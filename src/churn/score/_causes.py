@@ -82,7 +82,7 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     spread = ref.std(ddof=0).replace(0.0, 1.0).fillna(1.0)  # a cause with no spread: its raw log-odds
     z = (evidence - ref.mean().fillna(0.0)) / spread
     if probabilities is not None:
-        return _learnt_causes(probabilities.loc[contributions.index, list(CAUSES)], cfg).join(
+        return learnt_causes(probabilities.loc[contributions.index], cfg).join(
             z.add_prefix("cause_z_").round(4))
     values = z[list(CAUSES)].to_numpy()
     rows = np.arange(len(values))
@@ -108,9 +108,10 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     return out.join(z.add_prefix("cause_z_").round(4))
 
 
-def _learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFrame:
-    """The cause a cause model names per customer: the most probable, when sure enough; else unclear."""
-    values = probabilities.to_numpy(dtype=float)
+def learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFrame:
+    """The cause a cause model names per customer (`cause_probabilities`): the most probable, when sure enough;
+    else unclear. The columns of `explain_causes` without the evidence z-scores: no contributions needed."""
+    values = probabilities[list(CAUSES)].to_numpy(dtype=float)
     rows = np.arange(len(values))
     top = values.argmax(axis=1)
     runner_up, margin = _runner_up(values, top)
