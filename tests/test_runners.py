@@ -65,3 +65,54 @@ def test_a_pull_links_orders_named_by_account_and_validation_sets_aside_the_unkn
     note = next(n for n in summary["read_notes"] if n.startswith("orders: 2 row(s) linked"))
     assert "1 row(s) name an account that matches no customer" in note
     assert ("华山医院" in note) is not mask
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("budget", [None, 3000.0])
+def test_a_score_that_explains_only_where_needed_gives_the_listed_customers_their_full_causes(
+        tmp_path, tracking_uri, small_business, fast_config, budget):
+    """Past `explain.all_up_to` the score names the causes of customers at risk, lapsed and a sample; decide names
+    those of any other customer its plan reaches. Every listed customer's cause, and the plan, are what explaining
+    everyone against the same population gives."""
+    from churn.vocab import at_risk_flags, lapsed_flags
+
+    folder, tables = small_business
+    cfg = load_config(fast_config, **{"source.location": folder, "explain.all_up_to": 0,
+                                      "explain.reference_customers": 150,
+                                      **({"decide.budget": budget} if budget else {})})
+    ws = Workspace(tmp_path / "work", tmp_path / "models", tmp_path / "metrics")
+    as_of = pd.Timestamp(cfg.demo.end)
+    runners.run_pull(cfg, ws)
+    runners.run_validate(cfg, ws)
+    runners.run_training_features(cfg, ws, as_of)
+    runners.run_train(cfg, ws, as_of)
+    runners.run_scoring_features(cfg, ws, as_of)
+    runners.run_value(cfg, ws, as_of)
+    runners.run_effects(cfg, ws, as_of)
+    scored = runners.run_score(cfg, ws, as_of, str(ws.model_dir))
+    causes = scored["causes"]
+    assert causes["method"] == "evidence" and causes["population"]["customers"] == 150
+    assert 150 <= causes["explained"] < causes["customers"] == scored["customers_scored"]
+    assert ws.score_model.is_dir()
+    partial_scored = io.read_parquet(ws.scored_list)
+    decided = runners.run_decide(cfg, ws, as_of, tmp_path / "partial")
+    left = causes["customers"] - causes["explained"]
+    assert 0 < decided["causes_explained_for_the_plan"]["customers"] <= left  # the plan reached unexplained ones
+    if budget:  # ... and not all of them
+        assert decided["causes_explained_for_the_plan"]["customers"] < left
+    partial = io.read_parquet(tmp_path / "partial" / "retention_list.parquet").set_index("customer_id")
+    shown = at_risk_flags(partial) | lapsed_flags(partial) | partial["decision"].isin(["chosen", "holdout"])
+    assert partial.loc[shown, "primary_cause"].notna().all()
+
+    # the same scored list with every customer explained against the same population
+    everyone = runners._explained(cfg, ws, partial_scored, partial_scored.loc[partial_scored["primary_cause"].isna(),
+                                  "customer_id"].tolist(), causes["population"], {})
+    assert everyone["primary_cause"].notna().all()
+    io.write_parquet(everyone, ws.scored_list)
+    runners.run_decide(cfg, ws, as_of, tmp_path / "full")
+    full = io.read_parquet(tmp_path / "full" / "retention_list.parquet").set_index("customer_id")
+    named = partial["primary_cause"].notna()
+    for column in ("primary_cause", "cause_share", "secondary_cause", "reasons", "action"):
+        assert partial.loc[named, column].equals(full.loc[partial.index[named], column]), column
+    for column in ("decision", "contact", "holdout", "expected_retained_value"):
+        assert partial[column].equals(full.loc[partial.index, column]), column

@@ -268,6 +268,12 @@ class ExplainConfig(Section):
     min_margin_z: float = Field(0.1, ge=0)
     stated_first: bool = True  # the cause a customer complained about most in the trend window comes first
     known_causes: KnownCausesConfig = KnownCausesConfig()
+    # TreeSHAP costs ~0.4 ms a customer: past `all_up_to` scored customers the evidence method explains those at
+    # risk or lapsed, plus the customers the contact plan reaches (`churn stage decide` explains them on demand),
+    # each against the evidence of a seeded sample of `reference_customers` scored customers instead of everyone.
+    all_up_to: int = Field(50_000, ge=0)
+    reference_customers: int = Field(20_000, gt=1)
+    seed: int = 0
 
     @field_validator("causes")
     @classmethod

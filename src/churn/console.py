@@ -279,6 +279,14 @@ def pct(x: float | None) -> str:
 
 # The line each `churn stage` command prints for its runner's result, one entry per stage (those with a
 # table of their own, validate, train, backtest and publish, use the functions above).
+def _explained_note(causes: dict | None) -> str:
+    """What the score left unexplained (past `explain.all_up_to`), for its line; nothing when it explained all."""
+    if not causes or causes["explained"] >= causes["customers"]:
+        return ""
+    return (f"; causes named for {causes['explained']:,} (at risk, lapsed and a sample of "
+            f"{causes['population']['customers']:,}), the others' when the contact plan reaches them")
+
+
 STAGE_LINES = {
     "demo-data": lambda r: f"Sample history written to {r['path']}: "
                            + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if k not in ("injected", "shifted_orders")),
@@ -294,7 +302,8 @@ STAGE_LINES = {
                          f"replacing the priors: {r['priors'] or 'none'}",
     "register": lambda r: f"Registered churn v{r['version']} as @{r['alias']}: {r['decision']['explanation']} "
                           f"(MLflow run {r['run_id']})",
-    "score": lambda r: f"Scored {r['customers_scored']:,} active customers as of {r['as_of']} with {r['model']}",
+    "score": lambda r: f"Scored {r['customers_scored']:,} active customers as of {r['as_of']} with {r['model']}"
+                       + _explained_note(r.get("causes")),
     "decide": lambda r: f"Contact plan: {r['decisions']['n_chosen']:,} customers; list: {r['out']}/retention_list.csv",
     "report": lambda r: f"Report ({r['language']}): {', '.join(r['files'])}",
     "promote": lambda r: f"churn v{r['version']} is now @champion (was v{r['previous_champion']}), "

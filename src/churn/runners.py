@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -461,6 +462,13 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
                             trend_window=cfg.features.trend_window, model_version=row_label, as_of=as_of, value=value,
                             value_cfg=cfg.value, responses=responses)
     io.write_parquet(scored, ws.scored_list)
+    causes = scored.attrs["causes"]
+    if causes["explained"] < causes["customers"]:  # the rest are explained on demand when the plan reaches them
+        from churn.model import save_scoring_model
+
+        io.replace_folder(ws.score_model, lambda folder: save_scoring_model(model, folder))
+    else:
+        shutil.rmtree(ws.score_model, ignore_errors=True)
     drift = None
     if reference is not None:  # a model saved before drift references has none
         table = scoring_drift(reference, features, scored, cfg.monitor)
@@ -470,7 +478,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     summary = {"as_of": str(as_of.date()), "model": label, "model_kind": kind, "model_grade": tags.get("grade"),
                "model_refit": refit,
                "model_holdout": tags.get("holdout"),
-               "customers_scored": len(scored), "value": value_summary, "drift": drift,
+               "customers_scored": len(scored), "causes": causes, "value": value_summary, "drift": drift,
                "model_promoted_roc_auc": (reference or {}).get("promoted_roc_auc")}
     io.write_json(summary, ws.score_summary)
     return summary
@@ -492,13 +500,21 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     scored_run = _needed(ws.score_summary, as_of, "score")
     playbook = load_playbook(cfg.score.playbook)
     scored = io.read_parquet(ws.scored_list)
-    # The list's own words are English; the report words the same codes in its language.
-    scored = scored.assign(reasons=render_reasons(scored["reason_codes"], "en"))
-    listing = with_playbook_actions(scored, playbook, act_on=cfg.score.act_on_risk_bands)
     uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
-    plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
+    explained_here, rounds, loaded = 0, 0, {}
+    while True:
+        # The list's own words are English; the report words the same codes in its language.
+        listing = with_playbook_actions(scored.assign(reasons=render_reasons(scored["reason_codes"], "en")), playbook,
+                                        act_on=cfg.score.act_on_risk_bands)
+        plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
+        needed = plan.attrs["needs_causes"]
+        if not needed:
+            break
+        # the plan reached customers the score left unexplained: name their causes as the score would have
+        scored = _explained(cfg, ws, scored, needed, scored_run["causes"]["population"], loaded)
+        explained_here, rounds = explained_here + len(needed), rounds + 1
     listing = apply_plan(listing, plan, playbook)
     io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # read by `churn effect` later
     # ... and by `churn monitor`, which holds the run to the ROC-AUC its model was promoted with
@@ -524,11 +540,35 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     summary["value"] = scored_run["value"]
     summary["drift"] = scored_run.get("drift")  # (a scored list from before drift checks has none)
     summary["uplift"] = uplift
+    summary["causes_explained_for_the_plan"] = {"customers": explained_here, "rounds": rounds}
     summary["action_effects"] = effect_sources(cfg.decide, uplift, measured)
     last = _earlier_runs(out_dir / "runs", as_of, keep=1)
     summary["lifecycle"] = lifecycle_flows(next(iter(last.values()), None), listing, max(last, default=None))
     io.write_json(summary, ws.plan_summary)
     return summary
+
+
+def _explained(cfg: Config, ws: Workspace, scored: pd.DataFrame, customers: list[str], population: dict,
+               loaded: dict) -> pd.DataFrame:
+    """`scored` with the causes and reason codes of `customers` (unexplained there) named by the scoring model the
+    score kept, against the population the score compared its customers with. `loaded` keeps the model and the
+    features between calls."""
+    from churn.model import load_scoring_model
+    from churn.score import CAUSE_COLUMNS, explain_customers
+
+    if not loaded:
+        loaded["model"] = load_scoring_model(ws.score_model)
+        loaded["features"] = io.read_parquet(ws.scoring_features)
+    features = loaded["features"]
+    features = features[features["customer_id"].astype("string").isin(customers).to_numpy()].reset_index(drop=True)
+    named = explain_customers(features, loaded["model"], cfg.explain, cfg.features.trend_window,
+                              population).set_axis(features["customer_id"].astype("string").to_numpy())
+    rows = scored["customer_id"].astype("string").isin(named.index).to_numpy()
+    out = scored.copy()
+    ids = out.loc[rows, "customer_id"].astype("string").to_numpy()
+    for column in (*CAUSE_COLUMNS, "reason_codes"):
+        out.loc[rows, column] = named.loc[ids, column].to_numpy()
+    return out
 
 
 def run_report(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -> dict:

@@ -603,3 +603,40 @@ def test_a_solver_that_finds_no_plan_falls_back_to_the_greedy_plan_with_its_gap(
     assert value_of(plan) == pytest.approx(value_of(greedy))
     assert summary["upper_bound"] == pytest.approx(greedy.attrs["summary"]["upper_bound"])
     assert summary["mip_gap"] == pytest.approx((summary["upper_bound"] - value_of(plan)) / summary["upper_bound"])
+
+
+def test_a_customer_without_a_cause_gets_every_causes_options(playbook):
+    listing = make_listing(40, seed=4)
+    cfg = DecideConfig(effects=PRIORS)
+    unknown = listing.assign(primary_cause=pd.Series([None] * 40, dtype=object))
+    options = action_options(unknown, playbook, cfg)
+    assert not options["cause_known"].any()
+    for cause in ["price", "service", "quality", "engagement", "other"]:
+        known = action_options(listing.assign(primary_cause=cause), playbook, cfg)
+        assumed = options[options["primary_cause"] == cause].drop(columns="cause_known").reset_index(drop=True)
+        pd.testing.assert_frame_equal(assumed, known.drop(columns="cause_known").reset_index(drop=True))
+
+
+@pytest.mark.parametrize("budget", [2_000.0, 20_000.0, 200_000.0])
+def test_explaining_the_customers_a_plan_needs_gives_the_plan_of_every_cause_known(playbook, budget):
+    """The decide runner's loop: customers without a cause get the options of every cause; those the plan
+    chooses, the risk ranking may reach or whose status depends on the cause are named and the plan made again.
+    The last plan is the plan with every cause known, customer by customer, though most causes stay unknown."""
+    listing = make_listing(400, seed=5)
+    cfg = DecideConfig(effects=PRIORS, budget=budget, solver="milp")
+    truth = decide(listing, playbook, cfg)
+    hidden = np.random.default_rng(1).random(len(listing)) < 0.7
+    partial = listing.assign(primary_cause=listing["primary_cause"].astype(object).where(~hidden, None))
+    asked = set()
+    while needed := decide(partial, playbook, cfg).attrs["needs_causes"]:
+        assert not asked & set(needed)  # never asked twice: the loop ends
+        asked |= set(needed)
+        named = partial["customer_id"].isin(needed).to_numpy()
+        partial.loc[named, "primary_cause"] = listing.loc[named, "primary_cause"]
+    last = decide(partial, playbook, cfg)
+    assert 0 < len(asked) <= hidden.sum()
+    if budget == 2_000.0:  # a budget that runs out: most unknown causes stay unknown
+        assert len(asked) < 0.6 * hidden.sum()
+    for column in ("customer_id", "status", "chosen_action", "holdout", "holdout_action", "expected_retained_value"):
+        pd.testing.assert_series_equal(last[column], truth[column], check_dtype=False)
+    assert last.attrs["summary"]["versus_risk_ranking"] == truth.attrs["summary"]["versus_risk_ranking"]

@@ -143,3 +143,58 @@ def test_lifecycle_stage_follows_the_configured_rules(tenure, trend, lapsed, sta
     # the thresholds are the config's: a longer `new` period makes a 200-day customer new
     assert lifecycle_stages(pd.DataFrame({"tenure_days": [200.0], "revenue_trend": [0.0]}), pd.Series([False]),
                             LifecycleRule(new_days=365)).tolist() == ["new"]
+
+
+def _score(scored, **explain):
+    cfg, feats, _, (tables, model) = scored
+    return score_customers(feats, tables["customers"], model, cfg=cfg.score,
+                           explain=cfg.explain.model_copy(update=explain), trend_window=cfg.features.trend_window,
+                           model_version="churn v7", as_of=AS_OF)
+
+
+def test_past_all_up_to_only_customers_at_risk_lapsed_or_sampled_are_explained_with_their_full_causes(scored):
+    from churn.score import explain_customers, reference_sample
+
+    cfg, feats, everyone, (_, model) = scored
+    assert everyone.attrs["causes"]["explained"] == len(everyone) == everyone.attrs["causes"]["customers"]
+    part = _score(scored, all_up_to=0, reference_customers=60)
+    info = part.attrs["causes"]
+    assert info["method"] == "evidence" and info["population"]["customers"] == 60
+    at_risk = part["risk_band"].isin(cfg.score.act_on_risk_bands) | part["lapsed"]
+    sampled = pd.Series(reference_sample(feats["customer_id"], 60, cfg.explain.seed),
+                        index=feats["customer_id"].astype("string"))
+    explained = part["primary_cause"].notna()
+    assert (explained == (at_risk | sampled.reindex(part["customer_id"]).to_numpy())).all()
+    assert 0 < info["explained"] == explained.sum() < len(part)
+    assert part.loc[~explained, "cause_share"].isna().all() and part.loc[~explained, "secondary_cause"].isna().all()
+    # each explained customer's cause is what explaining everyone against the same population names
+    full = explain_customers(feats, model, cfg.explain, cfg.features.trend_window, info["population"])
+    full.index = feats["customer_id"].astype("string")
+    shown = part[explained].set_index("customer_id")
+    for column in ("primary_cause", "cause_share", "secondary_cause", "reason_codes"):
+        pd.testing.assert_series_equal(shown[column], full.loc[shown.index, column].astype(shown[column].dtype),
+                                       check_names=False)
+    # and a sample of everyone is everyone: the same causes as below the limit
+    whole = _score(scored, all_up_to=0, reference_customers=10_000)
+    assert whole.attrs["causes"]["explained"] == len(whole)
+    pd.testing.assert_frame_equal(whole, everyone)
+    assert whole.attrs["causes"]["population"] == cause_population_of(everyone, scored)
+
+
+def cause_population_of(listing, scored):
+    from churn.score import cause_population
+    from churn.score._causes import cause_evidence
+
+    cfg, feats, _, (_, model) = scored
+    return cause_population(cause_evidence(model.contributions(feats), cfg.explain, feats))
+
+
+def test_the_reference_sample_does_not_depend_on_row_order_but_on_the_seed():
+    from churn.score import reference_sample
+
+    ids = pd.Series([f"C{i:04d}" for i in range(500)])
+    picked = set(ids[reference_sample(ids, 50, 0)])
+    shuffled = ids.sample(frac=1, random_state=3).reset_index(drop=True)
+    assert len(picked) == 50 and set(shuffled[reference_sample(shuffled, 50, 0)]) == picked
+    assert set(ids[reference_sample(ids, 50, 1)]) != picked
+    assert reference_sample(ids, 600, 0).all()

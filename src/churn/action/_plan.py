@@ -125,9 +125,9 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     segment = np.where(listing["is_key_account"].fillna(False).astype(bool).to_numpy(), KEY_ACCOUNT,
                        listing["value_tier"].astype("object").to_numpy())
     cause = listing["primary_cause"].astype("object").to_numpy()
-    acting = acting_causes(listing, playbook)  # the ladder answers the need-steered cause; effects the true one
+    known = ~pd.isna(cause)
     bad_seg = sorted({str(s) for s in segment} - set(SEGMENTS))
-    bad_cause = sorted({str(c) for c in cause} - set(LIST_CAUSES))
+    bad_cause = sorted({str(c) for c in cause[known]} - set(LIST_CAUSES))
     if bad_seg or bad_cause:
         raise ValueError(f"listing has unknown value_tier(s) {bad_seg} or primary_cause(s) {bad_cause}")
     unknown_priors = sorted((set(cfg.effects) | set(cfg.effect_by_cause)) - set(playbook.actions))
@@ -135,17 +135,29 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
         raise ValueError(f"decide.effects names action(s) {unknown_priors} that the playbook does not define")
 
     value = _forecast_value(listing)
+    # A customer not yet explained (no primary cause: `churn.score.explain_customers` names it on demand) gets the
+    # options of every cause (`primary_cause` the one assumed, `cause_known` false), each at its value for that
+    # cause: a plan that chooses none of them is the plan its true cause would give; one that chooses it asks for
+    # its cause (`decide`'s attrs["needs_causes"]).
+    rows = np.arange(len(listing))
+    idx = np.concatenate([rows[known], np.tile(rows[~known], len(LIST_CAUSES))])
+    assumed = np.concatenate([cause[known], np.repeat(np.array(LIST_CAUSES, dtype=object), (~known).sum())])
+    steering = pd.DataFrame({"primary_cause": assumed}) if "need_profile" not in listing.columns else \
+        pd.DataFrame({"primary_cause": assumed, "need_profile": listing["need_profile"].to_numpy()[idx]})
+    acting = acting_causes(steering, playbook)  # the ladder answers the need-steered cause; effects the true one
+    stage = np.array([s if s in (playbook.lifecycle or {}) else "" for s in lifecycle_of(listing)], dtype=object)
     base = pd.DataFrame({
-        "row": np.arange(len(listing)),
-        "customer_id": ids.to_numpy(),
-        "owner": listing["owner"].astype("string").fillna(NO_OWNER).to_numpy(),
-        "segment": segment,
-        "primary_cause": cause,
+        "row": idx,
+        "customer_id": ids.to_numpy()[idx],
+        "owner": listing["owner"].astype("string").fillna(NO_OWNER).to_numpy()[idx],
+        "segment": segment[idx],
+        "primary_cause": assumed,
+        "cause_known": known[idx],
         "acting_cause": acting,
         # a stage with rules of its own, else "" (the general rules)
-        "stage": [s if s in (playbook.lifecycle or {}) else "" for s in lifecycle_of(listing)],
-        "churn_probability": p,
-        "forecast_value": value,
+        "stage": stage[idx],
+        "churn_probability": p[idx],
+        "forecast_value": value[idx],
     })
     ladder = pd.DataFrame(
         [(seg, c, stage, name, k == 0) for seg in SEGMENTS for c in LIST_CAUSES
@@ -178,7 +190,7 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     out["effect_source"] = pd.array(source, dtype="string")
     out["expected_retained_value"] = effect * out["forecast_value"].to_numpy() - out["cost"].to_numpy()
     cols = ["customer_id", "owner", "action", "channel", "owner_role", "cost", "playbook_action",
-            "primary_cause", "churn_probability", "forecast_value", "effect", "effect_source",
+            "primary_cause", "cause_known", "churn_probability", "forecast_value", "effect", "effect_source",
             "expected_retained_value"]
     out = out[cols]
     for c in ("customer_id", "owner", "action", "channel", "owner_role", "primary_cause"):
@@ -511,6 +523,11 @@ def choose_actions(options: pd.DataFrame, cfg: DecideConfig) -> pd.DataFrame:
     status = np.where(chosen_opt >= 0, "chosen",
                       np.where(~has_cand, "not worth its cost",
                                np.where(~has_room, "owner at capacity", "below budget line")))
+    # what each option alone says of its customer when not chosen (`decide` compares them across assumed causes)
+    room_all = pool_all < 0
+    room_all[~room_all] = ~full[pool_all[~room_all]]
+    option_status = np.where(value_all <= cfg.min_value, "not worth its cost",
+                             np.where(room_all, "below budget line", "owner at capacity"))
 
     # each customer's best option, regardless of limits (candidates only)
     best = np.full(len(customers), -1, dtype=np.int64)
@@ -554,6 +571,7 @@ def choose_actions(options: pd.DataFrame, cfg: DecideConfig) -> pd.DataFrame:
         "seconds": round(time.perf_counter() - t0, 3),
     }
     out.attrs["summary"] = summary
+    out.attrs["option_status"] = option_status
     return out
 
 
@@ -614,12 +632,23 @@ def compare_with_risk_ranking(options: pd.DataFrame, listing: pd.DataFrame, cfg:
     own = own.sort_values(["_p", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
     pool, limits, _ = _pools(own, cfg)
     cost, value = own["cost"].to_numpy(dtype="float64"), own["expected_retained_value"].to_numpy(dtype="float64")
+    # A customer without a cause (`action_options`) has a playbook action per cause: the walk cannot know which it
+    # takes, so it skips it and names it when one of them could fit what is left (left is then too large, if
+    # anything: the customers named are a superset of those an explained walk reaches).
+    known = own["cause_known"].to_numpy(dtype=bool) if "cause_known" in own.columns else np.ones(len(own), bool)
+    cheapest = own.groupby("customer_id")["cost"].transform("min").to_numpy(dtype="float64")
+    ids = own["customer_id"].to_numpy(dtype=object)
+    needs_causes: set[str] = set()
     used = np.zeros(len(limits), dtype=np.int64)
     left = np.inf if cfg.budget is None else float(cfg.budget)
     take = np.zeros(len(own), dtype=bool)
     for j in range(len(own)):
         if left <= 0 and cost[j] > 0:
             break
+        if not known[j]:
+            if cheapest[j] <= left + 1e-9:
+                needs_causes.add(ids[j])
+            continue
         if cost[j] > left + 1e-9 or (pool[j] >= 0 and used[pool[j]] >= limits[pool[j]]):
             continue
         take[j] = True
@@ -633,7 +662,8 @@ def compare_with_risk_ranking(options: pd.DataFrame, listing: pd.DataFrame, cfg:
             "n_contacted": int(take.sum())}
     gain = opt["expected_value_retained"] - base["expected_value_retained"]
     return {"budget": cfg.budget, "optimiser": opt, "risk_ranking": base, "gain": gain,
-            "gain_share": gain / abs(base["expected_value_retained"]) if base["expected_value_retained"] else None}
+            "gain_share": gain / abs(base["expected_value_retained"]) if base["expected_value_retained"] else None,
+            "needs_causes": sorted(needs_causes)}
 
 
 # --------------------------------------------------------------------------- all together
@@ -651,6 +681,12 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
     own budget (`cfg.winback_budget`) and their own random holdout, after the customers who can still be kept
     and with the capacity those leave. attrs["summary"]: the retention plan's summary (as `_decide_section`'s)
     and `winback`: the win-back plan's figures (`SECTION_KEYS`), or None when nobody is lapsed.
+
+    Customers without a primary cause (left unexplained by the score, `explain.all_up_to`) have the options of
+    every cause (`action_options`). attrs["needs_causes"]: those of them the plan chose or held out, or the risk
+    ranking may reach: explain them and decide again, until it is empty. Then the plan's options are all true ones,
+    chosen among more (the unexplained customers' options of every cause), so it retains at least what the plan
+    with every cause known would (within the solver's gap), and the risk ranking walks the same customers.
     """
     from churn.action._playbook import winback_playbook
 
@@ -669,6 +705,7 @@ def decide(listing: pd.DataFrame, playbook, cfg: DecideConfig, effects: pd.DataF
     summary = dict(keep.attrs["summary"])
     summary["winback"] = {k: back.attrs["summary"][k] for k in SECTION_KEYS}
     out.attrs["summary"] = summary
+    out.attrs["needs_causes"] = sorted({*keep.attrs["needs_causes"], *back.attrs["needs_causes"]})
     return out
 
 
@@ -739,8 +776,31 @@ def _decide_section(listing: pd.DataFrame, playbook, cfg: DecideConfig,
         options_by_effect_source={str(k): int(v) for k, v in options["effect_source"].value_counts().items()},
         versus_risk_ranking=compare_with_risk_ranking(options, listing, cfg, plan) if len(options) else None,
     )
+    ranked = summary["versus_risk_ranking"].pop("needs_causes") if summary["versus_risk_ranking"] else []
+    out.attrs["needs_causes"] = sorted(set(_needing_causes(options, plan, out)) | set(ranked))
     out.attrs["summary"] = summary
     return out
+
+
+def _needing_causes(options: pd.DataFrame, plan: pd.DataFrame, out: pd.DataFrame) -> list[str]:
+    """The customers without a cause (options of every cause, `cause_known` false) whose decision depends on it:
+    those the plan chose (or held out), and those whose status (not worth its cost, owner at capacity, below
+    budget line) differs from one assumed cause to another. (Those the risk ranking may reach:
+    `compare_with_risk_ranking`.)"""
+    unknown = ~options["cause_known"].to_numpy(dtype=bool)
+    if not unknown.any():
+        return []
+    ids = options["customer_id"].astype("string").to_numpy(dtype=object)
+    planned = ((out["status"] == "chosen") | out["holdout"]).to_numpy(dtype=bool)
+    chosen = set(out.loc[planned, "customer_id"]) & set(ids[unknown])
+    rank = pd.Series(plan.attrs["option_status"]).map(
+        {"not worth its cost": 0, "owner at capacity": 1, "below budget line": 2}).to_numpy()
+    by_cause = (pd.DataFrame({"customer_id": ids[unknown], "cause": options["primary_cause"].to_numpy(dtype=object)[unknown],
+                              "rank": rank[unknown]})
+                .groupby(["customer_id", "cause"])["rank"].max().unstack("cause")
+                .reindex(columns=list(LIST_CAUSES)).fillna(0))  # a cause with no option: not worth its cost
+    differs = by_cause.min(axis=1) != by_cause.max(axis=1)
+    return sorted(chosen | set(by_cause.index[differs.to_numpy()]))
 
 
 def with_measured_effects(cfg: DecideConfig, campaigns: dict | None, runs: dict | None) -> DecideConfig:

@@ -69,6 +69,8 @@ class Workspace:
     scored_list = property(lambda self: self.root / "score" / "scored_list.parquet")
     score_summary = property(lambda self: self.root / "score" / "score_summary.json")
     drift = property(lambda self: self.root / "score" / "drift.csv")
+    # the scoring model, kept when the score left customers unexplained (`churn stage decide` explains them on demand)
+    score_model = property(lambda self: self.root / "score" / "model")
     realised = property(lambda self: self.metrics / "monitor" / "realised.csv")  # `churn monitor`: one row per run
     realised_causes = property(lambda self: self.metrics / "monitor" / "realised_causes.csv")
     realised_plot = property(lambda self: self.metrics / "monitor" / "realised.png")

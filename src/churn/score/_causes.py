@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from fnmatch import fnmatch
 
 import numpy as np
@@ -54,9 +55,33 @@ def cause_probabilities(model, frame: pd.DataFrame) -> pd.DataFrame | None:
     return None if cause_model is None else cause_model.probabilities(frame)
 
 
+def cause_population(evidence: pd.DataFrame) -> dict:
+    """What each cause's evidence (`cause_evidence`) is compared with: its mean and spread (population standard
+    deviation; 1 where there is none: the raw log-odds) over `evidence`'s customers, and how many they are. Plain
+    floats: it is written to the score's summary and read back to explain more customers the same way."""
+    spread = evidence.std(ddof=0).replace(0.0, 1.0).fillna(1.0)
+    return {"customers": int(len(evidence)),
+            "mean": {c: float(v) for c, v in evidence.mean().fillna(0.0).items()},
+            "spread": {c: float(v) for c, v in spread.items()}}
+
+
+def reference_sample(customer_ids: pd.Series, size: int, seed: int) -> np.ndarray:
+    """True for the `size` customers (all when fewer) with the smallest seeded hash of their customer_id: the
+    same customers whatever the rows' order, a different sample for another seed."""
+    ids = pd.Series(customer_ids).astype("string").reset_index(drop=True)
+    if len(ids) <= size:
+        return np.ones(len(ids), dtype=bool)
+    key = hashlib.blake2b(str(seed).encode(), digest_size=8).hexdigest()  # hash_key: 16 characters
+    hashed = pd.util.hash_pandas_object(ids, index=False, hash_key=key).to_numpy()
+    order = np.lexsort((ids.to_numpy(dtype=object).astype(str), hashed))
+    out = np.zeros(len(ids), dtype=bool)
+    out[order[:size]] = True
+    return out
+
+
 def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd.DataFrame | None = None,
                    trend_window: int | None = None, reference: pd.DataFrame | None = None,
-                   probabilities: pd.DataFrame | None = None) -> pd.DataFrame:
+                   probabilities: pd.DataFrame | None = None, population: dict | None = None) -> pd.DataFrame:
     """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
 
     With `probabilities` (`cause_probabilities`: a cause model learnt from why past customers left), the cause
@@ -65,8 +90,9 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     `cause_margin` its lead. Without them, the evidence method below.
 
     Each cause's evidence (`cause_evidence`) is compared with the same evidence across a reference population,
-    as a z-score: `reference` (contributions of the population; default: `contributions` itself, the customers
-    scored together). The cause with the highest z is named when it is at least `cfg.min_evidence_z` and leads
+    as a z-score: `population` (`cause_population` of a population's evidence), else `reference` (contributions
+    of the population), else `contributions` itself (the customers scored together). With a given population a
+    customer's cause depends on its own contributions alone: explaining customers in parts names the same causes. The cause with the highest z is named when it is at least `cfg.min_evidence_z` and leads
     the runner-up by at least `cfg.min_margin_z`; otherwise the cause is unclear (`other`): no signal of any
     cause, or two too close to tell apart, and the playbook answers with a diagnostic contact. With the
     `features` explained (row for row) and the `trend_window`, a cause the customer stated (`stated_causes`)
@@ -78,9 +104,9 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     `secondary_cause` the best other cause when it stands out as well.
     """
     evidence = cause_evidence(contributions, cfg, features)
-    ref = evidence if reference is None else cause_evidence(reference, cfg)
-    spread = ref.std(ddof=0).replace(0.0, 1.0).fillna(1.0)  # a cause with no spread: its raw log-odds
-    z = (evidence - ref.mean().fillna(0.0)) / spread
+    if population is None:
+        population = cause_population(evidence if reference is None else cause_evidence(reference, cfg))
+    z = (evidence - pd.Series(population["mean"])[evidence.columns]) / pd.Series(population["spread"])[evidence.columns]
     if probabilities is not None:
         return learnt_causes(probabilities.loc[contributions.index], cfg).join(
             z.add_prefix("cause_z_").round(4))

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from churn.config import ExplainConfig, LapsedRule, LifecycleRule, ScoreConfig, ValueConfig
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
-from churn.score._causes import cause_probabilities, explain_causes, learnt_causes
+from churn.score._causes import (
+    cause_evidence,
+    cause_population,
+    cause_probabilities,
+    explain_causes,
+    learnt_causes,
+    reference_sample,
+)
 from churn.score._needs import need_profiles
 from churn.score._reasons import reason_codes
-from churn.vocab import PERSONAL_COLUMNS, SCORE_DECIMALS, SCORED_COLUMNS
+from churn.vocab import AT_RISK_BANDS, PERSONAL_COLUMNS, SCORE_DECIMALS, SCORED_COLUMNS
 
 
 def score_customers(
@@ -64,21 +72,60 @@ def score_customers(
         tier_value = out["value_if_retained_12m"].fillna(tier_value)
     out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
+    lapsed = lapsed_customers(frame, cfg.lapsed)
     probabilities = cause_probabilities(model, frame)
     if probabilities is not None:  # the cause model names the causes: no TreeSHAP (~0.4 ms a customer) needed
-        causes = learnt_causes(probabilities, explain)
+        causes, population = learnt_causes(probabilities, explain), None
     else:
-        causes = explain_causes(model.contributions(frame), explain, frame, trend_window)
-    out = out.join(causes[["primary_cause", "cause_share", "secondary_cause"]])
+        wanted = out["risk_band"].isin([*AT_RISK_BANDS, *cfg.act_on_risk_bands]).to_numpy() | lapsed["lapsed"].to_numpy()
+        causes, population = _evidence_causes(frame, model, explain, trend_window, wanted)
+    out = out.join(causes[list(CAUSE_COLUMNS)])
     out["expected_loss"] = (out["churn_probability"] * out["value_12m"].clip(lower=0)).round(2)
-    out = out.join(lapsed_customers(frame, cfg.lapsed))
+    out = out.join(lapsed)
     out["lifecycle_stage"] = lifecycle_stages(frame, out["lapsed"], cfg.lifecycle)
     out = out.join(need_profiles(frame, cfg.needs, responses))
     out["reason_codes"] = reason_codes(frame, out["primary_cause"], trend_window)
     out["model_version"] = model_version
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()
     out = out.sort_values(["expected_loss", "churn_probability", "customer_id"], ascending=[False, False, True])
-    return out[SCORED_COLUMNS].reset_index(drop=True)
+    out = out[SCORED_COLUMNS].reset_index(drop=True)
+    out.attrs["causes"] = {"method": "evidence" if probabilities is None else "known_causes", "customers": len(out),
+                           "explained": int(out["primary_cause"].notna().sum()), "population": population}
+    return out
+
+
+CAUSE_COLUMNS = ("primary_cause", "cause_share", "secondary_cause")
+
+
+def explain_customers(features: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
+                      population: dict) -> pd.DataFrame:
+    """The evidence method's `CAUSE_COLUMNS` and `reason_codes` for the customers of `features` (their index), each
+    against `population` (`cause_population`, from the score's summary): the causes `score_customers` would have
+    named them, for customers it left unexplained."""
+    causes = explain_causes(model.contributions(features), explain, features, trend_window, population=population)
+    out = causes[list(CAUSE_COLUMNS)].copy()
+    out["reason_codes"] = reason_codes(features, out["primary_cause"], trend_window)
+    return out
+
+
+def _evidence_causes(frame: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
+                     wanted: np.ndarray) -> tuple[pd.DataFrame, dict]:
+    """The evidence method's causes (`explain_causes`) and the population they were compared with: every customer
+    up to `explain.all_up_to` of them; past it, the `wanted` ones and a seeded sample of
+    `explain.reference_customers` (the population), the others' causes missing (explained later if the contact
+    plan reaches them)."""
+    if len(frame) <= explain.all_up_to:
+        contributions = model.contributions(frame)
+        population = cause_population(cause_evidence(contributions, explain, frame))
+        return explain_causes(contributions, explain, frame, trend_window, population=population), population
+    sample = reference_sample(frame["customer_id"], explain.reference_customers, explain.seed)
+    keep = wanted | sample
+    part = frame[keep]
+    contributions = model.contributions(part)
+    in_sample = sample[keep]
+    population = cause_population(cause_evidence(contributions[in_sample], explain, part[in_sample]))
+    return explain_causes(contributions, explain, part, trend_window, population=population).reindex(frame.index), \
+        population
 
 
 def lapsed_customers(features: pd.DataFrame, rule: LapsedRule) -> pd.DataFrame:
