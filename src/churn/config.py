@@ -270,7 +270,8 @@ class ExplainConfig(Section):
     known_causes: KnownCausesConfig = KnownCausesConfig()
     # TreeSHAP costs ~0.4 ms a customer: past `all_up_to` scored customers the evidence method explains those at
     # risk or lapsed, plus the customers the contact plan reaches (`churn stage decide` explains them on demand),
-    # each against the evidence of a seeded sample of `reference_customers` scored customers instead of everyone.
+    # each against the evidence of a seeded sample of `reference_customers` scored customers instead of everyone
+    # (unless those at risk, lapsed and sampled are more than half the list: then everyone, docs/loss_causes.md).
     all_up_to: int = Field(50_000, ge=0)
     reference_customers: int = Field(20_000, gt=1)
     seed: int = 0

@@ -198,3 +198,13 @@ def test_the_reference_sample_does_not_depend_on_row_order_but_on_the_seed():
     assert len(picked) == 50 and set(shuffled[reference_sample(shuffled, 50, 0)]) == picked
     assert set(ids[reference_sample(ids, 50, 1)]) != picked
     assert reference_sample(ids, 600, 0).all()
+
+
+def test_past_all_up_to_a_list_mostly_at_risk_is_explained_whole(scored):
+    cfg, feats, everyone, (tables, model) = scored
+    every_band = cfg.score.model_copy(update={"act_on_risk_bands": ["high", "medium", "low"]})
+    out = score_customers(feats, tables["customers"], model, cfg=every_band,
+                          explain=cfg.explain.model_copy(update={"all_up_to": 0, "reference_customers": 60}),
+                          trend_window=cfg.features.trend_window, model_version="churn v7", as_of=AS_OF)
+    assert out.attrs["causes"]["explained"] == len(out) and out.attrs["causes"]["population"]["customers"] == len(out)
+    pd.testing.assert_series_equal(out["primary_cause"], everyone["primary_cause"])
