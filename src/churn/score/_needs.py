@@ -117,10 +117,21 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule, responses: pd.DataFram
     best = count.max(axis=1)
     leaders = count.eq(best, axis=0).sum(axis=1)
     profile = count.idxmax(axis=1).where((best >= rule.min_signs) & (leaders == 1), NO_NEED)
+    # row by row only where a sign is: positional lookups into plain arrays (Series.iloc per cell cost ~1 s a
+    # 5,000 customers)
+    masks = {need: [(np.asarray(mask, dtype=bool), build) for mask, build in signs[need]] for need in NEEDS}
+    any_sign = np.zeros(len(features), dtype=bool)
+    for need in NEEDS:
+        for mask, _ in masks[need]:
+            any_sign |= mask
+    orders = {p: sorted(NEEDS, key=lambda need, p=p: need != p) for p in (*NEEDS, NO_NEED)}  # its own signs first
+    profiles = profile.to_numpy(dtype=object)
     evidence = []
     for i in range(len(features)):
-        order = sorted(NEEDS, key=lambda need: need != profile.iloc[i])  # the profile's own signs first
-        found = [build(i) for need in order for mask, build in signs[need] if mask.iloc[i]]
+        if not any_sign[i]:
+            evidence.append("[]")
+            continue
+        found = [build(i) for need in orders[profiles[i]] for mask, build in masks[need] if mask[i]]
         evidence.append(json.dumps(found, ensure_ascii=False))
     return pd.DataFrame({"need_profile": profile.astype("string"),
                          "need_evidence": pd.array(evidence, dtype="string")}, index=features.index)

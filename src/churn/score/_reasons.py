@@ -34,11 +34,11 @@ REASON_KEYS = {
 MAX_REASONS = 4
 
 
-def _signs(f: pd.Series, t: int) -> dict[str, list[dict]]:
-    """Warning signs of one customer, grouped by the cause they point to ("symptom": none)."""
+def _signs(f: dict[str, float], t: int) -> dict[str, list[dict]]:
+    """Warning signs of one customer (its features by name, as floats), grouped by the cause they point to
+    ("symptom": none)."""
     def num(name: str) -> float:
-        value = f.get(name, np.nan)
-        return float(value) if pd.notna(value) else np.nan
+        return f.get(name, np.nan)
 
     signs: dict[str, list[dict]] = {c: [] for c in ("symptom", *CAUSES)}
     last, prev = num(f"orders_{t}"), num(f"orders_prev_{t}")
@@ -77,12 +77,23 @@ def _signs(f: pd.Series, t: int) -> dict[str, list[dict]]:
     return signs
 
 
+def _read_columns(t: int) -> list[str]:
+    """The feature columns `_signs` reads."""
+    return [f"orders_{t}", f"orders_prev_{t}", "recency_days", "ipt_mean_days", "discount_trend", f"discount_prev_{t}",
+            f"discount_{t}", *(f"complaints_{c}_{t}" for c in COMPLAINT_CAUSE), "open_tickets", "open_ticket_age_max",
+            "resolution_days_365", "returns_share_365", *(f"{d}_score_mean_180" for d in ("price", "service", "quality")),
+            "days_since_visit", f"outbound_prev_{t}", f"outbound_{t}"]
+
+
 def reason_codes(features: pd.DataFrame, primary_cause: pd.Series, trend_window: int) -> pd.Series:
     """Each customer's warning signs (at most four, the primary cause's first) as a JSON list of
     `{"key": ..., <values>}` objects (`REASON_KEYS`)."""
+    # plain floats per row, of the columns the signs read (iterrows built a Series a row: ~10x slower)
+    columns = [c for c in _read_columns(trend_window) if c in features.columns]
+    values = {c: features[c].to_numpy(dtype="float64", na_value=np.nan) for c in columns}
     out = []
-    for (_, f), cause in zip(features.iterrows(), primary_cause, strict=True):
-        signs = _signs(f, trend_window)
+    for i, cause in enumerate(primary_cause):
+        signs = _signs({c: float(v[i]) for c, v in values.items()}, trend_window)
         ordered = signs.get(cause, []) + [s for c, items in signs.items() if c != cause for s in items]
         out.append(json.dumps(ordered[:MAX_REASONS], ensure_ascii=False, separators=(",", ":")))
     return pd.Series(out, index=features.index, dtype="string")
