@@ -408,6 +408,9 @@ class DecideConfig(Section):
     min_value: float = Field(0.0, ge=0)  # an action must be worth more than this, net of its cost
     solver: Literal["milp", "greedy"] = "milp"
     time_limit_seconds: float = Field(60.0, gt=0)  # milp: stop and keep the best plan found so far
+    # milp: past this many candidate options the greedy plan with its bound and gap (HiGHS did not keep its time
+    # limit at 1,000,000 customers: over 6 minutes in its first LP)
+    milp_up_to: int = Field(250_000, gt=0)
     mip_rel_gap: float = Field(1e-4, ge=0)  # milp: stop when proven within this share of the optimum (HiGHS default)
 
     @field_validator("budget", "winback_budget")

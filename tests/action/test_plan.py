@@ -605,6 +605,21 @@ def test_a_solver_that_finds_no_plan_falls_back_to_the_greedy_plan_with_its_gap(
     assert summary["mip_gap"] == pytest.approx((summary["upper_bound"] - value_of(plan)) / summary["upper_bound"])
 
 
+def test_past_milp_up_to_candidate_options_the_greedy_plan_with_its_gap_is_made():
+    options = random_options(300, 3)
+    cfg = DecideConfig(budget=4000.0)
+    exact = choose_actions(options, cfg)
+    assert exact.attrs["summary"]["solver"] == "milp"
+    n = exact.attrs["summary"]["n_candidates"]
+    plan = choose_actions(options, cfg.model_copy(update={"milp_up_to": n - 1}))
+    summary = plan.attrs["summary"]
+    assert summary["solver"] == "greedy" and summary["solver_status"].startswith(f"{n:,} candidate options")
+    greedy = choose_actions(options, cfg.model_copy(update={"solver": "greedy"}))
+    assert value_of(plan) == pytest.approx(value_of(greedy)) and value_of(plan) <= value_of(exact) + 1e-6
+    assert summary["mip_gap"] == pytest.approx((summary["upper_bound"] - value_of(plan)) / summary["upper_bound"])
+    assert choose_actions(options, cfg.model_copy(update={"milp_up_to": n})).attrs["summary"]["solver"] == "milp"
+
+
 def test_a_customer_without_a_cause_gets_every_causes_options(playbook):
     listing = make_listing(40, seed=4)
     cfg = DecideConfig(effects=PRIORS)

@@ -490,6 +490,10 @@ def choose_actions(options: pd.DataFrame, cfg: DecideConfig) -> pd.DataFrame:
     if len(cand) == 0:
         take, info = np.zeros(0, dtype=bool), {"solver": cfg.solver, "solver_status": "no candidates",
                                                  "optimal": True, "mip_gap": 0.0, "upper_bound": 0.0}
+    elif cfg.solver == "milp" and len(cand) > cfg.milp_up_to:
+        take, info = _greedy(value, cost, cust, pool, limits, cfg.budget)
+        info["solver_status"] = (f"{len(cand):,} candidate options, more than decide.milp_up_to "
+                                 f"({cfg.milp_up_to:,}): {info['solver_status']}")
     elif cfg.solver == "milp":
         take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
         # The greedy plan costs under a second: the plan when the solver found none, and kept when the solver
