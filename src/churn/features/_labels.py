@@ -72,8 +72,9 @@ def label(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, cfg: LabelsConfig)
     churned = pd.Series(0, index=pop.index, dtype="int64")
     for cutoff, group in pop.groupby("cutoff"):
         if cfg.definition == "inactivity":
-            stayed = _buyers(tables, cutoff, cutoff + horizon)
-            churned.loc[group.index] = (~group["customer_id"].isin(stayed)).astype("int64")
+            # a hash lookup: Series.isin on a string column walks a Python set of every buyer on each call
+            stayed = pd.Index(list(_buyers(tables, cutoff, cutoff + horizon)))
+            churned.loc[group.index] = (stayed.get_indexer(group["customer_id"]) < 0).astype("int64")
         else:
             cust = tables["customers"].set_index("customer_id")["churn_date"]
             when = group["customer_id"].map(cust)
