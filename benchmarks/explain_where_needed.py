@@ -9,7 +9,8 @@ The scoring model is used without its cause model (a history with no recorded lo
 from the evidence method and TreeSHAP. It scores the active customers three ways:
 
 1. everyone explained against everyone (what `explain.all_up_to` above the list's size gives);
-2. the default: past `explain.all_up_to`, those at risk, lapsed and a seeded sample explained against the sample;
+2. past `explain.all_up_to`, those at risk, lapsed and a seeded sample explained against the sample (whatever
+   share of the list they are, unless `--part-at-most` says otherwise: churn itself explains everyone past half);
 3. then `churn stage decide`'s loop on (2) in a copy of the workspace: the customers its plan needs explained;
 
 and compares: the time of each, how many customers each explained, whether the plan of (3) equals the plan of the
@@ -32,7 +33,7 @@ from churn.config import load_config
 from churn.data import point_in_time
 from churn.model import save_scoring_model
 from churn.ops import Workspace, io, tracking
-from churn.score import score_customers
+from churn.score import _listing, name_causes, score_customers
 
 
 def main() -> None:
@@ -41,7 +42,11 @@ def main() -> None:
     parser.add_argument("--workdir", default="data/work")
     parser.add_argument("--as-of", required=True)
     parser.add_argument("--model", default="models:/churn@champion")
+    parser.add_argument("--part-at-most", type=float, default=1.0,
+                        help="explain a part of at most this share of the list (churn's own rule: 0.5); the default "
+                             "explains the part whatever its size, to measure it")
     args = parser.parse_args()
+    _listing.PART_AT_MOST = args.part_at_most
     cfg = load_config(args.config)
     ws = Workspace(Path(args.workdir), Path("models"), Path("metrics"))
     as_of = pd.Timestamp(args.as_of)
@@ -82,7 +87,7 @@ def main() -> None:
         print(f"decide with causes on demand: {decide_s:.1f} s, {decided['causes_explained_for_the_plan']}", flush=True)
         rest = part.loc[~named, "customer_id"].tolist()
         t0 = time.perf_counter()
-        full = runners._explained(cfg, copy, part, rest, info["population"], {})
+        full = name_causes(part, features, model, cfg.explain, cfg.features.trend_window, info["population"], rest)
         print(f"explaining the other {len(rest):,} against the sample: {time.perf_counter() - t0:.1f} s", flush=True)
         io.write_parquet(full, copy.scored_list)
         t0 = time.perf_counter()

@@ -74,6 +74,8 @@ def test_a_score_that_explains_only_where_needed_gives_the_listed_customers_thei
     """Past `explain.all_up_to` the score names the causes of customers at risk, lapsed and a sample; decide names
     those of any other customer its plan reaches. Every listed customer's cause, and the plan, are what explaining
     everyone against the same population gives."""
+    from churn.model import load_scoring_model
+    from churn.score import name_causes
     from churn.vocab import at_risk_flags, lapsed_flags
 
     folder, tables = small_business
@@ -105,8 +107,9 @@ def test_a_score_that_explains_only_where_needed_gives_the_listed_customers_thei
     assert partial.loc[shown, "primary_cause"].notna().all()
 
     # the same scored list with every customer explained against the same population
-    everyone = runners._explained(cfg, ws, partial_scored, partial_scored.loc[partial_scored["primary_cause"].isna(),
-                                  "customer_id"].tolist(), causes["population"], {})
+    everyone = name_causes(partial_scored, io.read_parquet(ws.scoring_features), load_scoring_model(ws.score_model),
+                           cfg.explain, cfg.features.trend_window, causes["population"],
+                           partial_scored.loc[partial_scored["primary_cause"].isna(), "customer_id"].tolist())
     assert everyone["primary_cause"].notna().all()
     io.write_parquet(everyone, ws.scored_list)
     runners.run_decide(cfg, ws, as_of, tmp_path / "full")

@@ -277,8 +277,6 @@ def pct(x: float | None) -> str:
     return f"{x:.1%}" if x is not None and x == x else "-"
 
 
-# The line each `churn stage` command prints for its runner's result, one entry per stage (those with a
-# table of their own, validate, train, backtest and publish, use the functions above).
 def _explained_note(causes: dict | None) -> str:
     """What the score left unexplained (past `explain.all_up_to`), for its line; nothing when it explained all."""
     if not causes or causes["explained"] >= causes["customers"]:
@@ -287,6 +285,8 @@ def _explained_note(causes: dict | None) -> str:
             f"{causes['population']['customers']:,}), the others' when the contact plan reaches them")
 
 
+# The line each `churn stage` command prints for its runner's result, one entry per stage (those with a
+# table of their own, validate, train, backtest and publish, use the functions above).
 STAGE_LINES = {
     "demo-data": lambda r: f"Sample history written to {r['path']}: "
                            + ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if k not in ("injected", "shifted_orders")),

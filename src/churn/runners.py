@@ -503,17 +503,17 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     uplift = _made_for(ws.effects_summary, as_of)
     effects = io.read_parquet(ws.action_effects).set_index("customer_id") if uplift else None
     measured = io.read_json(ws.evidence)["priors"] if ws.evidence.exists() else None
+    # The list's own words are English; the report words the same codes in its language.
+    scored = scored.assign(reasons=render_reasons(scored["reason_codes"], "en"))
     explained_here, rounds, loaded = 0, 0, {}
     while True:
-        # The list's own words are English; the report words the same codes in its language.
-        listing = with_playbook_actions(scored.assign(reasons=render_reasons(scored["reason_codes"], "en")), playbook,
-                                        act_on=cfg.score.act_on_risk_bands)
+        listing = with_playbook_actions(scored, playbook, act_on=cfg.score.act_on_risk_bands)
         plan = decide(listing, playbook, with_measured_effects(cfg.decide, uplift, measured), effects)
         needed = plan.attrs["needs_causes"]
         if not needed:
             break
         # the plan reached customers the score left unexplained: name their causes as the score would have
-        scored = _explained(cfg, ws, scored, needed, scored_run["causes"]["population"], loaded)
+        scored = _name_causes(cfg, ws, scored, needed, scored_run["causes"]["population"], loaded)
         explained_here, rounds = explained_here + len(needed), rounds + 1
     listing = apply_plan(listing, plan, playbook)
     io.write_parquet(listing, out_dir / "runs" / f"{as_of.date()}.parquet")  # read by `churn effect` later
@@ -548,26 +548,21 @@ def run_decide(cfg: Config, ws: Workspace, as_of: pd.Timestamp, out_dir: Path) -
     return summary
 
 
-def _explained(cfg: Config, ws: Workspace, scored: pd.DataFrame, customers: list[str], population: dict,
-               loaded: dict) -> pd.DataFrame:
-    """`scored` with the causes and reason codes of `customers` (unexplained there) named by the scoring model the
-    score kept, against the population the score compared its customers with. `loaded` keeps the model and the
-    features between calls."""
+def _name_causes(cfg: Config, ws: Workspace, scored: pd.DataFrame, customers: list[str], population: dict,
+                 loaded: dict) -> pd.DataFrame:
+    """`churn.score.name_causes` with the model the score kept and the scoring features (read once, kept in
+    `loaded`), and the English reasons of the customers named."""
     from churn.model import load_scoring_model
-    from churn.score import CAUSE_COLUMNS, explain_customers
+    from churn.report import render_reasons
+    from churn.score import name_causes
 
     if not loaded:
         loaded["model"] = load_scoring_model(ws.score_model)
         loaded["features"] = io.read_parquet(ws.scoring_features)
-    features = loaded["features"]
-    features = features[features["customer_id"].astype("string").isin(customers).to_numpy()].reset_index(drop=True)
-    named = explain_customers(features, loaded["model"], cfg.explain, cfg.features.trend_window,
-                              population).set_axis(features["customer_id"].astype("string").to_numpy())
-    rows = scored["customer_id"].astype("string").isin(named.index).to_numpy()
-    out = scored.copy()
-    ids = out.loc[rows, "customer_id"].astype("string").to_numpy()
-    for column in (*CAUSE_COLUMNS, "reason_codes"):
-        out.loc[rows, column] = named.loc[ids, column].to_numpy()
+    out = name_causes(scored, loaded["features"], loaded["model"], cfg.explain, cfg.features.trend_window, population,
+                      customers)
+    rows = out["customer_id"].astype("string").isin(customers).to_numpy()
+    out.loc[rows, "reasons"] = render_reasons(out.loc[rows, "reason_codes"], "en").to_numpy()
     return out
 
 

@@ -20,7 +20,14 @@ from churn.score._causes import (
     stated_causes,
     symptom_rule_causes,
 )
-from churn.score._listing import CAUSE_COLUMNS, explain_customers, lapsed_customers, lifecycle_stages, score_customers
+from churn.score._listing import (
+    CAUSE_COLUMNS,
+    explain_customers,
+    lapsed_customers,
+    lifecycle_stages,
+    name_causes,
+    score_customers,
+)
 from churn.score._needs import NO_NEED, campaign_responses, need_check, need_metrics, need_profiles
 from churn.score._reasons import REASON_KEYS, reason_codes
 from churn.score._value import (
@@ -33,7 +40,7 @@ from churn.score._value import (
 )
 
 __all__ = [
-    "CAUSE_COLUMNS", "cause_population", "explain_customers", "learnt_causes", "reference_sample",
+    "CAUSE_COLUMNS", "cause_population", "explain_customers", "learnt_causes", "name_causes", "reference_sample",
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities",
     "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "judge_causes", "key_accounts",
     "NO_NEED", "campaign_responses", "lapsed_customers", "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",

@@ -112,6 +112,21 @@ def explain_customers(features: pd.DataFrame, model: ChurnModel, explain: Explai
     return out
 
 
+def name_causes(scored: pd.DataFrame, features: pd.DataFrame, model: ChurnModel, explain: ExplainConfig,
+                trend_window: int, population: dict, customers: list[str]) -> pd.DataFrame:
+    """`scored` (the score's list, or the list built on it) with the `CAUSE_COLUMNS` and `reason_codes` of
+    `customers`, whom the score left unexplained, from their rows of `features` (`explain_customers`)."""
+    part = features[features["customer_id"].astype("string").isin(customers).to_numpy()].reset_index(drop=True)
+    named = explain_customers(part, model, explain, trend_window, population).set_axis(
+        part["customer_id"].astype("string").to_numpy())
+    rows = scored["customer_id"].astype("string").isin(named.index).to_numpy()
+    ids = scored.loc[rows, "customer_id"].astype("string").to_numpy()
+    out = scored.copy()
+    for column in (*CAUSE_COLUMNS, "reason_codes"):
+        out.loc[rows, column] = named.loc[ids, column].to_numpy()
+    return out
+
+
 def _evidence_causes(frame: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
                      wanted: np.ndarray) -> tuple[pd.DataFrame, dict]:
     """The evidence method's causes (`explain_causes`) and the population they were compared with: every customer
