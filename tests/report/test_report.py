@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from churn.action import apply_plan, decide, load_playbook, playbook_actions
 from churn.config import DecideConfig, load_config
 from churn.report import (
+    PROBABILITY_FILLS,
     localize,
     render_html,
     render_reasons,
@@ -547,11 +548,14 @@ def test_excel_list_sheet(listing, language):
     assert [ws.cell(r, 1).value for r in range(2, n + 2)] == listing["customer_id"].tolist()
 
     prob, band = column_of(ws, headings["churn_probability"]), column_of(ws, headings["risk_band"])
-    rules = {str(cf.sqref): [r.type for r in cf.rules] for cf in ws.conditional_formatting}
-    assert rules[f"{prob}2:{prob}{n + 1}"] == ["colorScale"]
-    assert rules[f"{band}2:{band}{n + 1}"] == ["cellIs"]
+    rules = {str(cf.sqref): sorted(cf.rules, key=lambda r: r.priority) for cf in ws.conditional_formatting}
+    # the probability shaded on a fixed scale, the highest step first (Excel applies the first rule that holds)
+    steps = [(r.type, r.operator, r.formula, r.dxf.fill.bgColor.rgb[-6:])
+             for r in rules[f"{prob}2:{prob}{n + 1}"]]
+    assert steps == [("cellIs", "greaterThanOrEqual", [str(at)], colour.lstrip("#"))
+                     for at, colour in PROBABILITY_FILLS]
     high = localize.RISK_BANDS[language]["high"]
-    assert [r.formula for cf in ws.conditional_formatting for r in cf.rules if r.type == "cellIs"] == [[f'"{high}"']]
+    assert [(r.type, r.text) for r in rules[f"{band}2:{band}{n + 1}"]] == [("containsText", high)]
 
     loss = column_of(ws, headings["expected_loss"])
     assert ws[f"{loss}2"].number_format == "#,##0" and ws[f"{loss}2"].value == listing["expected_loss"].iat[0]
@@ -609,6 +613,24 @@ def test_excel_masking_and_text_stays_text(listing, tmp_path):
     assert "Renji Hospital Pharmacy 0" in names
     formula_like = next(c for v, c in names.items() if v and v.startswith("=HYPERLINK"))
     assert formula_like.data_type == "s"  # a name from the data never becomes a formula
+
+
+@pytest.mark.parametrize("column", ["email", "days_since_last_order", "value_12m"])
+def test_excel_cells_of_any_type_are_written(listing, column):
+    # The writer leaves a category or a Decimal silently empty: the workbook converts them before it.
+    from decimal import Decimal
+
+    frame = with_contacts(listing).head(30)
+    words = frame[column].astype("object")
+    frame[column] = (words.astype("category") if column == "email"
+                     else words.map(lambda v: None if pd.isna(v) else Decimal(str(v))))
+    frame.loc[frame.index[0], "name"] = "bell\x07 and\x1b escape"  # characters the file's XML forbids
+    ws = excel(frame).worksheets[0]
+    heading = localize.COLUMNS["en"][column]
+    written = [c.value for c in ws[column_of(ws, heading)][1:]]
+    expected = [None if pd.isna(v) else (v if column == "email" else float(v)) for v in words]
+    assert written == expected and sum(v is not None for v in written) > 20
+    assert ws[f"{column_of(ws, localize.COLUMNS['en']['name'])}2"].value == "bell and escape"
 
 
 def test_sheet_names():

@@ -31,7 +31,7 @@ from churn.report._changes import (
     run_figures,
     runs_before,
 )
-from churn.report._excel import sheet_name, write_excel
+from churn.report._excel import PROBABILITY_FILLS, sheet_name, write_excel
 from churn.report._frame import prepare_list
 from churn.report._html import render_html
 from churn.report._policy import policy_table
@@ -51,6 +51,6 @@ __all__ = ["CHANGES", "NOT_LISTED", "RUN_COLUMNS", "TREND_RUNS", "change_counts"
            "lifecycle_flows", "run_figures", "CHURN_LINK_COLUMNS", "OPEN_COLUMNS", "SATISFACTION_COLUMNS",
            "satisfaction_analysis", "satisfaction_tables", "policy_table", "MOVE_COLUMNS", "STRUCTURE_COLUMNS",
            "STRUCTURE_DIMENSIONS", "customer_structure", "pareto_curve",
-           "runs_before", "LANGUAGES", "prepare_list",
+           "runs_before", "LANGUAGES", "PROBABILITY_FILLS", "prepare_list",
            "list_reasons", "model_kind_note", "realised_line", "render_html", "render_reasons", "scoring_lines",
            "scoring_markdown", "sheet_name", "write_excel"]
