@@ -587,6 +587,8 @@ def test_excel_sheet_per_owner(listing, language):
         assert len(ws.title) <= 31 and not re.search(r"[\[\]:*?/\\]", ws.title)
         assert ws.title.casefold() != "history"
         assert ws.freeze_panes == "A2" and ws.auto_filter.ref.endswith(str(ws.max_row))
+        headers = [c.value for c in ws[1]]  # the list's columns in words, nothing else (no row index)
+        assert headers and set(headers) <= set(localize.COLUMNS[language].values())
         ids = [ws.cell(r, 1).value for r in range(2, ws.max_row + 1)]
         owners = {owner_of[i] for i in ids}
         assert len(owners) == 1, ws.title  # one owner per sheet ...
@@ -689,4 +691,5 @@ def test_a_long_list_shows_the_customers_to_act_on_and_counts_everyone(listing, 
     ws = excel(listing, language, list_all_up_to=limit).worksheets[0]
     ids = [c.value for c in ws["A"][1:]]
     assert sorted(ids) == sorted(listing.loc[act_on, "customer_id"])
+    assert [c.value for c in ws[1]] == [c.value for c in excel(listing, language).worksheets[0][1]]  # no more columns
     assert excel(listing, language, list_all_up_to=len(listing)).worksheets[0].max_row == len(listing) + 1

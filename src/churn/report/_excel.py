@@ -20,7 +20,7 @@ from churn.report._changes import changes_since, runs_before
 from churn.report._frame import (
     MONEY_COLUMNS,
     _missing,
-    _text,
+    by_value,
     excel_money_format,
     prepare_list,
     shown_customers,
@@ -150,28 +150,48 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     """The list with readable (translated) values; numbers stay numbers."""
     t = localize.TEXT[language]
     out = frame.copy()
-    out["risk_band"] = frame["risk_band"].map(lambda v: localize.term(localize.RISK_BANDS, v, language))
-    out["value_tier"] = frame["value_tier"].map(lambda v: localize.term(localize.VALUE_TIERS, v, language))
+
+    def words(column: str, table: dict) -> list:
+        return by_value(frame[column], lambda v: localize.term(table, v, language))
+
+    out["risk_band"] = words("risk_band", localize.RISK_BANDS)
+    out["value_tier"] = words("value_tier", localize.VALUE_TIERS)
     for c in ("primary_cause", "secondary_cause"):
-        out[c] = frame[c].map(lambda v: localize.term(localize.CAUSES, v, language))
-    out["is_key_account"] = frame["is_key_account"].map(lambda v: t["yes"] if bool(v) else t["no"])
-    out["key_account_rule"] = frame["key_account_rule"].map(lambda v: localize.key_account_reason(v, language) or None)
-    out["segment"] = frame["segment"].map(lambda v: localize.term(localize.SEGMENTS, v, language))
-    out["region"] = frame["region"].map(lambda v: localize.term(localize.REGIONS, v, language))
-    out["channel"] = frame["channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))
-    out["owner_role"] = frame["owner_role"].map(lambda v: localize.term(localize.OWNER_ROLES, v, language))
-    out["action_label"] = [localize.action_label(a, _text(label), language)
-                           for a, label in zip(frame["action"], frame["action_label"], strict=True)]
+        out[c] = words(c, localize.CAUSES)
+    out["is_key_account"] = by_value(frame["is_key_account"], lambda v: t["yes"] if _flag(v) else t["no"])
+    out["key_account_rule"] = by_value(frame["key_account_rule"],
+                                       lambda v: localize.key_account_reason(v, language) or None)
+    out["segment"] = words("segment", localize.SEGMENTS)
+    out["region"] = words("region", localize.REGIONS)
+    out["channel"] = words("channel", localize.CHANNELS)
+    out["owner_role"] = words("owner_role", localize.OWNER_ROLES)
+    out["action_label"] = _action_labels(frame["action"], frame["action_label"], language, missing="")
     out["reasons"] = list_reasons(frame, language)
-    out["decision"] = frame["decision"].map(lambda v: localize.term(localize.DECISIONS, v, language))
-    out["lapsed"] = frame["lapsed"].map(lambda v: t["section_winback"] if v else t["section_retention"])
-    out["lifecycle_stage"] = frame["lifecycle_stage"].map(lambda v: localize.term(localize.LIFECYCLE_STAGES, v, language))
-    out["need_profile"] = frame["need_profile"].map(lambda v: localize.term(localize.NEED_PROFILES, v, language))
+    out["decision"] = words("decision", localize.DECISIONS)
+    out["lapsed"] = by_value(frame["lapsed"], lambda v: t["section_winback"] if _flag(v) else t["section_retention"])
+    out["lifecycle_stage"] = words("lifecycle_stage", localize.LIFECYCLE_STAGES)
+    out["need_profile"] = words("need_profile", localize.NEED_PROFILES)
     out["need_evidence"] = render_reasons(frame["need_evidence"].fillna("[]"), language)
-    out["contact_channel"] = frame["contact_channel"].map(lambda v: localize.term(localize.CHANNELS, v, language))
-    out["contact_label"] = [localize.action_label(_text(a), _text(label), language) if _text(a) else None
-                            for a, label in zip(frame["contact"], frame["contact_label"], strict=True)]
+    out["contact_channel"] = words("contact_channel", localize.CHANNELS)
+    out["contact_label"] = _action_labels(frame["contact"], frame["contact_label"], language, missing=None)
     return out
+
+
+def _flag(value: object) -> bool:
+    return not _missing(value) and bool(value)
+
+
+def _action_labels(actions: pd.Series, labels: pd.Series, language: str, missing: str | None) -> list:
+    """Each row's action label in `language` (`missing` for a contact column's row without one), once per
+    distinct pair; `missing=""` keeps the label of a row without an action code."""
+    def text(values: pd.Series) -> pd.Series:
+        return values.astype("object").where(values.notna(), "").astype(str)
+    pairs = pd.Series(list(zip(text(actions), text(labels), strict=True)), index=actions.index, dtype=object)
+
+    def label(pair: tuple[str, str]) -> str | None:
+        action, english = pair or ("", "")  # (by_value also asks for a missing value: there are none)
+        return localize.action_label(action, english, language) if action or missing == "" else missing
+    return by_value(pairs, label)
 
 
 _ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # not allowed in the file's XML
@@ -216,7 +236,8 @@ class _Book:
         shown = {c: str(headings.get(c, c)) for c in table.columns}
         if len(set(shown.values())) < len(shown):  # two columns under one heading: the column names instead
             shown = {c: str(c) for c in table.columns}
-        cells = pd.DataFrame({shown[c]: _cells(table[c]) for c in table.columns}, index=table.index)
+        # a fresh index: the writer would add any other index as a column of its own
+        cells = pd.DataFrame({shown[c]: _cells(table[c]).to_numpy() for c in table.columns})
         self.sheets.append((name, cells))
         self.options["column_widths"][name] = [_column_width(shown[c], table[c], c) for c in table.columns]
         self.options["column_formats"][name] = {shown[c]: f for c in table.columns

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from html import escape
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
@@ -16,9 +17,9 @@ from churn.report._frame import (
     _count,
     _first,
     _key,
-    _number,
     _pct,
     _text,
+    by_value,
     money_format,
     plan_totals,
     prepare_list,
@@ -428,34 +429,52 @@ def _list_payload(frame: pd.DataFrame, language: str, currency: str | None) -> d
     carry no action (`prepare_list` has removed it)."""
     t = localize.TEXT[language]
     contact = [c for c in ("contact_name", "email", "phone") if c in frame.columns]
-    contact_text = [" · ".join(_text(v) for v in values if _text(v)) for values in zip(*(frame[c] for c in contact))] \
+    contact_text = [" · ".join(_text(v) for v in values if _text(v))
+                    for values in zip(*(frame[c].to_numpy(dtype=object) for c in contact))] \
         if contact else [""] * len(frame)
     band_label = {b: localize.term(localize.RISK_BANDS, b, language) for b in frame["risk_band"].dropna().unique()}
     tier_label = {v: localize.term(localize.VALUE_TIERS, v, language) for v in frame["value_tier"].dropna().unique()}
     cause_names = set(frame["primary_cause"].dropna()) | set(frame["secondary_cause"].dropna())
     cause_label = {c: localize.term(localize.CAUSES, c, language) for c in cause_names}
     decision_label = {d: localize.term(localize.DECISIONS, d, language) for d in frame["decision"].dropna().unique()}
-    reasons = list_reasons(frame, language)
+    reasons = list_reasons(frame, language).tolist()
     cols = ["rank", "id", "name", "contact", "p", "band", "tier", "ka", "owner", "segment", "region", "cause",
             "secondary", "decision", "action", "channel", "role", "cost", "value", "loss", "why",
             "todo", "todo_channel", "todo_cost", "retained", "lapsed", "order"]
-    rows = []
-    for i, r in enumerate(frame.itertuples(index=False)):
-        action = _text(r.action)
-        rows.append([
-            int(r.rank), str(r.customer_id), _text(getattr(r, "name", None)), contact_text[i],
-            _number(r.churn_probability), _key(r.risk_band), _key(r.value_tier),
-            (localize.key_account_reason(getattr(r, "key_account_rule", None), language) or True)
-            if bool(r.is_key_account) else False,
-            _key(r.owner), localize.term(localize.SEGMENTS, r.segment, language), localize.term(localize.REGIONS, r.region, language),
-            _key(r.primary_cause), _key(r.secondary_cause), _key(r.decision),
-            localize.action_label(action, _text(r.action_label), language) if action else "",
-            localize.term(localize.CHANNELS, r.channel, language), localize.term(localize.OWNER_ROLES, r.owner_role, language),
-            _number(r.action_cost), _number(r.value_12m), _number(r.expected_loss), reasons.iat[i],
-            localize.action_label(_text(r.contact), _text(r.contact_label), language) if _text(r.contact) else "",
-            localize.term(localize.CHANNELS, r.contact_channel, language),
-            _number(r.contact_cost), _number(r.expected_retained_value), bool(r.lapsed), i,
-        ])
+
+    def words(column: str, table: dict) -> list:
+        return by_value(frame[column], lambda v: localize.term(table, v, language))
+
+    def keys(column: str) -> list:
+        return by_value(frame[column], _key)
+
+    def numbers(column: str) -> list:
+        values = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
+        return np.where(np.isnan(values), None, values).tolist()
+
+    def labels(action: str, label: str) -> list:
+        pairs = pd.Series(list(zip(by_value(frame[action], _text), by_value(frame[label], _text), strict=True)),
+                          dtype=object)
+        return by_value(pairs, lambda pair: localize.action_label(*pair, language) if pair and pair[0] else "")
+
+    names = by_value(frame["name"], _text) if "name" in frame.columns else [""] * len(frame)
+    rules = frame["key_account_rule"] if "key_account_rule" in frame.columns else pd.Series(None, index=frame.index)
+    key_account = [(localize.key_account_reason(rule, language) or True) if bool(flag) else False
+                   for flag, rule in zip(frame["is_key_account"].to_numpy(dtype=object),
+                                         rules.to_numpy(dtype=object), strict=True)]
+    # column by column, each distinct value put into words once, then zipped into rows
+    columns = [
+        frame["rank"].astype(int).tolist(), by_value(frame["customer_id"], str), names, contact_text,
+        numbers("churn_probability"), keys("risk_band"), keys("value_tier"), key_account,
+        keys("owner"), words("segment", localize.SEGMENTS), words("region", localize.REGIONS),
+        keys("primary_cause"), keys("secondary_cause"), keys("decision"), labels("action", "action_label"),
+        words("channel", localize.CHANNELS), words("owner_role", localize.OWNER_ROLES),
+        numbers("action_cost"), numbers("value_12m"), numbers("expected_loss"), reasons,
+        labels("contact", "contact_label"), words("contact_channel", localize.CHANNELS),
+        numbers("contact_cost"), numbers("expected_retained_value"), frame["lapsed"].astype(bool).tolist(),
+        list(range(len(frame))),
+    ]
+    rows = [list(row) for row in zip(*columns, strict=True)]
     ui = {k: t[k] for k in ("shown", "page", "no_owner", "key_account", "secondary", "nothing_shown", "all_rows",
                             "playbook_action", "retains", "winback_badge")}
     ui |= {"bands": band_label, "tiers": tier_label, "causes": cause_label, "decisions": decision_label,

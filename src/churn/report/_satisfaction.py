@@ -45,15 +45,25 @@ def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | 
     year = as_of - pd.Timedelta(days=365)
     recent_surveys, recent = surveys[surveys["ts"] >= year], complaints[complaints["opened"] >= year]
     risky = at_risk_flags(listing)
+    # each survey's and complaint's customer looked up once (a set per group walked every id, group by group)
+    ids = listing["customer_id"].astype(str).to_numpy(dtype=object)
+    first = ~pd.Index(ids).duplicated()  # a customer listed twice counts once, in its first row's group
+    customers = pd.Index(ids[first])
+    survey_of, complaint_of = (customers.get_indexer(t["customer_id"]) for t in (recent_surveys, recent))
+    flags = np.asarray(risky.fillna(False), dtype=bool)
     for dimension in ("segment", "owner"):
         if dimension not in listing.columns:
             continue
         group = listing[dimension].astype("object").where(listing[dimension].notna(), NO_OWNER)
-        for name in group.value_counts(sort=False).sort_index().index:
-            ids = set(listing.loc[group == name, "customer_id"].astype(str))
-            rows.append(_figures(recent_surveys[recent_surveys["customer_id"].isin(ids)],
-                                 recent[recent["customer_id"].isin(ids)], len(ids))
-                        | {"dimension": dimension, "group": name, "at_risk": int(risky[group == name].sum())})
+        code, levels = pd.factorize(group.to_numpy(dtype=object), sort=True)
+        customer_code = code[first]
+        survey_group = np.where(survey_of >= 0, customer_code[survey_of], -1)
+        complaint_group = np.where(complaint_of >= 0, customer_code[complaint_of], -1)
+        counts = np.bincount(customer_code, minlength=len(levels))
+        at_risk = np.bincount(code, weights=flags, minlength=len(levels))
+        for i, name in enumerate(levels):
+            rows.append(_figures(recent_surveys[survey_group == i], recent[complaint_group == i], int(counts[i]))
+                        | {"dimension": dimension, "group": name, "at_risk": int(at_risk[i])})
     table = pd.DataFrame(rows).reindex(columns=SATISFACTION_COLUMNS)
     return {"satisfaction": table, "open_complaints": _open_at_risk(complaints, listing, risky, as_of),
             "churn_link": _churn_link(examples)}

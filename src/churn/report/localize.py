@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from churn.report._frame import _missing
+from churn.report._frame import _missing, by_value
 
 LANGUAGES = ("en", "zh")
 
@@ -580,15 +580,12 @@ def render_reasons(codes: pd.Series, language: str) -> pd.Series:
     """Each customer's reasons (the list's JSON `reason_codes`) as a sentence in `language`; "" where a
     customer has no reason codes (a list written before reasons were data keeps its own `reasons`)."""
     check_language(language)
-    cache: dict[str, str] = {}
 
     def one(value: object) -> str:
         if _missing(value) or not str(value).strip():
             return ""
-        if value not in cache:
-            cache[value] = reason_text(json.loads(str(value)), language)
-        return cache[value]
-    return codes.map(one).astype("string")
+        return reason_text(json.loads(str(value)), language)
+    return pd.Series(by_value(codes, one), index=codes.index, dtype="string")
 
 
 def list_reasons(listing: pd.DataFrame, language: str) -> pd.Series:
@@ -598,5 +595,6 @@ def list_reasons(listing: pd.DataFrame, language: str) -> pd.Series:
     if "reason_codes" not in listing.columns:
         return old.fillna("").astype("string")
     codes = listing["reason_codes"]
-    has_codes = codes.map(lambda v: not _missing(v) and bool(str(v).strip())).astype(bool)
+    has_codes = pd.Series(by_value(codes, lambda v: not _missing(v) and bool(str(v).strip())), index=codes.index,
+                          dtype=bool)
     return render_reasons(codes, language).where(has_codes, old.fillna("").astype("string")).astype("string")
