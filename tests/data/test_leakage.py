@@ -335,6 +335,32 @@ def test_population_and_labels_over_several_cutoffs() -> None:
     assert label(tables, shuffled, INACTIVITY).tolist() == [1, 0, 1, 0, 0]
 
 
+@pytest.mark.parametrize("offset", [pd.Timedelta(0), pd.Timedelta(milliseconds=1500)],
+                         ids=["cutoffs_at_midnight", "cutoffs_within_a_second"])
+def test_labels_equal_a_row_by_row_count_of_orders(offset) -> None:
+    """Many customers, cutoffs and orders (some at a cutoff or a horizon's end to the microsecond, returns,
+    zero amounts, customers without orders): each label is 1 exactly when no positive order falls in
+    [cutoff, cutoff + horizon), counted row by row."""
+    rng = np.random.default_rng(7)
+    n, horizon = 300, pd.Timedelta(days=INACTIVITY.horizon_days)
+    cutoffs = [C + offset + k * 30 * DAY for k in range(4)]
+    ids = [f"c{i:03d}" for i in range(n)]
+    when = C + pd.to_timedelta(rng.integers(-200, 300, 4000), unit="D") + pd.to_timedelta(rng.integers(0, 86_400_000_000, 4000), unit="us")
+    edges = [c + shift for c in cutoffs for shift in (pd.Timedelta(0), horizon, horizon - US, -US)]
+    orders = pd.DataFrame({
+        "customer_id": pd.array(list(rng.choice(ids[:-20], 4000)) + list(rng.choice(ids[:-20], len(edges))), dtype="string"),
+        "ts": pd.array(list(when) + edges, dtype="datetime64[us]"),
+        "amount": list(rng.choice([-5.0, 0.0, 10.0, 25.0], 4000 + len(edges))),
+    })
+    pop = pd.DataFrame({"customer_id": pd.array(ids * len(cutoffs), dtype="string"),
+                        "cutoff": pd.array([c for c in cutoffs for _ in ids], dtype="datetime64[us]")}).sample(frac=1, random_state=1)
+    expected = [int(not ((orders["customer_id"] == cid) & (orders["ts"] >= cut) & (orders["ts"] < cut + horizon)
+                         & (orders["amount"] > 0)).any()) for cid, cut in zip(pop["customer_id"], pop["cutoff"], strict=True)]
+    got = label({"orders": orders}, pop, INACTIVITY)
+    assert got.index.equals(pop.index) and got.tolist() == expected
+    assert 0 < sum(expected) < len(expected)
+
+
 def test_labels_need_their_tables() -> None:
     customers = pd.DataFrame({"customer_id": pd.array(["X"], dtype="string"), "signup_date": _ts(C - DAY)})
     with pytest.raises(ValueError, match="inactivity needs an `orders` table"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from churn.config import LabelsConfig
@@ -56,12 +57,11 @@ def population(tables: dict[str, pd.DataFrame], cutoffs: list[pd.Timestamp], cfg
     """
     frames = []
     for cutoff in cutoffs:
-        cutoff = pd.Timestamp(cutoff)
         if cfg.definition == "inactivity":
-            ids = _buyers(tables, cutoff - pd.Timedelta(days=cfg.active_days), cutoff)
+            ids = _buyers(tables, cutoff - pd.Timedelta(days=cfg.active_days), cutoff).sort_values()
         else:
-            ids = _known_not_churned(tables, cutoff)
-        frames.append(pd.DataFrame({"customer_id": pd.Series(sorted(ids), dtype="string"), "cutoff": cutoff}))
+            ids = sorted(_known_not_churned(tables, cutoff))
+        frames.append(pd.DataFrame({"customer_id": pd.Series(ids, dtype="string"), "cutoff": cutoff}))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["customer_id", "cutoff"])
     return out.astype({"cutoff": "datetime64[us]"})
 
@@ -69,11 +69,14 @@ def population(tables: dict[str, pd.DataFrame], cutoffs: list[pd.Timestamp], cfg
 def label(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, cfg: LabelsConfig) -> pd.Series:
     """1 if the customer churned within `horizon_days` after the cutoff, else 0 (aligned with `pop`)."""
     horizon = pd.Timedelta(days=cfg.horizon_days)
+    if cfg.definition == "inactivity":
+        bought = _bought_within(tables, pop, horizon)
+        if bought is not None:
+            return pd.Series((~bought).astype("int64"), index=pop.index)
     churned = pd.Series(0, index=pop.index, dtype="int64")
     for cutoff, group in pop.groupby("cutoff"):
-        if cfg.definition == "inactivity":
-            # a hash lookup: Series.isin on a string column walks a Python set of every buyer on each call
-            stayed = pd.Index(list(_buyers(tables, cutoff, cutoff + horizon)))
+        if cfg.definition == "inactivity":  # a cutoff within a second: the buyers of its horizon one by one
+            stayed = _buyers(tables, cutoff, cutoff + horizon)
             churned.loc[group.index] = (stayed.get_indexer(group["customer_id"]) < 0).astype("int64")
         else:
             cust = tables["customers"].set_index("customer_id")["churn_date"]
@@ -82,12 +85,47 @@ def label(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, cfg: LabelsConfig)
     return churned
 
 
-def _buyers(tables: dict[str, pd.DataFrame], start: pd.Timestamp, end: pd.Timestamp) -> set[str]:
+def _bought_within(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, horizon: pd.Timedelta) -> np.ndarray | None:
+    """For each row of `pop`: did its customer place an order with a positive amount in [cutoff, cutoff +
+    `horizon`)? One sorted array of (customer, second) keys searched for every row at once, instead of the
+    buyers of every cutoff's horizon as a set (at 1M customers 54 s for the campaigns' 22 cutoffs). None when
+    a cutoff or the horizon is not a whole number of seconds: then an order's second cannot place it."""
+    orders = _orders(tables)
+    second = 1_000_000  # microseconds
+    start = pop["cutoff"].to_numpy("datetime64[us]").astype(np.int64)
+    span_us = horizon // pd.Timedelta(microseconds=1)
+    if (start % second).any() or span_us % second:
+        return None
+    start, end = start // second, (start + span_us) // second
+    customers = pd.Index(pop["customer_id"].astype("string").unique())
+    positive = (orders["amount"] > 0).fillna(False).to_numpy(bool) & orders["ts"].notna().to_numpy()
+    code = customers.get_indexer(orders.loc[positive, "customer_id"].astype("string"))
+    known = code >= 0
+    # an order's second (floored): with whole-second bounds, ts >= cutoff and ts < end hold for it exactly as
+    # for the order's own time
+    seconds = orders.loc[positive, "ts"].to_numpy("datetime64[us]").astype(np.int64)[known] // second
+    if not len(pop):
+        return np.zeros(0, dtype=bool)
+    base = min(int(seconds.min()) if len(seconds) else 0, int(start.min()))
+    width = max(int(seconds.max()) if len(seconds) else 0, int(end.max())) - base + 1
+    if len(customers) * width >= 2**62:
+        return None
+    keys = np.sort(code[known].astype(np.int64) * width + (seconds - base))
+    row = customers.get_indexer(pop["customer_id"].astype("string")).astype(np.int64) * width
+    return np.searchsorted(keys, row + (end - base)) > np.searchsorted(keys, row + (start - base))
+
+
+def _orders(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if "orders" not in tables:
         raise ValueError("labels.definition=inactivity needs an `orders` table; use `explicit` with customers.churn_date")
-    o = tables["orders"]
+    return tables["orders"]
+
+
+def _buyers(tables: dict[str, pd.DataFrame], start: pd.Timestamp, end: pd.Timestamp) -> pd.Index:
+    """The customers with an order of a positive amount in [start, end), once each."""
+    o = _orders(tables)
     mask = (o["ts"] >= start) & (o["ts"] < end) & (o["amount"] > 0)
-    return set(o.loc[mask, "customer_id"])
+    return pd.Index(o.loc[mask.fillna(False).to_numpy(bool), "customer_id"].unique())
 
 
 def _known_not_churned(tables: dict[str, pd.DataFrame], cutoff: pd.Timestamp) -> set[str]:
