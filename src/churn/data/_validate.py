@@ -242,9 +242,8 @@ def _schema(spec: TableSpec, cfg: ValidateConfig, pulled_at: pd.Timestamp,
             checks.append(pa.Check(lambda s: s.abs() <= cfg.max_amount,
                                    name=f"beyond +-{cfg.max_amount:g} (validate.max_amount)"))
         if c.name == "customer_id" and known_ids is not None:
-            # a hash lookup: Series.isin on a string column walks a Python set of every id on each call
-            ids = pd.Index(known_ids.dropna().unique())
-            checks.append(pa.Check(lambda s: pd.Series(ids.get_indexer(s) >= 0, index=s.index),
+            ids = known_ids.dropna().unique()
+            checks.append(pa.Check(lambda s, ids=ids: pd.Series(_known(s, ids), index=s.index),
                                    name="unknown customer_id"))
         if c.name == "customer_id" and spec.name == "customers":
             checks.append(pa.Check(lambda s: ~s.duplicated(keep=False), name="duplicate customer_id"))
@@ -265,6 +264,17 @@ def _schema(spec: TableSpec, cfg: ValidateConfig, pulled_at: pd.Timestamp,
             )
         )
     return pa.DataFrameSchema(columns, checks=frame_checks, coerce=False)
+
+
+def _known(values: pd.Series, ids) -> np.ndarray:
+    """Which `values` are among `ids`, by Arrow's hash set in C++: a pandas lookup turned 56M Arrow strings into
+    Python objects first (12 s at 1M customers)."""
+    import pyarrow
+    import pyarrow.compute as pc
+
+    text = pyarrow.array(pd.Series(values).astype("string"), type=pyarrow.string(), from_pandas=True)
+    known = pyarrow.array(pd.Series(ids).astype("string"), type=pyarrow.string(), from_pandas=True)
+    return pc.fill_null(pc.is_in(text, value_set=known), False).to_numpy(zero_copy_only=False)
 
 
 def _duplicates(df: pd.DataFrame, spec: TableSpec, known_ids: pd.Series | None) -> pd.DataFrame:
