@@ -175,25 +175,6 @@ def test_timestamps_in_mixed_formats_in_one_column(text, expected):
     assert (pd.isna(out.iloc[1]) if expected is None else out.iloc[1] == pd.Timestamp(expected)), out
 
 
-@pytest.mark.parametrize("odd", [None, "2024-02-30", "2024-03-05 24:00:00", "2024-03-05 14:22:00.1234567"],
-                         ids=["all_iso", "a_day_that_does_not_exist", "hour_24", "nanoseconds"])
-def test_local_iso_times_read_fast_equal_pandas_reading(odd):
-    # Local ISO times are read by Arrow's cast, the rest by pandas: the result is what pandas alone reads.
-    from churn.data._validate import _parse_times
-
-    texts = ["2024-03-05", "2024-03-05 14:22", "2024-03-05T14:22:00", "2024-03-05 14:22:00.123456",
-             " 2024-03-05 ", "2024-03-05T14", "2024年3月5日", "2024-03-05T10:00:00+08:00", "2024/03/05 14:22",
-             "05/03/2024", None] * 3 + ([odd] if odd else [])
-    values = pd.Series(texts, dtype="string")
-    expected = _parse_times(values.str.strip())
-    pd.testing.assert_series_equal(to_utc_naive(values), expected)
-    assert expected.notna().sum() >= 27
-    # Years outside pandas' nanosecond range are read whatever else the column holds (pandas alone reads them
-    # only in a column without nanoseconds); the time rules then set them aside by name.
-    far = to_utc_naive(pd.Series(["0001-01-01", "9999-12-31 23:59:59"] + ([odd] if odd else []), dtype="string"))
-    assert far.iloc[:2].tolist() == [pd.Timestamp("0001-01-01").as_unit("us"), pd.Timestamp("9999-12-31 23:59:59").as_unit("us")]
-
-
 def test_input_frames_are_not_mutated():
     frame = orders()
     before = frame.copy()

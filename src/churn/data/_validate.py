@@ -122,36 +122,6 @@ def to_utc_naive(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values.astype("datetime64[us]")
     text = values.astype("string").str.strip()
-    fast, rest = _iso_local_times(text)
-    if fast is not None and not rest.any():
-        return fast
-    if fast is not None:  # the few rows in another form: parsed as below, one by one
-        return fast.mask(rest, _parse_times(text[rest]))
-    return _parse_times(text)
-
-
-# A local ISO time, which Arrow's cast reads exactly as pandas does (same instant); any other form is left to pandas.
-_ISO_LOCAL = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,6})?)?)?)?$"
-
-
-def _iso_local_times(text: pd.Series) -> tuple[pd.Series | None, np.ndarray]:
-    """The rows of `text` written as local ISO times, parsed by Arrow's cast in C++ (20M order times: pandas
-    took 20 s), and a mask of the other non-missing rows; (None, all) when some date in ISO form does not exist
-    (2024-02-30), left to pandas to set aside."""
-    import pyarrow
-    import pyarrow.compute as pc
-
-    values = pyarrow.array(text, type=pyarrow.string(), from_pandas=True)
-    iso = pc.fill_null(pc.match_substring_regex(values, _ISO_LOCAL), False)
-    try:
-        times = pc.cast(pc.if_else(iso, values, pyarrow.scalar(None, pyarrow.string())), pyarrow.timestamp("us"))
-    except pyarrow.ArrowInvalid:
-        return None, np.ones(len(text), dtype=bool)
-    rest = ~iso.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
-    return pd.Series(times.to_numpy(zero_copy_only=False), index=text.index, dtype="datetime64[us]"), rest
-
-
-def _parse_times(text: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(text, errors="coerce", utc=True, format="ISO8601")
     # Chinese CRM exports write dates as 2024年3月5日 (14:22); year-month-day order, so nothing is guessed.
     # Day/month orders such as 05/03/2024 stay unparseable: which one is meant cannot be told from the text.
