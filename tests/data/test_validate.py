@@ -105,6 +105,21 @@ def test_repeated_lines_are_kept_when_they_differ_or_have_no_order_id():
         assert validate_history({"orders": frame}, LOOSE, PULLED).summary["tables"]["orders"]["bad_rows"] == 0
 
 
+def test_repeated_rows_are_those_equal_in_every_column_and_order_id():
+    # Rows sharing time and amount (-0.0 and 0.0, missing amounts alike) are looked at, and only the rows equal
+    # in every column are set aside: the same set pandas finds hashing every row whose order_id repeats.
+    frame = pd.DataFrame({
+        "order_id": ["A", "A", "A", "B", "B", "C", "C", "A", None, None],
+        "customer_id": ["1", "1", "1", "1", "1", "2", "2", "1", "1", "1"],
+        "ts": ["2024-01-01"] * 5 + ["2024-02-01", "2024-02-01", "2024-01-02", "2024-01-01", "2024-01-01"],
+        "amount": ["10", "10", "10", "-0.0", "0", "", "", "10", "5", "5"],
+        "product": ["x", "x", "y", "z", "z", "w", "w", "x", "v", "v"],
+    })
+    result = validate_history({"orders": frame}, LOOSE, PULLED)
+    set_aside = result.quarantine.loc[result.quarantine["rule"].str.startswith("duplicate row"), "row"]
+    assert sorted(set_aside) == [1, 4, 6]  # a repeat of row 0, of row 3 (-0.0 = 0) and of row 5 (no amount)
+
+
 def test_missing_value_words_are_missing_in_numbers_and_times_and_text_in_text():
     customers = pd.DataFrame({"customer_id": ["1", "2", "3"], "region": ["NA", "", "North"],
                               "churn_date": ["", "NULL", "2025-01-01"], "is_key_account": ["N/A", "yes", ""]})
