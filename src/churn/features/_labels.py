@@ -96,16 +96,17 @@ def _bought_within(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, horizon: 
     span_us = horizon // pd.Timedelta(microseconds=1)
     if (start % second).any() or span_us % second:
         return None
+    if not len(pop):
+        return np.zeros(0, dtype=bool)
     start, end = start // second, (start + span_us) // second
     customers = pd.Index(pop["customer_id"].astype("string").unique())
-    positive = (orders["amount"] > 0).fillna(False).to_numpy(bool) & orders["ts"].notna().to_numpy()
-    code = customers.get_indexer(orders.loc[positive, "customer_id"].astype("string"))
+    bought = orders.loc[(orders["amount"] > 0).fillna(False).to_numpy(bool) & orders["ts"].notna().to_numpy(),
+                        ["customer_id", "ts"]]
+    code = customers.get_indexer(bought["customer_id"].astype("string"))
     known = code >= 0
     # an order's second (floored): with whole-second bounds, ts >= cutoff and ts < end hold for it exactly as
     # for the order's own time
-    seconds = orders.loc[positive, "ts"].to_numpy("datetime64[us]").astype(np.int64)[known] // second
-    if not len(pop):
-        return np.zeros(0, dtype=bool)
+    seconds = bought["ts"].to_numpy("datetime64[us]").astype(np.int64)[known] // second
     base = min(int(seconds.min()) if len(seconds) else 0, int(start.min()))
     width = max(int(seconds.max()) if len(seconds) else 0, int(end.max())) - base + 1
     if len(customers) * width >= 2**62:

@@ -165,7 +165,7 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     out["region"] = words("region", localize.REGIONS)
     out["channel"] = words("channel", localize.CHANNELS)
     out["owner_role"] = words("owner_role", localize.OWNER_ROLES)
-    out["action_label"] = _action_labels(frame["action"], frame["action_label"], language, missing="")
+    out["action_label"] = localize.action_labels(frame["action"], frame["action_label"], language)
     out["reasons"] = list_reasons(frame, language)
     out["decision"] = words("decision", localize.DECISIONS)
     out["lapsed"] = by_value(frame["lapsed"], lambda v: t["section_winback"] if _flag(v) else t["section_retention"])
@@ -173,25 +173,12 @@ def _excel_values(frame: pd.DataFrame, language: str) -> pd.DataFrame:
     out["need_profile"] = words("need_profile", localize.NEED_PROFILES)
     out["need_evidence"] = render_reasons(frame["need_evidence"].fillna("[]"), language)
     out["contact_channel"] = words("contact_channel", localize.CHANNELS)
-    out["contact_label"] = _action_labels(frame["contact"], frame["contact_label"], language, missing=None)
+    out["contact_label"] = localize.action_labels(frame["contact"], frame["contact_label"], language, empty=None)
     return out
 
 
 def _flag(value: object) -> bool:
     return not _missing(value) and bool(value)
-
-
-def _action_labels(actions: pd.Series, labels: pd.Series, language: str, missing: str | None) -> list:
-    """Each row's action label in `language` (`missing` for a contact column's row without one), once per
-    distinct pair; `missing=""` keeps the label of a row without an action code."""
-    def text(values: pd.Series) -> pd.Series:
-        return values.astype("object").where(values.notna(), "").astype(str)
-    pairs = pd.Series(list(zip(text(actions), text(labels), strict=True)), index=actions.index, dtype=object)
-
-    def label(pair: tuple[str, str]) -> str | None:
-        action, english = pair or ("", "")  # (by_value also asks for a missing value: there are none)
-        return localize.action_label(action, english, language) if action or missing == "" else missing
-    return by_value(pairs, label)
 
 
 _ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")  # not allowed in the file's XML

@@ -131,10 +131,6 @@ def _key(value: object) -> str | None:
     return None if _missing(value) else str(value)
 
 
-def _number(value: object) -> float | None:
-    return None if _missing(value) else float(value)
-
-
 def _first(frame: pd.DataFrame, column: str) -> str:
     values = frame[column].dropna()
     return str(values.iloc[0]) if len(values) else "n/a"

@@ -452,11 +452,6 @@ def _list_payload(frame: pd.DataFrame, language: str, currency: str | None) -> d
         values = pd.to_numeric(frame[column], errors="coerce").astype("float64").to_numpy()
         return np.where(np.isnan(values), None, values).tolist()
 
-    def labels(action: str, label: str) -> list:
-        pairs = pd.Series(list(zip(by_value(frame[action], _text), by_value(frame[label], _text), strict=True)),
-                          dtype=object)
-        return by_value(pairs, lambda pair: localize.action_label(*pair, language) if pair and pair[0] else "")
-
     names = by_value(frame["name"], _text) if "name" in frame.columns else [""] * len(frame)
     rules = frame["key_account_rule"] if "key_account_rule" in frame.columns else pd.Series(None, index=frame.index)
     key_account = [(localize.key_account_reason(rule, language) or True) if bool(flag) else False
@@ -467,10 +462,10 @@ def _list_payload(frame: pd.DataFrame, language: str, currency: str | None) -> d
         frame["rank"].astype(int).tolist(), by_value(frame["customer_id"], str), names, contact_text,
         numbers("churn_probability"), keys("risk_band"), keys("value_tier"), key_account,
         keys("owner"), words("segment", localize.SEGMENTS), words("region", localize.REGIONS),
-        keys("primary_cause"), keys("secondary_cause"), keys("decision"), labels("action", "action_label"),
+        keys("primary_cause"), keys("secondary_cause"), keys("decision"), localize.action_labels(frame["action"], frame["action_label"], language),
         words("channel", localize.CHANNELS), words("owner_role", localize.OWNER_ROLES),
         numbers("action_cost"), numbers("value_12m"), numbers("expected_loss"), reasons,
-        labels("contact", "contact_label"), words("contact_channel", localize.CHANNELS),
+        localize.action_labels(frame["contact"], frame["contact_label"], language), words("contact_channel", localize.CHANNELS),
         numbers("contact_cost"), numbers("expected_retained_value"), frame["lapsed"].astype(bool).tolist(),
         list(range(len(frame))),
     ]

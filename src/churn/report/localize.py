@@ -541,6 +541,19 @@ def action_label(action: str, english_label: str, language: str) -> str:
     return english_label
 
 
+def action_labels(actions: pd.Series, labels: pd.Series, language: str, empty: str | None = "") -> list:
+    """Each row's action label in `language` (`action_label`), `empty` for a row without an action code; worded
+    once per distinct (action, label) pair."""
+    def text(values: pd.Series) -> pd.Series:
+        return values.astype("object").where(values.notna(), "").astype(str)
+    pairs = pd.Series(list(zip(text(actions), text(labels), strict=True)), index=actions.index, dtype=object)
+
+    def label(pair: tuple[str, str] | None) -> str | None:
+        action, english = pair or ("", "")  # (by_value also asks for a missing pair: there is none)
+        return action_label(action, english, language) if action else empty
+    return by_value(pairs, label)
+
+
 def key_account_reason(rule: object, language: str) -> str:
     """Why a customer is a key account (`key_account_rule`: "flag", "top 20% of 12-month revenue",
     "segment hospital") in words, so a key account in a low value tier says why it is one."""
