@@ -136,9 +136,10 @@ def run_validate(cfg: Config, ws: Workspace) -> dict:
     from churn.data import validate_history
 
     pull = io.read_json(ws.raw / "pull.json")
-    result = validate_history(io.read_tables(ws.raw), cfg.validate_, pd.Timestamp(pull["pulled_at"]))
+    # one table in memory at a time: each is read when its turn comes and written as soon as it is checked
+    with io.replacing_tables(ws.validated) as put:
+        result = validate_history(io.TableFolder(ws.raw), cfg.validate_, pd.Timestamp(pull["pulled_at"]), keep=put)
     summary = result.summary | {"read_notes": pull.get("notes", [])}
-    io.replace_tables(result.tables, ws.validated)
     io.write_parquet(result.quarantine, ws.quarantine)
     io.write_json(summary, ws.validation_summary)
     return summary
@@ -164,17 +165,26 @@ def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dic
 def _active_customers(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> tuple[pd.DataFrame, int]:
     """Features of the customers active at `as_of`, from what was known before it; and the rows left out."""
     from churn.data import point_in_time
-    from churn.features import build_features, population
+    from churn.features import POPULATION_ORDER_COLUMNS, ParquetTable, build_features, population
 
-    tables, later = point_in_time(io.read_tables(ws.validated), as_of)
-    return build_features(tables, population(tables, [as_of], cfg.labels), cfg.features), later
+    # Who is active, and how many rows lie at or after `as_of`, from the few columns that say it; the features by
+    # DuckDB from the validated files, each query reading only rows before the cutoff (it is a feature rule, for
+    # every cutoff): the history is never held in pandas (20M order lines: 5.6 GB -> see README Benchmarks).
+    few = {name: ["ts"] for name in io.TableFolder(ws.validated) if name not in ("customers", "orders")}
+    known, later = point_in_time(io.read_tables(ws.validated, columns=few | {"orders": [*POPULATION_ORDER_COLUMNS]}),
+                                 as_of)
+    active = population(known, [as_of], cfg.labels)
+    del known
+    history = {name: ParquetTable.of(ws.validated / f"{name}.parquet") for name in io.TableFolder(ws.validated)}
+    return build_features(history, active, cfg.features), later
 
 
 def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     from churn.data import point_in_time
-    from churn.score import customer_value
+    from churn.score import VALUE_ORDER_COLUMNS, customer_value
 
-    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    tables, _ = point_in_time(io.read_tables(ws.validated, ("orders", "customers"),
+                                             {"orders": [*VALUE_ORDER_COLUMNS]}), as_of)
     value = customer_value(tables["orders"], tables.get("customers"), as_of, cfg.value)
     io.write_parquet(value, ws.customer_value)
     summary = dict(value.attrs) | {"customers": len(value)}
@@ -187,11 +197,15 @@ def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     measured: campaigns under other names (a CRM's own words, 回访电话) are named in `not_in_playbook`."""
     from churn.action import EXAMPLE_KEYS, campaign_examples, load_playbook, uplift_effects
     from churn.data import point_in_time
+    from churn.features import POPULATION_ORDER_COLUMNS, ParquetTable
     from churn.model import feature_columns
 
-    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    # campaigns and labels from the columns they need; features by DuckDB from the files (see _active_customers)
+    tables, _ = point_in_time(io.read_tables(ws.validated, ("campaigns", "orders"),
+                                             {"orders": [*POPULATION_ORDER_COLUMNS]}), as_of)
+    history = {name: ParquetTable.of(ws.validated / f"{name}.parquet") for name in io.TableFolder(ws.validated)}
     features = io.read_parquet(ws.scoring_features)
-    examples = (campaign_examples(tables, as_of, cfg.labels, cfg.features) if cfg.effects.use_campaigns
+    examples = (campaign_examples(tables, as_of, cfg.labels, cfg.features, history) if cfg.effects.use_campaigns
                 else pd.DataFrame(columns=EXAMPLE_KEYS))
     ours = examples["action"].isin(set(load_playbook(cfg.score.playbook).actions))
     strange = sorted(examples.loc[~ours, "action"].astype(str).unique())
@@ -439,7 +453,7 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     from churn.monitor import drift_summary, scoring_drift
     from churn.ops import tracking
     from churn.report import model_kind_note
-    from churn.score import campaign_responses, score_customers
+    from churn.score import RESPONSE_ORDER_COLUMNS, campaign_responses, score_customers
 
     model, label, reference, schema = tracking.load_model_and_reference(model_uri, cfg.tracking)
     tags = tracking.model_tags(model_uri, cfg.tracking)
@@ -451,7 +465,8 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     tracking.check_inputs(schema, features, label)
     from churn.data import point_in_time
 
-    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    tables, _ = point_in_time(io.read_tables(ws.validated, ("customers", "campaigns", "orders"),
+                                             {"orders": [*RESPONSE_ORDER_COLUMNS]}), as_of)
     customers = tables.get("customers")
     value_summary = _made_for(ws.value_summary, as_of)
     value = io.read_parquet(ws.customer_value) if value_summary else None

@@ -190,6 +190,26 @@ def test_campaign_examples_use_only_complete_horizons_and_earlier_history(histor
     assert campaign_examples(history, as_of, LABELS, FeaturesConfig()).empty  # no campaigns table
 
 
+def test_campaign_examples_with_features_from_the_files_equal_those_from_frames(history, tmp_path):
+    """The effects stage gives the campaigns and the orders' few columns in pandas and the features' tables as
+    files (every row after as_of still in them): the same examples."""
+    from churn.data import point_in_time
+    from churn.features import POPULATION_ORDER_COLUMNS, ParquetTable
+
+    tables = with_campaigns(history)
+    as_of = pd.Timestamp("2024-09-01")
+    view, _ = point_in_time(tables, as_of)
+    files = {}
+    for name, frame in tables.items():
+        frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
+        files[name] = ParquetTable.of(tmp_path / f"{name}.parquet")
+    few = {"campaigns": view["campaigns"], "orders": view["orders"][[*POPULATION_ORDER_COLUMNS]]}
+    expected = campaign_examples(view, as_of, LABELS, FeaturesConfig())
+    assert len(expected) == 120
+    pd.testing.assert_frame_equal(campaign_examples(few, as_of, LABELS, FeaturesConfig(), files), expected,
+                                  check_exact=True)
+
+
 def test_uplift_effects_without_campaigns_keep_the_priors(history):
     feats = history["customers"][["customer_id"]].assign(recency_days=1.0)
     effects, summary, priors = uplift_effects(pd.DataFrame(), feats, ["recency_days"], EffectsConfig())

@@ -172,6 +172,29 @@ def test_as_of_view_gives_the_same_features_as_the_full_history() -> None:
     pd.testing.assert_frame_equal(build_features(view, pop, cfg), build_features(base, pop, cfg), check_exact=True)
 
 
+@pytest.mark.parametrize("definition", [EXPLICIT, INACTIVITY], ids=["explicit", "inactivity"])
+def test_scoring_features_from_the_workspace_files_equal_those_of_the_as_of_view(definition, tmp_path) -> None:
+    """The scoring stage gives DuckDB the validated files, every row at and after as_of still in them: the same
+    features as the as-of view in pandas, the same population, and the rows left out counted as before."""
+    from helpers import CONFIG
+
+    from churn.config import load_config
+    from churn.ops import Workspace, io
+    from churn.runners import run_scoring_features
+
+    cfg = load_config(CONFIG).model_copy(update={"labels": definition})
+    base = _base()
+    as_of = _cutoff("odd_time", base)
+    future = _future(base, as_of, seed=4)
+    ws = Workspace(root=tmp_path)
+    io.replace_tables(future, ws.validated)
+    result = run_scoring_features(cfg, ws, as_of)
+    view, later = point_in_time(future, as_of)
+    expected = build_features(view, population(view, [as_of], definition), cfg.features)
+    pd.testing.assert_frame_equal(io.read_parquet(ws.scoring_features), expected, check_exact=True)
+    assert result["rows_at_or_after_as_of"] == later and later["orders"] > 0 and later["customers"] == 2
+
+
 # ----------------------------------------------------------------------------- point_in_time
 
 AS_OF = pd.Timestamp("2024-06-01")

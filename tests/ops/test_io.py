@@ -262,6 +262,32 @@ def test_replacing_tables_removes_only_what_churn_wrote_before(tmp_path):
     assert list(io.read_tables(tmp_path)) == ["customers"]
 
 
+def test_tables_replaced_one_at_a_time_replace_nothing_when_the_block_fails(tmp_path):
+    io.replace_tables({"customers": pd.DataFrame({"customer_id": ["old"]}),
+                       "campaigns": pd.DataFrame({"customer_id": ["old"]})}, tmp_path)
+    with pytest.raises(ValueError, match="orders broke"):
+        with io.replacing_tables(tmp_path) as put:
+            put("customers", pd.DataFrame({"customer_id": ["new"]}))
+            raise ValueError("orders broke")
+    assert {n: t["customer_id"].tolist() for n, t in io.read_tables(tmp_path).items()} == {
+        "customers": ["old"], "campaigns": ["old"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".churn-tables.json", "campaigns.parquet",
+                                                          "customers.parquet"]
+    with io.replacing_tables(tmp_path) as put:
+        put("customers", pd.DataFrame({"customer_id": ["new"]}))
+    assert {n: t["customer_id"].tolist() for n, t in io.read_tables(tmp_path).items()} == {"customers": ["new"]}
+
+
+def test_a_table_folder_reads_each_table_when_asked(tmp_path):
+    io.replace_tables({"orders": pd.DataFrame({"customer_id": ["1"]})}, tmp_path)
+    folder = io.TableFolder(tmp_path)
+    assert list(folder) == ["orders"] and "customers" not in folder
+    io.replace_tables({"orders": pd.DataFrame({"customer_id": ["2"]})}, tmp_path)
+    assert folder["orders"]["customer_id"].tolist() == ["2"]  # read now, not when the folder was opened
+    with pytest.raises(KeyError):
+        folder["customers"]
+
+
 def test_a_sql_mapping_reads_files_as_any_table_file_is(tmp_path):
     # One reader for both ways in: a GBK, semicolon-separated export works under a SQL mapping too.
     (tmp_path / "销售.csv").write_bytes("客户;日期;金额\n007;2024-01-01;5\n".encode("gbk"))

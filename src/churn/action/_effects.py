@@ -40,11 +40,13 @@ MEASURE_COLUMNS = ["action", "cause", "n_treated", "n_control", "churn_treated",
 # --------------------------------------------------------------------------- campaigns -> uplift
 
 def campaign_examples(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labels_cfg: LabelsConfig,
-                      features_cfg: FeaturesConfig) -> pd.DataFrame:
+                      features_cfg: FeaturesConfig, history: dict | None = None) -> pd.DataFrame:
     """One row per campaign row whose horizon ended by `as_of`: customer_id, cutoff (the campaign's
     day), action, treated, churned (within the horizon after the cutoff) and the features as of
     the cutoff (only history before it). Empty without a campaigns table or complete campaigns.
 
+    The campaigns and the labels come from `tables` (campaigns, and orders' POPULATION_ORDER_COLUMNS are enough);
+    the features from `history` when given (e.g. `ParquetTable`s of the same tables), else from `tables`.
     A customer in several campaigns on one day keeps its first row (one outcome, one treatment).
     """
     from churn.features import build_features, label
@@ -61,7 +63,7 @@ def campaign_examples(tables: dict[str, pd.DataFrame], as_of: pd.Timestamp, labe
     if rows.empty:
         return pd.DataFrame(columns=EXAMPLE_KEYS)
     pop = rows[["customer_id", "cutoff"]]
-    feats = build_features(tables, pop, features_cfg)
+    feats = build_features(tables if history is None else history, pop, features_cfg)
     return feats.assign(action=rows["action"].astype("string").to_numpy(),
                         treated=rows["treated"].astype(bool).to_numpy(),
                         churned=label(tables, pop, labels_cfg).to_numpy())

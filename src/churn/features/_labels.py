@@ -49,6 +49,9 @@ def plan_cutoffs(as_of: pd.Timestamp, cfg: LabelsConfig, refit: bool = False) ->
     return CutoffPlan(as_of, test, train, between)
 
 
+POPULATION_ORDER_COLUMNS = ("customer_id", "ts", "amount")  # the order columns population and label read
+
+
 def population(tables: dict[str, pd.DataFrame], cutoffs: list[pd.Timestamp], cfg: LabelsConfig) -> pd.DataFrame:
     """(customer_id, cutoff) for every customer active at each cutoff.
 

@@ -12,7 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from glob import escape as glob_escape
 from pathlib import Path
@@ -551,22 +551,73 @@ def replace_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> None:
     """Write `tables` into `folder` and remove the tables churn wrote there before that are not in `tables`
     (a table the source no longer has must not be read again). Only files churn wrote are removed: they
     are listed in the folder's manifest; anything else in the folder is left alone."""
-    folder = Path(folder)
-    manifest = folder / TABLES_MANIFEST
-    if manifest.exists():
-        before = set(read_json(manifest)["tables"])
-    else:  # a workspace from before the manifest: churn's files there are its canonical tables
-        before = {n for n in TABLES if (folder / f"{n}.parquet").exists()}
-    write_tables(tables, folder)
-    write_json({"tables": sorted(tables)}, manifest)
-    for stale in sorted(before - set(tables)):
-        (folder / f"{stale}.parquet").unlink(missing_ok=True)
+    with replacing_tables(folder) as put:
+        for name, df in tables.items():
+            put(name, df)
 
 
-def read_tables(folder: str | Path, names: tuple[str, ...] = TABLES) -> dict[str, pd.DataFrame]:
-    """The tables of a workspace folder (`<name>.parquet`): those of `names` it holds."""
+@contextmanager
+def replacing_tables(folder: str | Path) -> Iterator[Callable[[str, pd.DataFrame], None]]:
+    """`replace_tables`, one table at a time: the block calls `put(name, frame)` for each table (and may free the
+    frame after it). The tables are written aside and replace the folder's only when the block ends without an
+    error; on an error the folder is left as it was."""
     folder = Path(folder)
-    return {n: pd.read_parquet(folder / f"{n}.parquet") for n in names if (folder / f"{n}.parquet").exists()}
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob(".incoming.*.tmp"):  # a block that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    incoming = Path(tempfile.mkdtemp(prefix=".incoming.", suffix=".tmp", dir=folder))
+    written: list[str] = []
+
+    def put(name: str, df: pd.DataFrame) -> None:
+        df.to_parquet(incoming / f"{name}.parquet", index=False)
+        written.append(name)
+
+    try:
+        yield put
+        manifest = folder / TABLES_MANIFEST
+        if manifest.exists():
+            before = set(read_json(manifest)["tables"])
+        else:  # a workspace from before the manifest: churn's files there are its canonical tables
+            before = {n for n in TABLES if (folder / f"{n}.parquet").exists()}
+        for name in written:
+            os.chmod(incoming / f"{name}.parquet", 0o666 & ~_umask())
+            os.replace(incoming / f"{name}.parquet", folder / f"{name}.parquet")
+        write_json({"tables": sorted(written)}, manifest)
+        for stale in sorted(before - set(written)):
+            (folder / f"{stale}.parquet").unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(incoming, ignore_errors=True)
+
+
+def read_tables(folder: str | Path, names: tuple[str, ...] = TABLES,
+                columns: Mapping[str, list[str]] | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of a workspace folder (`<name>.parquet`): those of `names` it holds; of a table named in
+    `columns`, only those of its columns the file has (a stage that needs three columns of 20M order lines
+    does not read the other ten)."""
+    folder = Path(folder)
+    columns = columns or {}
+    return {n: read_parquet(folder / f"{n}.parquet", columns.get(n)) for n in names
+            if (folder / f"{n}.parquet").exists()}
+
+
+class TableFolder(Mapping):
+    """The tables of a workspace folder as a mapping that reads a table from its file each time it is asked for
+    (nothing is held: a caller that takes one table at a time has one in memory)."""
+
+    def __init__(self, folder: str | Path, names: tuple[str, ...] = TABLES):
+        self.folder = Path(folder)
+        self.names = tuple(n for n in names if (self.folder / f"{n}.parquet").exists())
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.names:
+            raise KeyError(name)
+        return pd.read_parquet(self.folder / f"{name}.parquet")
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def write_sqlite(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:

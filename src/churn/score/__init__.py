@@ -28,11 +28,19 @@ from churn.score._listing import (
     name_causes,
     score_customers,
 )
-from churn.score._needs import NO_NEED, campaign_responses, need_check, need_metrics, need_profiles
+from churn.score._needs import (
+    NO_NEED,
+    RESPONSE_ORDER_COLUMNS,
+    campaign_responses,
+    need_check,
+    need_metrics,
+    need_profiles,
+)
 from churn.score._reasons import REASON_KEYS, reason_codes
 from churn.score._value import (
     CUSTOMER_VALUE_COLUMNS,
     VALUE_COLUMNS,
+    VALUE_ORDER_COLUMNS,
     customer_value,
     forecast_customer_value,
     key_accounts,
@@ -43,6 +51,6 @@ __all__ = [
     "CAUSE_COLUMNS", "cause_population", "explain_customers", "learnt_causes", "name_causes", "reference_sample",
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities",
     "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "judge_causes", "key_accounts",
-    "NO_NEED", "campaign_responses", "lapsed_customers", "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
+    "NO_NEED", "RESPONSE_ORDER_COLUMNS", "VALUE_ORDER_COLUMNS", "campaign_responses", "lapsed_customers", "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
     "value_tiers",
 ]

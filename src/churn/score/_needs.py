@@ -40,6 +40,9 @@ def _num(features: pd.DataFrame, name: str) -> pd.Series:
     return pd.to_numeric(features[name], errors="coerce").astype("float64")
 
 
+RESPONSE_ORDER_COLUMNS = ("customer_id", "ts", "amount")  # the order columns campaign_responses reads
+
+
 def campaign_responses(campaigns: pd.DataFrame | None, orders: pd.DataFrame | None, as_of: pd.Timestamp,
                        action_needs: dict[str, str], window_days: int) -> pd.DataFrame:
     """How each customer answered the company's past actions for each need: per customer (index customer_id), for

@@ -47,6 +47,7 @@ __all__ = ["KeyAccountRules", "customer_value", "forecast_customer_value", "key_
 UNIT_DAYS = 7.0  # BG/NBD time unit: weeks
 TRAILING_DAYS = 365
 REQUIRED = ("customer_id", "ts", "amount")
+VALUE_ORDER_COLUMNS = (*REQUIRED, "margin")  # the order columns customer_value reads
 
 VALUE_COLUMNS = [
     "customer_id", "frequency", "recency_days", "age_days", "p_alive", "expected_purchases",
@@ -221,7 +222,7 @@ def _check_orders(orders: pd.DataFrame, where: str) -> None:
 
 
 def _past(orders: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    cols = [c for c in (*REQUIRED, "margin") if c in orders.columns]
+    cols = [c for c in VALUE_ORDER_COLUMNS if c in orders.columns]
     past = orders.loc[orders["ts"] < as_of, cols]
     past = past[past["customer_id"].notna() & past["amount"].notna()]
     return past.assign(customer_id=past["customer_id"].astype("string"), amount=past["amount"].astype("float64"))
