@@ -252,6 +252,26 @@ def test_rfm_summary_cases(rows, expected):
         assert (row["recency"], row["T"], row["monetary_value"]) == pytest.approx((t_x, T, m))
 
 
+def test_daily_purchases_equal_a_groupby_of_the_positive_rows_to_the_bit():
+    from churn.features import daily_purchases
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    orders = pd.DataFrame({
+        "customer_id": pd.array(rng.choice(["b", "a", "c10", "c9", "é", None], n), dtype="string"),
+        "ts": (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.uniform(0, 90, n), unit="D")).astype("datetime64[us]"),
+        "amount": np.round(rng.normal(30, 40, n), 2) * rng.choice([1.0, 1e-7, 1e7], n),
+    })
+    cutoff = pd.Timestamp("2024-03-01 12:00")
+    pos = orders[(orders["ts"] < cutoff) & (orders["amount"] > 0)]
+    expected = (pos.groupby(["customer_id", pos["ts"].dt.normalize().rename("day")], sort=True)["amount"].sum()
+                .reset_index())
+    out = daily_purchases(orders, cutoff)
+    pd.testing.assert_frame_equal(out, expected, check_exact=True)
+    assert out["day"].max() < cutoff and "é" in set(out["customer_id"])
+    assert daily_purchases(orders, pd.Timestamp("2020-01-01")).empty
+
+
 def test_rfm_summary_units_and_empty_input():
     orders = _orders([("A", "2024-01-01", 10.0), ("A", "2024-01-15", 20.0)])
     in_days = rfm_summary(orders, CUTOFF, unit_days=1.0)

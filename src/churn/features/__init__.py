@@ -10,6 +10,7 @@ from churn.features._btyd import (
     HOMOGENEOUS_DROPOUT,
     WEEK_DAYS,
     GammaGamma,
+    daily_purchases,
     fit_bgnbd,
     fit_bgnbd_or_penalized,
     fit_gamma_gamma,
@@ -26,6 +27,6 @@ from churn.features._labels import POPULATION_ORDER_COLUMNS, CutoffPlan, label, 
 __all__ = [
     "BGNBD", "CATEGORICAL", "CutoffPlan", "POPULATION_ORDER_COLUMNS", "GammaGamma", "HOMOGENEOUS_DROPOUT", "ParquetTable", "WEEK_DAYS", "build_features",
     "fit_bgnbd", "fit_bgnbd_or_penalized", "fit_gamma_gamma", "fit_gamma_gamma_or_penalized", "fits_per_cutoff",
-    "forecast_value", "label", "no_purchase_probability", "plan_cutoffs", "population", "rfm_summary", "rhythm",
+    "forecast_value", "label", "no_purchase_probability", "daily_purchases", "plan_cutoffs", "population", "rfm_summary", "rhythm",
     "training_examples",
 ]
