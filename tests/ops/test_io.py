@@ -288,6 +288,29 @@ def test_a_table_folder_reads_each_table_when_asked(tmp_path):
         folder["customers"]
 
 
+@pytest.mark.parametrize("parts", ["one schema", "a part with a column more", "a part with another type"])
+def test_parquet_parts_read_together_equal_the_parts_appended(parts, tmp_path):
+    frames = [pd.DataFrame({"customer_id": pd.array([f"C{i}{k}" for k in range(3)], dtype="string"),
+                            "amount": [1.5 * i, None, 3.0]}) for i in range(4)]
+    if parts == "a part with a column more":
+        frames[2] = frames[2].assign(note="x")
+    if parts == "a part with another type":
+        frames[3] = frames[3].assign(amount=frames[3]["amount"].astype("string"))
+    for i, frame in enumerate(frames):
+        frame.to_parquet(tmp_path / f"orders_{i}.parquet", index=False)
+    cfg = SourceConfig(location=str(tmp_path), tables={"orders": TableMapping(table="orders_*")})
+    together = io._read_parquet_parts(io.pattern_files(tmp_path, "orders_*"))  # one read only for one schema
+    assert (together is None) == (parts != "one schema")
+    if parts == "a part with a column more":
+        with pytest.raises(io.SourceError, match=r"orders_2.parquet has other columns than orders_0.parquet"):
+            io.read_source(cfg)
+        return
+    read = io.read_source(cfg)["orders"]
+    appended = pd.concat([pd.read_parquet(tmp_path / f"orders_{i}.parquet") for i in range(4)], ignore_index=True)
+    pd.testing.assert_frame_equal(read, appended, check_exact=True)
+    assert read.attrs["note"].startswith("orders: 4 file(s) appended")
+
+
 def test_a_sql_mapping_reads_files_as_any_table_file_is(tmp_path):
     # One reader for both ways in: a GBK, semicolon-separated export works under a SQL mapping too.
     (tmp_path / "销售.csv").write_bytes("客户;日期;金额\n007;2024-01-01;5\n".encode("gbk"))
