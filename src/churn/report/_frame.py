@@ -111,7 +111,10 @@ def by_value(values: pd.Series, word: Callable[[object], object]) -> list:
     columns repeat a few values over up to a million rows, and a Python call per row costs seconds there."""
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     words = np.empty(len(uniques) + 1, dtype=object)
-    for i, value in enumerate(uniques):
+    # text converted at once: iterating an Arrow-backed index yields its values one call at a time (0.46 s ->
+    # 0.1 s for the 421,795 distinct reason lists of a million customers); other kinds as they come
+    text = isinstance(uniques.dtype, pd.StringDtype)
+    for i, value in enumerate(np.asarray(uniques, dtype=object).tolist() if text else uniques):
         words[i] = word(value)
     words[-1] = word(None)  # code -1: missing
     return words[codes].tolist()
