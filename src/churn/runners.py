@@ -162,21 +162,28 @@ def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dic
     return {"active_customers": len(features), "rows_at_or_after_as_of": later, "as_of": str(as_of.date())}
 
 
-def _active_customers(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> tuple[pd.DataFrame, int]:
+def _active_customers(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, int]]:
     """Features of the customers active at `as_of`, from what was known before it; and the rows left out."""
     from churn.data import point_in_time
-    from churn.features import POPULATION_ORDER_COLUMNS, ParquetTable, build_features, population
+    from churn.features import POPULATION_ORDER_COLUMNS, build_features, population
 
-    # Who is active, and how many rows lie at or after `as_of`, from the few columns that say it; the features by
-    # DuckDB from the validated files, each query reading only rows before the cutoff (it is a feature rule, for
-    # every cutoff): the history is never held in pandas (20M order lines: 5.6 GB -> see README Benchmarks).
+    # Who is active, and how many rows lie at or after `as_of`, from the few columns that say it; the features
+    # from the files (see _validated_files): the history is never held in pandas (the stage's peak at 1M customers
+    # 5.6 -> 2.9 GB).
     few = {name: ["ts"] for name in io.TableFolder(ws.validated) if name not in ("customers", "orders")}
     known, later = point_in_time(io.read_tables(ws.validated, columns=few | {"orders": [*POPULATION_ORDER_COLUMNS]}),
                                  as_of)
     active = population(known, [as_of], cfg.labels)
     del known
-    history = {name: ParquetTable.of(ws.validated / f"{name}.parquet") for name in io.TableFolder(ws.validated)}
-    return build_features(history, active, cfg.features), later
+    return build_features(_validated_files(ws), active, cfg.features), later
+
+
+def _validated_files(ws: Workspace) -> dict:
+    """The validated tables as files DuckDB reads (`ParquetTable`) for features: each feature query reads only the
+    rows before its cutoff, so the files may hold rows at and after `as_of`."""
+    from churn.features import ParquetTable
+
+    return {name: ParquetTable.of(ws.validated / f"{name}.parquet") for name in io.TableFolder(ws.validated)}
 
 
 def run_value(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
@@ -197,16 +204,15 @@ def run_effects(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     measured: campaigns under other names (a CRM's own words, 回访电话) are named in `not_in_playbook`."""
     from churn.action import EXAMPLE_KEYS, campaign_examples, load_playbook, uplift_effects
     from churn.data import point_in_time
-    from churn.features import POPULATION_ORDER_COLUMNS, ParquetTable
+    from churn.features import POPULATION_ORDER_COLUMNS
     from churn.model import feature_columns
 
-    # campaigns and labels from the columns they need; features by DuckDB from the files (see _active_customers)
+    # campaigns and labels from the columns they need; the features from the files (see _validated_files)
     tables, _ = point_in_time(io.read_tables(ws.validated, ("campaigns", "orders"),
                                              {"orders": [*POPULATION_ORDER_COLUMNS]}), as_of)
-    history = {name: ParquetTable.of(ws.validated / f"{name}.parquet") for name in io.TableFolder(ws.validated)}
     features = io.read_parquet(ws.scoring_features)
-    examples = (campaign_examples(tables, as_of, cfg.labels, cfg.features, history) if cfg.effects.use_campaigns
-                else pd.DataFrame(columns=EXAMPLE_KEYS))
+    examples = (campaign_examples(tables, as_of, cfg.labels, cfg.features, _validated_files(ws))
+                if cfg.effects.use_campaigns else pd.DataFrame(columns=EXAMPLE_KEYS))
     ours = examples["action"].isin(set(load_playbook(cfg.score.playbook).actions))
     strange = sorted(examples.loc[~ours, "action"].astype(str).unique())
     examples = examples[ours]

@@ -25,8 +25,8 @@ from churn.features._build import CATEGORICAL, ParquetTable, build_features, tra
 from churn.features._labels import POPULATION_ORDER_COLUMNS, CutoffPlan, label, plan_cutoffs, population
 
 __all__ = [
-    "BGNBD", "CATEGORICAL", "CutoffPlan", "POPULATION_ORDER_COLUMNS", "GammaGamma", "HOMOGENEOUS_DROPOUT", "ParquetTable", "WEEK_DAYS", "build_features",
-    "fit_bgnbd", "fit_bgnbd_or_penalized", "fit_gamma_gamma", "fit_gamma_gamma_or_penalized", "fits_per_cutoff",
-    "forecast_value", "label", "no_purchase_probability", "daily_purchases", "plan_cutoffs", "population", "rfm_summary", "rhythm",
-    "training_examples",
+    "BGNBD", "CATEGORICAL", "CutoffPlan", "GammaGamma", "HOMOGENEOUS_DROPOUT", "POPULATION_ORDER_COLUMNS",
+    "ParquetTable", "WEEK_DAYS", "build_features", "daily_purchases", "fit_bgnbd", "fit_bgnbd_or_penalized",
+    "fit_gamma_gamma", "fit_gamma_gamma_or_penalized", "fits_per_cutoff", "forecast_value", "label",
+    "no_purchase_probability", "plan_cutoffs", "population", "rfm_summary", "rhythm", "training_examples",
 ]

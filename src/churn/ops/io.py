@@ -322,7 +322,7 @@ def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
 
 def _read_parquet_parts(paths: list[Path]) -> pd.DataFrame | None:
     """Parquet parts of one schema (a large history written block by block) read as one Arrow table, then one
-    pandas frame: what appending them one by one gives (1M customers' 700 parts: 22 s -> see README Benchmarks).
+    pandas frame: what appending them one by one gives (the 1M history's 100 order parts: 11.1 s -> 1.9 s).
     None when their schemas differ (or a part is empty or unreadable): each is then read alone, with its error."""
     import pyarrow as pa
     import pyarrow.parquet as pq

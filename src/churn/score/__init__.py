@@ -51,6 +51,8 @@ __all__ = [
     "CAUSE_COLUMNS", "cause_population", "explain_customers", "learnt_causes", "name_causes", "reference_sample",
     "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities",
     "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "judge_causes", "key_accounts",
-    "NO_NEED", "RESPONSE_ORDER_COLUMNS", "VALUE_ORDER_COLUMNS", "campaign_responses", "lapsed_customers", "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers", "stated_causes", "symptom_rule_causes", "validate_forecast",
+    "NO_NEED", "RESPONSE_ORDER_COLUMNS", "VALUE_ORDER_COLUMNS", "campaign_responses", "lapsed_customers",
+    "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers",
+    "stated_causes", "symptom_rule_causes", "validate_forecast",
     "value_tiers",
 ]

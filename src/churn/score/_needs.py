@@ -96,7 +96,8 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule, responses: pd.DataFram
         others = pd.concat([scores[o] for o in NEEDS if o != need], axis=1).mean(axis=1)
         low = (scores[need] <= others - rule.survey_gap).fillna(False)
         signs[need].append((low, lambda i, need=need, score=_values(scores[need]): {
-            "key": "low_score", "dimension": SCORE_OF[need].removesuffix("_mean_180"), "score": round(float(score[i]), 1)}))
+            "key": "low_score", "dimension": SCORE_OF[need].removesuffix("_mean_180"),
+            "score": round(float(score[i]), 1)}))
     categories = sorted(COMPLAINT_CAUSE)
     counts = {c: _num(features, f"complaints_{c}_365").fillna(0.0) for c in categories}
     total = sum(counts.values())
