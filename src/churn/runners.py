@@ -147,11 +147,13 @@ def run_validate(cfg: Config, ws: Workspace) -> dict:
 
 def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     from churn.data import point_in_time
-    from churn.features import plan_cutoffs, training_examples
+    from churn.features import POPULATION_ORDER_COLUMNS, plan_cutoffs, training_examples
 
-    tables, _ = point_in_time(io.read_tables(ws.validated), as_of)
+    # the population and labels from the columns they need; the features from the files (see _validated_files)
+    tables, _ = point_in_time(io.read_tables(ws.validated, ("customers", "orders"),
+                                             {"orders": [*POPULATION_ORDER_COLUMNS]}), as_of)
     plan = plan_cutoffs(as_of, cfg.labels, refit=cfg.train.refit)
-    examples = training_examples(tables, plan, cfg.labels, cfg.features)
+    examples = training_examples(tables, plan, cfg.labels, cfg.features, _validated_files(ws))
     io.write_parquet(examples, ws.examples)
     return {"examples": len(examples), "cutoffs": [str(c.date()) for c in plan.all()], "as_of": str(as_of.date())}
 
