@@ -200,7 +200,7 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
             # text cells: parsed from the stripped text already made (stripping 20M cells again cost ~2 s)
             out, rule = (to_utc_naive(s) if text is None else _parse_times(text)), "unparseable time"
         elif cspec.type == "bool":
-            text = s.astype("string").str.strip().str.lower()
+            text = (s.astype("string").str.strip() if text is None else text).str.lower()
             out = pd.Series(pd.NA, index=s.index, dtype="boolean")
             out[text.isin(TRUE)] = True
             out[text.isin(FALSE)] = False

@@ -293,9 +293,7 @@ def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
     if len(paths) > 1 and all(p.suffix == ".parquet" for p in paths):
         appended = _read_parquet_parts(paths)
         if appended is not None:
-            names = [p.name for p in paths]
-            shown = ", ".join(names) if len(names) <= 5 else f"{', '.join(names[:3])}, ... {names[-1]}"
-            appended.attrs["note"] = f"{name}: {len(paths)} file(s) appended ({shown})"
+            appended.attrs["note"] = _appended_note(name, paths, [])
             return appended
     frames = [read_table_file(path) for path in paths]
     header = [str(c) for c in frames[0].columns]
@@ -313,11 +311,15 @@ def _read_monthly_files(folder: Path, pattern: str, name: str) -> pd.DataFrame:
             how.setdefault(frame.attrs["note"].removeprefix(f"{path.name}: "), []).append(path.name)
     notes = [f"{', '.join(names) if len(names) < len(paths) else 'all ' + str(len(paths))}: {what}"
              for what, names in how.items()]
+    appended.attrs["note"] = _appended_note(name, paths, notes)
+    return appended
+
+
+def _appended_note(name: str, paths: list[Path], notes: list[str]) -> str:
     names = [p.name for p in paths]
     # a few names say which files; a hundred parts of a large history would fill the screen
     shown = ", ".join(names) if len(names) <= 5 else f"{', '.join(names[:3])}, ... {names[-1]}"
-    appended.attrs["note"] = "; ".join([f"{name}: {len(paths)} file(s) appended ({shown})", *notes])
-    return appended
+    return "; ".join([f"{name}: {len(paths)} file(s) appended ({shown})", *notes])
 
 
 def _read_parquet_parts(paths: list[Path]) -> pd.DataFrame | None:
@@ -592,11 +594,11 @@ def replacing_tables(folder: str | Path) -> Iterator[Callable[[str, pd.DataFrame
     for stale in folder.glob(".incoming.*.tmp"):  # a block that was killed
         shutil.rmtree(stale, ignore_errors=True)
     incoming = Path(tempfile.mkdtemp(prefix=".incoming.", suffix=".tmp", dir=folder))
-    written: list[str] = []
+    written: set[str] = set()
 
     def put(name: str, df: pd.DataFrame) -> None:
         df.to_parquet(incoming / f"{name}.parquet", index=False)
-        written.append(name)
+        written.add(name)
 
     try:
         yield put
@@ -605,11 +607,11 @@ def replacing_tables(folder: str | Path) -> Iterator[Callable[[str, pd.DataFrame
             before = set(read_json(manifest)["tables"])
         else:  # a workspace from before the manifest: churn's files there are its canonical tables
             before = {n for n in TABLES if (folder / f"{n}.parquet").exists()}
-        for name in written:
+        for name in sorted(written):
             os.chmod(incoming / f"{name}.parquet", 0o666 & ~_umask())
             os.replace(incoming / f"{name}.parquet", folder / f"{name}.parquet")
         write_json({"tables": sorted(written)}, manifest)
-        for stale in sorted(before - set(written)):
+        for stale in sorted(before - written):
             (folder / f"{stale}.parquet").unlink(missing_ok=True)
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
