@@ -593,6 +593,23 @@ def test_the_greedy_plan_reports_its_gap_to_the_bound():
     assert tight["upper_bound"] == pytest.approx(75.0) and tight["mip_gap"] == pytest.approx(15 / 75)
 
 
+def test_a_greedy_plan_that_retains_its_bound_is_optimal_without_the_solver():
+    # Budget 100: A's visit and B's call (90 for exactly 100) are the linear relaxation's optimum, which no plan
+    # can beat; a tighter budget leaves a gap (the bound takes part of a step) and the solver decides.
+    options = opts([
+        ("A", "AM-1", "email", "email", 5.0, 4.0),
+        ("A", "AM-1", "visit", "visit", 50.0, 60.0),
+        ("B", "AM-2", "call", "call", 50.0, 30.0),
+    ])
+    plan = choose_actions(options, DecideConfig(budget=100.0)).set_index("customer_id")
+    summary = plan.attrs["summary"]
+    assert plan["chosen_action"].to_dict() == {"A": "visit", "B": "call"}
+    assert summary["solver"] == "greedy" and summary["optimal"] is True and summary["mip_gap"] == 0.0
+    assert summary["solver_status"].endswith("retains the bound, optimal")
+    tight = choose_actions(options, DecideConfig(budget=75.0)).attrs["summary"]
+    assert tight["solver"] == "milp" and tight["optimal"] is True and tight["expected_value_retained"] == 60.0
+
+
 def test_a_solver_that_finds_no_plan_falls_back_to_the_greedy_plan_with_its_gap():
     options = random_options(300, 3)
     cfg = DecideConfig(budget=4000.0, time_limit_seconds=1e-9)

@@ -275,6 +275,31 @@ def _check_options(options: pd.DataFrame) -> pd.DataFrame:
     return opts
 
 
+def _exact_plan(value, cost, cust, pool, limits, cfg: DecideConfig) -> tuple[np.ndarray, dict]:
+    """The optimal plan: the greedy plan when it retains its bound (no plan can retain more), else the solver's
+    (`_milp`), never behind the greedy plan."""
+    greedy, bounded = _greedy(value, cost, cust, pool, limits, cfg.budget)
+    retained = float(value[greedy].sum())
+    if retained >= bounded["upper_bound"] - 1e-9 * max(1.0, abs(bounded["upper_bound"])):
+        # at 1M customers the win-back section's plan: proven optimal in 0.4 s, where the solver took 23 s
+        return greedy, bounded | {"optimal": True, "mip_gap": 0.0, "greedy_expected_value": retained,
+                                  "solver_status": f"{bounded['solver_status']}: retains the bound, optimal"}
+    take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
+    # The greedy plan costs under a second: the plan when the solver found none, and kept when the solver
+    # stopped (gap or time limit) at something worse, so the exact solver is never behind the heuristic. (Not
+    # used to skip the solver when it lies within the solver's tolerance of its bound: on the demo that plan
+    # retained 23 less than the solver's; only when it reaches the bound, above.)
+    if take is None:
+        log.warning("milp found no plan (%s): falling back to the greedy plan", info["solver_status"])
+        take, info = greedy, info | {k: bounded[k] for k in ("solver", "upper_bound", "mip_gap")} | {
+            "solver_status": f"milp failed ({info['solver_status']}); {bounded['solver_status']}"}
+    elif retained > value[take].sum() + 1e-9 * max(1.0, abs(value[take].sum())):
+        take = greedy
+        info["solver_status"] += "; the greedy plan was better and is kept"
+    info["greedy_expected_value"] = retained
+    return take, info
+
+
 def _milp(value, cost, cust, pool, limits, budget, cfg) -> tuple[np.ndarray | None, dict]:
     """The exact plan (HiGHS), or None when the solver found none within its time limit."""
     n = len(value)
@@ -495,20 +520,7 @@ def choose_actions(options: pd.DataFrame, cfg: DecideConfig) -> pd.DataFrame:
         info["solver_status"] = (f"{len(cand):,} candidate options, more than decide.milp_up_to "
                                  f"({cfg.milp_up_to:,}): {info['solver_status']}")
     elif cfg.solver == "milp":
-        take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
-        # The greedy plan costs under a second: the plan when the solver found none, and kept when the solver
-        # stopped (gap or time limit) at something worse, so the exact solver is never behind the heuristic. (Not
-        # used to skip the solver when it lies within the solver's tolerance of its bound: on the demo that plan
-        # retained 23 less than the solver's.)
-        greedy, bounded = _greedy(value, cost, cust, pool, limits, cfg.budget)
-        if take is None:
-            log.warning("milp found no plan (%s): falling back to the greedy plan", info["solver_status"])
-            take, info = greedy, info | {k: bounded[k] for k in ("solver", "upper_bound", "mip_gap")} | {
-                "solver_status": f"milp failed ({info['solver_status']}); {bounded['solver_status']}"}
-        elif value[greedy].sum() > value[take].sum() + 1e-9 * max(1.0, abs(value[take].sum())):
-            take = greedy
-            info["solver_status"] += "; the greedy plan was better and is kept"
-        info["greedy_expected_value"] = float(value[greedy].sum())
+        take, info = _exact_plan(value, cost, cust, pool, limits, cfg)
     else:
         take, info = _greedy(value, cost, cust, pool, limits, cfg.budget)
     take = _repair(take, value, cost, pool, limits, cfg.budget)
