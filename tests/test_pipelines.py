@@ -287,6 +287,29 @@ def test_a_history_with_no_complete_window_gets_a_list_from_the_bgnbd_fallback(p
     assert again["registered"]["alias"] == "challenger"
 
 
+def test_a_stage_failing_beside_another_fails_the_run_with_its_own_error(prefect_server, tracking_uri, tmp_path,
+                                                                        dirs, fast_config, monkeypatch):
+    # features and value run side by side: value's error ends the run, features still finishes, nothing after runs
+    from churn import runners
+    from churn.ops import Workspace
+
+    history = make_history(200, seed=6, start=pd.Timestamp("2024-08-01"), end=pd.Timestamp("2025-01-01"))
+    data = write_canonical_folder({"customers": history["customers"], "orders": history["orders"]}, tmp_path / "shop")
+    training_flow(config=fast_config, data=data, as_of="2025-01-01", horizon_days=180, **dirs)
+
+    def run_value(*args, **kwargs):
+        raise ValueError("the value stage failed here")
+    monkeypatch.setattr(runners, "run_value", run_value)
+    out = tmp_path / "out"
+    state = scoring_flow(config=fast_config, data=data, as_of="2025-01-01", out=str(out), horizon_days=180,
+                         return_state=True, **dirs)
+    assert state.is_failed()
+    with pytest.raises(ValueError, match="the value stage failed here"):
+        state.result()
+    ws = Workspace(Path(dirs["workdir"]), Path(dirs["models"]), Path(dirs["metrics"]))
+    assert ws.scoring_features.exists() and not ws.scored_list.exists() and not (out / "retention_list.csv").exists()
+
+
 def test_a_flow_refuses_folders_outside_the_project(prefect_server, tmp_path, dirs, monkeypatch):
     # A deployment's parameters (`prefect deployment run ... --param out=...`) do not pass through the CLI.
     monkeypatch.delenv(ALLOWED_ROOTS_ENV)

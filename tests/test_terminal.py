@@ -222,3 +222,22 @@ def test_a_startup_timeout_that_is_not_a_number_is_refused(monkeypatch):
     monkeypatch.setenv(terminal.SERVER_STARTUP_TIMEOUT_ENV, "soon")
     with pytest.raises(terminal.OrchestratorUnavailable, match="must be a whole number of seconds, not 'soon'"):
         terminal.server_startup_timeout()
+
+
+@NO_FLOW_RUN
+def test_the_spinner_names_every_stage_running_side_by_side():
+    import io
+
+    out = io.StringIO()
+    console = Console(file=out, width=120)
+    with console.status("starting") as status, terminal.session(console) as progress:
+        progress.status = status
+        terminal.log_stage("features", "start")
+        terminal.log_stage("value", "start")
+        assert str(status.renderable.text) == "features, value ..."
+        terminal.log_stage("features", "done", 2.0)
+        assert str(status.renderable.text) == "value ..."
+        terminal.log_stage("effects", "start")
+        terminal.log_stage("value", "failed", 3.0)
+        assert str(status.renderable.text) == "effects ..."
+    assert "✓ features 2.0 s" in out.getvalue() and "✗ value 3.0 s" in out.getvalue()

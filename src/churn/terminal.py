@@ -151,19 +151,24 @@ class _QuietPrefect(logging.Filter):
 
 
 class StageProgress(logging.Handler):
-    """Shows each stage of a flow as it runs: a spinner with the current stage, a line per finished one."""
+    """Shows each stage of a flow as it runs: a spinner with the stages running now, a line per finished one."""
 
     def __init__(self, console, status=None):
         super().__init__(level=logging.INFO)
         self.console, self.status = console, status
         self.failed_flow_run: str | None = None
+        self.running: list[str] = []  # a flow runs some stages side by side
 
     def emit(self, record: logging.LogRecord) -> None:
         event = getattr(record, "stage_event", None)
         stage = getattr(record, "stage", None)
-        if event == "start" and self.status is not None:
-            self.status.update(f"{stage} ...")
-        elif event == "done":
+        if event == "start":
+            self.running.append(stage)
+        elif event in ("done", "failed") and stage in self.running:
+            self.running.remove(stage)
+        if event in ("start", "done", "failed") and self.status is not None and self.running:
+            self.status.update(", ".join(self.running) + " ...")
+        if event == "done":
             self.console.print(f"  [green]✓[/] {stage} [dim]{record.seconds:.1f} s[/]")
         elif event == "failed":
             self.console.print(f"  [red]✗[/] {stage} [dim]{record.seconds:.1f} s[/]")
