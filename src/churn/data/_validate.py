@@ -195,7 +195,8 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
         if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
             text = s.astype("string").str.strip()
             missing = _missing_token(text)
-            s, text = s.mask(missing), text.mask(missing)
+            if missing.any():  # (masking 20M cells that hold no such word cost 2.5 s)
+                s, text = s.mask(missing), text.mask(missing)
         if cspec.type == "timestamp":
             # text cells: parsed from the stripped text already made (stripping 20M cells again cost ~2 s)
             out, rule = (to_utc_naive(s) if text is None else _parse_times(text)), "unparseable time"
