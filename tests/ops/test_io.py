@@ -1,4 +1,5 @@
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from churn.config import SourceConfig, TableMapping
@@ -276,6 +277,20 @@ def test_tables_replaced_one_at_a_time_replace_nothing_when_the_block_fails(tmp_
     with io.replacing_tables(tmp_path) as put:
         put("customers", pd.DataFrame({"customer_id": ["new"]}))
     assert {n: t["customer_id"].tolist() for n, t in io.read_tables(tmp_path).items()} == {"customers": ["new"]}
+
+
+@pytest.mark.parametrize("when", ["the next table is put", "the block ends"])
+def test_a_table_that_cannot_be_written_fails_the_block_and_replaces_nothing(when, tmp_path):
+    # tables are written on a thread while the block goes on: a failed write still fails it, with its own error
+    io.replace_tables({"customers": pd.DataFrame({"customer_id": ["old"]})}, tmp_path)
+    unwritable = pd.DataFrame({"customer_id": ["1", 2.5]})  # Parquet needs one type per column
+    with pytest.raises(pa.ArrowTypeError, match="Conversion failed for column customer_id"):
+        with io.replacing_tables(tmp_path) as put:
+            put("orders", unwritable)
+            if when == "the next table is put":
+                put("customers", pd.DataFrame({"customer_id": ["new"]}))
+    assert {n: t["customer_id"].tolist() for n, t in io.read_tables(tmp_path).items()} == {"customers": ["old"]}
+    assert not list(tmp_path.glob(".incoming.*"))
 
 
 def test_a_table_folder_reads_each_table_when_asked(tmp_path):

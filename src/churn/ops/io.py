@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from glob import escape as glob_escape
 from pathlib import Path
@@ -595,13 +596,28 @@ def replacing_tables(folder: str | Path) -> Iterator[Callable[[str, pd.DataFrame
         shutil.rmtree(stale, ignore_errors=True)
     incoming = Path(tempfile.mkdtemp(prefix=".incoming.", suffix=".tmp", dir=folder))
     written: set[str] = set()
+    # A table is written on a thread while the block goes on to the next (Parquet's writer leaves the other core
+    # to the block, whose checks are mostly single-threaded pandas: at 1M customers ~11 s of writing overlapped);
+    # one table in flight, so the block holds at most one more.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replacing-tables")
+    pending: list[Future] = []
+
+    def finish_pending() -> None:
+        while pending:
+            pending.pop().result()  # a failed write raises here
 
     def put(name: str, df: pd.DataFrame) -> None:
-        df.to_parquet(incoming / f"{name}.parquet", index=False)
+        finish_pending()
+        pending.append(writer.submit(df.to_parquet, incoming / f"{name}.parquet", index=False))
         written.add(name)
 
     try:
-        yield put
+        try:
+            yield put
+        except BaseException:
+            wait(pending)  # (a write's own error, if any, would hide the block's)
+            raise
+        finish_pending()
         manifest = folder / TABLES_MANIFEST
         if manifest.exists():
             before = set(read_json(manifest)["tables"])
@@ -614,6 +630,7 @@ def replacing_tables(folder: str | Path) -> Iterator[Callable[[str, pd.DataFrame
         for stale in sorted(before - written):
             (folder / f"{stale}.parquet").unlink(missing_ok=True)
     finally:
+        writer.shutdown(wait=True)
         shutil.rmtree(incoming, ignore_errors=True)
 
 
