@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 import churn.report.localize as localize
+from churn.report._frame import by_value
 from churn.vocab import COMPLAINT_CAUSE, NEEDS, NO_OWNER, at_risk_flags
 
 SCORES = ("score", "price_score", "service_score", "quality_score")
@@ -39,9 +40,16 @@ def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | 
     as_of = pd.Timestamp(as_of)
     surveys = _table(surveys)
     complaints = _complaints(_table(tickets))
+    # what `_figures` reads, split into groups below (the ids' and categories' text is not carried along)
+    figures_of = {"surveys": [c for c in SCORES if c in surveys.columns], "complaints": ["cause", "resolution_days",
+                                                                                        "open"]}
     periods = pd.period_range(end=(as_of - pd.Timedelta(days=1)).to_period("Q"), periods=quarters, freq="Q")
-    rows = [_figures(surveys[surveys["ts"].dt.to_period("Q") == p], complaints[complaints["opened"].dt.to_period("Q") == p],
-                     None) | {"dimension": "quarter", "group": str(p)} for p in periods]
+    by_quarter = zip(_split(surveys[figures_of["surveys"]], periods.get_indexer(surveys["ts"].dt.to_period("Q")),
+                            len(periods)),
+                     _split(complaints[figures_of["complaints"]],
+                            periods.get_indexer(complaints["opened"].dt.to_period("Q")), len(periods)), strict=True)
+    rows = [_figures(quarter_surveys, quarter_complaints, None) | {"dimension": "quarter", "group": str(p)}
+            for p, (quarter_surveys, quarter_complaints) in zip(periods, by_quarter, strict=True)]
     year = as_of - pd.Timedelta(days=365)
     recent_surveys, recent = surveys[surveys["ts"] >= year], complaints[complaints["opened"] >= year]
     risky = at_risk_flags(listing)
@@ -61,12 +69,22 @@ def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | 
         complaint_group = np.where(complaint_of >= 0, customer_code[complaint_of], -1)
         counts = np.bincount(customer_code, minlength=len(levels))
         at_risk = np.bincount(code, weights=flags, minlength=len(levels))
-        for i, name in enumerate(levels):
-            rows.append(_figures(recent_surveys[survey_group == i], recent[complaint_group == i], int(counts[i]))
+        groups = zip(_split(recent_surveys[figures_of["surveys"]], survey_group, len(levels)),
+                     _split(recent[figures_of["complaints"]], complaint_group, len(levels)), strict=True)
+        for i, (name, (group_surveys, group_complaints)) in enumerate(zip(levels, groups, strict=True)):
+            rows.append(_figures(group_surveys, group_complaints, int(counts[i]))
                         | {"dimension": dimension, "group": name, "at_risk": int(at_risk[i])})
     table = pd.DataFrame(rows).reindex(columns=SATISFACTION_COLUMNS)
     return {"satisfaction": table, "open_complaints": _open_at_risk(complaints, listing, risky, as_of),
             "churn_link": _churn_link(examples)}
+
+
+def _split(frame: pd.DataFrame, group: np.ndarray, groups: int) -> list[pd.DataFrame]:
+    """The rows of `frame` in each of `groups` groups (`group`: a row's group, -1 none), in their order: one stable
+    sort, not a filter of every row per group (40 owners' filters of 14M survey and complaint rows cost 7 s)."""
+    order = np.argsort(group, kind="stable")
+    bounds = np.searchsorted(group[order], np.arange(groups + 1))
+    return [frame.iloc[order[bounds[i]:bounds[i + 1]]] for i in range(groups)]
 
 
 def _table(table: pd.DataFrame | None) -> pd.DataFrame:
@@ -85,7 +103,7 @@ def _complaints(tickets: pd.DataFrame) -> pd.DataFrame:
         pd.Series(None, index=tickets.index, dtype="object")
     return pd.DataFrame({
         "customer_id": tickets["customer_id"], "opened": tickets["ts"], "category": category,
-        "cause": category.map(lambda c: COMPLAINT_CAUSE.get(str(c), "other")),
+        "cause": by_value(category, lambda c: COMPLAINT_CAUSE.get(str(c), "other")),
         "resolution_days": (resolved - tickets["ts"]).dt.total_seconds() / 86_400,
         "open": resolved.isna(),
     })
