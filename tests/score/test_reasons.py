@@ -2,9 +2,11 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from churn.score import REASON_KEYS, reason_codes
+from churn.vocab import COMPLAINT_CAUSE
 
 
 def codes(features: pd.DataFrame, causes: list[str]) -> list[list[dict]]:
@@ -45,3 +47,21 @@ def test_every_reason_carries_exactly_its_keys_values():
     assert {"discount_down", "complaints", "low_score", "open_tickets", "slow_resolution", "returns"} <= seen
     price = codes(f.head(1), ["price"])[0]
     assert {"key": "low_score", "dimension": "price", "score": 4.7} in price
+
+
+def test_the_reasons_are_json_as_json_dumps_writes_it():
+    # the JSON text is put together sign by sign: it must read and print back exactly as json.dumps writes it
+    rng = np.random.default_rng(0)
+    n = 400
+    columns = ["orders_90", "orders_prev_90", "recency_days", "ipt_mean_days", "discount_trend", "discount_prev_90",
+               "discount_90", *(f"complaints_{c}_90" for c in COMPLAINT_CAUSE), "open_tickets",
+               "open_ticket_age_max", "resolution_days_365", "returns_share_365", "price_score_mean_180",
+               "service_score_mean_180", "quality_score_mean_180", "days_since_visit", "outbound_prev_90",
+               "outbound_90"]
+    f = pd.DataFrame({c: rng.choice([0.0, 1.0, 3.0, 0.07, 0.12, 4.66, 12.4, 70.0, 200.0, -0.05], n) for c in columns})
+    f["days_since_visit"] = f["days_since_visit"].mask(rng.random(n) < 0.2)
+    causes = pd.Series(rng.choice(["price", "service", "quality", "engagement", "other"], n))
+    texts = reason_codes(f, causes, 90).tolist()
+    assert sum(t != "[]" for t in texts) > n * 0.9 and len({t for t in texts}) > n * 0.5
+    for text in texts:
+        assert text == json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":"))
