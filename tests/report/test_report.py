@@ -502,6 +502,22 @@ def test_reasons_are_rendered_from_their_codes(language, expected):
     assert render_reasons(codes, language).tolist() == expected
 
 
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_reasons_read_piece_by_piece_equal_the_whole_list_parsed(language):
+    # the list's compact JSON is worded reason by reason (each distinct one once); a text value holding "},{" or
+    # braces is no boundary between two reasons
+    import json
+
+    from churn.report.localize import reason_text
+
+    tricky = [[{"key": "brand_new", "note": 'a"},{"key":"silent","days":3'}, {"key": "silent", "days": 3}],
+              [{"key": "brand_new", "note": "},{"}], [{"key": "brand_new", "note": "{}"}, {"key": "never_visited"}]]
+    lists = [*REASONS, *tricky, *REASONS]  # (each list twice: the second time from the words already made)
+    codes = pd.Series([json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in lists], dtype="string")
+    assert render_reasons(codes, language).tolist() == [reason_text(r, language) for r in lists]
+    assert "note=},{" in render_reasons(codes, language)[len(REASONS) + 1]
+
+
 def test_a_list_without_reason_codes_shows_its_own_reasons():
     # A list written before reasons were data (no codes, or rows without them) keeps its text.
     old = pd.DataFrame({"reasons": ["no order in 40 days", None]})
