@@ -293,6 +293,16 @@ def test_a_table_that_cannot_be_written_fails_the_block_and_replaces_nothing(whe
     assert not list(tmp_path.glob(".incoming.*"))
 
 
+@pytest.mark.parametrize("writers", [1, 2])
+def test_tables_written_side_by_side_are_each_the_last_one_put(writers, tmp_path):
+    with io.replacing_tables(tmp_path, writers=writers) as put:
+        for k in range(3):
+            put("orders", pd.DataFrame({"customer_id": [f"o{k}"] * 50_000}))
+            put("customers", pd.DataFrame({"customer_id": [f"c{k}"]}))
+    assert {n: t["customer_id"].unique().tolist() for n, t in io.read_tables(tmp_path).items()} == {
+        "customers": ["c2"], "orders": ["o2"]}
+
+
 def test_a_table_folder_reads_each_table_when_asked(tmp_path):
     io.replace_tables({"orders": pd.DataFrame({"customer_id": ["1"]})}, tmp_path)
     folder = io.TableFolder(tmp_path)

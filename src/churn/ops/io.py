@@ -580,34 +580,38 @@ def replace_tables(tables: dict[str, pd.DataFrame], folder: str | Path) -> None:
     """Write `tables` into `folder` and remove the tables churn wrote there before that are not in `tables`
     (a table the source no longer has must not be read again). Only files churn wrote are removed: they
     are listed in the folder's manifest; anything else in the folder is left alone."""
-    with replacing_tables(folder) as put:
+    # all of them in memory already: two written at once (the pull's tables at 1M customers 10.7 -> 7.5 s)
+    with replacing_tables(folder, writers=2) as put:
         for name, df in tables.items():
             put(name, df)
 
 
 @contextmanager
-def replacing_tables(folder: str | Path) -> Iterator[Callable[[str, pd.DataFrame], None]]:
+def replacing_tables(folder: str | Path, writers: int = 1) -> Iterator[Callable[[str, pd.DataFrame], None]]:
     """`replace_tables`, one table at a time: the block calls `put(name, frame)` for each table (and may free the
     frame after it). The tables are written aside and replace the folder's only when the block ends without an
-    error; on an error the folder is left as it was."""
+    error; on an error the folder is left as it was. At most `writers` tables are being written while the block
+    goes on (each holds its frame until it is written)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob(".incoming.*.tmp"):  # a block that was killed
         shutil.rmtree(stale, ignore_errors=True)
     incoming = Path(tempfile.mkdtemp(prefix=".incoming.", suffix=".tmp", dir=folder))
     written: set[str] = set()
-    # A table is written on a thread while the block goes on to the next (Parquet's writer leaves the other core
-    # to the block, whose checks are mostly single-threaded pandas: at 1M customers ~11 s of writing overlapped);
-    # one table in flight, so the block holds at most one more.
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replacing-tables")
+    # Tables are written on threads while the block goes on to the next (Parquet's writer leaves the other core
+    # to the block, whose checks are mostly single-threaded pandas: at 1M customers ~11 s of validation's writing
+    # overlapped).
+    writer = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="replacing-tables")
     pending: list[Future] = []
 
-    def finish_pending() -> None:
-        while pending:
-            pending.pop().result()  # a failed write raises here
+    def finish_pending(keep: int = 0) -> None:
+        while len(pending) > keep:
+            pending.pop(0).result()  # a failed write raises here
 
     def put(name: str, df: pd.DataFrame) -> None:
-        finish_pending()
+        finish_pending(keep=writers - 1)
+        if name in written:  # the same table again: its earlier write first
+            finish_pending()
         pending.append(writer.submit(df.to_parquet, incoming / f"{name}.parquet", index=False))
         written.add(name)
 
