@@ -672,3 +672,42 @@ def test_explaining_the_customers_a_plan_needs_gives_the_plan_of_every_cause_kno
     for column in ("customer_id", "status", "chosen_action", "holdout", "holdout_action", "expected_retained_value"):
         pd.testing.assert_series_equal(last[column], truth[column], check_dtype=False)
     assert last.attrs["summary"]["versus_risk_ranking"] == truth.attrs["summary"]["versus_risk_ranking"]
+
+
+def _hull_steps_one_customer_at_a_time(value, cost, cust):
+    # every customer's hull walked point by point (how _upgrade_steps made them before single-option customers
+    # were made at once)
+    order = np.lexsort((-value, cost, cust))
+    steps = []
+    for group in np.split(order, np.flatnonzero(np.diff(cust[order])) + 1):
+        hull = []
+        for j in group:
+            if hull and value[j] <= value[hull[-1]]:
+                continue
+            while hull:
+                base_c, base_v = (cost[hull[-2]], value[hull[-2]]) if len(hull) > 1 else (0.0, 0.0)
+                if (value[j] - base_v) * (cost[hull[-1]] - base_c) >= (value[hull[-1]] - base_v) * (cost[j] - base_c):
+                    hull.pop()
+                else:
+                    break
+            hull.append(j)
+        previous = -1
+        for j in hull:
+            steps.append((cust[j], j, previous, cost[j] - (cost[previous] if previous >= 0 else 0.0),
+                          value[j] - (value[previous] if previous >= 0 else 0.0)))
+            previous = j
+    return [np.array(c) for c in zip(*steps, strict=True)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hull_steps_equal_those_walked_one_customer_at_a_time(seed):
+    from churn.action._plan import _upgrade_steps
+
+    rng = np.random.default_rng(seed)
+    cust = np.sort(rng.choice(300, size=700)) if seed % 2 else rng.integers(0, 500, size=700)  # many with one option
+    cost = rng.choice([0.0, 5.0, 20.0, 50.0, 120.0], size=len(cust))
+    value = np.round(rng.normal(40, 60, size=len(cust)), 1)
+    made = _upgrade_steps(value, cost, cust)
+    for got, expected in zip(made, _hull_steps_one_customer_at_a_time(value, cost, cust), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert (np.bincount(cust) == 1).sum() > 50
