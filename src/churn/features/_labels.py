@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import LabelsConfig
+from churn.data import id_positions
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def _bought_within(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, horizon: 
     customers = pd.Index(pop["customer_id"].astype("string").unique())
     bought = orders.loc[(orders["amount"] > 0).fillna(False).to_numpy(bool) & orders["ts"].notna().to_numpy(),
                         ["customer_id", "ts"]]
-    code = customers.get_indexer(bought["customer_id"].astype("string"))
+    code = id_positions(bought["customer_id"], customers)
     known = code >= 0
     # an order's second (floored): with whole-second bounds, ts >= cutoff and ts < end hold for it exactly as
     # for the order's own time
@@ -115,7 +116,7 @@ def _bought_within(tables: dict[str, pd.DataFrame], pop: pd.DataFrame, horizon: 
     if len(customers) * width >= 2**62:
         return None
     keys = np.sort(code[known].astype(np.int64) * width + (seconds - base))
-    row = customers.get_indexer(pop["customer_id"].astype("string")).astype(np.int64) * width
+    row = id_positions(pop["customer_id"], customers) * width
     return np.searchsorted(keys, row + (end - base)) > np.searchsorted(keys, row + (start - base))
 
 
