@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 import churn.report.localize as localize
+from churn.data import id_positions
 from churn.report._frame import by_value
 from churn.vocab import COMPLAINT_CAUSE, NEEDS, NO_OWNER, at_risk_flags
 
@@ -57,7 +58,7 @@ def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | 
     ids = listing["customer_id"].astype(str).to_numpy(dtype=object)
     first = ~pd.Index(ids).duplicated()  # a customer listed twice counts once, in its first row's group
     customers = pd.Index(ids[first])
-    survey_of, complaint_of = (customers.get_indexer(t["customer_id"]) for t in (recent_surveys, recent))
+    survey_of, complaint_of = (id_positions(t["customer_id"], customers) for t in (recent_surveys, recent))
     flags = np.asarray(risky.fillna(False), dtype=bool)
     for dimension in ("segment", "owner"):
         if dimension not in listing.columns:
