@@ -10,12 +10,15 @@ export DO_NOT_TRACK ?= 1
 
 venv: $(VENV)/.installed
 
-# Re-sync whenever the lock or the project metadata changes.
+# Re-sync whenever the lock or the project metadata changes. Bytecode is compiled at install: where Python may
+# not write it (PYTHONDONTWRITEBYTECODE, a read-only install) every command would compile MLflow, Prefect and
+# pandas again (importing them 8.1 s -> 3.5 s here).
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(UV) pip sync --quiet --python $(BIN)/python requirements.lock
+	$(UV) pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	$(BIN)/python -m compileall -q -j 0 src pipelines > /dev/null
 	touch $@
 
 demo: venv
