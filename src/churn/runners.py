@@ -252,6 +252,7 @@ def run_monitor(cfg: Config, ws: Workspace, as_of: pd.Timestamp, runs_dir: Path)
     passed by `as_of`: the table over time, the cause mix of those who left, a plot and an MLflow run; alerts
     where realised ROC-AUC fell more than `monitor.auc_margin` below the figure the model was promoted with."""
     from churn.data import data_end, point_in_time
+    from churn.features import POPULATION_ORDER_COLUMNS
     from churn.monitor import (
         RUN_LIST_COLUMNS,
         due_runs,
@@ -260,7 +261,6 @@ def run_monitor(cfg: Config, ws: Workspace, as_of: pd.Timestamp, runs_dir: Path)
         realised_summary,
         save_realised_plot,
     )
-    from churn.features import POPULATION_ORDER_COLUMNS
     from churn.ops import tracking
 
     # the history's end and the labels need the customers and the orders' three columns, not every table (at 1M

@@ -3,6 +3,7 @@ import pytest
 
 from churn.config import ValidateConfig
 from churn.data import ContractError, DataQualityError, point_in_time, to_utc_naive, validate_history
+from churn.data._validate import MISSING_TOKENS
 
 PULLED = pd.Timestamp("2026-01-01")
 LOOSE = ValidateConfig(max_bad_share=1.0)
@@ -130,6 +131,21 @@ def test_missing_value_words_are_missing_in_numbers_and_times_and_text_in_text()
     assert kept["region"].tolist()[0] == "NA" and pd.isna(kept["region"].iloc[1])  # "NA" is a region here
     assert kept["churn_date"].isna().tolist() == [True, True, False]
     assert result.tables["orders"][["margin", "quantity"]].isna().all().all()
+
+
+@pytest.mark.parametrize("word", sorted(MISSING_TOKENS - {""}))
+def test_every_missing_value_word_is_missing_and_no_failure_in_times_numbers_and_yes_no(word):
+    # (these cells are kept out of the failures rather than masked: no such word reads as a time, number or yes/no)
+    for cell in (word, word.upper(), f"  {word.title()} "):
+        customers = pd.DataFrame({"customer_id": ["1", "2"], "churn_date": [cell, "2025-01-01"],
+                                  "is_key_account": [cell, "yes"]})
+        raw = {"customers": customers, "orders": orders(margin=[cell, "0.3"])}
+        result = validate_history(raw, ValidateConfig(max_bad_share=0.0), PULLED)
+        assert result.summary["quarantined_rows"] == 0, cell
+        kept = result.tables["customers"]
+        # (a missing is_key_account takes its default, no)
+        assert kept["churn_date"].isna().tolist() == [True, False] and kept["is_key_account"].tolist() == [False, True]
+        assert result.tables["orders"]["margin"].isna().tolist() == [True, False]
 
 
 def test_every_row_is_accounted_for_per_table():

@@ -191,11 +191,14 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
         if cspec.type == "str":
             typed[col] = _coerce_ids(s)
             continue
-        text = None
+        text, missing = None, None
         if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
             text = s.astype("string").str.strip()
             missing = _missing_token(text)
-            if missing.any():  # (masking 20M cells that hold no such word cost 2.5 s)
+            # A missing-value word reads as missing in every type (no time, number or yes/no), so its cells are
+            # only kept out of the failures below; amounts are masked (their parser names reasons of its own).
+            # Masking 20M order times cost 2.1 s a column.
+            if cspec.type == "money" and missing.any():
                 s, text = s.mask(missing), text.mask(missing)
         if cspec.type == "timestamp":
             # text cells: parsed from the stripped text already made (stripping 20M cells again cost ~2 s)
@@ -223,6 +226,8 @@ def _coerce(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFra
                 out = out.mask(infinite)
                 s = s.mask(infinite)  # reported once, as not finite
         failed = s.notna() & out.isna()
+        if missing is not None:
+            failed &= ~missing
         if failed.any():
             problems.append(_problem_rows(failed[failed].index, rule, col, s))
         typed[col] = out
