@@ -674,33 +674,8 @@ def test_explaining_the_customers_a_plan_needs_gives_the_plan_of_every_cause_kno
     assert last.attrs["summary"]["versus_risk_ranking"] == truth.attrs["summary"]["versus_risk_ranking"]
 
 
-def _hull_steps_one_customer_at_a_time(value, cost, cust):
-    # every customer's hull walked point by point (how _upgrade_steps made them before single-option customers
-    # were made at once)
-    order = np.lexsort((-value, cost, cust))
-    steps = []
-    for group in np.split(order, np.flatnonzero(np.diff(cust[order])) + 1):
-        hull = []
-        for j in group:
-            if hull and value[j] <= value[hull[-1]]:
-                continue
-            while hull:
-                base_c, base_v = (cost[hull[-2]], value[hull[-2]]) if len(hull) > 1 else (0.0, 0.0)
-                if (value[j] - base_v) * (cost[hull[-1]] - base_c) >= (value[hull[-1]] - base_v) * (cost[j] - base_c):
-                    hull.pop()
-                else:
-                    break
-            hull.append(j)
-        previous = -1
-        for j in hull:
-            steps.append((cust[j], j, previous, cost[j] - (cost[previous] if previous >= 0 else 0.0),
-                          value[j] - (value[previous] if previous >= 0 else 0.0)))
-            previous = j
-    return [np.array(c) for c in zip(*steps, strict=True)]
-
-
 @pytest.mark.parametrize("seed", range(6))
-def test_hull_steps_equal_those_walked_one_customer_at_a_time(seed):
+def test_hull_steps_of_all_customers_equal_each_customers_alone(seed):
     from churn.action._plan import _upgrade_steps
 
     rng = np.random.default_rng(seed)
@@ -708,6 +683,12 @@ def test_hull_steps_equal_those_walked_one_customer_at_a_time(seed):
     cost = rng.choice([0.0, 5.0, 20.0, 50.0, 120.0], size=len(cust))
     value = np.round(rng.normal(40, 60, size=len(cust)), 1)
     made = _upgrade_steps(value, cost, cust)
-    for got, expected in zip(made, _hull_steps_one_customer_at_a_time(value, cost, cust), strict=True):
+    # each customer's hull alone (its options' numbers in place), the customers in order
+    alone = []
+    for k in np.unique(cust):
+        options = np.flatnonzero(cust == k)
+        steps = _upgrade_steps(value[options], cost[options], cust[options])
+        alone.append((steps[0], options[steps[1]], np.where(steps[2] >= 0, options[steps[2]], -1), steps[3], steps[4]))
+    for got, expected in zip(made, (np.concatenate(part) for part in zip(*alone, strict=True)), strict=True):
         np.testing.assert_array_equal(got, expected)
     assert (np.bincount(cust) == 1).sum() > 50

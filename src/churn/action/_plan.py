@@ -177,7 +177,7 @@ def action_options(listing: pd.DataFrame, playbook, cfg: DecideConfig,
     cause_code, cause_names = pd.factorize(out["primary_cause"].to_numpy(dtype=object))
     prior = np.array([[cfg.effect_by_cause.get(a, {}).get(c, cfg.effects.get(a, np.nan)) for c in cause_names]
                       for a in action_names], dtype="float64").reshape(len(action_names), len(cause_names))
-    prior = prior[action_code, cause_code] if len(out) else np.zeros(0)
+    prior = prior[action_code, cause_code]
     effect = out["churn_probability"].to_numpy() * prior
     source = np.full(len(out), "prior", dtype=object)
     if effects is not None:
@@ -386,8 +386,8 @@ def _upgrade_steps(value, cost, cust) -> tuple[np.ndarray, ...]:
     bounds = np.flatnonzero(np.diff(cust[order])) + 1
     # A customer with one option has it as its only step: those steps made at once, the hulls walked only for
     # customers with several (at 1M customers 615,440 with 770,231 options: most have one).
-    starts = np.concatenate([[0], bounds]) if len(order) else np.zeros(0, dtype=np.int64)
-    sizes = np.diff(np.concatenate([starts, [len(order)]])) if len(order) else np.zeros(0, dtype=np.int64)
+    starts = np.concatenate([[0], bounds]).astype(np.int64)
+    sizes = np.diff(np.append(starts, len(order)))
     single = order[starts[sizes == 1]]
     for start, size in zip(starts[sizes > 1].tolist(), sizes[sizes > 1].tolist(), strict=True):
         group = order[start:start + size]

@@ -41,13 +41,12 @@ def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | 
     as_of = pd.Timestamp(as_of)
     surveys = _table(surveys)
     complaints = _complaints(_table(tickets))
-    # what `_figures` reads, split into groups below (the ids' and categories' text is not carried along)
-    figures_of = {"surveys": [c for c in SCORES if c in surveys.columns], "complaints": ["cause", "resolution_days",
-                                                                                        "open"]}
+    # the columns `_figures` reads, split into groups below (the ids' and categories' text is not carried along)
+    survey_figures, complaint_figures = [c for c in SCORES if c in surveys.columns], ["cause", "resolution_days", "open"]
     periods = pd.period_range(end=(as_of - pd.Timedelta(days=1)).to_period("Q"), periods=quarters, freq="Q")
-    by_quarter = zip(_split(surveys[figures_of["surveys"]], periods.get_indexer(surveys["ts"].dt.to_period("Q")),
+    by_quarter = zip(_split(surveys[survey_figures], periods.get_indexer(surveys["ts"].dt.to_period("Q")),
                             len(periods)),
-                     _split(complaints[figures_of["complaints"]],
+                     _split(complaints[complaint_figures],
                             periods.get_indexer(complaints["opened"].dt.to_period("Q")), len(periods)), strict=True)
     rows = [_figures(quarter_surveys, quarter_complaints, None) | {"dimension": "quarter", "group": str(p)}
             for p, (quarter_surveys, quarter_complaints) in zip(periods, by_quarter, strict=True)]
@@ -70,8 +69,8 @@ def satisfaction_analysis(surveys: pd.DataFrame | None, tickets: pd.DataFrame | 
         complaint_group = np.where(complaint_of >= 0, customer_code[complaint_of], -1)
         counts = np.bincount(customer_code, minlength=len(levels))
         at_risk = np.bincount(code, weights=flags, minlength=len(levels))
-        groups = zip(_split(recent_surveys[figures_of["surveys"]], survey_group, len(levels)),
-                     _split(recent[figures_of["complaints"]], complaint_group, len(levels)), strict=True)
+        groups = zip(_split(recent_surveys[survey_figures], survey_group, len(levels)),
+                     _split(recent[complaint_figures], complaint_group, len(levels)), strict=True)
         for i, (name, (group_surveys, group_complaints)) in enumerate(zip(levels, groups, strict=True)):
             rows.append(_figures(group_surveys, group_complaints, int(counts[i]))
                         | {"dimension": dimension, "group": name, "at_risk": int(at_risk[i])})

@@ -595,7 +595,7 @@ def render_reasons(codes: pd.Series, language: str) -> pd.Series:
     """Each customer's reasons (the list's JSON `reason_codes`) as a sentence in `language`; "" where a
     customer has no reason codes (a list written before reasons were data keeps its own `reasons`)."""
     check_language(language)
-    separator, none = REASON_SEPARATOR[language], REASON_PHRASES[language]["none"]
+    separator = REASON_SEPARATOR[language]
     # Each distinct reason worded once, read from its own text: a million customers' 420,000 distinct lists are
     # made of far fewer distinct reasons, and parsing each list cost more than wording it. The lists are flat
     # objects joined by "},{"; a piece that is not a JSON object on its own (a "},{" inside a text value cuts a
@@ -619,7 +619,7 @@ def render_reasons(codes: pd.Series, language: str) -> pd.Series:
             phrases = [phrase(piece) for piece in text[2:-2].split("},{")]
             if None not in phrases:
                 return separator.join(phrases)
-        return separator.join(_reason_phrase(r, language) for r in json.loads(text)) or none
+        return reason_text(json.loads(text), language)
     return pd.Series(by_value(codes, one), index=codes.index, dtype="string")
 
 
