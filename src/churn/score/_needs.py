@@ -22,12 +22,11 @@ them in each language.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
 from churn.config import NeedRule
+from churn.score._reasons import _number
 from churn.vocab import COMPLAINT_CAUSE, NEEDS
 
 NO_NEED = "none"
@@ -82,61 +81,72 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule, responses: pd.DataFram
     """Per customer (the features' rows and index): `need_profile` (a need of `churn.vocab.NEEDS`, or "none")
     and `need_evidence` (a JSON list of reason objects: the signs behind each need that has any). `responses`
     (`campaign_responses`, by customer_id) adds the sign of answering past actions for a need."""
-    signs = {need: [] for need in NEEDS}  # need -> list of (mask, reason builder)
+    # need -> list of (mask, customer i's reason: a JSON object as `json.dumps` writes it), text made without
+    # building an object per sign (`json.dumps` a customer cost ~6 s at a million customers)
+    signs = {need: [] for need in NEEDS}
     if responses is not None and len(responses):
         by_row = responses.reindex(features["customer_id"].astype("string").to_numpy())
         for need in NEEDS:
             lift = pd.Series(by_row[f"lift_{need}"].to_numpy(), index=features.index)
             contacts = pd.Series(by_row[f"contacts_{need}"].to_numpy(), index=features.index)
             answered = ((lift >= rule.campaign_lift) & (contacts >= rule.min_campaign_contacts)).fillna(False)
-            signs[need].append((answered, lambda i, need=need, lift=_values(lift): {
-                "key": "campaign_response", "category": need, "pct": round(100 * (float(lift[i]) - 1))}))
+            signs[need].append((answered, lambda i, need=need, lift=_values(lift): (
+                f'{{"key": "campaign_response", "category": "{need}", "pct": {round(100 * (float(lift[i]) - 1))}}}')))
     scores = {need: _num(features, column) for need, column in SCORE_OF.items()}
     for need in NEEDS:
         others = pd.concat([scores[o] for o in NEEDS if o != need], axis=1).mean(axis=1)
         low = (scores[need] <= others - rule.survey_gap).fillna(False)
-        signs[need].append((low, lambda i, need=need, score=_values(scores[need]): {
-            "key": "low_score", "dimension": SCORE_OF[need].removesuffix("_mean_180"),
-            "score": round(float(score[i]), 1)}))
+        signs[need].append((low, lambda i, dimension=SCORE_OF[need].removesuffix("_mean_180"),
+                            score=_values(scores[need]): (
+            f'{{"key": "low_score", "dimension": "{dimension}", "score": {_number(round(float(score[i]), 1))}}}')))
     categories = sorted(COMPLAINT_CAUSE)
     counts = {c: _num(features, f"complaints_{c}_365").fillna(0.0) for c in categories}
     total = sum(counts.values())
     for need in NEEDS:
         mine = sum(counts[c] for c in categories if COMPLAINT_CAUSE[c] == need)
         many = (mine >= rule.min_complaints) & (mine >= 0.5 * total)
-        signs[need].append((many, lambda i, need=need, mine=_values(mine): {"key": "complaints", "n": int(mine[i]),
-                                                                             "category": need, "t": 365}))
+        signs[need].append((many, lambda i, need=need, mine=_values(mine): (
+            f'{{"key": "complaints", "n": {int(mine[i])}, "category": "{need}", "t": 365}}')))
     lift, promo_lines = _num(features, "promo_lift_365"), _num(features, "promo_lines_365")
     signs["price"].append((((lift >= rule.promo_lift) & (promo_lines >= rule.min_promo_lines)).fillna(False),
-                           lambda i, lift=_values(lift): {"key": "promo_lift", "x": round(float(lift[i]), 1)}))
+                           lambda i, lift=_values(lift): (
+                               f'{{"key": "promo_lift", "x": {_number(round(float(lift[i]), 1))}}}')))
     slow = _num(features, "resolution_days_365")
     signs["service"].append(((slow >= rule.slow_resolution_days).fillna(False),
-                             lambda i, slow=_values(slow): {"key": "slow_resolution", "days": round(float(slow[i]))}))
+                             lambda i, slow=_values(slow): (
+                                 f'{{"key": "slow_resolution", "days": {round(float(slow[i]))}}}')))
     returns = _num(features, "returns_share_365")
     signs["quality"].append(((returns >= rule.returns_share).fillna(False),
-                             lambda i, returns=_values(returns): {"key": "returns", "pct": round(100 * float(returns[i]))}))
+                             lambda i, returns=_values(returns): (
+                                 f'{{"key": "returns", "pct": {round(100 * float(returns[i]))}}}')))
 
     count = pd.DataFrame({need: sum(mask.astype(int) for mask, _ in signs[need]) for need in NEEDS},
                          index=features.index)
     best = count.max(axis=1)
     leaders = count.eq(best, axis=0).sum(axis=1)
     profile = count.idxmax(axis=1).where((best >= rule.min_signs) & (leaders == 1), NO_NEED)
-    # row by row only where a sign is: positional lookups into plain arrays (Series.iloc per cell cost ~1 s a
-    # 5,000 customers)
-    masks = {need: [(np.asarray(mask, dtype=bool), build) for mask, build in signs[need]] for need in NEEDS}
-    any_sign = np.zeros(len(features), dtype=bool)
+    # Each sign's reasons made only where it shows (", " before each), then joined column by column for the
+    # customers of one profile, whose own signs come first: no loop over customers and their signs (1.9 s at
+    # 300,000).
+    n = len(features)
+    pieces = {}
     for need in NEEDS:
-        for mask, _ in masks[need]:
-            any_sign |= mask
-    orders = {p: sorted(NEEDS, key=lambda need, p=p: need != p) for p in (*NEEDS, NO_NEED)}  # its own signs first
+        pieces[need] = []
+        for mask, build in signs[need]:
+            piece = np.full(n, "", dtype=object)
+            rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+            piece[rows] = [f", {build(i)}" for i in rows]
+            pieces[need].append(piece)
     profiles = profile.to_numpy(dtype=object)
-    evidence = []
-    for i in range(len(features)):
-        if not any_sign[i]:
-            evidence.append("[]")
-            continue
-        found = [build(i) for need in orders[profiles[i]] for mask, build in masks[need] if mask[i]]
-        evidence.append(json.dumps(found, ensure_ascii=False))
+    joined = np.empty(n, dtype=object)
+    for p in (*NEEDS, NO_NEED):
+        rows = np.flatnonzero(profiles == p)
+        text = np.full(len(rows), "", dtype=object)
+        for need in sorted(NEEDS, key=lambda need, p=p: need != p):
+            for piece in pieces[need]:
+                text = text + piece[rows]
+        joined[rows] = text
+    evidence = [f"[{text[2:]}]" for text in joined]
     return pd.DataFrame({"need_profile": profile.astype("string"),
                          "need_evidence": pd.array(evidence, dtype="string")}, index=features.index)
 
