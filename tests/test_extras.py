@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from churn.action import qini_report
+from churn.config import SourceConfig
 from churn.extras import MissingExtra
 from churn.ops import io
 
@@ -29,3 +30,11 @@ def test_a_driver_that_is_no_extra_fails_as_it_would():
     with pytest.raises(ModuleNotFoundError) as raised:  # not one of churn's extras: SQLAlchemy's own error
         io.create_engine("mysql+mysqldb://churn@localhost/crm")
     assert not isinstance(raised.value, MissingExtra)
+
+
+def test_a_postgresql_pull_without_adbc_names_the_postgres_extra(monkeypatch, pg_url):
+    for name in ("adbc_driver_postgresql", "adbc_driver_postgresql.dbapi"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(MissingExtra, match=r"database postgresql\+psycopg needs adbc_driver_postgresql.*"
+                                           r"\"churn\[postgres\]\""):
+        io.read_source(SourceConfig(location=pg_url))

@@ -31,14 +31,15 @@ def test_the_project_states_ranges_and_the_lock_pins_versions_inside_them():
 
 
 def test_each_optional_library_comes_with_the_extra_churn_names_and_the_lock_has_them_all():
-    distributions = {"psycopg": "psycopg", "sklift": "scikit-uplift", "dvc": "dvc"}
+    distributions = {"psycopg": "psycopg", "adbc_driver_postgresql": "adbc-driver-postgresql",
+                     "sklift": "scikit-uplift", "dvc": "dvc"}
     for module, extra in EXTRAS.items():
         assert distributions[module] in {r.name for r in requirements(extra)}, (module, extra)
         assert distributions[module] not in {r.name for r in requirements()}  # not a core dependency
     test = {str(r) for r in requirements("test")}
     assert any(r.startswith("churn[") and set(EXTRAS.values()) <= set(r[6:].split("]")[0].split(","))
                for r in test)  # `make venv` (the lock, made with --extra test) installs every extra
-    assert {"psycopg", "dvc", "scikit-uplift"} <= set(LOCKED)
+    assert set(distributions.values()) <= set(LOCKED)
 
 
 def test_churn_imports_and_runs_its_cli_without_any_extra():
