@@ -133,7 +133,7 @@ def build_features(
         if name in tables and len(tables[name].columns):
             part = _by_customer_range(name, builder, tables[name], pop, cfg)
             out = out.merge(part, on=KEYS, how="left", validate="one_to_one")
-    out = _fill(out, tables)
+    out = _fill(out)
     return _with_rhythm(out, _rhythm_days(cfg)) if "btyd_x" in out else out
 
 
@@ -426,7 +426,7 @@ _BUILDERS = {
 }
 
 
-def _fill(out: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def _fill(out: pd.DataFrame) -> pd.DataFrame:
     """Counts are 0 where a customer has no rows; ages and means stay missing (LightGBM handles NaN)."""
     counts = [
         c
