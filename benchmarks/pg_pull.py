@@ -17,9 +17,7 @@ Prints each one's wall time and peak RSS (the process and its children; GB = 10^
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +25,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))  # the throwaway server of the test suite
+
+import scale  # noqa: E402  (benchmarks/scale.py, beside this script: how a command is measured)
 
 TABLES = ("customers", "orders", "interactions", "tickets", "surveys", "campaigns", "loss_reasons")
 FLOOR = """
@@ -39,21 +39,11 @@ with pg.connect(sys.argv[1]) as conn, conn.cursor() as cur:
         rows[name] = cur.fetch_arrow_table().num_rows
 print(rows)
 """
-MEASURE = """
-import json, resource, subprocess, sys, time
-t0 = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-print(json.dumps({"seconds": time.perf_counter() - t0, "returncode": done.returncode,
-                  "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9,
-                  "stdout": done.stdout, "stderr": done.stderr}))
-"""
 
 
 def measured(command: list[str], env: dict, cwd: Path = ROOT) -> dict:
-    """`command` as the only child of a fresh Python process (its RUSAGE_CHILDREN is the command's own peak)."""
-    done = subprocess.run([sys.executable, "-c", MEASURE, *command], cwd=cwd, env=env, capture_output=True, text=True,
-                          check=True)
-    result = json.loads(done.stdout)
+    """`scale.measured` (the command's own peak RSS, from a fresh process), stopping on a failed command."""
+    result = scale.measured(command, cwd, env)
     if result["returncode"]:
         sys.exit(f"{' '.join(command[:3])} ... failed:\n{result['stderr'][-3000:]}")
     return result
@@ -92,7 +82,7 @@ def load(history: Path, url: str) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--history", type=Path, required=True, help="the Parquet parts of benchmarks/large_history.py")
-    parser.add_argument("--url", help="a PostgreSQL database (SQLAlchemy URL) to load into; default: a throwaway server")
+    parser.add_argument("--url", help="a PostgreSQL database (SQLAlchemy URL) to load into; default: a new server")
     parser.add_argument("--runs", type=int, default=1, help="floor and pull, each this many times (the median shown)")
     args = parser.parse_args()
     server = None
@@ -101,7 +91,7 @@ def main() -> None:
 
         bin_dir = find_pg_bin()
         if bin_dir is None:
-            sys.exit("PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin (apt-get install postgresql)")
+            sys.exit("no PostgreSQL server binaries under /usr/lib/postgresql/*/bin: apt-get install postgresql")
         server = PostgresServer(bin_dir)
         server.start()
         url = server.create_database("churn_bench")

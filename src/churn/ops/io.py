@@ -201,9 +201,10 @@ class _ArrowReader:
 
         from churn.extras import require
 
-        dbapi = require("adbc_driver_postgresql.dbapi", f"the database {sa.engine.make_url(url).drivername}")
-        self.connection = dbapi.connect(sa.engine.make_url(url).set(drivername="postgresql").render_as_string(
-            hide_password=False))
+        parsed = sa.engine.make_url(url)
+        dbapi = require("adbc_driver_postgresql.dbapi", f"the database {parsed.drivername}")
+        # libpq's URL: the same server, user and options without SQLAlchemy's driver name
+        self.connection = dbapi.connect(parsed.set(drivername="postgresql").render_as_string(hide_password=False))
         with self.connection.cursor() as cursor:  # this transaction and any later one of the session
             cursor.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
             cursor.execute("SET TRANSACTION READ ONLY")

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import NeedRule
-from churn.score._reasons import _number
+from churn.score._reasons import json_number
 from churn.vocab import COMPLAINT_CAUSE, NEEDS
 
 NO_NEED = "none"
@@ -98,7 +98,7 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule, responses: pd.DataFram
         low = (scores[need] <= others - rule.survey_gap).fillna(False)
         signs[need].append((low, lambda i, dimension=SCORE_OF[need].removesuffix("_mean_180"),
                             score=_values(scores[need]): (
-            f'{{"key": "low_score", "dimension": "{dimension}", "score": {_number(round(float(score[i]), 1))}}}')))
+            f'{{"key": "low_score", "dimension": "{dimension}", "score": {json_number(round(float(score[i]), 1))}}}')))
     categories = sorted(COMPLAINT_CAUSE)
     counts = {c: _num(features, f"complaints_{c}_365").fillna(0.0) for c in categories}
     total = sum(counts.values())
@@ -110,7 +110,7 @@ def need_profiles(features: pd.DataFrame, rule: NeedRule, responses: pd.DataFram
     lift, promo_lines = _num(features, "promo_lift_365"), _num(features, "promo_lines_365")
     signs["price"].append((((lift >= rule.promo_lift) & (promo_lines >= rule.min_promo_lines)).fillna(False),
                            lambda i, lift=_values(lift): (
-                               f'{{"key": "promo_lift", "x": {_number(round(float(lift[i]), 1))}}}')))
+                               f'{{"key": "promo_lift", "x": {json_number(round(float(lift[i]), 1))}}}')))
     slow = _num(features, "resolution_days_365")
     signs["service"].append(((slow >= rule.slow_resolution_days).fillna(False),
                              lambda i, slow=_values(slow): (

@@ -36,7 +36,7 @@ REASON_KEYS = {
 MAX_REASONS = 4
 
 
-def _number(value: float | int) -> str:
+def json_number(value: float | int) -> str:
     """A value as `json.dumps` writes it (the reasons are JSON text, made without building objects per sign)."""
     return json.dumps(value) if isinstance(value, float) and not math.isfinite(value) else repr(value)
 
@@ -83,7 +83,7 @@ def _signs(features: pd.DataFrame, t: int) -> list[tuple[str, np.ndarray, Callab
         for dimension in ("price", "service", "quality"):
             score = num(f"{dimension}_score_mean_180")
             signs.append((dimension, score < 6, lambda i, score=score, dimension=json.dumps(dimension): (
-                f'{{"key":"low_score","dimension":{dimension},"score":{_number(round(float(score[i]), 1))}}}')))
+                f'{{"key":"low_score","dimension":{dimension},"score":{json_number(round(float(score[i]), 1))}}}')))
         if "days_since_visit" in features.columns:
             days = num("days_since_visit")
             signs.append(("engagement", np.isnan(days), lambda i: '{"key":"never_visited"}'))
