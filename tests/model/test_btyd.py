@@ -374,6 +374,28 @@ def test_a_fit_on_the_homogeneous_dropout_ridge_is_redone_with_a_small_penalizer
     assert np.isfinite(p).all() and ((p >= 0) & (p <= 1)).all()
 
 
+@pytest.mark.parametrize("give_up", [False, True])
+def test_a_minimisation_that_stops_short_where_its_caller_would_not_keep_it_fails_at_once(give_up):
+    from churn.features._btyd import _minimize
+
+    # |t0 - 1| + |t1 - 2| has no gradient at its minimum: L-BFGS-B stops short there (ABNORMAL), Nelder-Mead finishes
+    stops = []
+
+    def hopeless(theta):
+        stops.append(theta.copy())
+        return give_up
+
+    def objective(theta):
+        return float(abs(theta[0] - 1) + abs(theta[1] - 2))
+
+    if give_up:
+        with pytest.raises(RuntimeError, match="stopped short where it would not be kept"):
+            _minimize(objective, np.zeros(2), "test", hopeless)
+    else:
+        np.testing.assert_allclose(_minimize(objective, np.zeros(2), "test", hopeless), [1, 2], atol=1e-6)
+    assert len(stops) == 1  # asked once, about where L-BFGS-B stopped
+
+
 def test_a_fit_with_real_heterogeneity_keeps_the_plain_maximum_likelihood(cdnow, cdnow_fit):
     from churn.model import fit_bgnbd_or_penalized
 
