@@ -54,6 +54,30 @@ def test_model_round_trips_through_files(tmp_path, examples, trained):
     assert list(contrib.columns) == trained.model.features
 
 
+@pytest.mark.parametrize("chunk", [97, 250_000])
+def test_a_booster_fitted_from_row_chunks_is_the_one_fitted_on_the_whole_feature_frame(monkeypatch, examples, chunk):
+    import lightgbm as lgb
+
+    from churn.model import _matrix, _train
+
+    monkeypatch.setattr(_train, "MATRIX_ROWS", chunk)
+    frame = examples.copy()
+    frame.loc[frame.index[::7], "segment"] = None  # no level: LightGBM's missing category
+    features = _train.feature_columns(frame)
+    categories = _matrix.category_levels(frame, features)
+    assert categories and len(frame) > 1000  # (97: many chunks; 250,000: one)
+    rows = np.flatnonzero(np.arange(len(frame)) % 3 != 1)
+    params = _train.lgb_params(TRAIN, {"n_estimators": 20})
+    ours = _train.fit_booster(frame, features, categories, params, TRAIN, rows)
+    part = frame.iloc[rows]
+    whole = lgb.train(_train.booster_params(params, TRAIN, part["churned"].to_numpy()),
+                      lgb.Dataset(_matrix.feature_matrix(part, features, categories), part["churned"].to_numpy()), 20)
+    assert ours.model_to_string() == whole.model_to_string()
+    held = np.flatnonzero(np.arange(len(frame)) % 3 == 1)
+    np.testing.assert_array_equal(_train.predict_rows(ours, frame, features, categories, held, raw_score=True),
+                                  whole.predict(_matrix.feature_matrix(frame.iloc[held], features, categories), raw_score=True))
+
+
 def test_missing_feature_is_named(examples, trained):
     with pytest.raises(ValueError, match="lacks features the model was trained on: \\['recency_days'\\]"):
         trained.model.predict_proba(examples.drop(columns="recency_days"))

@@ -108,27 +108,74 @@ def lgb_params(cfg: TrainConfig, overrides: dict | None = None) -> dict:
     return {k: (int(v) if k in ("num_leaves", "min_child_samples", "n_estimators") else float(v)) for k, v in p.items()}
 
 
-def fit_booster(X: pd.DataFrame, y: np.ndarray, params: dict, cfg: TrainConfig) -> lgb.Booster:
+MATRIX_ROWS = 250_000  # examples turned into LightGBM's matrix at a time (see training_set)
+
+
+def _lightgbm_matrix(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> np.ndarray:
+    """`frame`'s features as LightGBM makes them of a pandas frame: float64, a categorical as its level's code (NaN
+    where it is none of the training levels)."""
+    X = feature_matrix(frame, features, categories)
+    for col in categories:
+        X[col] = X[col].cat.codes.astype("float64").where(X[col].cat.codes >= 0)
+    return X.to_numpy(dtype="float64")
+
+
+def _chunks(frame: pd.DataFrame, rows: np.ndarray | None):
+    """`frame`'s rows at `rows` (all: None), MATRIX_ROWS at a time."""
+    rows = np.arange(len(frame)) if rows is None else rows
+    for start in range(0, len(rows), MATRIX_ROWS):
+        yield frame.iloc[rows[start:start + MATRIX_ROWS]]
+
+
+def training_set(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]],
+                 rows: np.ndarray | None = None) -> lgb.Dataset:
+    """LightGBM's Dataset of `frame`'s examples at positions `rows` (all: None), labelled by `churned`, made from
+    their features MATRIX_ROWS rows at a time: the same bins and booster as from one feature frame of those rows
+    (LightGBM samples the same rows of its matrix), without that frame beside the examples and a matrix beside it
+    (at 1M customers the training run peaked at 21 GB that way). The booster keeps the categorical levels, as one
+    fitted on a pandas frame does."""
+    matrix = [_lightgbm_matrix(chunk, features, categories) for chunk in _chunks(frame, rows)]
+    y = frame["churned"].to_numpy() if rows is None else frame["churned"].to_numpy()[rows]
+    data = lgb.Dataset(matrix, y, feature_name=features,
+                       categorical_feature=[f for f in features if f in categories])
+    data.pandas_categorical = [categories[f] for f in features if f in categories]
+    return data
+
+
+def predict_rows(booster: lgb.Booster, frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]],
+                 rows: np.ndarray | None = None, raw_score: bool = False) -> np.ndarray:
+    """The booster's predictions of `frame`'s examples at positions `rows` (all: None), MATRIX_ROWS at a time (no
+    feature frame of every row)."""
+    return np.concatenate([booster.predict(feature_matrix(chunk, features, categories), raw_score=raw_score)
+                           for chunk in _chunks(frame, rows)] or [np.empty(0)])
+
+
+def fit_booster(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
+                cfg: TrainConfig, rows: np.ndarray | None = None) -> lgb.Booster:
+    """A booster fitted with `params` on `frame`'s examples at positions `rows` (all: None; `training_set`)."""
+    y = frame["churned"].to_numpy() if rows is None else frame["churned"].to_numpy()[rows]
+    return lgb.train(booster_params(params, cfg, y), training_set(frame, features, categories, rows),
+                     num_boost_round=params["n_estimators"])
+
+
+def booster_params(params: dict, cfg: TrainConfig, y: np.ndarray) -> dict:
+    """LightGBM's parameters for `params` (`lgb_params`) on labels `y`."""
     positives = max(int(y.sum()), 1)
-    return lgb.train(
-        {
-            "objective": "binary",
-            "learning_rate": params["learning_rate"],
-            "num_leaves": params["num_leaves"],
-            "min_data_in_leaf": params["min_child_samples"],
-            "bagging_fraction": params["subsample"],
-            "bagging_freq": 1,
-            "feature_fraction": params["colsample_bytree"],
-            "lambda_l2": params["reg_lambda"],
-            "scale_pos_weight": (len(y) - positives) / positives if cfg.balance_classes else 1.0,
-            "seed": cfg.seed,
-            "deterministic": True,
-            "num_threads": 2,
-            "verbosity": -1,
-        },
-        lgb.Dataset(X, y),
-        num_boost_round=params["n_estimators"],
-    )
+    return {
+        "objective": "binary",
+        "learning_rate": params["learning_rate"],
+        "num_leaves": params["num_leaves"],
+        "min_data_in_leaf": params["min_child_samples"],
+        "bagging_fraction": params["subsample"],
+        "bagging_freq": 1,
+        "feature_fraction": params["colsample_bytree"],
+        "lambda_l2": params["reg_lambda"],
+        "scale_pos_weight": (len(y) - positives) / positives if cfg.balance_classes else 1.0,
+        "seed": cfg.seed,
+        "deterministic": True,
+        "num_threads": 2,
+        "verbosity": -1,
+    }
 
 
 def _both_classes(part: pd.DataFrame) -> bool:
@@ -199,9 +246,9 @@ def _fit_calibrated(part: pd.DataFrame, features: list[str], categories: dict[st
                     cfg: TrainConfig) -> ChurnModel:
     """The booster fitted on `part` with `params`, calibrated on out-of-fold scores over the same examples (what
     the holdout judges, and again what the refit fits on every complete window)."""
-    X, y = feature_matrix(part, features, categories), part["churned"].to_numpy()
-    model = ChurnModel(fit_booster(X, y, params, cfg), features, categories, {})
-    model.calibration = fit_calibration(out_of_fold_scores(X, y, part["customer_id"], params, cfg), y, cfg.calibration)
+    model = ChurnModel(fit_booster(part, features, categories, params, cfg), features, categories, {})
+    raw = out_of_fold_scores(part, features, categories, params, cfg)
+    model.calibration = fit_calibration(raw, part["churned"].to_numpy(), cfg.calibration)
     return model
 
 
@@ -215,14 +262,15 @@ def _importance(model: ChurnModel) -> pd.DataFrame:
         "gain", ascending=False, ignore_index=True)
 
 
-def out_of_fold_scores(X: pd.DataFrame, y: np.ndarray, customers: pd.Series, params: dict, cfg: TrainConfig,
-                       folds: int = 3) -> np.ndarray:
-    """Raw scores of each example from a model that never saw its customer (for calibration)."""
-    fold = pd.util.hash_pandas_object(customers.astype(str), index=False).to_numpy() % folds
-    scores = np.empty(len(y))
+def out_of_fold_scores(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
+                       cfg: TrainConfig, folds: int = 3) -> np.ndarray:
+    """Raw scores of each example of `part` from a model that never saw its customer (for calibration)."""
+    fold = pd.util.hash_pandas_object(part["customer_id"].astype(str), index=False).to_numpy() % folds
+    scores = np.empty(len(part))
     for k in range(folds):
         held = fold == k
-        scores[held] = fit_booster(X[~held], y[~held], params, cfg).predict(X[held], raw_score=True)
+        booster = fit_booster(part, features, categories, params, cfg, np.flatnonzero(~held))
+        scores[held] = predict_rows(booster, part, features, categories, np.flatnonzero(held), raw_score=True)
     return scores
 
 
@@ -263,16 +311,17 @@ def grid_search(train: pd.DataFrame, features: list[str], categories: dict[str, 
     kind, split = search_folds(train, horizon_days, cfg.search.folds)
     if not split:
         return pd.DataFrame()
-    X, y = feature_matrix(train, features, categories), train["churned"].to_numpy()
-    folds = [(X.iloc[f], y[f], X.iloc[v], y[v]) for f, v in split]
-    rows, started = [], time.monotonic()
+    y, rows, started = train["churned"].to_numpy(), [], time.monotonic()
     for point in itertools.product(*cfg.search.grid.values()):
         if rows and time.monotonic() - started > cfg.search.budget_seconds:
             break
         overrides = dict(zip(cfg.search.grid, point, strict=True))
         params = lgb_params(cfg, overrides)
-        aucs = [roc_auc_score(yv, fit_booster(Xf, yf, params, cfg).predict(Xv)) for Xf, yf, Xv, yv in folds]
-        rows.append(overrides | {"cv_roc_auc": float(np.mean(aucs)), "folds": len(folds)})
+        aucs = []
+        for fit_rows, valid_rows in split:
+            booster = fit_booster(train, features, categories, params, cfg, fit_rows)
+            aucs.append(roc_auc_score(y[valid_rows], predict_rows(booster, train, features, categories, valid_rows)))
+        rows.append(overrides | {"cv_roc_auc": float(np.mean(aucs)), "folds": len(split)})
     table = pd.DataFrame(rows)
     table.attrs["grid_points"] = int(np.prod([len(v) for v in cfg.search.grid.values()]))
     table.attrs["validation"] = kind
