@@ -122,8 +122,10 @@ def _print_measured(trained: dict) -> None:
     if trained["search"]["points_tried"]:
         on = {"temporal": "later cutoffs", "customers": "held-out customers (too short a history for later cutoffs)"}
         console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "
-                      f"in the time budget, validated on {on.get(trained['search'].get('validation'), 'later cutoffs')}; "
-                      f"chosen {trained['params']}")
+                      f"in the time budget, validated on {on.get(trained['search'].get('validation'), 'later cutoffs')}"
+                      + (f", each fold fitted on a share of its customers ({trained['search']['fit_examples']:,} "
+                         f"examples at most)" if trained["search"].get("sampled") else "")
+                      + f"; chosen {trained['params']}")
     choice = trained.get("candidate")
     if choice and choice["candidate"] != "model":
         console.print(f"[yellow]A baseline scores the list[/]: {choice['why']}, so {choice['candidate']} is the "

@@ -192,6 +192,31 @@ def test_a_short_history_is_searched_on_held_out_customers(short_history_example
     assert result.params["num_leaves"] == result.search.iloc[0]["num_leaves"]  # the best point is the one used
 
 
+@pytest.mark.parametrize("most", [None, 100, 10**9])
+def test_the_search_fits_each_fold_on_a_fixed_share_of_its_customers_past_fit_examples(examples, most):
+    from churn.model import feature_columns
+    from churn.model._matrix import category_levels
+    from churn.model._train import customer_sample, grid_search
+
+    train = examples[examples["role"] == "train"]
+    rows = np.arange(len(train))
+    kept = customer_sample(train, rows, most)
+    np.testing.assert_array_equal(kept, customer_sample(train.iloc[::-1].iloc[::-1], rows, most))  # the same each run
+    if most is None or most >= len(rows):
+        np.testing.assert_array_equal(kept, rows)
+    else:
+        assert 0.6 * most < len(kept) < 1.4 * most
+        ids = set(train["customer_id"].iloc[kept])  # whole customers: every example of one kept, or none
+        assert set(train.index[train["customer_id"].isin(ids)]) == set(train.index[kept])
+    cfg = TRAIN.model_copy(update={"search": TRAIN.search.model_copy(update={
+        "enabled": True, "grid": {"num_leaves": [3]}, "budget_seconds": 60.0, "fit_examples": most})})
+    features = feature_columns(train)
+    table = grid_search(train, features, category_levels(train, features), cfg, load_config(CONFIG).labels.horizon_days)
+    whole = max(len(fit_rows) for fit_rows, _ in search_folds(train, load_config(CONFIG).labels.horizon_days, 2)[1])
+    assert table.attrs["sampled"] == (most == 100) and len(table) == 1
+    assert table.attrs["fit_examples"] == whole if most != 100 else 0.6 * 100 < table.attrs["fit_examples"] < 1.4 * 100
+
+
 def test_a_long_history_keeps_its_later_time_holdout(trained):
     assert trained.data_summary["holdout_kind"] == "later_time"
 

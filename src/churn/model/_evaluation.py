@@ -96,7 +96,9 @@ def training_report(metrics: dict[str, float], params: dict, search: pd.DataFram
         "params": params,
         "search": {"points_tried": 0 if search is None else len(search),
                    "grid_points": 0 if search is None else search.attrs["grid_points"],
-                   "validation": "none" if search is None else search.attrs["validation"]},
+                   "validation": "none" if search is None else search.attrs["validation"],
+                   "fit_examples": None if search is None else search.attrs.get("fit_examples"),
+                   "sampled": False if search is None else bool(search.attrs.get("sampled"))},
         "data": data,
     }
 
