@@ -120,9 +120,13 @@ def _lightgbm_matrix(frame: pd.DataFrame, features: list[str], categories: dict[
     return X.to_numpy(dtype="float64")
 
 
+def _positions(frame: pd.DataFrame, rows: np.ndarray | None) -> np.ndarray:
+    return np.arange(len(frame)) if rows is None else rows
+
+
 def _chunks(frame: pd.DataFrame, rows: np.ndarray | None):
     """`frame`'s rows at `rows` (all: None), MATRIX_ROWS at a time."""
-    rows = np.arange(len(frame)) if rows is None else rows
+    rows = _positions(frame, rows)
     for start in range(0, len(rows), MATRIX_ROWS):
         yield frame.iloc[rows[start:start + MATRIX_ROWS]]
 
@@ -135,8 +139,7 @@ def training_set(frame: pd.DataFrame, features: list[str], categories: dict[str,
     (at 1M customers the training run peaked at 21 GB that way). The booster keeps the categorical levels, as one
     fitted on a pandas frame does."""
     matrix = [_lightgbm_matrix(chunk, features, categories) for chunk in _chunks(frame, rows)]
-    y = frame["churned"].to_numpy() if rows is None else frame["churned"].to_numpy()[rows]
-    data = lgb.Dataset(matrix, y, feature_name=features,
+    data = lgb.Dataset(matrix, frame["churned"].to_numpy()[_positions(frame, rows)], feature_name=features,
                        categorical_feature=[f for f in features if f in categories])
     data.pandas_categorical = [categories[f] for f in features if f in categories]
     return data
@@ -153,9 +156,8 @@ def predict_rows(booster: lgb.Booster, frame: pd.DataFrame, features: list[str],
 def fit_booster(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
                 cfg: TrainConfig, rows: np.ndarray | None = None) -> lgb.Booster:
     """A booster fitted with `params` on `frame`'s examples at positions `rows` (all: None; `training_set`)."""
-    y = frame["churned"].to_numpy() if rows is None else frame["churned"].to_numpy()[rows]
-    return lgb.train(booster_params(params, cfg, y), training_set(frame, features, categories, rows),
-                     num_boost_round=params["n_estimators"])
+    data = training_set(frame, features, categories, rows)
+    return lgb.train(booster_params(params, cfg, data.get_label()), data, num_boost_round=params["n_estimators"])
 
 
 def booster_params(params: dict, cfg: TrainConfig, y: np.ndarray) -> dict:
@@ -178,6 +180,12 @@ def booster_params(params: dict, cfg: TrainConfig, y: np.ndarray) -> dict:
     }
 
 
+def _customer_hash(customer_ids: pd.Series) -> np.ndarray:
+    """A fixed number per customer id (the same every run, whatever the rows' order): the customer splits, folds and
+    shares of training take it modulo their count, so a customer's examples stay together."""
+    return pd.util.hash_pandas_object(customer_ids.astype(str), index=False).to_numpy()
+
+
 def _both_classes(part: pd.DataFrame) -> bool:
     return not part.empty and part["churned"].nunique() == 2
 
@@ -185,7 +193,7 @@ def _both_classes(part: pd.DataFrame) -> bool:
 def customer_split(examples: pd.DataFrame, share: float) -> dict[str, pd.DataFrame]:
     """Examples split by customer (a customer's every cutoff on one side), `share` of them in `test`; the same
     customers whatever the order of the rows or the run."""
-    bucket = pd.util.hash_pandas_object(examples["customer_id"].astype(str), index=False).to_numpy() % 10_000
+    bucket = _customer_hash(examples["customer_id"]) % 10_000
     held = bucket < share * 10_000
     return {"train": examples[~held], "test": examples[held]}
 
@@ -274,7 +282,7 @@ def _importance(model: ChurnModel) -> pd.DataFrame:
 def out_of_fold_scores(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
                        cfg: TrainConfig, folds: int = 3) -> np.ndarray:
     """Raw scores of each example of `part` from a model that never saw its customer (for calibration)."""
-    fold = pd.util.hash_pandas_object(part["customer_id"].astype(str), index=False).to_numpy() % folds
+    fold = _customer_hash(part["customer_id"]) % folds
     scores = np.empty(len(part))
     for k in range(folds):
         held = fold == k
@@ -303,7 +311,7 @@ def search_folds(train: pd.DataFrame, horizon_days: int, folds: int) -> tuple[st
     if out:
         return "temporal", out
     groups = max(folds, 2)  # one customer fold cannot validate itself
-    group = pd.util.hash_pandas_object(train["customer_id"].astype(str), index=False).to_numpy() % groups
+    group = _customer_hash(train["customer_id"]) % groups
     for k in range(groups):
         fit_rows, valid_rows = np.flatnonzero(group != k), np.flatnonzero(group == k)
         if len(np.unique(y[fit_rows])) == 2 and len(np.unique(y[valid_rows])) == 2:
@@ -312,12 +320,11 @@ def search_folds(train: pd.DataFrame, horizon_days: int, folds: int) -> tuple[st
 
 
 def customer_sample(frame: pd.DataFrame, rows: np.ndarray, most: int | None) -> np.ndarray:
-    """`rows` of `frame` whose customers fall in a fixed share of customer ids (hashed, as `customer_split`), about
+    """`rows` of `frame` whose customers fall in a fixed share of customer ids (`_customer_hash`), about
     `most` of them; all of them when they are no more than `most` (or `most` is None)."""
     if most is None or len(rows) <= most:
         return rows
-    ids = frame["customer_id"].iloc[rows].astype(str)
-    bucket = pd.util.hash_pandas_object(ids, index=False).to_numpy() % 10_000
+    bucket = _customer_hash(frame["customer_id"].iloc[rows]) % 10_000
     return rows[bucket < most / len(rows) * 10_000]
 
 
