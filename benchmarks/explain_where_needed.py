@@ -33,7 +33,7 @@ from churn.config import load_config
 from churn.data import point_in_time
 from churn.model import save_scoring_model
 from churn.ops import Workspace, io, tracking
-from churn.score import _listing, name_causes, score_customers
+from churn.score import _causes, name_causes, score_customers
 
 
 def main() -> None:
@@ -46,7 +46,7 @@ def main() -> None:
                         help="explain a part of at most this share of the list (churn's own rule: 0.5); the default "
                              "explains the part whatever its size, to measure it")
     args = parser.parse_args()
-    _listing.PART_AT_MOST = args.part_at_most
+    _causes.PART_AT_MOST = args.part_at_most
     cfg = load_config(args.config)
     ws = Workspace(Path(args.workdir), Path("models"), Path("metrics"))
     as_of = pd.Timestamp(args.as_of)

@@ -80,6 +80,32 @@ def test_the_holdout_judges_the_cause_model_against_the_evidence_method(learnt):
     assert too_few["chosen"] == "evidence" and "too few" in too_few["why"]
 
 
+def test_past_all_up_to_only_the_judged_customers_are_explained_against_a_sample(learnt):
+    from churn.score import cause_evidence, cause_population, explain_causes, explained_rows, reference_sample
+
+    cfg, _, _, holdout, model, _, _, reasons = learnt
+    window = cfg.features.trend_window
+    recorded = known_causes(holdout, reasons, END, cfg.labels.horizon_days,
+                            cfg.explain.known_causes.recorded_within_days)
+    known = recorded.notna().to_numpy()
+    explain = cfg.explain.model_copy(update={"all_up_to": 0, "reference_customers": len(holdout) // 5})
+    keep, sample = explained_rows(holdout["customer_id"], explain, known)
+    assert known.sum() < keep.sum() < len(holdout) and (keep == known | sample).all()  # a part, not everyone
+
+    verdict = judge_causes(model, holdout, recorded, explain, window)
+    # the same as explaining everyone against the sample's evidence
+    sampled = reference_sample(holdout["customer_id"], explain.reference_customers, explain.seed)
+    contributions = model.contributions(holdout)
+    population = cause_population(cause_evidence(contributions[sampled], explain, holdout[sampled]))
+    evidence = explain_causes(contributions, explain, holdout, window, population=population)["primary_cause"]
+    truth = recorded[known].to_numpy(dtype=object)
+    assert verdict["evidence"]["accuracy"] == pytest.approx((evidence[known].to_numpy(dtype=object) == truth).mean())
+    everyone = judge_causes(model, holdout, recorded, cfg.explain, window)
+    assert verdict["judged"] == everyone["judged"] and verdict["chosen"] in ("known_causes", "evidence")
+    for method in ("symptom_rule", "known_causes"):  # (these do not compare with a population)
+        assert verdict[method] == everyone[method]
+
+
 @pytest.mark.parametrize("setting, value, why", [
     ("min_reasons", 100_000, "lost customers with a recorded cause"),
     ("min_per_cause", 100_000, "too few recorded"),

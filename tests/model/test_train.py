@@ -80,10 +80,10 @@ def test_a_booster_fitted_from_row_chunks_is_the_one_fitted_on_the_whole_feature
 
 @pytest.mark.parametrize(("role", "one_run"), [("x", False), ("y", True), ("z", True), ("w", False)])
 def test_a_role_whose_examples_are_one_run_of_rows_is_a_view_of_them(role, one_run):
-    from churn.model._train import _rows_where
+    from churn.model._matrix import rows_where
 
     frame = pd.DataFrame({"recency_days": np.arange(10.0), "role": list("xxxyyyyxzz")})
-    part = _rows_where(frame, frame["role"] == role)
+    part = rows_where(frame, frame["role"] == role)
     pd.testing.assert_frame_equal(part, frame[frame["role"] == role])
     assert np.shares_memory(part["recency_days"].to_numpy(), frame["recency_days"].to_numpy()) == one_run
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from churn.config import KnownCausesConfig
-from churn.model._matrix import category_levels, feature_matrix
+from churn.model._matrix import category_levels, feature_matrix, rows_where
 from churn.vocab import CAUSES
 
 NO_REASONS = "the history has no loss_reasons (why lost customers left: exit surveys, lost-reason fields)"
@@ -135,7 +135,7 @@ def cause_holdout(examples: pd.DataFrame, as_of: pd.Timestamp, holdout_customers
         return examples[~held], examples[held], as_of
     test = examples["role"] == "test"
     known_at = pd.to_datetime(examples.loc[test, "cutoff"]).min() if test.any() else as_of
-    return examples[examples["role"] == "train"], examples[test], known_at
+    return rows_where(examples, examples["role"] == "train"), rows_where(examples, test), known_at
 
 
 def learn_causes(examples: pd.DataFrame, features: list[str], reasons: pd.DataFrame | None, as_of: pd.Timestamp,

@@ -13,8 +13,8 @@ from churn.score._causes import (
     cause_population,
     cause_probabilities,
     explain_causes,
+    explained_rows,
     learnt_causes,
-    reference_sample,
 )
 from churn.score._needs import need_profiles
 from churn.score._reasons import reason_codes
@@ -95,10 +95,6 @@ def score_customers(
 
 
 CAUSE_COLUMNS = ("primary_cause", "cause_share", "secondary_cause")
-# Explaining part of a list pays only when the part is small: the customers left out get every cause's options in
-# the contact plan, which then explains those it reaches and plans again. At 100,000 customers with 68% at risk,
-# lapsed or sampled, the score saved 3 s and the plan took 285 s instead of 23 (benchmarks/explain_where_needed.py).
-PART_AT_MOST = 0.5
 
 
 def explain_customers(features: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
@@ -133,10 +129,8 @@ def _evidence_causes(frame: pd.DataFrame, model: ChurnModel, explain: ExplainCon
     up to `explain.all_up_to` of them; past it, the `wanted` ones and a seeded sample of
     `explain.reference_customers` (the population), the others' causes missing (explained later if the contact
     plan reaches them), unless those are more than `PART_AT_MOST` of the customers: then everyone."""
-    sample = reference_sample(frame["customer_id"], explain.reference_customers, explain.seed) \
-        if len(frame) > explain.all_up_to else np.ones(len(frame), dtype=bool)
-    keep = wanted | sample
-    if keep.mean() > PART_AT_MOST:
+    keep, sample = explained_rows(frame["customer_id"], explain, wanted)
+    if keep.all():
         contributions = model.contributions(frame)
         population = cause_population(cause_evidence(contributions, explain, frame))
         return explain_causes(contributions, explain, frame, trend_window, population=population), population
