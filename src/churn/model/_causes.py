@@ -117,7 +117,7 @@ def fit_cause_model(examples: pd.DataFrame, features: list[str], labels: pd.Seri
     booster = lgb.train(
         {"objective": "multiclass", "num_class": len(CAUSES), "learning_rate": cfg.learning_rate,
          "num_leaves": cfg.num_leaves, "min_data_in_leaf": cfg.min_child_samples, "seed": seed,
-         "deterministic": True, "num_threads": 2, "verbosity": -1},
+         "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbosity": -1},  # (see booster_params)
         lgb.Dataset(X, y),
         num_boost_round=cfg.n_estimators,
     )
