@@ -54,13 +54,18 @@ def test_model_round_trips_through_files(tmp_path, examples, trained):
     assert list(contrib.columns) == trained.model.features
 
 
-@pytest.mark.parametrize("chunk", [97, 250_000])
-def test_a_booster_fitted_from_row_chunks_is_the_one_fitted_on_the_whole_feature_frame(monkeypatch, examples, chunk):
+@pytest.mark.parametrize("chunk, bin_sample", [(97, None), (250_000, None), (97, 500)])
+def test_a_booster_fitted_from_row_chunks_is_the_one_fitted_on_the_whole_feature_frame(monkeypatch, examples, chunk,
+                                                                                       bin_sample):
     import lightgbm as lgb
 
     from churn.model import _matrix, _train
 
     monkeypatch.setattr(_train, "MATRIX_ROWS", chunk)
+    if bin_sample:  # bins set up from a sample of the rows, as past 200,000 examples
+        params_of = _train.booster_params
+        monkeypatch.setattr(_train, "booster_params",
+                            lambda *a: params_of(*a) | {"bin_construct_sample_cnt": bin_sample})
     frame = examples.copy()
     frame.loc[frame.index[::7], "segment"] = None  # no level: LightGBM's missing category
     features = _train.feature_columns(frame)
