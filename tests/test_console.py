@@ -2,7 +2,7 @@
 
 import pytest
 
-from churn.console import cause_method_line
+from churn.console import calibration_line, cause_method_line
 
 LEARNT = {"customers": 412, "judged": {"used": True},
           "holdout": {"chosen": "known_causes", "why": "on the 85 lost customers ... 81.2% right, ... 77.6%"}}
@@ -19,3 +19,14 @@ NONE = {"customers": 0, "used": False, "why": "0 lost customers with a recorded 
 ])
 def test_the_training_summary_says_how_causes_are_named_and_why(causes, expected):
     assert cause_method_line(causes).startswith(expected)
+
+
+@pytest.mark.parametrize("data, expected", [
+    ({"calibration": {"on": "held_out_customers", "share": 0.1, "examples": 740_112, "fit_examples": 6_682_587}},
+     "Calibrated on 740,112 examples of 10% of the customers, held out of the fit (6,682,587 examples)"),
+    ({"calibration": {"on": "out_of_fold", "folds": 3, "examples": 900, "fit_examples": 900}}, None),
+    ({}, None),
+])
+def test_the_training_summary_says_when_a_fit_was_calibrated_on_held_out_customers(data, expected):
+    line = calibration_line(data)
+    assert line == expected if expected is None else line.startswith(expected)

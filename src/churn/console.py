@@ -119,6 +119,8 @@ def _print_measured(trained: dict) -> None:
     console.print(f"Grade {g['grade']}: ROC-AUC {g['auc_gain']:+.3f} vs {g['best_baseline_auc']}, top-10% lift "
                   f"{g['lift_gain']:+.1%} vs {g['best_baseline_lift']}. Calibration: mean predicted vs observed "
                   f"churn differ by {c['gap']:.3f} ({'ok' if c['ok'] else 'OVER'} the {c['max_gap']} limit).")
+    if calibration_line(trained["data"]):
+        console.print(calibration_line(trained["data"]), highlight=False)
     if trained["search"]["points_tried"]:
         on = {"temporal": "later cutoffs", "customers": "held-out customers (too short a history for later cutoffs)"}
         console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "
@@ -139,6 +141,16 @@ def _print_measured(trained: dict) -> None:
     causes = trained.get("causes")
     if causes:
         console.print(cause_method_line(causes), highlight=False)
+
+
+def calibration_line(data: dict) -> str | None:
+    """How a large fit was calibrated (on customers held out of it); None for the usual out-of-fold fits."""
+    calibrated = data.get("calibration") or {}
+    if calibrated.get("on") != "held_out_customers":
+        return None
+    return (f"Calibrated on {calibrated['examples']:,} examples of {calibrated['share']:.0%} of the customers, held "
+            f"out of the fit ({calibrated['fit_examples']:,} examples): past train.calibration_held_out_past examples, "
+            f"instead of out-of-fold fits.")
 
 
 def cause_method_line(causes: dict) -> str:

@@ -54,6 +54,43 @@ def test_model_round_trips_through_files(tmp_path, examples, trained):
     assert list(contrib.columns) == trained.model.features
 
 
+def test_a_small_part_is_calibrated_out_of_fold(trained):
+    data = trained.data_summary
+    assert data["calibration"] == {"on": "out_of_fold", "folds": 3, "examples": data["train"]["examples"],
+                                   "fit_examples": data["train"]["examples"]}
+    assert data["refit"]["calibration"]["on"] == "out_of_fold"
+
+
+def test_past_calibration_held_out_past_a_fit_is_calibrated_on_customers_it_has_not_seen(examples):
+    from churn.model import _train
+
+    cfg = TRAIN.model_copy(update={"calibration_held_out_past": 100, "calibration_share": 0.2})
+    part = examples[examples["role"] == "train"]
+    features = _train.feature_columns(part)
+    categories = _train.category_levels(part, features)
+    params = _train.lgb_params(cfg, {"n_estimators": 20})
+    model, how = _train._fit_calibrated(part, features, categories, params, cfg)
+
+    held = _train._calibration_customers(part["customer_id"], cfg.calibration_share)
+    by_customer = pd.Series(held).groupby(part["customer_id"].to_numpy()).agg(["min", "max"])
+    assert (by_customer["min"] == by_customer["max"]).all()  # whole customers
+    assert 0.12 < by_customer["min"].mean() < 0.28
+    assert how == {"on": "held_out_customers", "share": 0.2, "examples": int(held.sum()),
+                   "fit_examples": int((~held).sum())}
+    alone = _train.fit_booster(part, features, categories, params, cfg, np.flatnonzero(~held))
+    assert model.booster.model_to_string() == alone.model_to_string()  # the held-out customers unseen
+    raw = alone.predict(_train.feature_matrix(part[held], features, categories), raw_score=True)
+    assert model.calibration == fit_calibration(raw, part.loc[held, "churned"].to_numpy(), cfg.calibration)
+
+
+def test_the_calibration_customers_are_not_a_customer_split_holdout(examples):
+    from churn.model import _train
+
+    held_out = customer_split(examples, 0.3)
+    calibration = _train._calibration_customers(held_out["train"]["customer_id"], 0.1)
+    assert 0.03 < calibration.mean() < 0.2  # about a tenth of the fit part's examples, not none
+
+
 @pytest.mark.parametrize("chunk, bin_sample", [(97, None), (250_000, None), (97, 500)])
 def test_a_booster_fitted_from_row_chunks_is_the_one_fitted_on_the_whole_feature_frame(monkeypatch, examples, chunk,
                                                                                        bin_sample):

@@ -202,6 +202,15 @@ def test_a_training_run_records_how_causes_are_named_and_how_each_way_did():
     assert not any(k.startswith("cause_") for k in without)
 
 
+@pytest.mark.parametrize("on", ["out_of_fold", "held_out_customers"])
+def test_a_training_run_is_tagged_with_how_it_was_calibrated(on):
+    trained = {"grade": {"grade": "A"}, "data": {"calibration": {"on": on}}}
+    tags = tracking.training_tags(trained, {"alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
+    assert tags["calibration"] == on
+    assert "calibration" not in tracking.training_tags({"grade": {"grade": "A"}, "data": {}}, {
+        "alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
+
+
 def test_lineage_names_the_commit_and_hashes_the_config(tmp_path):
     from churn.ops.tracking import lineage_tags
 

@@ -270,10 +270,11 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
     if search is not None and search.empty:  # too little history for temporal folds: configured parameters
         search = None
     params = lgb_params(cfg, search.iloc[0][list(cfg.search.grid)].to_dict() if search is not None else None)
-    model = _fit_calibrated(train, features, categories, params, cfg)
+    model, calibrated = _fit_calibrated(train, features, categories, params, cfg)
 
     baselines = Baselines.fit(train, horizon_days)
-    summary = {role: _part_summary(p) for role, p in parts.items()} | {"holdout_kind": holdout_kind}
+    summary = {role: _part_summary(p) for role, p in parts.items()} | {"holdout_kind": holdout_kind,
+                                                                       "calibration": calibrated}
     if "test" not in parts:
         return TrainResult(model, {}, pd.DataFrame(), _importance(model), summary, baselines, params, search)
     test = parts["test"]
@@ -282,21 +283,45 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
         axis=1,
     )
     if cfg.refit:  # the holdout has judged the specification; the registered model also learns its window
-        judged, model = model, _fit_calibrated(examples, features, categories, params, cfg)
+        judged, (model, calibrated) = model, _fit_calibrated(examples, features, categories, params, cfg)
         model.judged = judged
-        summary["refit"] = _part_summary(examples)
+        summary["refit"] = _part_summary(examples) | {"calibration": calibrated}
     return TrainResult(model, evaluate_all(holdout), holdout.reset_index(drop=True), _importance(model), summary,
                        baselines, params, search)
 
 
 def _fit_calibrated(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
-                    cfg: TrainConfig) -> ChurnModel:
-    """The booster fitted on `part` with `params`, calibrated on out-of-fold scores over the same examples (what
-    the holdout judges, and again what the refit fits on every complete window)."""
+                    cfg: TrainConfig) -> tuple[ChurnModel, dict]:
+    """The booster fitted on `part` with `params` and calibrated on scores of customers it has not seen (what the
+    holdout judges, and again what the refit fits on every complete window), and how it was calibrated.
+
+    Out-of-fold: the booster fits every example and the calibration the scores of three more fits, each on two
+    folds of customers scoring the third. Past `cfg.calibration_held_out_past` examples: the booster fits all but
+    a share of the customers (`cfg.calibration_share`, `_calibration_customers`) and the calibration its own scores
+    of theirs."""
+    y = part["churned"].to_numpy()
+    if cfg.calibration_held_out_past is not None and len(part) > cfg.calibration_held_out_past:
+        held = _calibration_customers(part["customer_id"], cfg.calibration_share)
+        fit_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
+        model = ChurnModel(fit_booster(part, features, categories, params, cfg, fit_rows), features, categories, {})
+        raw = predict_rows(model.booster, part, features, categories, held_rows, raw_score=True)
+        model.calibration = fit_calibration(raw, y[held_rows], cfg.calibration)
+        return model, {"on": "held_out_customers", "share": cfg.calibration_share, "examples": len(held_rows),
+                       "fit_examples": len(fit_rows)}
     model = ChurnModel(fit_booster(part, features, categories, params, cfg), features, categories, {})
-    raw = out_of_fold_scores(part, features, categories, params, cfg)
-    model.calibration = fit_calibration(raw, part["churned"].to_numpy(), cfg.calibration)
-    return model
+    raw = out_of_fold_scores(part, features, categories, params, cfg, CALIBRATION_FOLDS)
+    model.calibration = fit_calibration(raw, y, cfg.calibration)
+    return model, {"on": "out_of_fold", "folds": CALIBRATION_FOLDS, "examples": len(part), "fit_examples": len(part)}
+
+
+CALIBRATION_FOLDS = 3
+
+
+def _calibration_customers(customer_ids: pd.Series, share: float) -> np.ndarray:
+    """True for the examples of about `share` of the customers, the same each run: drawn from the high half of
+    `_customer_hash` (the customer split and the search's shares use its low digits: a customer-split holdout and
+    the calibration customers do not coincide)."""
+    return (_customer_hash(customer_ids) >> np.uint64(32)) % 10_000 < share * 10_000
 
 
 def _part_summary(part: pd.DataFrame) -> dict:

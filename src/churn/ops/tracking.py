@@ -321,6 +321,8 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
         tags |= {"model_kind": trained["candidate"]["kind"], "candidate_reason": trained["candidate"]["why"]}
     if trained.get("causes"):  # how the list's loss causes are named, and why
         tags |= {"cause_method": trained["causes"]["method"], "cause_method_reason": trained["causes"]["holdout"]["why"]}
+    if trained["data"].get("calibration"):  # out-of-fold, or customers held out of the fit (a large part)
+        tags["calibration"] = trained["data"]["calibration"]["on"]
     refit = trained["data"].get("refit")
     if refit:
         tags |= {"refit_windows": str(len(refit["cutoffs"])), "refit_until": refit["cutoffs"][-1],
