@@ -138,9 +138,11 @@ class FeaturesConfig(Section):
     rhythm_days: int | None = Field(None, gt=0)
     # An order line is bought on promotion when its discount is this far above the customer's median (a year)
     promo_gap: float = Field(0.05, gt=0, lt=1)
-    # A history table larger than this many rows is read in customer ranges of about this size, so memory stays
-    # bounded by a range, not the history (20M order rows, 1M customers: one range 4.4 GB peak; ranges of 2M rows,
-    # two at a time, 1.45 GB, and the features are the same to the bit)
+    # A history table whose rows joined to their customers' cutoffs are more than this many is read in customer
+    # ranges of about this size, so memory stays bounded by a range, not the history (20M order rows, 1M customers,
+    # one cutoff: one range 4.4 GB peak; ranges of 2M rows, two at a time, 1.45 GB; training's 11 cutoffs: 12.3 ->
+    # 8.2 GB). Other ranges give the same features but for the last bit of a few float sums, added in the order
+    # DuckDB's join yields their rows (at 1M customers 481 of 7.4M examples in 3 features, 5e-14 relative at most)
     partition_rows: int = Field(2_000_000, gt=0)
     # Customer ranges computed at once, each on its own single-threaded DuckDB connection (memory: one range each)
     workers: int = Field(2, ge=1)

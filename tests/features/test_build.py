@@ -618,6 +618,23 @@ def test_features_computed_by_customer_range_equal_one_pass_cell_by_cell(
     pd.testing.assert_frame_equal(ranged, one_pass, check_exact=True)
 
 
+def test_a_table_is_split_by_its_rows_joined_to_the_customers_cutoffs(monkeypatch) -> None:
+    """Training joins every row to each of its customer's cutoffs: the ranges are counted on that join (at 1M
+    customers and 11 cutoffs, ranges counted on order lines alone left DuckDB holding 11x the rows asked)."""
+    from churn.features import _build
+
+    counts = []
+    real = _build._customer_ranges
+    monkeypatch.setattr(_build, "_customer_ranges", lambda pop, count: counts.append(count) or real(pop, count))
+    cfg = CONFIGS["w30-90-180-365_t90"]
+    tables = _history(seed=12, n=60)
+    pop = _population(tables, cfg, seed=12, per_customer=4)
+    per_customer = len(pop) / pop["customer_id"].nunique()
+    rows = len(tables["orders"])
+    build_features(tables, pop, cfg.model_copy(update={"partition_rows": rows}))
+    assert per_customer > 2 and counts[0] == -(-int(rows * per_customer) // rows) > 1  # orders come first
+
+
 @pytest.mark.parametrize("count", [1, 2, 5, 1000])
 def test_customer_ranges_split_the_population_into_contiguous_ranges(count: int) -> None:
     from churn.features._build import _customer_ranges
