@@ -313,6 +313,15 @@ def test_a_table_folder_reads_each_table_when_asked(tmp_path):
         folder["customers"]
 
 
+def test_asking_a_table_folder_whether_it_has_a_table_does_not_read_it(tmp_path):
+    io.replace_tables({"orders": pd.DataFrame({"customer_id": ["1"]})}, tmp_path)
+    folder = io.TableFolder(tmp_path)
+    (tmp_path / "orders.parquet").write_bytes(b"not parquet")  # reading it now would fail
+    assert "orders" in folder and "customers" not in folder
+    with pytest.raises(Exception, match="(?i)parquet"):
+        folder["orders"]
+
+
 @pytest.mark.parametrize("parts", ["one schema", "a part with a column more", "a part with another type"])
 def test_parquet_parts_read_together_equal_the_parts_appended(parts, tmp_path):
     frames = [pd.DataFrame({"customer_id": pd.array([f"C{i}{k}" for k in range(3)], dtype="string"),

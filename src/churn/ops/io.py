@@ -719,7 +719,10 @@ class TableFolder(Mapping):
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.names:
             raise KeyError(name)
-        return pd.read_parquet(self.folder / f"{name}.parquet")
+        return read_parquet(self.folder / f"{name}.parquet")
+
+    def __contains__(self, name) -> bool:
+        return name in self.names  # (Mapping's own reads the table to find out: 4.8 s of validating 20M orders)
 
     def __iter__(self):
         return iter(self.names)
