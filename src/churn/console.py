@@ -119,8 +119,8 @@ def _print_measured(trained: dict) -> None:
     console.print(f"Grade {g['grade']}: ROC-AUC {g['auc_gain']:+.3f} vs {g['best_baseline_auc']}, top-10% lift "
                   f"{g['lift_gain']:+.1%} vs {g['best_baseline_lift']}. Calibration: mean predicted vs observed "
                   f"churn differ by {c['gap']:.3f} ({'ok' if c['ok'] else 'OVER'} the {c['max_gap']} limit).")
-    if calibration_line(trained["data"]):
-        console.print(calibration_line(trained["data"]), highlight=False)
+    if held_out := calibration_line(trained["data"]):
+        console.print(held_out, highlight=False)
     if trained["search"]["points_tried"]:
         on = {"temporal": "later cutoffs", "customers": "held-out customers (too short a history for later cutoffs)"}
         console.print(f"Search: {trained['search']['points_tried']} of {trained['search']['grid_points']} grid points "

@@ -71,7 +71,7 @@ def test_past_calibration_held_out_past_a_fit_is_calibrated_on_customers_it_has_
     params = _train.lgb_params(cfg, {"n_estimators": 20})
     model, how = _train._fit_calibrated(part, features, categories, params, cfg)
 
-    held = _train._calibration_customers(part["customer_id"], cfg.calibration_share)
+    held = _train._customer_share(part["customer_id"], cfg.calibration_share, high=True)
     by_customer = pd.Series(held).groupby(part["customer_id"].to_numpy()).agg(["min", "max"])
     assert (by_customer["min"] == by_customer["max"]).all()  # whole customers
     assert 0.12 < by_customer["min"].mean() < 0.28
@@ -87,7 +87,7 @@ def test_the_calibration_customers_are_not_a_customer_split_holdout(examples):
     from churn.model import _train
 
     held_out = customer_split(examples, 0.3)
-    calibration = _train._calibration_customers(held_out["train"]["customer_id"], 0.1)
+    calibration = _train._customer_share(held_out["train"]["customer_id"], 0.1, high=True)
     assert 0.03 < calibration.mean() < 0.2  # about a tenth of the fit part's examples, not none
 
 

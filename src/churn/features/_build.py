@@ -139,7 +139,7 @@ def build_features(
 
 
 def _by_customer_range(name: str, builder, table: pd.DataFrame | ParquetTable, pop: pd.DataFrame,
-                       cfg: FeaturesConfig, cutoffs_per_customer: float = 1.0) -> pd.DataFrame:
+                       cfg: FeaturesConfig, cutoffs_per_customer: float) -> pd.DataFrame:
     """One table's features, computed over ranges of customer ids and put together: every customer's rows fall in
     one range, in the same order, so the features are the same whatever the number of ranges. A table whose rows
     joined to their customers' cutoffs (rows x `cutoffs_per_customer`) are over `cfg.partition_rows` is split so

@@ -109,6 +109,7 @@ def lgb_params(cfg: TrainConfig, overrides: dict | None = None) -> dict:
 
 
 MATRIX_ROWS = 250_000  # examples turned into LightGBM's matrix at a time (see training_set)
+CALIBRATION_FOLDS = 3  # customer folds of the out-of-fold scores a fit is calibrated on (see _fit_calibrated)
 
 
 def _lightgbm_matrix(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]]) -> np.ndarray:
@@ -225,6 +226,14 @@ def _customer_hash(customer_ids: pd.Series) -> np.ndarray:
     return pd.util.hash_pandas_object(customer_ids.astype(str), index=False).to_numpy()
 
 
+def _customer_share(customer_ids: pd.Series, share: float, high: bool = False) -> np.ndarray:
+    """True for the examples of about `share` of the customers, the same each run (`_customer_hash` in 10,000
+    buckets); `high` draws them from the hash's high half, independently of the low half's shares (the
+    calibration customers are then never the customer split's holdout)."""
+    hashed = _customer_hash(customer_ids)
+    return ((hashed >> np.uint64(32)) if high else hashed) % 10_000 < share * 10_000
+
+
 def _both_classes(part: pd.DataFrame) -> bool:
     return not part.empty and part["churned"].nunique() == 2
 
@@ -232,8 +241,7 @@ def _both_classes(part: pd.DataFrame) -> bool:
 def customer_split(examples: pd.DataFrame, share: float) -> dict[str, pd.DataFrame]:
     """Examples split by customer (a customer's every cutoff on one side), `share` of them in `test`; the same
     customers whatever the order of the rows or the run."""
-    bucket = _customer_hash(examples["customer_id"]) % 10_000
-    held = bucket < share * 10_000
+    held = _customer_share(examples["customer_id"], share)
     return {"train": examples[~held], "test": examples[held]}
 
 
@@ -297,31 +305,22 @@ def _fit_calibrated(part: pd.DataFrame, features: list[str], categories: dict[st
 
     Out-of-fold: the booster fits every example and the calibration the scores of three more fits, each on two
     folds of customers scoring the third. Past `cfg.calibration_held_out_past` examples: the booster fits all but
-    a share of the customers (`cfg.calibration_share`, `_calibration_customers`) and the calibration its own scores
-    of theirs."""
+    a share of the customers (`cfg.calibration_share`, `_customer_share` of the hash's high half) and the
+    calibration its own scores of theirs."""
     y = part["churned"].to_numpy()
     if cfg.calibration_held_out_past is not None and len(part) > cfg.calibration_held_out_past:
-        held = _calibration_customers(part["customer_id"], cfg.calibration_share)
-        fit_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
-        model = ChurnModel(fit_booster(part, features, categories, params, cfg, fit_rows), features, categories, {})
-        raw = predict_rows(model.booster, part, features, categories, held_rows, raw_score=True)
-        model.calibration = fit_calibration(raw, y[held_rows], cfg.calibration)
-        return model, {"on": "held_out_customers", "share": cfg.calibration_share, "examples": len(held_rows),
-                       "fit_examples": len(fit_rows)}
-    model = ChurnModel(fit_booster(part, features, categories, params, cfg), features, categories, {})
-    raw = out_of_fold_scores(part, features, categories, params, cfg, CALIBRATION_FOLDS)
-    model.calibration = fit_calibration(raw, y, cfg.calibration)
-    return model, {"on": "out_of_fold", "folds": CALIBRATION_FOLDS, "examples": len(part), "fit_examples": len(part)}
-
-
-CALIBRATION_FOLDS = 3
-
-
-def _calibration_customers(customer_ids: pd.Series, share: float) -> np.ndarray:
-    """True for the examples of about `share` of the customers, the same each run: drawn from the high half of
-    `_customer_hash` (the customer split and the search's shares use its low digits: a customer-split holdout and
-    the calibration customers do not coincide)."""
-    return (_customer_hash(customer_ids) >> np.uint64(32)) % 10_000 < share * 10_000
+        held = _customer_share(part["customer_id"], cfg.calibration_share, high=True)
+        fit_rows, scored = np.flatnonzero(~held), np.flatnonzero(held)
+        booster = fit_booster(part, features, categories, params, cfg, fit_rows)
+        raw = predict_rows(booster, part, features, categories, scored, raw_score=True)
+        how = {"on": "held_out_customers", "share": cfg.calibration_share}
+    else:
+        fit_rows = scored = np.arange(len(part))
+        booster = fit_booster(part, features, categories, params, cfg)
+        raw = out_of_fold_scores(part, features, categories, params, cfg)
+        how = {"on": "out_of_fold", "folds": CALIBRATION_FOLDS}
+    model = ChurnModel(booster, features, categories, fit_calibration(raw, y[scored], cfg.calibration))
+    return model, how | {"examples": len(scored), "fit_examples": len(fit_rows)}
 
 
 def _part_summary(part: pd.DataFrame) -> dict:
@@ -335,7 +334,7 @@ def _importance(model: ChurnModel) -> pd.DataFrame:
 
 
 def out_of_fold_scores(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
-                       cfg: TrainConfig, folds: int = 3) -> np.ndarray:
+                       cfg: TrainConfig, folds: int = CALIBRATION_FOLDS) -> np.ndarray:
     """Raw scores of each example of `part` from a model that never saw its customer (for calibration)."""
     fold = _customer_hash(part["customer_id"]) % folds
     scores = np.empty(len(part))
@@ -379,8 +378,7 @@ def customer_sample(frame: pd.DataFrame, rows: np.ndarray, most: int | None) -> 
     `most` of them; all of them when they are no more than `most` (or `most` is None)."""
     if most is None or len(rows) <= most:
         return rows
-    bucket = _customer_hash(frame["customer_id"].iloc[rows]) % 10_000
-    return rows[bucket < most / len(rows) * 10_000]
+    return rows[_customer_share(frame["customer_id"].iloc[rows], most / len(rows))]
 
 
 def grid_search(train: pd.DataFrame, features: list[str], categories: dict[str, list[str]], cfg: TrainConfig,

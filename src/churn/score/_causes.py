@@ -98,6 +98,18 @@ def explained_rows(customer_ids: pd.Series, cfg: ExplainConfig, wanted: np.ndarr
     return (everyone, everyone) if keep.mean() > PART_AT_MOST else (keep, sample)
 
 
+def explained_part(frame: pd.DataFrame, model, cfg: ExplainConfig, wanted: np.ndarray
+                   ) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame, dict]:
+    """Which rows of `frame` to explain (`explained_rows`, a mask), those rows (`frame` itself when everyone),
+    their contributions (TreeSHAP of `model`) and the population their causes are compared with
+    (`cause_population` of the sample's evidence)."""
+    keep, sample = explained_rows(frame["customer_id"], cfg, wanted)
+    part = frame if keep.all() else frame[keep]
+    contributions = model.contributions(part)
+    in_sample = sample[keep]
+    return keep, part, contributions, cause_population(cause_evidence(contributions[in_sample], cfg, part[in_sample]))
+
+
 def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd.DataFrame | None = None,
                    trend_window: int | None = None, reference: pd.DataFrame | None = None,
                    probabilities: pd.DataFrame | None = None, population: dict | None = None) -> pd.DataFrame:
@@ -304,11 +316,7 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
     known = recorded.notna().to_numpy()
     # Only the judged customers' causes count: past `cfg.all_up_to` they are explained against a sample's evidence,
     # as the list's are (`explained_rows`; a 1M-customer holdout took 93 s of TreeSHAP this way).
-    keep, sample = explained_rows(holdout["customer_id"], cfg, known)
-    part = holdout if keep.all() else holdout[keep]
-    contributions = model.contributions(part)
-    in_sample = sample[keep]
-    population = cause_population(cause_evidence(contributions[in_sample], cfg, part[in_sample]))
+    keep, part, contributions, population = explained_part(holdout, model, cfg, known)
     named = {"evidence": explain_causes(contributions, cfg, part, trend_window, population=population)["primary_cause"],
              "symptom_rule": symptom_rule_causes(part, cfg, trend_window)}
     probabilities = cause_probabilities(model, part)

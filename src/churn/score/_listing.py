@@ -9,11 +9,9 @@ from churn.config import ExplainConfig, LapsedRule, LifecycleRule, ScoreConfig, 
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import (
-    cause_evidence,
-    cause_population,
     cause_probabilities,
     explain_causes,
-    explained_rows,
+    explained_part,
     learnt_causes,
 )
 from churn.score._needs import need_profiles
@@ -129,15 +127,7 @@ def _evidence_causes(frame: pd.DataFrame, model: ChurnModel, explain: ExplainCon
     up to `explain.all_up_to` of them; past it, the `wanted` ones and a seeded sample of
     `explain.reference_customers` (the population), the others' causes missing (explained later if the contact
     plan reaches them), unless those are more than `PART_AT_MOST` of the customers: then everyone."""
-    keep, sample = explained_rows(frame["customer_id"], explain, wanted)
-    if keep.all():
-        contributions = model.contributions(frame)
-        population = cause_population(cause_evidence(contributions, explain, frame))
-        return explain_causes(contributions, explain, frame, trend_window, population=population), population
-    part = frame[keep]
-    contributions = model.contributions(part)
-    in_sample = sample[keep]
-    population = cause_population(cause_evidence(contributions[in_sample], explain, part[in_sample]))
+    _, part, contributions, population = explained_part(frame, model, explain, wanted)
     return explain_causes(contributions, explain, part, trend_window, population=population).reindex(frame.index), \
         population
 
