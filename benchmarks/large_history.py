@@ -33,7 +33,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--config", type=Path, default=Path("configs/params.yaml"))
     parser.add_argument("--activity", type=float, default=None,
-                        help="demo.activity: a multiplier on order and contact rates (0.13: ~20 order lines a customer)")
+                        help="demo.activity: a multiplier on order, contact and ticket rates (0.13: ~20 order lines a customer)")
     args = parser.parse_args()
     start = time.perf_counter()
     cfg = load_config(args.config)

@@ -556,8 +556,9 @@ class DemoConfig(Section):
     start: dt.date = dt.date(2023, 10, 1)
     end: dt.date = dt.date(2026, 10, 1)
     inject_errors: bool = True
-    # How busy customers are: a multiplier on the rates of orders and rep contacts (1: the demo's ~150 order lines
-    # and ~100 contacts a customer over three years; 0.13 gives the ~20 order lines a customer of a large history)
+    # How busy customers are: a multiplier on the rates of orders, rep contacts and tickets but for a cause's own
+    # complaints (1: the demo's ~150 order lines, ~100 contacts and ~11 tickets a customer over three years; 0.13
+    # gives the ~20 order lines and ~2 tickets a customer of a large history)
     activity: float = Field(1.0, gt=0, le=10)
     shift: DemoShiftConfig = Field(default_factory=DemoShiftConfig)
 

@@ -61,9 +61,10 @@ def test_blocks_too_small_are_refused(customers, block_size, message):
         list(history_blocks(load_config(CONFIG).demo, customers, block_size))
 
 
-def test_activity_scales_orders_and_contacts_and_leaves_the_customers_alone():
-    """demo.activity writes a large history at the issue's scale (~20 order lines a customer) from the same
-    causal world: the same customers, who leave and why; orders and rep contacts in proportion."""
+def test_activity_scales_orders_contacts_and_tickets_and_leaves_the_customers_alone():
+    """demo.activity writes a large history at the issue's scale (~20 order lines, ~2 tickets a customer) from the
+    same causal world: the same customers, who leave and why; orders and rep contacts in proportion, tickets but for
+    the causes' own complaints, which stay as they were."""
     from churn.data import generate_history
 
     cfg = load_config(CONFIG).demo.model_copy(update={"n_customers": 400})
@@ -74,3 +75,9 @@ def test_activity_scales_orders_and_contacts_and_leaves_the_customers_alone():
     for table in ("orders", "interactions"):
         ratio = len(quiet.tables[table]) / len(busy.tables[table])
         assert 0.09 < ratio < 0.18, (table, ratio)
+    tickets = len(quiet.tables["tickets"]) / len(busy.tables["tickets"])
+    assert 0.13 < tickets < 0.3, tickets
+    complaints = {which: h.tables["tickets"].merge(h.truth[["customer_id", "cause"]], on="customer_id")
+                  .query("cause == 'price' and category in ('price', 'billing')").shape[0]
+                  for which, h in (("busy", busy), ("quiet", quiet))}
+    assert complaints["quiet"] > 0.3 * complaints["busy"], complaints

@@ -229,7 +229,7 @@ def generate_history(cfg: DemoConfig, block: Block | None = None) -> DemoHistory
         "customers": _customers(r_cust, lat, ids),
         "orders": _orders(r_ord, lat, ids, r_promo, order_prefix),
         "interactions": _interactions(r_int, lat, ids),
-        "tickets": _tickets(r_tix, lat, ids, r_gripe),
+        "tickets": _tickets(r_tix, lat, ids, r_gripe, cfg.activity),
         "surveys": _surveys(r_srv, lat, ids),
         "campaigns": _campaign_table(campaigns, lat, ids),
         "loss_reasons": _loss_reasons(r_why, lat, ids),
@@ -701,11 +701,13 @@ def _symptom_categories(cause: np.ndarray, u: np.ndarray) -> np.ndarray:
     return out
 
 
-def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_gripe: np.random.Generator) -> pd.DataFrame:
+def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_gripe: np.random.Generator,
+             activity: float) -> pd.DataFrame:
     n = ids.size
     monthly = TICKETS_PER_MONTH[lat.seg] * np.where(lat.key, 1.5, 1.0) * lat.size**0.3 * rng.gamma(3.0, 1 / 3, n)
     end = np.full(n, float(lat.T))
-    ci, t = _candidates(rng, monthly / MONTH, lat.first.astype(float), end)
+    # A customer who buys less raises fewer tickets (`demo.activity`); a cause's own complaints do not follow it.
+    ci, t = _candidates(rng, monthly * activity / MONTH, lat.first.astype(float), end)
     # After the stop only the odd billing dispute still comes in.
     keep = (t < lat.stop[ci]) | (rng.random(t.size) < 0.1)
     ci, t = ci[keep], t[keep]
@@ -720,7 +722,7 @@ def _tickets(rng: np.random.Generator, lat: _Latent, ids: np.ndarray, r_gripe: n
     sci, st, cause = sci[keep], st[keep], cause[keep]
     scat = _symptom_categories(cause, rng.random(sci.size))
     # A customer's need brings its own complaints all along, while it buys.
-    nci, nt = _candidates(r_gripe, np.where(lat.need != NONE, NEED_TICKETS * (1 + monthly), 0.0) / MONTH,
+    nci, nt = _candidates(r_gripe, np.where(lat.need != NONE, NEED_TICKETS * (1 + monthly) * activity, 0.0) / MONTH,
                           lat.first.astype(float), np.minimum(lat.stop, lat.T))
     ncat = _symptom_categories(lat.need[nci], r_gripe.random(nci.size))
     ci, t = np.concatenate([ci, sci, nci]), np.concatenate([t, st, nt])
