@@ -33,12 +33,12 @@ test: venv
 CAPPED ?= $(if $(wildcard ../shared/tools/capped),../shared/tools/capped,)
 bench: venv
 	$(CAPPED) $(if $(CAPPED),-m 8 -t 1800) $(BIN)/python benchmarks/features_benchmark.py
-	$(CAPPED) $(if $(CAPPED),-m 12 -t 3600) $(BIN)/python benchmarks/scale.py --customers 100000 --out data/scale_100k
+	$(CAPPED) $(if $(CAPPED),-m 12 -t 5400) $(BIN)/python benchmarks/scale.py --customers 100000 --out data/scale_100k
 	$(CAPPED) $(if $(CAPPED),-m 8 -t 1800) $(BIN)/python benchmarks/pg_pull.py --history data/scale_100k/history --runs 3
 
 bench-1m: venv
 	$(CAPPED) $(if $(CAPPED),-m 14 -t 3600) $(BIN)/python benchmarks/features_benchmark.py --customers 1000000 --orders 20000000 --source parquet
-	$(CAPPED) $(if $(CAPPED),-m 23 -t 7200) $(BIN)/python benchmarks/scale.py --customers 1000000 --out data/scale_1m
+	$(CAPPED) $(if $(CAPPED),-m 23 -t 14400) $(BIN)/python benchmarks/scale.py --customers 1000000 --out data/scale_1m
 	$(CAPPED) $(if $(CAPPED),-m 20 -t 3600) $(BIN)/python benchmarks/pg_pull.py --history data/scale_1m/history --runs 3
 
 # Regenerate the pinned lock after editing pyproject.toml.

@@ -9,10 +9,12 @@ Run by hand (not a test), under ../shared/tools/capped (`make bench` at 100,000 
    lines a customer) as Parquet parts in `<out>/history`, with a config reading them (`<out>/history.yaml`).
 2. Runs the real commands on it, each in a fresh process, from `<out>` (so its MLflow store, models and work
    folder are `<out>`'s own): `churn validate`, `churn train`, `churn score`, as of the sample's end.
-3. Prints a Markdown table: each command's wall time and peak RSS (the process and its children: GB = 10^9
-   bytes), then each stage's time as the command printed it.
+3. Runs each command `--runs` times (default 3, each a fresh process) and prints a Markdown table: each command's
+   median wall time (and every run's), its largest peak RSS (the process and its children: GB = 10^9 bytes), and
+   each stage's median time as the command printed it.
 
 `--skip-write` reuses a history already written in `<out>`; `--steps` picks the commands (default: all three).
+Each run's output is kept as `<out>/<step>_run<N>.log`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,9 +54,23 @@ def measured(command: list[str], cwd: Path, env: dict) -> dict:
     return json.loads(done.stdout)
 
 
-def stages(stdout: str) -> list[tuple[str, str]]:
-    """The '✓ stage 12.3 s' lines the CLI prints."""
-    return re.findall(r"✓ (\S+) ([\d.]+ (?:s|min))", stdout)
+def stages(stdout: str) -> dict[str, float]:
+    """The '✓ stage 12.3 s' lines the CLI prints, in seconds."""
+    return {stage: float(took) * (60 if unit == "min" else 1)
+            for stage, took, unit in re.findall(r"✓ (\S+) ([\d.]+) (s|min)\b", stdout)}
+
+
+def summary(name: str, results: list[dict]) -> str:
+    """One table row: the median wall time of the runs (each run's beside it), the largest peak, median stages."""
+    seconds = [r["seconds"] for r in results]
+    failed = [r["returncode"] for r in results if r["returncode"]]
+    status = f" (**failed**, exit {failed[0]})" if failed else ""
+    per_stage = [stages(r["stdout"]) for r in results]
+    shown = ", ".join(f"{stage} {statistics.median(p[stage] for p in per_stage if stage in p):.0f} s"
+                      for stage in per_stage[0])
+    runs = f" ({', '.join(f'{t:.0f}' for t in seconds)} s)" if len(results) > 1 else ""
+    return (f"| {name}{status} | {statistics.median(seconds):.1f} s{runs} | "
+            f"{max(r['peak_gb'] for r in results):.2f} GB | {shown} |")
 
 
 def main() -> None:
@@ -63,6 +80,7 @@ def main() -> None:
     parser.add_argument("--activity", type=float, default=0.13)
     parser.add_argument("--skip-write", action="store_true", help="reuse the history already in --out")
     parser.add_argument("--steps", nargs="+", choices=list(STEPS), default=list(STEPS))
+    parser.add_argument("--runs", type=int, default=3, help="fresh processes per command; the table shows medians")
     args = parser.parse_args()
     out = args.out.resolve()
     env = os.environ | {"PREFECT_HOME": os.environ.get("PREFECT_HOME") or tempfile.mkdtemp(prefix="prefect-"),
@@ -76,22 +94,26 @@ def main() -> None:
         if result["returncode"]:
             sys.exit(f"writing the history failed:\n{result['stderr'][-3000:]}")
         print(result["stdout"].split("\n\n", 1)[-1])
-        rows.append(("write the history", result, []))
+        rows.append(("write the history", [result]))
     for step in args.steps:
-        result = measured([churn, *STEPS[step], "--config", str(out / "history.yaml"), "--workdir",
-                           str(out / "work")], out, env)
-        rows.append((f"churn {step}", result, stages(result["stdout"])))
-        print(f"{step}: {result['seconds']:.1f} s, peak {result['peak_gb']:.2f} GB, exit {result['returncode']}",
-              file=sys.stderr, flush=True)
+        results = []
+        for run in range(args.runs):
+            result = measured([churn, *STEPS[step], "--config", str(out / "history.yaml"), "--workdir",
+                               str(out / "work")], out, env)
+            results.append(result)
+            (out / f"{step}_run{run + 1}.log").write_text(result["stdout"] + result["stderr"], encoding="utf-8")
+            print(f"{step} run {run + 1}: {result['seconds']:.1f} s, peak {result['peak_gb']:.2f} GB, "
+                  f"exit {result['returncode']}", file=sys.stderr, flush=True)
+            if result["returncode"]:
+                print(result["stdout"][-3000:], result["stderr"][-3000:], file=sys.stderr)
+                break
+        rows.append((f"churn {step}", results))
         if result["returncode"]:
-            print(result["stdout"][-3000:], result["stderr"][-3000:], file=sys.stderr)
             break
-    print(f"\n### churn at {args.customers:,} customers ({os.cpu_count()} cores)\n")
+    print(f"\n### churn at {args.customers:,} customers ({os.cpu_count()} cores, medians of {args.runs} runs)\n")
     print("| step | wall time | peak RSS | stages |\n|---|---|---|---|")
-    for name, result, parts in rows:
-        shown = ", ".join(f"{stage} {took}" for stage, took in parts)
-        status = "" if result["returncode"] == 0 else f" (**failed**, exit {result['returncode']})"
-        print(f"| {name}{status} | {result['seconds']:.1f} s | {result['peak_gb']:.2f} GB | {shown} |")
+    for name, results in rows:
+        print(summary(name, results))
 
 
 if __name__ == "__main__":
