@@ -424,10 +424,11 @@ class DecideConfig(Section):
     # limit at 1,000,000 customers: over 6 minutes in its first LP)
     milp_up_to: int = Field(250_000, gt=0)
     mip_rel_gap: float = Field(1e-4, ge=0)  # milp: stop when proven within this share of the optimum (HiGHS default)
-    # milp: a greedy plan within this share of its bound (the linear relaxation's) is kept without the solver: it is
-    # then proven within the tolerance the solver stops at (mip_rel_gap). At 1M customers the win-back plan came
-    # within 1.2e-5, and HiGHS, without it as a start, ran 112 s past its 60 s limit to a worse plan.
-    greedy_within: float = Field(1e-4, ge=0, lt=1)
+    # milp: a greedy plan within this share of its bound (the linear relaxation's) is kept without the solver; None:
+    # within mip_rel_gap, the tolerance the solver stops at, so asking the solver for the exact optimum (0) asks it of
+    # the greedy plan too. At 1M customers the win-back plan came within 1.2e-5, and HiGHS, without it as a start,
+    # ran 112 s past its 60 s limit to a worse plan.
+    greedy_within: float | None = Field(None, ge=0, lt=1)
 
     @field_validator("budget", "winback_budget")
     @classmethod

@@ -610,15 +610,20 @@ def test_a_greedy_plan_that_retains_its_bound_is_optimal_without_the_solver():
     assert tight["solver"] == "milp" and tight["optimal"] is True and tight["expected_value_retained"] == 60.0
 
 
-@pytest.mark.parametrize(("greedy_within", "solver"), [(0.0, "milp"), (0.19, "milp"), (0.21, "greedy")])
-def test_a_greedy_plan_within_greedy_within_of_its_bound_is_kept_without_the_solver(greedy_within, solver):
+@pytest.mark.parametrize(("tolerance", "solver"), [
+    ({"greedy_within": 0.0}, "milp"), ({"greedy_within": 0.19}, "milp"), ({"greedy_within": 0.21}, "greedy"),
+    # by default the solver's own tolerance: asking it for the exact optimum asks it of the greedy plan too
+    ({"mip_rel_gap": 0.0}, "milp"), ({"mip_rel_gap": 0.21}, "greedy"),
+    ({"mip_rel_gap": 0.21, "greedy_within": 0.0}, "milp"),
+])
+def test_a_greedy_plan_within_greedy_within_of_its_bound_is_kept_without_the_solver(tolerance, solver):
     # Budget 75: the greedy plan (A's visit, 60) lies 15 / 75 = 0.2 below its bound (75: half of B's call).
     options = opts([
         ("A", "AM-1", "email", "email", 5.0, 4.0),
         ("A", "AM-1", "visit", "visit", 50.0, 60.0),
         ("B", "AM-2", "call", "call", 50.0, 30.0),
     ])
-    summary = choose_actions(options, DecideConfig(budget=75.0, greedy_within=greedy_within)).attrs["summary"]
+    summary = choose_actions(options, DecideConfig(budget=75.0, **tolerance)).attrs["summary"]
     assert summary["solver"] == solver and summary["optimal"] is True and summary["expected_value_retained"] == 60.0
     if solver == "greedy":
         assert summary["mip_gap"] == pytest.approx(0.2) and "within 0.21 of the bound" in summary["solver_status"]

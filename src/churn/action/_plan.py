@@ -288,14 +288,15 @@ def _exact_plan(value, cost, cust, pool, limits, cfg: DecideConfig) -> tuple[np.
         # at 1M customers the win-back section's plan: proven optimal in 0.4 s, where the solver took 23 s
         return greedy, bounded | {"optimal": True, "mip_gap": 0.0, "greedy_expected_value": retained,
                                   "solver_status": f"{bounded['solver_status']}: retains the bound, optimal"}
-    if retained >= bound - cfg.greedy_within * abs(bound):
+    within, setting = ((cfg.mip_rel_gap, "decide.mip_rel_gap") if cfg.greedy_within is None
+                       else (cfg.greedy_within, "decide.greedy_within"))
+    if retained >= bound - within * abs(bound):
         # No plan retains more than the bound (a linear relaxation's: fractions of actions allowed), so the plan is
-        # proven within the tolerance the solver would stop at (greedy_within = mip_rel_gap by default). At 1M
-        # customers the win-back plan came within 1.2e-5 of its bound; HiGHS, which cannot start from it, ran
-        # 112 s past its 60 s time limit and stopped at a worse plan.
+        # proven within the tolerance the solver would stop at (by default). At 1M customers the win-back plan came
+        # within 1.2e-5 of its bound; HiGHS, which cannot start from it, ran 112 s past its 60 s time limit and
+        # stopped at a worse plan.
         return greedy, bounded | {"optimal": True, "greedy_expected_value": retained, "solver_status": (
-            f"{bounded['solver_status']}: within {cfg.greedy_within:g} of the bound (decide.greedy_within), "
-            f"optimal within that gap")}
+            f"{bounded['solver_status']}: within {within:g} of the bound ({setting}), optimal within that gap")}
     take, info = _milp(value, cost, cust, pool, limits, cfg.budget, cfg)
     # The greedy plan costs under a second: the plan when the solver found none, and kept when the solver
     # stopped (gap or time limit) at something worse, so the exact solver is never behind the heuristic.
