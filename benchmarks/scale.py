@@ -108,7 +108,7 @@ def main() -> None:
                 print(result["stdout"][-3000:], result["stderr"][-3000:], file=sys.stderr)
                 break
         rows.append((f"churn {step}", results))
-        if result["returncode"]:
+        if results[-1]["returncode"]:  # a later command would fail on what this one did not write
             break
     print(f"\n### churn at {args.customers:,} customers ({os.cpu_count()} cores, medians of {args.runs} runs)\n")
     print("| step | wall time | peak RSS | stages |\n|---|---|---|---|")
