@@ -21,12 +21,22 @@ from churn.features._btyd import (
     rfm_summary,
     rhythm,
 )
-from churn.features._build import CATEGORICAL, ParquetTable, build_features, training_examples
+from churn.features._build import (
+    CATEGORICAL,
+    RHYTHM_INPUTS,
+    ParquetTable,
+    build_features,
+    customer_features,
+    purchase_rhythm_fits,
+    training_examples,
+    with_purchase_rhythm,
+)
 from churn.features._labels import POPULATION_ORDER_COLUMNS, CutoffPlan, label, plan_cutoffs, population
 
 __all__ = [
     "BGNBD", "CATEGORICAL", "CutoffPlan", "GammaGamma", "HOMOGENEOUS_DROPOUT", "POPULATION_ORDER_COLUMNS",
-    "ParquetTable", "WEEK_DAYS", "build_features", "daily_purchases", "fit_bgnbd", "fit_bgnbd_or_penalized",
+    "ParquetTable", "RHYTHM_INPUTS", "WEEK_DAYS", "build_features", "customer_features", "daily_purchases", "fit_bgnbd", "fit_bgnbd_or_penalized",
     "fit_gamma_gamma", "fit_gamma_gamma_or_penalized", "fits_per_cutoff", "forecast_value", "label",
-    "no_purchase_probability", "plan_cutoffs", "population", "rfm_summary", "rhythm", "training_examples",
+    "no_purchase_probability", "plan_cutoffs", "population", "purchase_rhythm_fits", "rfm_summary", "rhythm", "training_examples",
+    "with_purchase_rhythm",
 ]

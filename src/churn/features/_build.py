@@ -73,6 +73,7 @@ import pandas as pd
 from churn.config import FeaturesConfig, LabelsConfig
 from churn.data import TABLES
 from churn.features._btyd import (
+    BGNBD,
     MIN_BUYERS,
     WEEK_DAYS,
     GammaGamma,
@@ -125,6 +126,16 @@ def build_features(
 ) -> pd.DataFrame:
     """One row per (customer_id, cutoff) of `population`, in its order, with every feature the tables allow.
     A table may be a DataFrame or a `ParquetTable` (read by DuckDB from its files: the same features)."""
+    out = customer_features(tables, population, cfg)
+    return with_purchase_rhythm(out, purchase_rhythm_fits(out), cfg)
+
+
+def customer_features(
+    tables: dict[str, pd.DataFrame | ParquetTable], population: pd.DataFrame, cfg: FeaturesConfig
+) -> pd.DataFrame:
+    """`build_features` without the purchase rhythm: every feature that depends on the customer's own rows alone,
+    so a part of the customers (with their rows) gets the same features, to the bit, as in the whole: what the
+    Dask engine computes per partition. The rhythm's BG/NBD fits need every customer of a cutoff."""
     pop = population[KEYS].astype({"customer_id": "string", "cutoff": "datetime64[us]"})
     if pop.duplicated(KEYS).any():
         raise ValueError("population has duplicate (customer_id, cutoff) pairs")
@@ -134,8 +145,7 @@ def build_features(
         if name in tables and len(tables[name].columns):
             part = _by_customer_range(name, builder, tables[name], pop, cfg, cutoffs_per_customer)
             out = out.merge(part, on=KEYS, how="left", validate="one_to_one")
-    out = _fill(out)
-    return _with_rhythm(out, _rhythm_days(cfg)) if "btyd_x" in out else out
+    return _fill(out)
 
 
 def _by_customer_range(name: str, builder, table: pd.DataFrame | ParquetTable, pop: pd.DataFrame,
@@ -195,22 +205,46 @@ def _rhythm_days(cfg: FeaturesConfig) -> int:
     return cfg.rhythm_days or LabelsConfig().horizon_days
 
 
-def _with_rhythm(out: pd.DataFrame, days: int) -> pd.DataFrame:
-    """The BG/NBD and Gamma-Gamma features, from fits per cutoff on that cutoff's buyers (see the module
-    docstring)."""
+RHYTHM_INPUTS = ["cutoff", "btyd_x", "btyd_tx", "btyd_T", "btyd_m"]
+
+
+def purchase_rhythm_fits(features: pd.DataFrame) -> dict[pd.Timestamp, tuple[BGNBD | None, GammaGamma | None]]:
+    """BG/NBD and Gamma-Gamma fitted per cutoff on that cutoff's buyers (see the module docstring), from the
+    `RHYTHM_INPUTS` columns of `customer_features` in population order (the fits add up rows in that order);
+    empty when the history has no orders."""
+    if "btyd_x" not in features:
+        return {}
+    fits = {}
+    x_all = rhythm(features)[0]
+    m_all = features["btyd_m"].fillna(0).to_numpy(dtype=float)
+    cutoffs = features["cutoff"].to_numpy()
+    for rows, known, model in fits_per_cutoff(features):
+        at = rows[known]
+        fits[pd.Timestamp(cutoffs[rows[0]])] = (model, _spend_fit(x_all[at], m_all[at]) if model else None)
+    return fits
+
+
+def with_purchase_rhythm(features: pd.DataFrame, fits: dict, cfg: FeaturesConfig) -> pd.DataFrame:
+    """`customer_features` with the BG/NBD and Gamma-Gamma features of `purchase_rhythm_fits` (row by row: a part
+    of the rows gets the same values as in the whole)."""
+    if "btyd_x" not in features:
+        return features
+    out = features
     p_alive, expected, vs_rate, spend = (np.full(len(out), np.nan) for _ in range(4))
     x_all, t_x_all, T_all = rhythm(out)
     m_all = out["btyd_m"].fillna(0).to_numpy(dtype=float)
-    weeks = days / WEEK_DAYS
-    for rows, known, model in fits_per_cutoff(out):
+    known_all = out["btyd_x"].notna().to_numpy()
+    weeks = _rhythm_days(cfg) / WEEK_DAYS
+    cutoffs = out["cutoff"].to_numpy()
+    for cutoff in pd.unique(cutoffs):
+        model, spend_model = fits.get(pd.Timestamp(cutoff), (None, None))
         if model is None:
             continue
-        at = rows[known]
+        at = np.flatnonzero((cutoffs == cutoff) & known_all)
         x, t_x, T = x_all[at], t_x_all[at], T_all[at]
         p_alive[at] = model.p_alive(x, t_x, T)
         expected[at] = model.expected_purchases(weeks, x, t_x, T)
         vs_rate[at] = expected[at] / ((x + 1) / np.maximum(T, 1.0) * weeks)
-        spend_model = _spend_fit(x, m_all[at])
         if spend_model is not None:
             spend[at] = spend_model.expected_average_value(x, m_all[at])
     return out.assign(bgnbd_p_alive=p_alive, bgnbd_expected_orders=expected, bgnbd_expected_vs_rate=vs_rate,
