@@ -192,7 +192,7 @@ def test_the_analysis_sees_what_a_stage_reads():
 
 # Layers, bottom to top: a module imports only from its own layer or a lower one.
 LAYERS = ["churn_portable", "churn.extras", "churn.vocab", "churn.config", "churn.data", "churn.features", "churn.model", "churn.score", "churn.action",
-          "churn.monitor", "churn.report", "churn.ops", "churn.runners", "churn.terminal", "churn.console", "churn.cli"]
+          "churn.monitor", "churn.report", "churn.cluster", "churn.ops", "churn.runners", "churn.terminal", "churn.console", "churn.cli"]
 
 
 def _layer(module: str) -> int:

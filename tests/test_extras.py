@@ -38,3 +38,22 @@ def test_a_postgresql_pull_without_adbc_names_the_postgres_extra(monkeypatch, pg
     with pytest.raises(MissingExtra, match=r"database postgresql\+psycopg needs adbc_driver_postgresql.*"
                                            r"\"churn\[postgres\]\""):
         io.read_source(SourceConfig(location=pg_url))
+
+
+def test_the_dask_engine_without_distributed_names_the_dask_extra(monkeypatch):
+    from churn.cluster import open_client
+    from churn.config import EngineConfig
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingExtra, match=r"engine: dask needs distributed.*pip install \"churn\[dask\]\""):
+        with open_client(EngineConfig(kind="dask")):
+            pass
+
+
+def test_the_local_engine_imports_no_dask():
+    import subprocess
+
+    code = ("import sys, churn.cli, churn.runners, churn.cluster, pipelines.training, pipelines.scoring; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'prefect_dask'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -542,6 +542,22 @@ class ScheduleConfig(Section):
     wait_for_other_run_minutes: float = Field(60, ge=0)
 
 
+class EngineConfig(Section):
+    """Where the heavy steps run: this machine (`local`) or a Dask cluster (`dask`, `pip install "churn[dask]"`).
+    With Dask the validated history is written in `partitions` parts by a hash of the customer id, each part's
+    features computed on a worker (the same to the bit as the local engine's). The local engine never imports
+    Dask."""
+
+    kind: Literal["local", "dask"] = "local"
+    # A running Dask scheduler, e.g. tcp://scheduler:8786 (its workers must read the work folder). Null with kind
+    # dask: a LocalCluster on this machine, bound to 127.0.0.1 without a dashboard, closed when the step ends.
+    scheduler: str | None = Field(None, min_length=1)
+    partitions: int = Field(16, ge=1)
+    # The LocalCluster's workers (one thread each: DuckDB and LightGBM use their own) and each one's memory limit.
+    local_workers: int = Field(2, ge=1)
+    memory_per_worker: str = "4GiB"
+
+
 class DemoShiftConfig(Section):
     """`churn demo --weeks N`: the deliberate shift the weekly runs' monitoring has to catch."""
 
@@ -584,6 +600,7 @@ class Config(Section):
     publish: PublishConfig = Field(default_factory=PublishConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     demo: DemoConfig = Field(default_factory=DemoConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

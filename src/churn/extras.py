@@ -6,7 +6,8 @@ from __future__ import annotations
 import importlib
 
 # module -> extra (pyproject.toml's [project.optional-dependencies])
-EXTRAS = {"psycopg": "postgres", "adbc_driver_postgresql": "postgres", "sklift": "uplift", "dvc": "dvc"}
+EXTRAS = {"psycopg": "postgres", "adbc_driver_postgresql": "postgres", "sklift": "uplift", "dvc": "dvc",
+          "dask": "dask", "distributed": "dask", "prefect_dask": "dask"}
 
 
 class MissingExtra(ImportError):

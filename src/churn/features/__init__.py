@@ -35,8 +35,8 @@ from churn.features._labels import POPULATION_ORDER_COLUMNS, CutoffPlan, label, 
 
 __all__ = [
     "BGNBD", "CATEGORICAL", "CutoffPlan", "GammaGamma", "HOMOGENEOUS_DROPOUT", "POPULATION_ORDER_COLUMNS",
-    "ParquetTable", "RHYTHM_INPUTS", "WEEK_DAYS", "build_features", "customer_features", "daily_purchases", "fit_bgnbd", "fit_bgnbd_or_penalized",
-    "fit_gamma_gamma", "fit_gamma_gamma_or_penalized", "fits_per_cutoff", "forecast_value", "label",
-    "no_purchase_probability", "plan_cutoffs", "population", "purchase_rhythm_fits", "rfm_summary", "rhythm", "training_examples",
-    "with_purchase_rhythm",
+    "ParquetTable", "RHYTHM_INPUTS", "WEEK_DAYS", "build_features", "customer_features", "daily_purchases",
+    "fit_bgnbd", "fit_bgnbd_or_penalized", "fit_gamma_gamma", "fit_gamma_gamma_or_penalized", "fits_per_cutoff",
+    "forecast_value", "label", "no_purchase_probability", "plan_cutoffs", "population", "purchase_rhythm_fits",
+    "rfm_summary", "rhythm", "training_examples", "with_purchase_rhythm",
 ]

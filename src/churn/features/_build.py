@@ -298,10 +298,15 @@ def _orders(con: duckdb.DuckDBPyConnection, columns, cfg: FeaturesConfig) -> pd.
     promo_cte = f""",
     priced AS (SELECT * FROM j WHERE amount > 0 AND age <= 365 AND discount IS NOT NULL),
     promo AS (
+        -- summed in (ts, amount) order: the join below yields a customer's rows in an order that depends on
+        -- the other customers read with it, and float sums in another order differ in the last bit (a Dask
+        -- partition or a customer range must give the bits of the whole)
         SELECT customer_id, cutoff, count(*) FILTER (WHERE {promo})::DOUBLE AS promo_lines_365,
-               avg(amount) FILTER (WHERE {promo}) / avg(amount) FILTER (WHERE NOT ({promo})) AS promo_lift_365,
-               CASE WHEN sum(value) > 0 THEN coalesce(sum(value) FILTER (WHERE {promo}), 0) / sum(value) END
-                   AS promo_share_365
+               avg(amount ORDER BY ts, amount) FILTER (WHERE {promo})
+                   / avg(amount ORDER BY ts, amount) FILTER (WHERE NOT ({promo})) AS promo_lift_365,
+               CASE WHEN sum(value ORDER BY ts, value) > 0
+                    THEN coalesce(sum(value ORDER BY ts, value) FILTER (WHERE {promo}), 0)
+                         / sum(value ORDER BY ts, value) END AS promo_share_365
         FROM priced JOIN (SELECT customer_id, cutoff, median(discount) AS med FROM priced GROUP BY customer_id, cutoff)
              USING (customer_id, cutoff)
         GROUP BY customer_id, cutoff

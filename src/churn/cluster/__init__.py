@@ -1,0 +1,14 @@
+"""The Dask engine (`engine.kind: dask`, `pip install "churn[dask]"`): the same stage logic run on a Dask cluster.
+
+The validated history is written in parts by a hash of the customer id (`write_partitions`), so every customer's
+rows sit in one part; each part's features are computed on a worker by the local engine's own function
+(`churn.features.customer_features`) and put back in the population's order, bit for bit the local engine's.
+Dask itself schedules the work (`open_client`: a running scheduler or a LocalCluster); nothing here imports
+Dask until it is asked for.
+"""
+
+from churn.cluster._client import open_client
+from churn.cluster._features import partitioned_features
+from churn.cluster._partitions import HistoryParts, partition_of, write_partitions
+
+__all__ = ["HistoryParts", "open_client", "partition_of", "partitioned_features", "write_partitions"]
