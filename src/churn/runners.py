@@ -9,6 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -153,21 +157,24 @@ def run_training_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> di
     tables, _ = point_in_time(io.read_tables(ws.validated, ("customers", "orders"),
                                              {"orders": [*POPULATION_ORDER_COLUMNS]}), as_of)
     plan = plan_cutoffs(as_of, cfg.labels, refit=cfg.train.refit)
-    examples = training_examples(tables, plan, cfg.labels, cfg.features, _validated_files(ws))
+    with _engine(cfg, ws) as engine:
+        examples = training_examples(tables, plan, cfg.labels, cfg.features, build=engine.features)
     io.write_parquet(examples, ws.examples)
     return {"examples": len(examples), "cutoffs": [str(c.date()) for c in plan.all()], "as_of": str(as_of.date())}
 
 
 def run_scoring_features(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
-    features, later = _active_customers(cfg, ws, as_of)
+    with _engine(cfg, ws) as engine:
+        features, later = _active_customers(cfg, ws, as_of, engine)
     io.write_parquet(features, ws.scoring_features)
     return {"active_customers": len(features), "rows_at_or_after_as_of": later, "as_of": str(as_of.date())}
 
 
-def _active_customers(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> tuple[pd.DataFrame, dict[str, int]]:
+def _active_customers(cfg: Config, ws: Workspace, as_of: pd.Timestamp, engine: _Engine
+                      ) -> tuple[pd.DataFrame, dict[str, int]]:
     """Features of the customers active at `as_of`, from what was known before it; and the rows left out."""
     from churn.data import point_in_time
-    from churn.features import POPULATION_ORDER_COLUMNS, build_features, population
+    from churn.features import POPULATION_ORDER_COLUMNS, population
 
     # Who is active, and how many rows lie at or after `as_of`, from the few columns that say it; the features
     # from the files (see _validated_files): the history is never held in pandas (the stage's peak at 1M customers
@@ -177,7 +184,49 @@ def _active_customers(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> tuple[
                                  as_of)
     active = population(known, [as_of], cfg.labels)
     del known
-    return build_features(_validated_files(ws), active, cfg.features), later
+    return engine.features(active), later
+
+
+@dataclass
+class _Engine:
+    """The configured engine for a stage: the features of a population (customer_id, cutoff) from the validated
+    history, and the Dask client (None: this machine)."""
+
+    features: Callable[[pd.DataFrame], pd.DataFrame]
+    client: object | None = None
+
+
+@contextmanager
+def _engine(cfg: Config, ws: Workspace) -> Iterator[_Engine]:
+    """This machine (`build_features`), or a Dask cluster (`churn.cluster`): the history written in parts by customer
+    when features are first asked for (the same features to the bit; the parts are deleted when the stage ends).
+    One cluster connection for the whole stage."""
+    from churn.features import build_features
+
+    if cfg.engine.kind == "local":
+        yield _Engine(lambda pop: build_features(_validated_files(ws), pop, cfg.features))
+        return
+    from churn.cluster import open_client, partitioned_features, write_partitions
+
+    ws.root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ws.root, prefix=".history-parts-") as folder, \
+            open_client(cfg.engine) as client:
+        parts = {}
+
+        def features(pop: pd.DataFrame) -> pd.DataFrame:
+            if not parts:
+                files = {name: ws.validated / f"{name}.parquet" for name in io.TableFolder(ws.validated)}
+                parts.update(write_partitions(files, Path(folder) / "parts", cfg.engine.partitions))
+            return partitioned_features(client, parts, pop, cfg.features)
+
+        yield _Engine(features, client)
+
+
+def _booster_fit(engine: _Engine):
+    """How the churn model's boosters are fitted on `engine`: here, or with lightgbm.dask on its cluster."""
+    from churn.model import booster_fit_on, fit_booster
+
+    return fit_booster if engine.client is None else booster_fit_on(engine.client)
 
 
 def _validated_files(ws: Workspace) -> dict:
@@ -307,13 +356,14 @@ def run_train(cfg: Config, ws: Workspace, as_of: pd.Timestamp) -> dict:
     from churn.ops import tracking
 
     examples = io.read_parquet(ws.examples)
-    try:
-        result = train_model(examples, cfg.train, cfg.labels.horizon_days)
-    except NoCompleteWindow as why:
-        return _train_fallback(cfg, ws, as_of, str(why))
+    with _engine(cfg, ws) as engine:
+        try:
+            result = train_model(examples, cfg.train, cfg.labels.horizon_days, _booster_fit(engine))
+        except NoCompleteWindow as why:
+            return _train_fallback(cfg, ws, as_of, str(why), engine)
+        customers = _active_customers(cfg, ws, as_of, engine)[0]
     # The model or a baseline, whichever the holdout favours, is what the list will be scored with.
     choice = choose_candidate(result.metrics, cfg.evaluate)
-    customers = _active_customers(cfg, ws, as_of)[0]
     scoring = candidate_model(choice["candidate"], result, examples,
                               customers if choice["candidate"] == "bgnbd" else None, cfg.labels.horizon_days,
                               cfg.train.refit)
@@ -368,13 +418,13 @@ def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, sc
     return summary | {"holdout": verdict, "method": verdict["chosen"]}
 
 
-def _train_fallback(cfg: Config, ws: Workspace, as_of: pd.Timestamp, why: str) -> dict:
+def _train_fallback(cfg: Config, ws: Workspace, as_of: pd.Timestamp, why: str, engine: _Engine) -> dict:
     """No complete label window yet: the BG/NBD baseline, which needs no labels, becomes the scoring model,
     fitted on the purchase rhythm of the customers active at the as-of date. Said as such everywhere."""
     from churn.model import BGNBDChurnModel, fallback_report
     from churn.ops import tracking
 
-    customers, _ = _active_customers(cfg, ws, as_of)
+    customers, _ = _active_customers(cfg, ws, as_of, engine)
     model = BGNBDChurnModel.fit(customers, cfg.labels.horizon_days)
     tracking.save_model(model, ws.model_dir, customers)
     # The stage's other outputs, empty: no holdout, nothing to plot (DVC expects them to exist).

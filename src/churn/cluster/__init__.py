@@ -2,7 +2,8 @@
 
 The validated history is written in parts by a hash of the customer id (`write_partitions`), so every customer's
 rows sit in one part; each part's features are computed on a worker by the local engine's own function
-(`churn.features.customer_features`) and put back in the population's order, bit for bit the local engine's.
+(`churn.features.customer_features`) and put back in the population's order, bit for bit the local engine's;
+the churn model's boosters are trained with `lightgbm.dask` across the workers (`churn.model.booster_fit_on`).
 Dask itself schedules the work (`open_client`: a running scheduler or a LocalCluster); nothing here imports
 Dask until it is asked for.
 """

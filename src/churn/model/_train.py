@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -189,6 +190,20 @@ def predict_rows(booster: lgb.Booster, frame: pd.DataFrame, features: list[str],
                            for chunk in _chunks(frame, rows)] or [np.empty(0)])
 
 
+def examples_matrix(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]],
+                    rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """`frame`'s examples at positions `rows` (all: None) as LightGBM's float64 matrix (categoricals as their
+    levels' codes) and their `churned` labels: what another engine's booster fit trains on."""
+    at = _positions(frame, rows)
+    X = np.concatenate([_lightgbm_matrix(chunk, features, categories) for chunk in _chunks(frame, at)]
+                       or [np.empty((0, len(features)))])
+    return X, frame["churned"].to_numpy()[at]
+
+
+# How a booster is fitted: `fit_booster` here; the Dask engine passes one that trains on its cluster.
+BoosterFit = Callable[..., lgb.Booster]
+
+
 def fit_booster(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
                 cfg: TrainConfig, rows: np.ndarray | None = None) -> lgb.Booster:
     """A booster fitted with `params` on `frame`'s examples at positions `rows` (all: None; `training_set`)."""
@@ -258,8 +273,10 @@ def _check_classes(parts: dict[str, pd.DataFrame]) -> None:
             )
 
 
-def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90) -> TrainResult:
-    """Fit and calibrate on `train`; evaluate model and baselines on `test` when there is one."""
+def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90,
+                fit: BoosterFit = fit_booster) -> TrainResult:
+    """Fit and calibrate on `train`; evaluate model and baselines on `test` when there is one. Every booster
+    (search, calibration folds, the model) is fitted by `fit` (`fit_booster`: here)."""
     from churn.model._evaluation import evaluate_all
 
     parts = {role: rows_where(examples, examples["role"] == role) for role in ("train", "test")}
@@ -274,11 +291,11 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
     features = feature_columns(examples)
     categories = category_levels(examples, features)
     train = parts["train"]
-    search = grid_search(train, features, categories, cfg, horizon_days) if cfg.search.enabled else None
+    search = grid_search(train, features, categories, cfg, horizon_days, fit) if cfg.search.enabled else None
     if search is not None and search.empty:  # too little history for temporal folds: configured parameters
         search = None
     params = lgb_params(cfg, search.iloc[0][list(cfg.search.grid)].to_dict() if search is not None else None)
-    model, calibrated = _fit_calibrated(train, features, categories, params, cfg)
+    model, calibrated = _fit_calibrated(train, features, categories, params, cfg, fit)
 
     baselines = Baselines.fit(train, horizon_days)
     summary = {role: _part_summary(p) for role, p in parts.items()} | {"holdout_kind": holdout_kind,
@@ -291,7 +308,7 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
         axis=1,
     )
     if cfg.refit:  # the holdout has judged the specification; the registered model also learns its window
-        judged, (model, calibrated) = model, _fit_calibrated(examples, features, categories, params, cfg)
+        judged, (model, calibrated) = model, _fit_calibrated(examples, features, categories, params, cfg, fit)
         model.judged = judged
         summary["refit"] = _part_summary(examples) | {"calibration": calibrated}
     return TrainResult(model, evaluate_all(holdout), holdout.reset_index(drop=True), _importance(model), summary,
@@ -299,7 +316,7 @@ def train_model(examples: pd.DataFrame, cfg: TrainConfig, horizon_days: int = 90
 
 
 def _fit_calibrated(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
-                    cfg: TrainConfig) -> tuple[ChurnModel, dict]:
+                    cfg: TrainConfig, fit: BoosterFit = fit_booster) -> tuple[ChurnModel, dict]:
     """The booster fitted on `part` with `params` and calibrated on scores of customers it has not seen (what the
     holdout judges, and again what the refit fits on every complete window), and how it was calibrated.
 
@@ -311,13 +328,13 @@ def _fit_calibrated(part: pd.DataFrame, features: list[str], categories: dict[st
     if cfg.calibration_held_out_past is not None and len(part) > cfg.calibration_held_out_past:
         held = _customer_share(part["customer_id"], cfg.calibration_share, high=True)
         fit_rows, scored = np.flatnonzero(~held), np.flatnonzero(held)
-        booster = fit_booster(part, features, categories, params, cfg, fit_rows)
+        booster = fit(part, features, categories, params, cfg, fit_rows)
         raw = predict_rows(booster, part, features, categories, scored, raw_score=True)
         how = {"on": "held_out_customers", "share": cfg.calibration_share}
     else:
         fit_rows = scored = np.arange(len(part))
-        booster = fit_booster(part, features, categories, params, cfg)
-        raw = out_of_fold_scores(part, features, categories, params, cfg)
+        booster = fit(part, features, categories, params, cfg)
+        raw = out_of_fold_scores(part, features, categories, params, cfg, fit=fit)
         how = {"on": "out_of_fold", "folds": CALIBRATION_FOLDS}
     model = ChurnModel(booster, features, categories, fit_calibration(raw, y[scored], cfg.calibration))
     return model, how | {"examples": len(scored), "fit_examples": len(fit_rows)}
@@ -334,13 +351,13 @@ def _importance(model: ChurnModel) -> pd.DataFrame:
 
 
 def out_of_fold_scores(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
-                       cfg: TrainConfig, folds: int = CALIBRATION_FOLDS) -> np.ndarray:
+                       cfg: TrainConfig, folds: int = CALIBRATION_FOLDS, fit: BoosterFit = fit_booster) -> np.ndarray:
     """Raw scores of each example of `part` from a model that never saw its customer (for calibration)."""
     fold = _customer_hash(part["customer_id"]) % folds
     scores = np.empty(len(part))
     for k in range(folds):
         held = fold == k
-        booster = fit_booster(part, features, categories, params, cfg, np.flatnonzero(~held))
+        booster = fit(part, features, categories, params, cfg, np.flatnonzero(~held))
         scores[held] = predict_rows(booster, part, features, categories, np.flatnonzero(held), raw_score=True)
     return scores
 
@@ -382,7 +399,7 @@ def customer_sample(frame: pd.DataFrame, rows: np.ndarray, most: int | None) -> 
 
 
 def grid_search(train: pd.DataFrame, features: list[str], categories: dict[str, list[str]], cfg: TrainConfig,
-                horizon_days: int) -> pd.DataFrame:
+                horizon_days: int, fit: BoosterFit = fit_booster) -> pd.DataFrame:
     """Cross-validation over the grid on `search_folds` (temporal where the history allows, else by customer), each
     fold fitted on about `search.fit_examples` of its examples at most (`customer_sample`). Stops when the budget is
     spent; empty when there is no fold to validate on."""
@@ -401,7 +418,7 @@ def grid_search(train: pd.DataFrame, features: list[str], categories: dict[str, 
         params = lgb_params(cfg, overrides)
         aucs = []
         for fit_rows, valid_rows in split:
-            booster = fit_booster(train, features, categories, params, cfg, fit_rows)
+            booster = fit(train, features, categories, params, cfg, fit_rows)
             aucs.append(roc_auc_score(y[valid_rows], predict_rows(booster, train, features, categories, valid_rows)))
         rows.append(overrides | {"cv_roc_auc": float(np.mean(aucs)), "folds": len(split)})
     table = pd.DataFrame(rows)
