@@ -229,6 +229,15 @@ def _booster_fit(engine: _Engine):
     return fit_booster if engine.client is None else booster_fit_on(engine.client)
 
 
+def _scoring_model(engine: _Engine, model, cfg: Config):
+    """The model as the engine scores and explains with it: itself here, or per part on the Dask cluster."""
+    if engine.client is None:
+        return model
+    from churn.cluster import PartitionedModel
+
+    return PartitionedModel(model, engine.client, cfg.engine.partitions)
+
+
 def _validated_files(ws: Workspace) -> dict:
     """The validated tables as files DuckDB reads (`ParquetTable`) for features: each feature query reads only the
     rows before its cutoff, so the files may hold rows at and after `as_of`."""
@@ -535,9 +544,10 @@ def run_score(cfg: Config, ws: Workspace, as_of: pd.Timestamp, model_uri: str) -
     # how customers answered the company's past actions for each need: a sign of their need profile
     responses = campaign_responses(tables.get("campaigns"), tables.get("orders"), as_of,
                                    action_needs(load_playbook(cfg.score.playbook)), cfg.score.needs.campaign_window_days)
-    scored = score_customers(features, customers, model, cfg=cfg.score, explain=cfg.explain,
-                            trend_window=cfg.features.trend_window, model_version=row_label, as_of=as_of, value=value,
-                            value_cfg=cfg.value, responses=responses)
+    with _engine(cfg, ws) as engine:
+        scored = score_customers(features, customers, _scoring_model(engine, model, cfg), cfg=cfg.score,
+                                 explain=cfg.explain, trend_window=cfg.features.trend_window, model_version=row_label,
+                                 as_of=as_of, value=value, value_cfg=cfg.value, responses=responses)
     io.write_parquet(scored, ws.scored_list)
     causes = scored.attrs["causes"]
     if causes["explained"] < causes["customers"]:  # the rest are explained on demand when the plan reaches them

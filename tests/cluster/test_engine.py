@@ -23,6 +23,7 @@ def demo(tmp_path_factory):
     ws = Workspace(root=root / "local", models=root / "local_models", metrics=root / "local_metrics")
     for name, frame in valid.tables.items():
         io.write_parquet(frame, ws.validated / f"{name}.parquet")
+    io.write_json(valid.summary, ws.validation_summary)
     as_of = pd.Timestamp(cfg.demo.end)
     runners.run_training_features(cfg, ws, as_of)
     runners.run_scoring_features(cfg, ws, as_of)
@@ -38,6 +39,7 @@ def on_cluster(demo, dask_client, tmp_path_factory):
     there = Workspace(root=root / "work", models=root / "models", metrics=root / "metrics")
     for path in ws.validated.glob("*.parquet"):
         io.write_parquet(io.read_parquet(path), there.validated / path.name)
+    io.write_json(io.read_json(ws.validation_summary), there.validation_summary)
     cfg = load_config(CONFIG, **{"train.search.enabled": False, "engine.kind": "dask", "engine.partitions": 5,
                                  "engine.scheduler": dask_client.scheduler.address})
     runners.run_training_features(cfg, there, as_of)
@@ -54,11 +56,33 @@ def test_the_clusters_features_equal_the_local_engines_to_the_bit(demo, on_clust
     assert not list(on_cluster[1].root.glob(".history-parts-*"))
 
 
-def test_the_model_trained_with_lightgbm_dask_is_within_0005_roc_auc_of_the_local_one(demo, on_cluster):
-    cfg, ws, as_of = demo
+@pytest.fixture(scope="module")
+def trained_on_cluster(on_cluster):
+    """`churn stage train` on the cluster: its report; the model in the cluster's work folder."""
+    cfg, ws, as_of = on_cluster
+    return runners.run_train(cfg, ws, as_of)
+
+
+def test_the_model_trained_with_lightgbm_dask_is_within_0005_roc_auc_of_the_local_one(demo, trained_on_cluster):
+    cfg, ws, _ = demo
     local = train_model(io.read_parquet(ws.examples), cfg.train, cfg.labels.horizon_days).metrics
-    report = runners.run_train(on_cluster[0], on_cluster[1], as_of)
-    auc = report["metrics"]["model_roc_auc"]
-    assert report["candidate"]["candidate"] == "model" and local["model_roc_auc"] > 0.9
+    auc = trained_on_cluster["metrics"]["model_roc_auc"]
+    assert trained_on_cluster["candidate"]["candidate"] == "model" and local["model_roc_auc"] > 0.9
     assert abs(auc - local["model_roc_auc"]) <= 0.005, (auc, local["model_roc_auc"])
-    assert on_cluster[1].model_dir.exists()
+
+
+def test_the_same_model_gives_the_same_list_on_either_engine(demo, on_cluster, trained_on_cluster, tmp_path):
+    """Scored and explained per part on the cluster, then planned: every customer's risk, cause, reasons, action and
+    decision are the local engine's."""
+    model = str(on_cluster[1].model_dir)
+    lists = {}
+    for name, (cfg, ws, as_of) in {"local": demo, "dask": on_cluster}.items():
+        runners.run_value(cfg, ws, as_of)
+        runners.run_effects(cfg, ws, as_of)
+        summary = runners.run_score(cfg, ws, as_of, model)
+        assert summary["causes"]["explained"] == summary["customers_scored"] > 4000
+        runners.run_decide(cfg, ws, as_of, tmp_path / name)
+        lists[name] = io.read_parquet(tmp_path / name / "retention_list.parquet")
+    local, there = lists["local"], lists["dask"]
+    assert (local["decision"] == "chosen").sum() > 100 and local["primary_cause"].nunique() >= 4
+    pd.testing.assert_frame_equal(there, local, check_exact=True)
