@@ -10,7 +10,7 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from churn.config import Config, load_config
+from churn.config import Config, EngineConfig, load_config
 from churn.ops import Workspace, confine_folders, exclusive_workdir
 from churn.terminal import timed_stage
 
@@ -35,6 +35,22 @@ def as_task(fn, cfg: Config | None = None, **options):
             return fn(*args, **kwargs)
 
     return task(stage, name=name, cache_policy=NO_CACHE, **options)
+
+
+def on_engine(flow, engine: EngineConfig):
+    """`flow` with its tasks (the stages) on the configured engine: as the flow says here, or with `engine.kind:
+    dask` on prefect-dask's DaskTaskRunner: the cluster at `engine.scheduler`, or a LocalCluster started for the
+    run (`churn.cluster.local_cluster_options`). A stage's own parts then go to the same cluster."""
+    if engine.kind == "local":
+        return flow
+    from churn.cluster import local_cluster_options
+    from churn.extras import require
+
+    runner = require("prefect_dask", "engine: dask (the flows' DaskTaskRunner)").DaskTaskRunner
+    if engine.scheduler:
+        return flow.with_options(task_runner=runner(address=engine.scheduler))
+    return flow.with_options(task_runner=runner(cluster_class="distributed.LocalCluster",
+                                                cluster_kwargs=local_cluster_options(engine)))
 
 
 def setup(config: str, data: str | None, horizon_days: int | None, active_days: int | None,

@@ -173,13 +173,13 @@ def _flow(flow, title: str, **params):
     """Run a Prefect flow with its stages shown as they go (Prefect's own lines only with --verbose)."""
     from churn.ops import move_password_to_environment
     from churn.terminal import ensure_prefect_api
-    from pipelines.common import load
+    from pipelines.common import load, on_engine
 
     if params.get("data"):  # Prefect stores a flow's parameters: a typed password goes in as a reference
         params["data"] = move_password_to_environment(params["data"])
     # A broken config is refused before Prefect's server is started (the flow loads it again).
     cfg = load(params["config"], params.get("data"), params.get("horizon_days"), params.get("active_days"))
-    flow = flow.with_options(timeout_seconds=cfg.schedule.flow_timeout_minutes * 60)
+    flow = on_engine(flow, cfg.engine).with_options(timeout_seconds=cfg.schedule.flow_timeout_minutes * 60)
     with console.status("Connecting to Prefect") as status:
         _run["server"] = ensure_prefect_api(on_start=lambda wait: status.update(
             f"Starting Prefect's local server (the first run on a machine sets up its database; "
@@ -463,7 +463,7 @@ def serve(config: ConfigOpt = DEFAULT_CONFIG) -> None:
     cfg = load_config(config)
     console.print(f"Serving churn-training ({cfg.schedule.training_cron}) and churn-scoring "
                   f"({cfg.schedule.scoring_cron}), {cfg.schedule.timezone}. Ctrl-C stops.")
-    serve_flows(cfg.schedule, config)
+    serve_flows(cfg.schedule, config, cfg.engine)
 
 
 @stage_app.command("demo-data")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 
@@ -27,12 +29,13 @@ def partitioned_features(client, parts: HistoryParts, population: pd.DataFrame, 
     worker, the parts put back in `population`'s order, then the purchase rhythm fitted per cutoff on every
     customer: the same frame, to the bit, as the local engine's."""
     which = partition_of(population["customer_id"], len(parts))
-    futures, positions = [], []
+    futures, positions, run = [], [], uuid.uuid4().hex  # keys of this call's own: a key names one result in Dask
+
     for i, files in parts.items():
         rows = np.flatnonzero(which == i)
         if len(rows):
             futures.append(client.submit(_part_features, files, population[KEYS].iloc[rows], cfg,
-                                         key=f"customer-features-part-{i}", pure=False))
+                                         key=f"features-part-{i}-{run}"))
             positions.append(rows)
     if not futures:  # no customer at all: the local engine's empty frame
         return customer_features({}, population, cfg)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 import pandas as pd
 
@@ -25,10 +27,11 @@ class PartitionedModel:
 
     def _per_part(self, method: str, frame: pd.DataFrame) -> tuple[list, np.ndarray]:
         which = partition_of(frame["customer_id"], self._partitions)
-        futures, positions = [], []
+        futures, positions, run = [], [], uuid.uuid4().hex
         for i in np.unique(which):
             rows = np.flatnonzero(which == i)
-            futures.append(self._client.submit(_call, self._remote, method, frame.iloc[rows], pure=False))
+            futures.append(self._client.submit(_call, self._remote, method, frame.iloc[rows],
+                                               key=f"{method.replace('_', '-')}-part-{i}-{run}"))
             positions.append(rows)
         return self._client.gather(futures), np.argsort(np.concatenate(positions), kind="stable")
 
