@@ -37,12 +37,31 @@ STEPS = {
     "score": ["score", "--as-of", AS_OF],
 }
 MEASURE = """
-import json, resource, subprocess, sys, time
+import json, resource, subprocess, sys, threading, time
+import psutil
 t0 = time.perf_counter()
-done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
-print(json.dumps({"seconds": time.perf_counter() - t0, "returncode": done.returncode,
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+total = [0]
+def watch():  # the command and every process it started (a Dask cluster's workers), summed, twice a second
+    while proc.poll() is None:
+        try:
+            tree = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        except psutil.Error:
+            break
+        rss = 0
+        for p in tree:
+            try:
+                rss += p.memory_info().rss
+            except psutil.Error:
+                pass
+        total[0] = max(total[0], rss)
+        time.sleep(0.5)
+watcher = threading.Thread(target=watch, daemon=True)
+watcher.start()
+stdout, stderr = proc.communicate()
+print(json.dumps({"seconds": time.perf_counter() - t0, "returncode": proc.returncode,
                   "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9,
-                  "stdout": done.stdout, "stderr": done.stderr}))
+                  "peak_total_gb": total[0] / 1e9, "stdout": stdout, "stderr": stderr}))
 """
 
 
@@ -70,7 +89,8 @@ def summary(name: str, results: list[dict]) -> str:
                       for stage in per_stage[0])
     runs = f" ({', '.join(f'{t:.0f}' for t in seconds)} s)" if len(results) > 1 else ""
     return (f"| {name}{status} | {statistics.median(seconds):.1f} s{runs} | "
-            f"{max(r['peak_gb'] for r in results):.2f} GB | {shown} |")
+            f"{max(r['peak_gb'] for r in results):.2f} GB | {max(r.get('peak_total_gb', 0) for r in results):.2f} GB"
+            f" | {shown} |")
 
 
 def main() -> None:
@@ -81,6 +101,11 @@ def main() -> None:
     parser.add_argument("--skip-write", action="store_true", help="reuse the history already in --out")
     parser.add_argument("--steps", nargs="+", choices=list(STEPS), default=list(STEPS))
     parser.add_argument("--runs", type=int, default=3, help="fresh processes per command; the table shows medians")
+    parser.add_argument("--engine", choices=["local", "dask"], default="local",
+                        help="dask: the commands on a LocalCluster of --workers workers (engine.kind: dask)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-memory", default="8GiB", help="each LocalCluster worker's memory limit")
+    parser.add_argument("--partitions", type=int, default=16, help="the history's parts (engine.partitions)")
     args = parser.parse_args()
     out = args.out.resolve()
     env = os.environ | {"PREFECT_HOME": os.environ.get("PREFECT_HOME") or tempfile.mkdtemp(prefix="prefect-"),
@@ -95,14 +120,21 @@ def main() -> None:
             sys.exit(f"writing the history failed:\n{result['stderr'][-3000:]}")
         print(result["stdout"].split("\n\n", 1)[-1])
         rows.append(("write the history", [result]))
+    config = out / "history.yaml"
+    if args.engine == "dask":
+        config = out / "history_dask.yaml"
+        config.write_text(f"extends: history.yaml\nengine:\n  kind: dask\n  partitions: {args.partitions}\n"
+                          f"  local_workers: {args.workers}\n  memory_per_worker: {args.worker_memory}\n",
+                          encoding="utf-8")
     for step in args.steps:
         results = []
         for run in range(args.runs):
-            result = measured([churn, *STEPS[step], "--config", str(out / "history.yaml"), "--workdir",
+            result = measured([churn, *STEPS[step], "--config", str(config), "--workdir",
                                str(out / "work")], out, env)
             results.append(result)
             (out / f"{step}_run{run + 1}.log").write_text(result["stdout"] + result["stderr"], encoding="utf-8")
-            print(f"{step} run {run + 1}: {result['seconds']:.1f} s, peak {result['peak_gb']:.2f} GB, "
+            print(f"{step} run {run + 1}: {result['seconds']:.1f} s, peak {result['peak_gb']:.2f} GB "
+                  f"(all processes {result['peak_total_gb']:.2f} GB), "
                   f"exit {result['returncode']}", file=sys.stderr, flush=True)
             if result["returncode"]:
                 print(result["stdout"][-3000:], result["stderr"][-3000:], file=sys.stderr)
@@ -110,8 +142,9 @@ def main() -> None:
         rows.append((f"churn {step}", results))
         if results[-1]["returncode"]:  # a later command would fail on what this one did not write
             break
-    print(f"\n### churn at {args.customers:,} customers ({os.cpu_count()} cores, medians of {args.runs} runs)\n")
-    print("| step | wall time | peak RSS | stages |\n|---|---|---|---|")
+    engine = f", Dask LocalCluster of {args.workers} workers" if args.engine == "dask" else ""
+    print(f"\n### churn at {args.customers:,} customers ({os.cpu_count()} cores{engine}, medians of {args.runs} runs)\n")
+    print("| step | wall time | peak RSS (largest process) | peak RSS (all processes) | stages |\n|---|---|---|---|---|")
     for name, results in rows:
         print(summary(name, results))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,9 +11,9 @@ from pathlib import Path
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from churn.config import Config, EngineConfig, load_config
+from churn.config import Config, load_config
 from churn.ops import Workspace, confine_folders, exclusive_workdir
-from churn.terminal import timed_stage
+from churn.terminal import log_stage, timed_stage
 
 
 def load(config: str, data: str | None, horizon_days: int | None, active_days: int | None) -> Config:
@@ -37,20 +38,47 @@ def as_task(fn, cfg: Config | None = None, **options):
     return task(stage, name=name, cache_policy=NO_CACHE, **options)
 
 
-def on_engine(flow, engine: EngineConfig):
-    """`flow` with its tasks (the stages) on the configured engine: as the flow says here, or with `engine.kind:
-    dask` on prefect-dask's DaskTaskRunner: the cluster at `engine.scheduler`, or a LocalCluster started for the
-    run (`churn.cluster.local_cluster_options`). A stage's own parts then go to the same cluster."""
-    if engine.kind == "local":
+class _Submitted:
+    """A stage submitted to run beside others (`submit_stage`); `result()` waits for it."""
+
+    def __init__(self, fn, cfg: Config, *args):
+        from prefect.context import get_run_context
+
+        self.stage = fn.__name__.removeprefix("run_").replace("_", "-")
+        # On a Dask cluster the task runs in a worker process, whose stage lines stay there: they are said here.
+        self.elsewhere = type(get_run_context().task_runner).__name__ == "DaskTaskRunner"
+        self.started = time.perf_counter()
+        if self.elsewhere:
+            log_stage(self.stage, "start")
+        self.future = as_task(fn, cfg).submit(*args)
+
+    def result(self):
+        try:
+            value = self.future.result()
+        except BaseException:
+            if self.elsewhere:
+                log_stage(self.stage, "failed", time.perf_counter() - self.started)
+            raise
+        if self.elsewhere:
+            log_stage(self.stage, "done", time.perf_counter() - self.started)
+        return value
+
+
+def submit_stage(fn, cfg: Config, *args) -> _Submitted:
+    """Run a runner as a task beside the flow's next ones (on the flow's task runner); `.result()` waits for it.
+    Its stage shows as it does when called directly, wherever it ran."""
+    return _Submitted(fn, cfg, *args)
+
+
+def on_cluster(flow, scheduler: str | None):
+    """`flow` with its tasks on prefect-dask's DaskTaskRunner at `scheduler` (a Dask scheduler's address; see
+    `churn.cluster.running_cluster`), or as the flow says when None (the local engine)."""
+    if scheduler is None:
         return flow
-    from churn.cluster import local_cluster_options
     from churn.extras import require
 
-    runner = require("prefect_dask", "engine: dask (the flows' DaskTaskRunner)").DaskTaskRunner
-    if engine.scheduler:
-        return flow.with_options(task_runner=runner(address=engine.scheduler))
-    return flow.with_options(task_runner=runner(cluster_class="distributed.LocalCluster",
-                                                cluster_kwargs=local_cluster_options(engine)))
+    return flow.with_options(task_runner=require("prefect_dask", "engine: dask (the flows' task runner)")
+                             .DaskTaskRunner(address=scheduler))
 
 
 def setup(config: str, data: str | None, horizon_days: int | None, active_days: int | None,

@@ -13,7 +13,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from churn import runners
 from churn.monitor import check_drift
 from churn.report import scoring_lines, scoring_markdown
-from pipelines.common import as_task, claimed, pull_and_validate, setup
+from pipelines.common import as_task, claimed, pull_and_validate, setup, submit_stage
 
 
 @flow(name="churn-scoring", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=2))
@@ -37,10 +37,10 @@ def scoring_flow(
         # Stages that need only the validated history run two at a time on the machine's cores (at 1M customers
         # features and value together 55 s instead of 76 s, score and effects 78 s instead of 96 s, the process at
         # most 7.0 GB): features with value, then the score (which reads both) with the action effects.
-        features, value = (as_task(runners.run_scoring_features, cfg).submit(cfg, ws, day),
-                           as_task(runners.run_value, cfg).submit(cfg, ws, day))
+        features, value = (submit_stage(runners.run_scoring_features, cfg, cfg, ws, day),
+                           submit_stage(runners.run_value, cfg, cfg, ws, day))
         features, value = features.result(), value.result()
-        effects = as_task(runners.run_effects, cfg).submit(cfg, ws, day)
+        effects = submit_stage(runners.run_effects, cfg, cfg, ws, day)
         scored = as_task(runners.run_score, cfg)(cfg, ws, day, model)
         effects = effects.result()
         as_task(runners.run_decide, cfg)(cfg, ws, day, Path(out))

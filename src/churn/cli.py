@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -173,13 +174,13 @@ def _flow(flow, title: str, **params):
     """Run a Prefect flow with its stages shown as they go (Prefect's own lines only with --verbose)."""
     from churn.ops import move_password_to_environment
     from churn.terminal import ensure_prefect_api
-    from pipelines.common import load, on_engine
+    from pipelines.common import load
 
     if params.get("data"):  # Prefect stores a flow's parameters: a typed password goes in as a reference
         params["data"] = move_password_to_environment(params["data"])
     # A broken config is refused before Prefect's server is started (the flow loads it again).
     cfg = load(params["config"], params.get("data"), params.get("horizon_days"), params.get("active_days"))
-    flow = on_engine(flow, cfg.engine).with_options(timeout_seconds=cfg.schedule.flow_timeout_minutes * 60)
+    flow = flow.with_options(timeout_seconds=cfg.schedule.flow_timeout_minutes * 60)
     with console.status("Connecting to Prefect") as status:
         _run["server"] = ensure_prefect_api(on_start=lambda wait: status.update(
             f"Starting Prefect's local server (the first run on a machine sets up its database; "
@@ -190,10 +191,27 @@ def _flow(flow, title: str, **params):
         if progress is not None:
             progress.status = status
         try:
-            return flow(**params)
+            with _on_engine(flow, cfg) as flow:
+                return flow(**params)
         finally:
             if progress is not None:
                 progress.status = None
+
+
+@contextlib.contextmanager
+def _on_engine(flow, cfg):
+    """`flow` on the configured engine: itself, or with the Dask engine on one cluster for the whole run (the flow's
+    tasks and the stages' parts), workers knowing the Prefect server this run reports to."""
+    if cfg.engine.kind == "local":
+        yield flow
+        return
+    from churn.cluster import running_cluster
+    from pipelines.common import on_cluster
+
+    if _run.get("server") is not None:  # the temporary server: workers are other processes, told by environment
+        os.environ.setdefault("PREFECT_API_URL", _run["server"].server.api_url)
+    with running_cluster(cfg.engine) as scheduler:
+        yield on_cluster(flow, scheduler)
 
 
 @app.command()

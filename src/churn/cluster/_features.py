@@ -40,8 +40,10 @@ def partitioned_features(client, parts: HistoryParts, population: pd.DataFrame, 
     if not futures:  # no customer at all: the local engine's empty frame
         return customer_features({}, population, cfg)
     frames = client.gather(futures)
-    order = np.argsort(np.concatenate(positions), kind="stable")
-    out = pd.concat(frames, ignore_index=True).take(order).reset_index(drop=True)
-    del frames
+    del futures  # the workers let go of their parts
+    together = pd.concat(frames, ignore_index=True)
+    del frames  # at most two copies at a time: the parts and their concatenation, then it and its reordering
+    out = together.take(np.argsort(np.concatenate(positions), kind="stable")).reset_index(drop=True)
+    del together
     fits = purchase_rhythm_fits(out[[c for c in RHYTHM_INPUTS if c in out]])
     return with_purchase_rhythm(out, fits, cfg)
