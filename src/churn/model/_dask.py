@@ -27,16 +27,20 @@ def booster_fit_on(client) -> BoosterFit:
 
     def fit(frame: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
             cfg: TrainConfig, rows: np.ndarray | None = None) -> lgb.Booster:
-        X, y = examples_matrix(frame, features, categories, rows)
-        workers = max(len(client.scheduler_info()["workers"]), 1)
-        block = max(-(-len(y) // workers), 1)
-        # each block sent to a worker once, rather than embedded in the task graph
-        futures = client.scatter([X[i:i + block] for i in range(0, len(y), block)], broadcast=False)
-        labels = client.scatter([y[i:i + block] for i in range(0, len(y), block)], broadcast=False)
-        dX = da.concatenate([da.from_delayed(f, shape=(min(block, len(y) - i), X.shape[1]), dtype=X.dtype)
-                             for f, i in zip(futures, range(0, len(y), block), strict=True)])
-        dy = da.concatenate([da.from_delayed(f, shape=(min(block, len(y) - i),), dtype=y.dtype)
-                             for f, i in zip(labels, range(0, len(y), block), strict=True)])
+        at = np.arange(len(frame)) if rows is None else rows
+        workers = sorted(client.scheduler_info()["workers"]) or [None]
+        # One block of examples a worker, each made here and sent to its worker before the next is made: the
+        # driver holds one block's matrix at a time, not the whole (at 1M customers the whole and its sending
+        # took the driver past 20 GB).
+        blocks, y = [], frame["churned"].to_numpy()[at]
+        for worker, part in zip(workers, np.array_split(at, len(workers)), strict=True):
+            if len(part):
+                X_part, y_part = examples_matrix(frame, features, categories, part)
+                where = {"workers": [worker]} if worker else {}
+                blocks.append((client.scatter(X_part, **where), client.scatter(y_part, **where), len(part)))
+                del X_part
+        dX = da.concatenate([da.from_delayed(x, shape=(n, len(features)), dtype="float64") for x, _, n in blocks])
+        dy = da.concatenate([da.from_delayed(t, shape=(n,), dtype=y.dtype) for _, t, n in blocks])
         native = booster_params(params, cfg, y)
         native.pop("objective"), native.pop("num_threads")  # one process a worker: its threads are its own
         model = lgb_dask.DaskLGBMClassifier(client=client, objective="binary", n_estimators=params["n_estimators"],

@@ -195,8 +195,9 @@ def examples_matrix(frame: pd.DataFrame, features: list[str], categories: dict[s
     """`frame`'s examples at positions `rows` (all: None) as LightGBM's float64 matrix (categoricals as their
     levels' codes) and their `churned` labels: what another engine's booster fit trains on."""
     at = _positions(frame, rows)
-    X = np.concatenate([_lightgbm_matrix(chunk, features, categories) for chunk in _chunks(frame, at)]
-                       or [np.empty((0, len(features)))])
+    X = np.empty((len(at), len(features)))  # filled MATRIX_ROWS at a time: no second copy of the whole
+    for start, chunk in zip(range(0, len(at), MATRIX_ROWS), _chunks(frame, at), strict=True):
+        X[start:start + len(chunk)] = _lightgbm_matrix(chunk, features, categories)
     return X, frame["churned"].to_numpy()[at]
 
 
