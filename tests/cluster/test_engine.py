@@ -63,6 +63,7 @@ def trained_on_cluster(on_cluster):
     return runners.run_train(cfg, ws, as_of)
 
 
+@pytest.mark.slow  # the demo business built, featured and trained on both engines: about a minute
 def test_the_model_trained_with_lightgbm_dask_is_within_0005_roc_auc_of_the_local_one(demo, trained_on_cluster):
     cfg, ws, _ = demo
     local = train_model(io.read_parquet(ws.examples), cfg.train, cfg.labels.horizon_days).metrics
