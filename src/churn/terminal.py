@@ -107,16 +107,24 @@ def ensure_prefect_api(on_start: Callable[[int], None] | None = None) -> Tempora
     if not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         raise OrchestratorUnavailable("no Prefect server: set PREFECT_API_URL to a running server's API "
                                       "(e.g. http://127.0.0.1:4200/api after `prefect server start`)")
+    from filelock import FileLock, Timeout
     from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_HOME
 
     wait = server_startup_timeout()
     server = SubprocessASGIServer()
     if on_start is not None and not server.running:
         on_start(wait)
+    # One server start at a time on a Prefect home: two runs started together on a new machine each start a
+    # server, and both creating the home's new database at once failed one with "database is locked" (seen in
+    # tests/test_concurrent_runs.py). The second waits for the first to be up, then starts on a ready database.
+    home = Path(PREFECT_HOME.value())
+    home.mkdir(parents=True, exist_ok=True)
     try:
-        server.start(timeout=wait)
-    except RuntimeError as err:
-        if "Timed out" not in str(err):
+        with FileLock(home / ".churn-server-start.lock", timeout=wait):
+            server.start(timeout=wait)
+    except (RuntimeError, Timeout) as err:
+        if not isinstance(err, Timeout) and "Timed out" not in str(err):
             raise
         server.stop()
         raise OrchestratorUnavailable(

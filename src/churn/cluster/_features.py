@@ -30,12 +30,11 @@ def partitioned_features(client, parts: HistoryParts, population: pd.DataFrame, 
     customer: the same frame, to the bit, as the local engine's."""
     which = partition_of(population["customer_id"], len(parts))
     futures, positions, run = [], [], uuid.uuid4().hex  # keys of this call's own: a key names one result in Dask
-
     for i, files in parts.items():
         rows = np.flatnonzero(which == i)
         if len(rows):
-            futures.append(client.submit(_part_features, files, population[KEYS].iloc[rows], cfg,
-                                         key=f"features-part-{i}-{run}"))
+            customers = client.scatter(population[KEYS].iloc[rows])  # sent as data, not inside the task graph
+            futures.append(client.submit(_part_features, files, customers, cfg, key=f"features-part-{i}-{run}"))
             positions.append(rows)
     if not futures:  # no customer at all: the local engine's empty frame
         return customer_features({}, population, cfg)

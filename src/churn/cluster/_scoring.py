@@ -30,7 +30,8 @@ class PartitionedModel:
         futures, positions, run = [], [], uuid.uuid4().hex
         for i in np.unique(which):
             rows = np.flatnonzero(which == i)
-            futures.append(self._client.submit(_call, self._remote, method, frame.iloc[rows],
+            part = self._client.scatter(frame.iloc[rows])  # sent as data, not inside the task graph
+            futures.append(self._client.submit(_call, self._remote, method, part,
                                                key=f"{method.replace('_', '-')}-part-{i}-{run}"))
             positions.append(rows)
         return self._client.gather(futures), np.argsort(np.concatenate(positions), kind="stable")
