@@ -30,10 +30,7 @@ def serve(schedule: ScheduleConfig, config: str = "configs/params.yaml", engine:
     scheduler, or a LocalCluster started here)."""
     from prefect import serve as prefect_serve
 
-    if engine is None or engine.kind == "local":
-        prefect_serve(*deployments(schedule, config))
-        return
     from churn.cluster import running_cluster
 
-    with running_cluster(engine) as scheduler:
+    with running_cluster(engine or EngineConfig()) as scheduler:  # None with the local engine
         prefect_serve(*deployments(schedule, config, scheduler))

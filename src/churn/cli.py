@@ -202,15 +202,12 @@ def _flow(flow, title: str, **params):
 def _on_engine(flow, cfg):
     """`flow` on the configured engine: itself, or with the Dask engine on one cluster for the whole run (the flow's
     tasks and the stages' parts), workers knowing the Prefect server this run reports to."""
-    if cfg.engine.kind == "local":
-        yield flow
-        return
     from churn.cluster import running_cluster
     from pipelines.common import on_cluster
 
-    if _run.get("server") is not None:  # the temporary server: workers are other processes, told by environment
+    if cfg.engine.kind == "dask" and _run.get("server") is not None:  # workers are other processes: told by env
         os.environ.setdefault("PREFECT_API_URL", _run["server"].server.api_url)
-    with running_cluster(cfg.engine) as scheduler:
+    with running_cluster(cfg.engine) as scheduler:  # None with the local engine: the flow as it is
         yield on_cluster(flow, scheduler)
 
 

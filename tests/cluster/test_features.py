@@ -65,3 +65,7 @@ def test_features_on_the_cluster_equal_the_local_engines_to_the_bit(history_file
     on_cluster = partitioned_features(dask_client, parts, pop, cfg)
     assert len(local) == len(pop) > 1000 and local["promo_lift_365"].notna().sum() > 100
     pd.testing.assert_frame_equal(on_cluster, local, check_exact=True)
+    # no customer at all: the same empty frame, every column in place
+    pd.testing.assert_frame_equal(partitioned_features(dask_client, parts, pop.iloc[:0], cfg),
+                                  build_features({n: ParquetTable.of(p) for n, p in history_files.items()},
+                                                 pop.iloc[:0], cfg))

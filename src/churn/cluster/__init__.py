@@ -11,7 +11,10 @@ Dask until it is asked for.
 
 from churn.cluster._client import SCHEDULER_ENV, local_cluster_options, open_client, running_cluster
 from churn.cluster._features import partitioned_features
-from churn.cluster._partitions import HistoryParts, partition_of, write_partitions
+from churn.cluster._partitions import HistoryParts, map_parts, partition_of, write_partitions
 from churn.cluster._scoring import PartitionedModel
 
-__all__ = ["HistoryParts", "PartitionedModel", "SCHEDULER_ENV", "local_cluster_options", "open_client", "running_cluster", "partition_of", "partitioned_features", "write_partitions"]
+__all__ = [
+    "HistoryParts", "PartitionedModel", "SCHEDULER_ENV", "local_cluster_options", "map_parts", "open_client",
+    "partition_of", "partitioned_features", "running_cluster", "write_partitions",
+]

@@ -1,20 +1,39 @@
 from __future__ import annotations
 
 import shutil
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from churn.data import customer_hash
 
 # part number -> table name -> its Parquet file in that part
 HistoryParts = dict[int, dict[str, Path]]
 
 
 def partition_of(customer_ids: pd.Series | np.ndarray, partitions: int) -> np.ndarray:
-    """Each customer id's part (0 .. partitions - 1): pandas' hash of the id's text (SipHash with a fixed key, the
-    same in every process and on every machine), modulo `partitions`."""
-    ids = np.asarray(pd.Series(customer_ids, copy=False).astype("string").to_numpy(dtype=object, na_value=""))
-    return (pd.util.hash_array(ids, categorize=True) % np.uint64(partitions)).astype(np.int64)
+    """Each customer id's part (0 .. partitions - 1): `churn.data.customer_hash` (the same in every process and on
+    every machine) modulo `partitions`."""
+    return (customer_hash(customer_ids) % np.uint64(partitions)).astype(np.int64)
+
+
+def map_parts(client, frame: pd.DataFrame, partitions: int, name: str, task: Callable, *args,
+              part_args: Callable[[int], tuple] = lambda i: ()) -> tuple[list, np.ndarray]:
+    """`task(*part_args(i), *args, rows)` on the cluster for each part i holding rows of `frame` (its customers by
+    `partition_of`; the rows sent as data, not inside the task graph), one task each: their results in part
+    order, and the positions that put the rows of their concatenation back in `frame`'s order."""
+    which = partition_of(frame["customer_id"], partitions)
+    futures, positions, run = [], [], uuid.uuid4().hex  # keys of this call's own: a key names one result in Dask
+    for i in np.unique(which):
+        rows = np.flatnonzero(which == i)
+        futures.append(client.submit(task, *part_args(int(i)), *args, client.scatter(frame.iloc[rows]),
+                                     key=f"{name}-part-{i}-{run}"))
+        positions.append(rows)
+    results = client.gather(futures)
+    return results, np.argsort(np.concatenate(positions or [np.empty(0, dtype=np.int64)]), kind="stable")
 
 
 def write_partitions(files: dict[str, Path], out: Path, partitions: int, batch_rows: int = 1_000_000

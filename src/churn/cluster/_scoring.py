@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pandas as pd
 
-from churn.cluster._partitions import partition_of
+from churn.cluster._partitions import map_parts
 
 
 def _call(model, method: str, frame: pd.DataFrame):
@@ -14,7 +12,7 @@ def _call(model, method: str, frame: pd.DataFrame):
 
 class PartitionedModel:
     """A scoring model whose risk (`predict_proba`) and contributions (TreeSHAP, what explaining costs) are
-    computed on a Dask cluster, one task per part of the customers (`partition_of`); everything else is the
+    computed on a Dask cluster, one task per part of the customers (`map_parts`); everything else is the
     model's own. Row by row, so the same numbers as the model computes here (the model is sent to every worker
     once)."""
 
@@ -26,15 +24,7 @@ class PartitionedModel:
         return getattr(self._model, name)
 
     def _per_part(self, method: str, frame: pd.DataFrame) -> tuple[list, np.ndarray]:
-        which = partition_of(frame["customer_id"], self._partitions)
-        futures, positions, run = [], [], uuid.uuid4().hex
-        for i in np.unique(which):
-            rows = np.flatnonzero(which == i)
-            part = self._client.scatter(frame.iloc[rows])  # sent as data, not inside the task graph
-            futures.append(self._client.submit(_call, self._remote, method, part,
-                                               key=f"{method.replace('_', '-')}-part-{i}-{run}"))
-            positions.append(rows)
-        return self._client.gather(futures), np.argsort(np.concatenate(positions), kind="stable")
+        return map_parts(self._client, frame, self._partitions, method.replace("_", "-"), _call, self._remote, method)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
         if frame.empty:

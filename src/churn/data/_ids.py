@@ -18,3 +18,10 @@ def id_positions(values: pd.Series, among: pd.Index | pd.Series) -> np.ndarray:
 
     found = pc.index_in(text(values), value_set=text(among), skip_nulls=True)
     return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def customer_hash(customer_ids: pd.Series) -> np.ndarray:
+    """A fixed number per customer id (pandas' SipHash of its text with a fixed key: the same in every process, run
+    and machine, whatever the rows' order). The model's customer splits and folds take it modulo their count; the
+    Dask engine's history parts too."""
+    return pd.util.hash_pandas_object(pd.Series(customer_ids).astype(str), index=False).to_numpy()

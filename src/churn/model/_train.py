@@ -23,6 +23,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from churn.config import TrainConfig
+from churn.data import customer_hash
 from churn.features import WEEK_DAYS, fits_per_cutoff, no_purchase_probability, rhythm
 from churn.model._causes import CauseModel, attach_cause_model, save_cause_model
 from churn.model._linear import LogisticChurnModel
@@ -236,17 +237,11 @@ def booster_params(params: dict, cfg: TrainConfig, y: np.ndarray) -> dict:
     }
 
 
-def _customer_hash(customer_ids: pd.Series) -> np.ndarray:
-    """A fixed number per customer id (the same every run, whatever the rows' order): the customer splits, folds and
-    shares of training take it modulo their count, so a customer's examples stay together."""
-    return pd.util.hash_pandas_object(customer_ids.astype(str), index=False).to_numpy()
-
-
 def _customer_share(customer_ids: pd.Series, share: float, high: bool = False) -> np.ndarray:
-    """True for the examples of about `share` of the customers, the same each run (`_customer_hash` in 10,000
+    """True for the examples of about `share` of the customers, the same each run (`customer_hash` in 10,000
     buckets); `high` draws them from the hash's high half, independently of the low half's shares (the
     calibration customers are then never the customer split's holdout)."""
-    hashed = _customer_hash(customer_ids)
+    hashed = customer_hash(customer_ids)
     return ((hashed >> np.uint64(32)) if high else hashed) % 10_000 < share * 10_000
 
 
@@ -354,7 +349,7 @@ def _importance(model: ChurnModel) -> pd.DataFrame:
 def out_of_fold_scores(part: pd.DataFrame, features: list[str], categories: dict[str, list[str]], params: dict,
                        cfg: TrainConfig, folds: int = CALIBRATION_FOLDS, fit: BoosterFit = fit_booster) -> np.ndarray:
     """Raw scores of each example of `part` from a model that never saw its customer (for calibration)."""
-    fold = _customer_hash(part["customer_id"]) % folds
+    fold = customer_hash(part["customer_id"]) % folds
     scores = np.empty(len(part))
     for k in range(folds):
         held = fold == k
@@ -383,7 +378,7 @@ def search_folds(train: pd.DataFrame, horizon_days: int, folds: int) -> tuple[st
     if out:
         return "temporal", out
     groups = max(folds, 2)  # one customer fold cannot validate itself
-    group = _customer_hash(train["customer_id"]) % groups
+    group = customer_hash(train["customer_id"]) % groups
     for k in range(groups):
         fit_rows, valid_rows = np.flatnonzero(group != k), np.flatnonzero(group == k)
         if len(np.unique(y[fit_rows])) == 2 and len(np.unique(y[valid_rows])) == 2:
@@ -392,7 +387,7 @@ def search_folds(train: pd.DataFrame, horizon_days: int, folds: int) -> tuple[st
 
 
 def customer_sample(frame: pd.DataFrame, rows: np.ndarray, most: int | None) -> np.ndarray:
-    """`rows` of `frame` whose customers fall in a fixed share of customer ids (`_customer_hash`), about
+    """`rows` of `frame` whose customers fall in a fixed share of customer ids (`customer_hash`), about
     `most` of them; all of them when they are no more than `most` (or `most` is None)."""
     if most is None or len(rows) <= most:
         return rows
