@@ -596,23 +596,27 @@ def test_features_from_parquet_files_equal_features_from_dataframes_cell_by_cell
 
 
 @pytest.mark.parametrize("source", ["dataframes", "parquet"])
-@pytest.mark.parametrize(("partition_rows", "workers"), [(40, 1), (40, 2), (7, 2)])
+@pytest.mark.parametrize(("ranges", "workers"), [(5, 1), (5, 2), ("one per customer", 2)])
 def test_features_computed_by_customer_range_equal_one_pass_cell_by_cell(
-    source: str, partition_rows: int, workers: int, tmp_path
+    source: str, ranges: int | str, workers: int, tmp_path
 ) -> None:
     """A large table is read in ranges of customer ids, some at the same time: every customer's rows lie in one
     range, in their order, so the features are the same bits as in one pass (and no customer is lost or twice)."""
-    from churn.features import ParquetTable
+    from churn.features import ParquetTable, _build
 
     cfg = CONFIGS["w30-90-180-365_t90"]
     tables = _history(seed=12, n=60)
     pop = _population(tables, cfg, seed=12, per_customer=4)
+    # the orders joined to their customers' cutoffs, split into about `ranges` parts (the other tables into fewer)
+    joined = len(tables["orders"]) * len(pop) / pop["customer_id"].nunique()
+    partition_rows = 1 if ranges == "one per customer" else int(joined / ranges) + 1
     if source == "parquet":
         for name, frame in tables.items():
             frame.to_parquet(tmp_path / f"{name}.parquet", index=False)
         tables = {name: ParquetTable.of(tmp_path / f"{name}.parquet") for name in tables}
     one_pass = build_features(tables, pop, cfg)
-    assert len(tables["orders"]) > 3 * partition_rows  # several ranges, for real
+    expected = pop["customer_id"].nunique() if ranges == "one per customer" else ranges
+    assert len(_build._customer_ranges(pop, -(-int(joined) // partition_rows))) == expected  # several, for real
     ranged = build_features(tables, pop, cfg.model_copy(update={"partition_rows": partition_rows,
                                                                 "workers": workers}))
     pd.testing.assert_frame_equal(ranged, one_pass, check_exact=True)
