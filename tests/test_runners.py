@@ -67,13 +67,39 @@ def test_a_pull_links_orders_named_by_account_and_validation_sets_aside_the_unkn
     assert ("华山医院" in note) is not mask
 
 
+@pytest.fixture(scope="module")
+def scored_where_needed(tmp_path_factory, small_business, fast_config):
+    """The small business pulled, trained and scored with causes named only where needed (explain.all_up_to 0, a
+    reference population of 150): the score does not depend on the plan's budget, so each budget's test decides on
+    a copy of it."""
+    folder, _ = small_business
+    cfg = load_config(fast_config, **{"source.location": folder, "explain.all_up_to": 0,
+                                      "explain.reference_customers": 150})
+    root = tmp_path_factory.mktemp("scored_where_needed")
+    ws = Workspace(root / "work", root / "models", root / "metrics")
+    as_of = pd.Timestamp(cfg.demo.end)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+        runners.run_pull(cfg, ws)
+        runners.run_validate(cfg, ws)
+        runners.run_training_features(cfg, ws, as_of)
+        runners.run_train(cfg, ws, as_of)
+        runners.run_scoring_features(cfg, ws, as_of)
+        runners.run_value(cfg, ws, as_of)
+        runners.run_effects(cfg, ws, as_of)
+        scored = runners.run_score(cfg, ws, as_of, str(ws.model_dir))
+    return ws, scored
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("budget", [None, 3000.0])
 def test_a_score_that_explains_only_where_needed_gives_the_listed_customers_their_full_causes(
-        tmp_path, tracking_uri, small_business, fast_config, budget):
+        tmp_path, tracking_uri, small_business, fast_config, scored_where_needed, budget):
     """Past `explain.all_up_to` the score names the causes of customers at risk, lapsed and a sample; decide names
     those of any other customer its plan reaches. Every listed customer's cause, and the plan, are what explaining
     everyone against the same population gives."""
+    import shutil
+
     from churn.model import load_scoring_model
     from churn.score import name_causes
     from churn.vocab import at_risk_flags, lapsed_flags
@@ -82,16 +108,11 @@ def test_a_score_that_explains_only_where_needed_gives_the_listed_customers_thei
     cfg = load_config(fast_config, **{"source.location": folder, "explain.all_up_to": 0,
                                       "explain.reference_customers": 150,
                                       **({"decide.budget": budget} if budget else {})})
+    shared, scored = scored_where_needed
     ws = Workspace(tmp_path / "work", tmp_path / "models", tmp_path / "metrics")
+    for there, here in ((shared.root, ws.root), (shared.models, ws.models), (shared.metrics, ws.metrics)):
+        shutil.copytree(there, here)  # this test writes the fully explained list over the scored one
     as_of = pd.Timestamp(cfg.demo.end)
-    runners.run_pull(cfg, ws)
-    runners.run_validate(cfg, ws)
-    runners.run_training_features(cfg, ws, as_of)
-    runners.run_train(cfg, ws, as_of)
-    runners.run_scoring_features(cfg, ws, as_of)
-    runners.run_value(cfg, ws, as_of)
-    runners.run_effects(cfg, ws, as_of)
-    scored = runners.run_score(cfg, ws, as_of, str(ws.model_dir))
     causes = scored["causes"]
     assert causes["method"] == "evidence" and causes["population"]["customers"] == 150
     assert 150 <= causes["explained"] < causes["customers"] == scored["customers_scored"]
