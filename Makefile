@@ -26,7 +26,7 @@ demo: venv
 
 # Two workers, a test file each at a time (module fixtures are built once); files with slow tests start first.
 test: venv
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # Benchmarks (by hand, not tests; figures in the README's Benchmarks section). Each heavy run goes through
 # CAPPED, a memory ceiling and a time limit, so a run that outgrows the machine fails alone.
