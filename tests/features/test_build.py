@@ -595,8 +595,10 @@ def test_features_from_parquet_files_equal_features_from_dataframes_cell_by_cell
     pd.testing.assert_frame_equal(from_files, from_frames, check_exact=True)
 
 
-@pytest.mark.parametrize("source", ["dataframes", "parquet"])
-@pytest.mark.parametrize(("ranges", "workers"), [(5, 1), (5, 2), ("one per customer", 2)])
+@pytest.mark.parametrize(("source", "ranges", "workers"), [
+    ("dataframes", 5, 1), ("dataframes", 5, 2), ("parquet", 5, 1), ("parquet", 5, 2),
+    ("parquet", "one per customer", 2),  # the large-history path, each range as small as it gets (~9 s)
+])
 def test_features_computed_by_customer_range_equal_one_pass_cell_by_cell(
     source: str, ranges: int | str, workers: int, tmp_path
 ) -> None:
