@@ -4,6 +4,8 @@ in tests/helpers.py)."""
 from __future__ import annotations
 
 import os
+import pickle
+from typing import Any, NamedTuple
 
 import pandas as pd
 import pytest
@@ -91,3 +93,47 @@ def small_business(tmp_path_factory) -> tuple[str, dict[str, pd.DataFrame]]:
 
     history = generate_history(DemoConfig(n_customers=800, seed=3, inject_errors=False))
     return write_canonical_folder(history.tables, tmp_path_factory.mktemp("business")), history.tables
+
+
+class DemoBusiness(NamedTuple):
+    """The demo business as `demo_business` built it (read only: copy `ws.root` before running a stage in it)."""
+
+    cfg: Any  # churn.config.Config, the project's config with the search off
+    as_of: pd.Timestamp
+    history: Any  # churn.data.generate_history's result: tables, truth, injected errors
+    ws: Any  # churn.ops.Workspace: validated tables, training examples and scoring features, by the stages' runners
+    trained: Any  # churn.model.train_model on those training examples
+
+
+@pytest.fixture(scope="session")
+def demo_business(tmp_path_factory, worker_id) -> DemoBusiness:
+    """The demo business (the default 5,000 customers): validated, its training examples and scoring features built
+    by the stages' runners on the local engine, a model trained on them. Built once for all test workers: the first
+    to ask builds it under a file lock in pytest's temporary root, which the workers share; the others read it."""
+    from filelock import FileLock
+
+    from churn import runners
+    from churn.config import load_config
+    from churn.data import generate_history, validate_history
+    from churn.model import train_model
+    from churn.ops import Workspace, io
+
+    shared = tmp_path_factory.getbasetemp()
+    shared = shared if worker_id == "master" else shared.parent
+    root = shared / "demo_business"
+    cfg = load_config(CONFIG, **{"train.search.enabled": False})  # the search only picks among similar models
+    ws, as_of = Workspace(root / "work", root / "models", root / "metrics"), pd.Timestamp(cfg.demo.end)
+    built = root / "history_and_model.pickle"
+    with FileLock(f"{root}.lock"):
+        if not built.exists():
+            history = generate_history(cfg.demo)
+            valid = validate_history(history.tables, cfg.validate_, pd.Timestamp("2026-11-01"))
+            io.write_tables(valid.tables, ws.validated)
+            io.write_json(valid.summary, ws.validation_summary)
+            runners.run_training_features(cfg, ws, as_of)
+            runners.run_scoring_features(cfg, ws, as_of)
+            trained = train_model(io.read_parquet(ws.examples), cfg.train, cfg.labels.horizon_days)
+            with io.atomic_path(built) as tmp:
+                tmp.write_bytes(pickle.dumps((history, trained)))
+    history, trained = pickle.loads(built.read_bytes())
+    return DemoBusiness(cfg, as_of, history, ws, trained)

@@ -3,30 +3,25 @@ training and scoring features to the bit, a model within 0.005 ROC-AUC."""
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 from helpers import CONFIG
 
 from churn import runners
 from churn.config import load_config
-from churn.data import generate_history, validate_history
-from churn.model import train_model
 from churn.ops import Workspace, io
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo business (5,000 customers) validated, and its training examples built by the local engine."""
-    cfg = load_config(CONFIG, **{"train.search.enabled": False})  # the search only picks among similar models
-    valid = validate_history(generate_history(cfg.demo).tables, cfg.validate_, pd.Timestamp("2026-11-01"))
+def demo(demo_business, tmp_path_factory):
+    """The demo business (5,000 customers) validated, its training examples and scoring features built by the local
+    engine (tests/conftest.py's `demo_business`), in a work folder of this module's own."""
+    cfg, as_of, _, shared, _ = demo_business
     root = tmp_path_factory.mktemp("demo")
     ws = Workspace(root=root / "local", models=root / "local_models", metrics=root / "local_metrics")
-    for name, frame in valid.tables.items():
-        io.write_parquet(frame, ws.validated / f"{name}.parquet")
-    io.write_json(valid.summary, ws.validation_summary)
-    as_of = pd.Timestamp(cfg.demo.end)
-    runners.run_training_features(cfg, ws, as_of)
-    runners.run_scoring_features(cfg, ws, as_of)
+    shutil.copytree(shared.root, ws.root)  # the list's stages write into it
     return cfg, ws, as_of
 
 
@@ -64,9 +59,9 @@ def trained_on_cluster(on_cluster):
 
 
 @pytest.mark.slow  # the demo business built, featured and trained on both engines: about a minute
-def test_the_model_trained_with_lightgbm_dask_is_within_0005_roc_auc_of_the_local_one(demo, trained_on_cluster):
-    cfg, ws, _ = demo
-    local = train_model(io.read_parquet(ws.examples), cfg.train, cfg.labels.horizon_days).metrics
+def test_the_model_trained_with_lightgbm_dask_is_within_0005_roc_auc_of_the_local_one(demo_business,
+                                                                                     trained_on_cluster):
+    local = demo_business.trained.metrics  # train_model on the same examples, local engine
     auc = trained_on_cluster["metrics"]["model_roc_auc"]
     assert trained_on_cluster["candidate"]["candidate"] == "model" and local["model_roc_auc"] > 0.9
     assert abs(auc - local["model_roc_auc"]) <= 0.005, (auc, local["model_roc_auc"])

@@ -2,24 +2,21 @@
 
 import pandas as pd
 import pytest
-from helpers import CONFIG
 
-from churn.config import load_config
-from churn.data import generate_history, point_in_time, validate_history
-from churn.features import plan_cutoffs, training_examples
-from churn.model import train_model
+from churn.data import point_in_time
+from churn.ops import io
 from churn.score import cause_check
 
 
 @pytest.fixture(scope="module")
-def demo_run():
-    cfg = load_config(CONFIG, **{"train.search.enabled": False})  # the search only picks among similar models
-    history = generate_history(cfg.demo)
-    valid = validate_history(history.tables, cfg.validate_, pd.Timestamp("2026-11-01"))
-    as_of = pd.Timestamp(cfg.demo.end)
-    tables, _ = point_in_time(valid.tables, as_of)
-    examples = training_examples(tables, plan_cutoffs(as_of, cfg.labels), cfg.labels, cfg.features)
-    return cfg, history, valid, examples, train_model(examples, cfg.train, cfg.labels.horizon_days)
+def demo_run(demo_business):
+    """The config, history, validated tables and summary, training examples (as `churn train` builds them) and the
+    model trained on them (tests/conftest.py's `demo_business`, shared with tests/cluster)."""
+    from types import SimpleNamespace
+
+    cfg, _, history, ws, trained = demo_business
+    valid = SimpleNamespace(tables=io.read_tables(ws.validated), summary=io.read_json(ws.validation_summary))
+    return cfg, history, valid, io.read_parquet(ws.examples), trained
 
 
 @pytest.mark.slow
