@@ -56,8 +56,8 @@ def open_client(cfg: EngineConfig) -> Iterator:
         with distributed.worker_client() as client:
             yield client
         return
-    if scheduler_address(cfg):
-        with distributed.Client(scheduler_address(cfg)) as client:
+    if address := scheduler_address(cfg):
+        with distributed.Client(address) as client:
             yield client
         return
     # One thread a worker: DuckDB and LightGBM bring their own threads, and a worker's memory limit is then one

@@ -499,17 +499,16 @@ def _fill(out: pd.DataFrame) -> pd.DataFrame:
 
 
 def training_examples(tables: dict[str, pd.DataFrame], plan, labels_cfg, cfg: FeaturesConfig,
-                      history: dict[str, pd.DataFrame | ParquetTable] | None = None,
                       build: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
     """Features, churn label and role (train / refit / test) at every cutoff of `plan`.
 
     The population and labels come from `tables` (customers and the orders' POPULATION_ORDER_COLUMNS are enough);
-    the features from `build(population)` when given (another engine's `build_features`), else from `history`
-    when given (e.g. `ParquetTable`s of the same tables), else from `tables`."""
+    the features from `build(population)` when given (`build_features` on the history's files, or the Dask
+    engine's), else from `tables`."""
     from churn.features._labels import label, population
 
     pop = population(tables, plan.all(), labels_cfg)
-    feats = build(pop) if build is not None else build_features(tables if history is None else history, pop, cfg)
+    feats = build(pop) if build is not None else build_features(tables, pop, cfg)
     churned = label(tables, pop, labels_cfg)
     roles = pop["cutoff"].map({c: plan.role(c) for c in plan.all()})
     return feats.assign(churned=churned.to_numpy(), role=roles.to_numpy())
