@@ -27,12 +27,14 @@ from cause_world import generate_world  # noqa: E402
 from churn.config import load_config  # noqa: E402
 from churn.data import generate_history  # noqa: E402
 from churn.ops import Workspace, io, tracking  # noqa: E402
-from churn.score import cause_agreement, cause_evidence  # noqa: E402
+from churn.score import cause_agreement, cause_evidence, cause_population  # noqa: E402
 from churn.vocab import CAUSES  # noqa: E402
 
 
 def _z(evidence: pd.DataFrame) -> pd.DataFrame:
-    return (evidence - evidence.mean()) / evidence.std(ddof=0).replace(0.0, 1.0)
+    """Each cause's evidence against the same evidence across these customers, as the evidence method compares it."""
+    population = cause_population(evidence)
+    return (evidence - pd.Series(population["mean"])) / pd.Series(population["spread"])
 
 
 def _accuracy(z: pd.DataFrame, ids: pd.Series, truth: pd.DataFrame) -> float:
