@@ -243,8 +243,9 @@ class BacktestConfig(Section):
 
 class KnownCausesConfig(Section):
     """Loss causes learnt from why past customers left (the optional `loss_reasons` table): a LightGBM cause
-    model on the features of lost customers whose reason was recorded. Used when there are at least
-    `min_reasons` such customers and `min_per_cause` of each cause; otherwise the evidence method. A cause is
+    model on the features of lost customers whose reason was recorded, its probabilities weighed with the evidence
+    method's z-scores (`with_evidence`). Used when there are at least `min_reasons` such customers and
+    `min_per_cause` of each cause; otherwise the evidence method. A cause is
     named when its probability is at least `min_probability` and leads the runner-up by `min_margin`;
     otherwise the cause is unclear. It names the list's causes only when it beats the evidence method on the
     holdout's lost customers with a recorded reason (`min_judged` of them at least). See docs/loss_causes.md."""
@@ -256,6 +257,10 @@ class KnownCausesConfig(Section):
     recorded_within_days: int = Field(180, ge=0)
     min_probability: float = Field(0.4, ge=0, le=1)
     min_margin: float = Field(0.1, ge=0, le=1)
+    # the cause model's probabilities weighed with the evidence method's (times a softmax of each cause's evidence
+    # z-score, normalised): the recorders' habits and the risk model's filing of features err differently. False:
+    # the cause model alone, which needs no TreeSHAP when scoring
+    with_evidence: bool = True
     # the cause model names the list's causes only when, on at least this many lost customers of the holdout with
     # a recorded reason, it names as many right as the evidence method
     min_judged: int = Field(30, ge=1)

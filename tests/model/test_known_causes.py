@@ -97,13 +97,15 @@ def test_past_all_up_to_only_the_judged_customers_are_explained_against_a_sample
     sampled = reference_sample(holdout["customer_id"], explain.reference_customers, explain.seed)
     contributions = model.contributions(holdout)
     population = cause_population(cause_evidence(contributions[sampled], explain, holdout[sampled]))
-    evidence = explain_causes(contributions, explain, holdout, window, population=population)["primary_cause"]
     truth = recorded[known].to_numpy(dtype=object)
-    assert verdict["evidence"]["accuracy"] == pytest.approx((evidence[known].to_numpy(dtype=object) == truth).mean())
+    for method, probabilities in (("evidence", None), ("known_causes", model.cause_model.probabilities(holdout))):
+        named = explain_causes(contributions, explain, holdout, window, population=population,
+                               probabilities=probabilities)["primary_cause"]
+        right = (named[known].to_numpy(dtype=object) == truth).mean()
+        assert verdict[method]["accuracy"] == pytest.approx(right), method
     everyone = judge_causes(model, holdout, recorded, cfg.explain, window)
     assert verdict["judged"] == everyone["judged"] and verdict["chosen"] in ("known_causes", "evidence")
-    for method in ("symptom_rule", "known_causes"):  # (these do not compare with a population)
-        assert verdict[method] == everyone[method]
+    assert verdict["symptom_rule"] == everyone["symptom_rule"]  # (the rule compares with no population)
 
 
 @pytest.mark.parametrize("setting, value, why", [
@@ -129,17 +131,23 @@ def test_a_cause_model_is_saved_and_loaded_with_the_model(learnt, tmp_path):
     assert ChurnModel.load(tmp_path / "plain").cause_model is None
 
 
-def test_scoring_with_a_cause_model_names_the_causes_without_treeshap(learnt):
-    from churn.score import explain_causes, score_customers
+@pytest.mark.parametrize("with_evidence", [False, True])
+def test_scoring_names_the_causes_explain_causes_names(learnt, with_evidence):
+    """Without the evidence the score names the cause model's causes without TreeSHAP (the same as the full path);
+    with it, the cause model's probabilities weighed with every scored customer's evidence."""
+    from churn.score import explain_causes, score_customers, stated_causes
     from churn.score._causes import learnt_causes
 
     cfg, _, _, holdout, model, _, _, _ = learnt
+    explain = cfg.explain.model_copy(update={"known_causes": cfg.explain.known_causes.model_copy(
+        update={"with_evidence": with_evidence})})
     window = cfg.features.trend_window
     probabilities = model.cause_model.probabilities(holdout)
-    full = explain_causes(model.contributions(holdout), cfg.explain, holdout, window, probabilities=probabilities)
-    alone = learnt_causes(probabilities, cfg.explain)
-    pd.testing.assert_frame_equal(alone, full[list(alone.columns)])
-    scored = score_customers(holdout, None, model, cfg=cfg.score, explain=cfg.explain, trend_window=window,
+    full = explain_causes(model.contributions(holdout), explain, holdout, window, probabilities=probabilities)
+    if not with_evidence:
+        alone = learnt_causes(probabilities, explain, stated_causes(holdout, explain, window))
+        pd.testing.assert_frame_equal(alone, full[list(alone.columns)])
+    scored = score_customers(holdout, None, model, cfg=cfg.score, explain=explain, trend_window=window,
                              model_version="t", as_of=END).set_index("customer_id")
     expected = full.set_axis(holdout["customer_id"].astype("string"))
     for column in ("primary_cause", "cause_share", "secondary_cause"):

@@ -3,7 +3,15 @@ import pandas as pd
 import pytest
 
 from churn.config import load_config
-from churn.score import cause_agreement, explain_causes, feature_groups, stated_causes, symptom_rule_causes
+from churn.score import (
+    cause_agreement,
+    explain_causes,
+    feature_groups,
+    stated_causes,
+    symptom_rule_causes,
+    weigh_with_evidence,
+)
+from churn.vocab import CAUSES
 
 
 @pytest.fixture
@@ -158,3 +166,43 @@ def test_a_missing_observation_is_no_evidence(cfg):
     values.loc[len(values) - 1, ["returns_share_365", "days_since_visit"]] = np.nan
     assert explain_causes(contributions, cfg)["primary_cause"].iloc[-1] == "quality"
     assert explain_causes(contributions, cfg, values)["primary_cause"].iloc[-1] == "engagement"
+
+
+def _probabilities(rows, n):
+    """A cause model's probabilities: an even spread for the population, `rows` for the last customers."""
+    even = pd.DataFrame([dict.fromkeys(CAUSES, 0.25)] * (n - len(rows)))
+    return pd.concat([even, pd.DataFrame(rows)[list(CAUSES)]], ignore_index=True)
+
+
+@pytest.mark.parametrize("model_says, cols, cause, alone", [
+    # the cause model torn between price and service (unclear alone); the evidence says service
+    ({"price": 0.45, "service": 0.40, "quality": 0.10, "engagement": 0.05}, {"complaints_service_90": 0.6}, "service",
+     "other"),
+    # no evidence of any cause; the cause model sure
+    ({"price": 0.05, "service": 0.05, "quality": 0.85, "engagement": 0.05}, {}, "quality", "quality"),
+    # the cause model's favourite (a recorder's habit) outweighed by strong evidence of another cause
+    ({"price": 0.55, "service": 0.15, "quality": 0.15, "engagement": 0.15}, {"days_since_visit": 0.9}, "engagement",
+     "price"),
+    # neither says anything: unclear, not a confident cause
+    ({"price": 0.25, "service": 0.25, "quality": 0.25, "engagement": 0.25}, {}, "other", "other"),
+])
+def test_the_cause_model_is_weighed_with_the_evidence(cfg, model_says, cols, cause, alone):
+    contributions = with_customer(**cols)
+    probabilities = _probabilities([model_says], len(contributions))
+    out = explain_causes(contributions, cfg, probabilities=probabilities)
+    assert out["primary_cause"].iloc[-1] == cause
+    without = cfg.model_copy(update={"known_causes": cfg.known_causes.model_copy(update={"with_evidence": False})})
+    assert explain_causes(contributions, without, probabilities=probabilities)["primary_cause"].iloc[-1] == alone
+
+
+def test_weighing_keeps_probabilities_and_changes_nothing_without_evidence():
+    rng = np.random.default_rng(1)
+    probabilities = pd.DataFrame(rng.dirichlet(np.ones(len(CAUSES)), 50), columns=list(CAUSES))
+    flat = pd.DataFrame(0.0, index=probabilities.index, columns=list(CAUSES))
+    pd.testing.assert_frame_equal(weigh_with_evidence(probabilities, flat), probabilities)
+    z = pd.DataFrame(rng.normal(0, 1, (50, len(CAUSES))), columns=list(CAUSES))
+    weighed = weigh_with_evidence(probabilities, z)
+    np.testing.assert_allclose(weighed.sum(axis=1), 1.0)
+    # each cause's odds against another move by exactly the difference of their z-scores
+    ratio = np.log(weighed["price"] / weighed["service"]) - np.log(probabilities["price"] / probabilities["service"])
+    np.testing.assert_allclose(ratio, z["price"] - z["service"])

@@ -22,6 +22,7 @@ from churn.score._causes import (
     reference_sample,
     stated_causes,
     symptom_rule_causes,
+    weigh_with_evidence,
 )
 from churn.score._listing import (
     CAUSE_COLUMNS,
@@ -58,5 +59,5 @@ __all__ = [
     "NO_NEED", "RESPONSE_ORDER_COLUMNS", "VALUE_ORDER_COLUMNS", "campaign_responses", "lapsed_customers",
     "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers",
     "stated_causes", "symptom_rule_causes", "validate_forecast",
-    "value_tiers",
+    "value_tiers", "weigh_with_evidence",
 ]

@@ -115,10 +115,11 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
                    probabilities: pd.DataFrame | None = None, population: dict | None = None) -> pd.DataFrame:
     """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
 
-    With `probabilities` (`cause_probabilities`: a cause model learnt from why past customers left), the cause
-    is the most probable one when its probability is at least `cfg.known_causes.min_probability` and leads the
-    runner-up by `cfg.known_causes.min_margin`, else unclear; `cause_share` is its probability and
-    `cause_margin` its lead. Without them, the evidence method below.
+    With `probabilities` (`cause_probabilities`: a cause model learnt from why past customers left), weighed with
+    the evidence z-scores below when `cfg.known_causes.with_evidence` (`weigh_with_evidence`), the cause is the
+    most probable one when its probability is at least `cfg.known_causes.min_probability` and leads the
+    runner-up by `cfg.known_causes.min_margin`, else unclear (a stated cause first, as below); `cause_share` is
+    its probability and `cause_margin` its lead. Without them, the evidence method below.
 
     Each cause's evidence (`cause_evidence`) is compared with the same evidence across a reference population,
     as a z-score: `population` (`cause_population` of a population's evidence), else `reference` (contributions
@@ -138,16 +139,20 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     if population is None:
         population = cause_population(evidence if reference is None else cause_evidence(reference, cfg))
     z = (evidence - pd.Series(population["mean"])[evidence.columns]) / pd.Series(population["spread"])[evidence.columns]
+    stated = (stated_causes(features, cfg, trend_window)
+              if features is not None and trend_window is not None and cfg.stated_first else None)
     if probabilities is not None:
-        return learnt_causes(probabilities.loc[contributions.index], cfg).join(
-            z.add_prefix("cause_z_").round(4))
+        probabilities = probabilities.loc[contributions.index]
+        if cfg.known_causes.with_evidence:
+            probabilities = weigh_with_evidence(probabilities, z)
+        return learnt_causes(probabilities, cfg, stated).join(z.add_prefix("cause_z_").round(4))
     values = z[list(CAUSES)].to_numpy()
     rows = np.arange(len(values))
     top = values.argmax(axis=1)
     clear = (values[rows, top] >= cfg.min_evidence_z) & (_runner_up(values, top)[1] >= cfg.min_margin_z)
     named = top
-    if features is not None and trend_window is not None and cfg.stated_first:
-        stated = stated_causes(features, cfg, trend_window).to_numpy()
+    if stated is not None:
+        stated = stated.to_numpy()
         said = pd.notna(stated)
         named = np.where(said, [CAUSES.index(c) if c in CAUSES else 0 for c in stated], top)
         clear |= said
@@ -165,14 +170,38 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     return out.join(z.add_prefix("cause_z_").round(4))
 
 
-def learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig) -> pd.DataFrame:
-    """The cause a cause model names per customer (`cause_probabilities`): the most probable, when sure enough;
-    else unclear. The columns of `explain_causes` without the evidence z-scores: no contributions needed."""
+def weigh_with_evidence(probabilities: pd.DataFrame, z: pd.DataFrame) -> pd.DataFrame:
+    """The cause model's probabilities weighed with the evidence method's: each times the softmax of the
+    customer's evidence z-scores (`explain_causes`' `cause_z_<cause>`), normalised to sum to 1 per customer.
+
+    Why: the two err differently. A cause model learnt from recorded reasons learns the recorders' habits (reps
+    who blame price) and sees every feature; the evidence method reads only the risk model's contributions, filed
+    by the cause map, and misses a cause that shows through another cause's features. The product keeps what both
+    agree on and lets a strong signal of either decide where the other is unsure. Measured on the demo before it
+    was chosen (`benchmarks/causes_inputs.py`, docs/loss_causes.md)."""
+    values = z[list(CAUSES)].to_numpy(dtype=float)
+    soft = np.exp(values - values.max(axis=1, keepdims=True))
+    weighed = probabilities[list(CAUSES)].to_numpy(dtype=float) * soft / soft.sum(axis=1, keepdims=True)
+    total = weighed.sum(axis=1, keepdims=True)
+    weighed = np.divide(weighed, total, out=np.full_like(weighed, 1.0 / len(CAUSES)), where=total > 0)
+    return pd.DataFrame(weighed, columns=list(CAUSES), index=probabilities.index)
+
+
+def learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig, stated: pd.Series | None = None) -> pd.DataFrame:
+    """The cause a cause model names per customer (`cause_probabilities`, or `weigh_with_evidence` of them): the
+    most probable, when sure enough; else unclear. With `stated` (`stated_causes`, row for row), a cause the
+    customer stated comes first, its margin negative when the model does not back it. The columns of
+    `explain_causes` without the evidence z-scores: no contributions needed."""
     values = probabilities[list(CAUSES)].to_numpy(dtype=float)
     rows = np.arange(len(values))
     top = values.argmax(axis=1)
+    clear = (values[rows, top] >= cfg.known_causes.min_probability) & \
+        (_runner_up(values, top)[1] >= cfg.known_causes.min_margin)
+    if stated is not None:
+        said = stated.notna().to_numpy()
+        top = np.where(said, [CAUSES.index(c) if c in CAUSES else 0 for c in stated.to_numpy()], top)
+        clear |= said
     runner_up, margin = _runner_up(values, top)
-    clear = (values[rows, top] >= cfg.known_causes.min_probability) & (margin >= cfg.known_causes.min_margin)
     causes = np.array(CAUSES, dtype=object)
     second = clear & (values[rows, runner_up] >= cfg.known_causes.min_probability / 2)
     return pd.DataFrame({

@@ -13,6 +13,7 @@ from churn.score._causes import (
     explain_causes,
     explained_part,
     learnt_causes,
+    stated_causes,
 )
 from churn.score._needs import need_profiles
 from churn.score._reasons import reason_codes
@@ -72,8 +73,10 @@ def score_customers(
     out = out.join(info)
     lapsed = lapsed_customers(frame, cfg.lapsed)
     probabilities = cause_probabilities(model, frame)
-    if probabilities is not None:  # the cause model names the causes: no TreeSHAP (~0.4 ms a customer) needed
-        causes, population = learnt_causes(probabilities, explain), None
+    if probabilities is not None and not explain.known_causes.with_evidence:
+        # the cause model alone names the causes: no TreeSHAP (~0.4 ms a customer) needed
+        stated = stated_causes(frame, explain, trend_window) if explain.stated_first else None
+        causes, population = learnt_causes(probabilities, explain, stated), None
     else:
         wanted = out["risk_band"].isin([*AT_RISK_BANDS, *cfg.act_on_risk_bands]).to_numpy() | lapsed["lapsed"].to_numpy()
         causes, population = _evidence_causes(frame, model, explain, trend_window, wanted)
@@ -97,10 +100,11 @@ CAUSE_COLUMNS = ("primary_cause", "cause_share", "secondary_cause")
 
 def explain_customers(features: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
                       population: dict) -> pd.DataFrame:
-    """The evidence method's `CAUSE_COLUMNS` and `reason_codes` for the customers of `features` (their index), each
-    against `population` (`cause_population`, from the score's summary): the causes `score_customers` would have
-    named them, for customers it left unexplained."""
-    causes = explain_causes(model.contributions(features), explain, features, trend_window, population=population)
+    """The `CAUSE_COLUMNS` and `reason_codes` of the customers of `features` (their index), each against
+    `population` (`cause_population`, from the score's summary), with the model's cause model when it has one: the
+    causes `score_customers` would have named them, for customers it left unexplained."""
+    causes = explain_causes(model.contributions(features), explain, features, trend_window, population=population,
+                            probabilities=cause_probabilities(model, features))
     out = causes[list(CAUSE_COLUMNS)].copy()
     out["reason_codes"] = reason_codes(features, out["primary_cause"], trend_window)
     return out
@@ -123,13 +127,15 @@ def name_causes(scored: pd.DataFrame, features: pd.DataFrame, model: ChurnModel,
 
 def _evidence_causes(frame: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
                      wanted: np.ndarray) -> tuple[pd.DataFrame, dict]:
-    """The evidence method's causes (`explain_causes`) and the population they were compared with: every customer
+    """The evidence method's causes (`explain_causes`, with the model's cause model when it has one) and the
+    population they were compared with: every customer
     up to `explain.all_up_to` of them; past it, the `wanted` ones and a seeded sample of
     `explain.reference_customers` (the population), the others' causes missing (explained later if the contact
     plan reaches them), unless those are more than `PART_AT_MOST` of the customers: then everyone."""
     _, part, contributions, population = explained_part(frame, model, explain, wanted)
-    return explain_causes(contributions, explain, part, trend_window, population=population).reindex(frame.index), \
-        population
+    causes = explain_causes(contributions, explain, part, trend_window, population=population,
+                            probabilities=cause_probabilities(model, part))
+    return causes.reindex(frame.index), population
 
 
 def lapsed_customers(features: pd.DataFrame, rule: LapsedRule) -> pd.DataFrame:
