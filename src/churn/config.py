@@ -264,6 +264,9 @@ class KnownCausesConfig(Section):
     # the cause model names the list's causes only when, on at least this many lost customers of the holdout with
     # a recorded reason, it names as many right as the evidence method
     min_judged: int = Field(30, ge=1)
+    # ... or, weighed with the evidence (which it holds), unless the evidence method alone names significantly more
+    # of them right: an exact one-sided binomial test on the customers the two name differently, p below this
+    evidence_significance: float = Field(0.05, gt=0, le=1)
     n_estimators: int = Field(300, ge=1)
     learning_rate: float = Field(0.03, gt=0)
     num_leaves: int = Field(7, ge=2)

@@ -1,6 +1,7 @@
 """Loss causes learnt from recorded reasons (`loss_reasons`) on the planted-cause history: which reasons label
 which examples (point in time), the cause model, its judgement against the evidence method, and saving it."""
 
+import numpy as np
 import pandas as pd
 import pytest
 from helpers import CONFIG, END, planted_history, recorded_reasons
@@ -78,6 +79,45 @@ def test_the_holdout_judges_the_cause_model_against_the_evidence_method(learnt):
         update={"min_judged": verdict["judged"] + 1})})
     too_few = judge_causes(model, holdout, recorded, strict, cfg.features.trend_window)
     assert too_few["chosen"] == "evidence" and "too few" in too_few["why"]
+
+
+@pytest.mark.parametrize("lead, with_evidence, chosen", [
+    (1, True, "known_causes"),  # the evidence method right on one more: not significantly better
+    (1, False, "evidence"),  # the cause model alone has to name at least as many right
+    (None, True, "evidence"),  # right on every customer the two name differently: significantly better
+])
+def test_the_weighed_method_is_set_aside_only_when_the_evidence_is_significantly_better(learnt, lead, with_evidence,
+                                                                                        chosen):
+    from churn.score import explain_causes
+    from churn.vocab import CAUSES
+
+    cfg, _, _, holdout, model, _, _, _ = learnt
+    explain = cfg.explain.model_copy(update={"known_causes": cfg.explain.known_causes.model_copy(
+        update={"with_evidence": with_evidence})})
+    window = cfg.features.trend_window
+    contributions = model.contributions(holdout)
+    evidence = explain_causes(contributions, explain, holdout, window)["primary_cause"].to_numpy(dtype=object)
+    learnt_named = explain_causes(contributions, explain, holdout, window,
+                                  probabilities=model.cause_model.probabilities(holdout))["primary_cause"]
+    learnt_named = learnt_named.to_numpy(dtype=object)
+    differ = np.flatnonzero(evidence != learnt_named)
+    assert len(differ) >= 9
+    recorded = learnt_named.copy()  # where the two agree, both right
+    if lead is None:
+        recorded[differ] = evidence[differ]
+    else:  # the evidence method right on one more of those they name differently; one odd out neither names
+        odd = differ[: 1 - len(differ) % 2]
+        for i in odd:
+            recorded[i] = next(c for c in CAUSES if c not in (evidence[i], learnt_named[i]))
+        rest = np.setdiff1d(differ, odd)
+        recorded[rest[: (len(rest) + lead) // 2]] = evidence[rest[: (len(rest) + lead) // 2]]
+    verdict = judge_causes(model, holdout, pd.Series(recorded), explain, window)
+    right = {m: verdict[m]["accuracy"] * verdict["judged"] for m in ("evidence", "known_causes")}
+    if lead is not None:
+        assert right["evidence"] == pytest.approx(right["known_causes"] + lead)
+    assert verdict["chosen"] == chosen, verdict["why"]
+    if with_evidence:
+        assert ("not significantly" in verdict["why"]) == (chosen == "known_causes")
 
 
 def test_past_all_up_to_only_the_judged_customers_are_explained_against_a_sample(learnt):

@@ -7,6 +7,7 @@ from fnmatch import fnmatch
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from churn.config import ExplainConfig
 from churn.vocab import CAUSES, OTHER_CAUSE
@@ -341,7 +342,9 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
     row for row with `holdout`, missing where none): the cause model learnt from recorded reasons (when `model`
     has one), the evidence method and the symptom rule. Each one's accuracy and per-cause recall, and the method
     the list should use (`chosen`): the learnt one when at least `cfg.known_causes.min_judged` customers judge
-    it and it names at least as many of them right as the evidence method; else the evidence method."""
+    it and it names at least as many of them right as the evidence method, or, weighed with the evidence
+    (`cfg.known_causes.with_evidence`), unless the evidence method alone is significantly better on them
+    (`cfg.known_causes.evidence_significance`); else the evidence method."""
     known = recorded.notna().to_numpy()
     # Only the judged customers' causes count: past `cfg.all_up_to` they are explained against a sample's evidence,
     # as the list's are (`explained_rows`; a 1M-customer holdout took 93 s of TreeSHAP this way).
@@ -355,10 +358,10 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
     truth = recorded[known].to_numpy(dtype=object)
     known = known[keep]  # (the judged rows among those explained)
     out: dict = {"judged": int(known.sum())}
-    for method, causes in named.items() if known.any() else ():  # (nobody to judge: no figures, not NaN)
-        right = causes.to_numpy(dtype=object)[known] == truth
-        out[method] = {"accuracy": float(right.mean()),
-                       "per_cause": {c: float(right[truth == c].mean()) for c in CAUSES if (truth == c).any()}}
+    right = {method: causes.to_numpy(dtype=object)[known] == truth for method, causes in named.items()}
+    for method, hits in right.items() if known.any() else ():  # (nobody to judge: no figures, not NaN)
+        out[method] = {"accuracy": float(hits.mean()),
+                       "per_cause": {c: float(hits[truth == c].mean()) for c in CAUSES if (truth == c).any()}}
     if probabilities is None:
         out["chosen"], out["why"] = "evidence", "no cause model (no or too few recorded reasons)"
     elif out["judged"] < cfg.known_causes.min_judged:
@@ -367,10 +370,20 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
                                                  f"{cfg.known_causes.min_judged})")
     else:
         learnt, evidence = out["known_causes"]["accuracy"], out["evidence"]["accuracy"]
-        better = learnt >= evidence
-        out["chosen"] = "known_causes" if better else "evidence"
         out["why"] = (f"on the {out['judged']} lost customers of the holdout with a recorded reason the cause model "
                       f"named {learnt:.1%} right, the evidence method {evidence:.1%}")
+        better = learnt >= evidence
+        if cfg.known_causes.with_evidence and not better:
+            # the weighed method holds the evidence method's own z-scores: a few noisy reasons set it aside only
+            # when the evidence method alone is significantly better on them
+            only_evidence = int((right["evidence"] & ~right["known_causes"]).sum())
+            only_learnt = int((right["known_causes"] & ~right["evidence"]).sum())
+            p = binomtest(only_evidence, only_evidence + only_learnt, 0.5, alternative="greater").pvalue
+            better = p >= cfg.known_causes.evidence_significance
+            out["why"] += (f"; the evidence method alone right on {only_evidence} the other named wrong, wrong on "
+                           f"{only_learnt} it named right: {'not ' if better else ''}significantly better "
+                           f"(p = {p:.2f})")
+        out["chosen"] = "known_causes" if better else "evidence"
     return out
 
 
