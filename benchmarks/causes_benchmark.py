@@ -98,11 +98,12 @@ def markdown(results: list[dict]) -> str:
     lines = ["| world | method | right, all caused churners | right, flagged (risk >= 0.5) | unclear | "
              "recall price/service/quality/engagement | precision p/s/q/e |", "|---|---|---|---|---|---|---|"]
     for r in results:
-        rows = [("churn: cause model (chosen)" if r["method"] == "known_causes" else "churn: evidence (chosen)", r)]
+        learnt = "cause model x evidence" if r["verdict"].get("with_evidence") else "cause model"
+        rows = [(f"churn: {learnt} (chosen)" if r["method"] == "known_causes" else "churn: evidence (chosen)", r)]
         if "evidence" in r:
             rows.append(("churn: evidence", r["evidence"]))
         if "not_chosen" in r:
-            rows.append(("churn: cause model (not chosen)", r["not_chosen"]))
+            rows.append((f"churn: {learnt} (not chosen)", r["not_chosen"]))
         for name, m in [*rows, ("symptom rule", r["symptom_rule"])]:
             rec = "/".join(f"{m['per_cause'].get(c, float('nan')):.2f}" for c in ("price", "service", "quality",
                                                                                   "engagement"))

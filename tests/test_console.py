@@ -12,8 +12,13 @@ NONE = {"customers": 0, "used": False, "why": "0 lost customers with a recorded 
         "judged": {"used": False}, "holdout": {"chosen": "evidence", "why": "no cause model"}}
 
 
+WEIGHED = LEARNT | {"holdout": LEARNT["holdout"] | {"with_evidence": True}}
+
+
 @pytest.mark.parametrize("causes, expected", [
     (LEARNT, "Loss causes: learnt from the recorded reasons of 412 lost customers (on the 85 lost customers"),
+    (WEIGHED, "Loss causes: learnt from the recorded reasons of 412 lost customers, weighed with the evidence method "
+              "(on the 85"),
     (EVIDENCE, "Loss causes: the evidence method (on the 85 lost customers ... 70.0% right"),
     (NONE, "Loss causes: the evidence method (no cause model: 0 lost customers with a recorded cause"),
 ])

@@ -157,7 +157,8 @@ def cause_method_line(causes: dict) -> str:
     """How the list's loss causes are named, and why: learnt from recorded reasons or the evidence method."""
     verdict = causes["holdout"]
     if verdict["chosen"] == "known_causes":
-        return (f"Loss causes: learnt from the recorded reasons of {causes['customers']:,} lost customers "
+        weighed = ", weighed with the evidence method" if verdict.get("with_evidence") else ""
+        return (f"Loss causes: learnt from the recorded reasons of {causes['customers']:,} lost customers{weighed} "
                 f"({verdict['why']}).")
     if causes.get("judged", {}).get("used"):
         return f"Loss causes: the evidence method ({verdict['why']})."

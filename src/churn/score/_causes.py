@@ -369,6 +369,7 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
                                                  f"reason: too few to judge the cause model (at least "
                                                  f"{cfg.known_causes.min_judged})")
     else:
+        out["with_evidence"] = cfg.known_causes.with_evidence
         learnt, evidence = out["known_causes"]["accuracy"], out["evidence"]["accuracy"]
         out["why"] = (f"on the {out['judged']} lost customers of the holdout with a recorded reason the cause model "
                       f"named {learnt:.1%} right, the evidence method {evidence:.1%}")
