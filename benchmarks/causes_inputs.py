@@ -16,8 +16,9 @@ each variant names the cause of every holdout churner with a known true cause (a
   combination of the two methods).
 
 Round 2 (`--round 2`): other labels for the cause model (recorded reasons and stated causes, a cause model learnt
-from the complaints of lost customers alone for a company without recorded reasons); round 3 (`--round 3`): the
-cause model's own settings. Results on bd7dbe5 in docs/loss_causes.md.
+from the complaints of lost customers alone for a company without recorded reasons); round 3: the cause model's
+own settings; round 4: self-training (the weighed method's sure causes of the other fit churners as labels too);
+round 5: the need profile as inputs. Results in docs/loss_causes.md.
 
 The method is chosen on the demo only; the second world is reported, never tuned on.
 """
@@ -129,7 +130,7 @@ def trial(world: str, root: Path) -> dict:
     return out
 
 
-def trial_two(world: str, root: Path, grid: bool = False) -> dict:
+def trial_two(world: str, root: Path, grid: bool | str = False) -> dict:
     """Round two, all named as the weighed method names them (the cause model's probabilities times softmax(z),
     the stated cause first, argmax): other inputs and other labels for the cause model."""
     from churn.score import feature_groups
@@ -186,6 +187,46 @@ def trial_two(world: str, root: Path, grid: bool = False) -> dict:
         return pd.DataFrame(p, columns=list(classes)).reindex(columns=list(CAUSES), fill_value=0.25).to_numpy()
 
     out = {"world": world, "recorded": int(recorded.notna().sum()), "stated": int(stated_fit.notna().sum())}
+    if grid == "needs":  # the need profile (a standing need, issue 23) as inputs of the cause model
+        from churn.score import need_profiles
+
+        def with_need(frame: pd.DataFrame) -> pd.DataFrame:
+            need = need_profiles(frame, cfg.score.needs)["need_profile"]
+            return frame.assign(**{f"need_is_{n}": (need == n).astype(float).to_numpy()
+                                   for n in ("price", "service", "quality")})
+
+        out["recorded only"] = accuracy(fitted(recorded, features))
+        fit, holdout = with_need(fit), with_need(holdout)  # (`fitted` reads these)
+        out["+ need profile"] = accuracy(fitted(recorded, features + [f"need_is_{n}" for n in
+                                                                      ("price", "service", "quality")]))
+        return out
+    if grid == "self":  # self-training: the weighed method's sure causes of the other fit churners as labels too
+        fit_z = cause_evidence(judged.contributions(fit), cfg.explain, fit)
+        fit_z = _z_by_cutoff(fit_z, fit["cutoff"]).to_numpy(dtype=float)
+        fit_soft = np.exp(fit_z - fit_z.max(axis=1, keepdims=True))
+        cats = dict(categories)
+        known = recorded.notna().to_numpy()
+        booster = lgb.train(
+            {"objective": "multiclass", "num_class": len(CAUSES), "learning_rate": kc.learning_rate,
+             "num_leaves": kc.num_leaves, "min_data_in_leaf": kc.min_child_samples, "seed": cfg.train.seed,
+             "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbosity": -1},
+            lgb.Dataset(feature_matrix(fit[known], features, cats),
+                        recorded[known].map({c: i for i, c in enumerate(CAUSES)}).to_numpy(dtype=int)),
+            num_boost_round=kc.n_estimators)
+        p = np.asarray(booster.predict(feature_matrix(fit, features, cats))) * fit_soft
+        p /= p.sum(axis=1, keepdims=True)
+        said = stated_causes(fit, cfg.explain, window).to_numpy()
+        guess = np.where(pd.notna(said), said, names[p.argmax(axis=1)])
+        sure = np.where(pd.notna(said), 1.0, p.max(axis=1))
+        unlabelled = (fit["churned"].to_numpy() == 1) & ~known
+        out["recorded only"] = accuracy(fitted(recorded, features))
+        for at_least in (0.5, 0.7, 0.9):
+            pseudo = recorded.copy()
+            take = unlabelled & (sure >= at_least)
+            pseudo[take] = guess[take]
+            out[f"taken at {at_least}"] = int(take.sum())
+            out[f"+ sure >= {at_least}"] = accuracy(fitted(pseudo, features))
+        return out
     if grid:  # the cause model's own settings (learning rate 0.03), weighed with the evidence
         for rounds, leaves, min_leaf in ((100, 7, 20), (300, 7, 20), (600, 7, 20), (300, 3, 20), (300, 15, 20),
                                          (300, 7, 40), (300, 7, 10)):
@@ -214,11 +255,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kept", type=Path, required=True, help="the folder causes_benchmark.py --keep wrote")
     ap.add_argument("--world", nargs="+", default=["demo", "second"])
-    ap.add_argument("--round", type=int, choices=(1, 2, 3), default=1,
-                    help="1: the inputs; 2: other labels; 3: the cause model's settings")
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1,
+                    help="1: the inputs; 2: other labels; 3: the cause model's settings; 4: self-training; 5: needs")
     args = ap.parse_args()
-    rows = [trial(world, args.kept / world) if args.round == 1 else trial_two(world, args.kept / world, args.round == 3)
-            for world in args.world]
+    rows = [trial(world, args.kept / world) if args.round == 1 else
+            trial_two(world, args.kept / world, {2: False, 3: True, 4: "self", 5: "needs"}[args.round]) for world in args.world]
     counts = [k for k in rows[0] if isinstance(rows[0][k], int)]
     keys = [k for k in rows[0] if k != "world" and k not in counts]
     print("| world | " + " | ".join(counts + keys) + " |")

@@ -192,3 +192,28 @@ def test_scoring_names_the_causes_explain_causes_names(learnt, with_evidence):
     expected = full.set_axis(holdout["customer_id"].astype("string"))
     for column in ("primary_cause", "cause_share", "secondary_cause"):
         assert scored[column].reindex(expected.index).tolist() == expected[column].tolist(), column
+
+
+def test_past_all_up_to_the_weighed_causes_are_those_of_explaining_everyone_against_the_sample(learnt):
+    """A large list with a cause model weighed with the evidence: the score explains those at risk, lapsed and a
+    sample, the contact plan the others it reaches (`explain_customers`); each gets the cause explaining everyone
+    against the same sample gives."""
+    from churn.score import explain_causes, explain_customers, score_customers
+
+    cfg, _, _, holdout, model, _, _, _ = learnt
+    explain = cfg.explain.model_copy(update={"all_up_to": 0, "reference_customers": 30})
+    window = cfg.features.trend_window
+    scored = score_customers(holdout, None, model, cfg=cfg.score, explain=explain, trend_window=window,
+                             model_version="t", as_of=END).set_index("customer_id")
+    causes = scored.attrs["causes"]
+    assert causes["method"] == "known_causes" and causes["population"]["customers"] == 30
+    explained = scored.index[scored["primary_cause"].notna().to_numpy()]
+    assert 30 <= len(explained) < len(scored)
+    everyone = explain_causes(model.contributions(holdout), explain, holdout, window, population=causes["population"],
+                              probabilities=model.cause_model.probabilities(holdout))
+    everyone = everyone.set_axis(holdout["customer_id"].astype("string"))
+    for column in ("primary_cause", "cause_share", "secondary_cause"):
+        assert scored.loc[explained, column].tolist() == everyone.loc[explained, column].tolist(), column
+    rest = holdout[~holdout["customer_id"].astype("string").isin(explained)].reset_index(drop=True)
+    later = explain_customers(rest, model, explain, window, causes["population"])
+    assert later["primary_cause"].tolist() == everyone.loc[rest["customer_id"].astype("string"), "primary_cause"].tolist()
