@@ -247,8 +247,9 @@ class KnownCausesConfig(Section):
     method's z-scores (`with_evidence`). Used when there are at least `min_reasons` such customers and
     `min_per_cause` of each cause; otherwise the evidence method. A cause is
     named when its probability is at least `min_probability` and leads the runner-up by `min_margin`;
-    otherwise the cause is unclear. It names the list's causes only when it beats the evidence method on the
-    holdout's lost customers with a recorded reason (`min_judged` of them at least). See docs/loss_causes.md."""
+    otherwise the cause is unclear. It names the list's causes only when, on the holdout's lost customers with a
+    recorded reason (`min_judged` of them at least), it names as many right as the evidence method, or, weighed,
+    the evidence method alone is not significantly better (`evidence_significance`). See docs/loss_causes.md."""
 
     enabled: bool = True
     min_reasons: int = Field(100, ge=1)

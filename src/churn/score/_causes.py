@@ -381,9 +381,9 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
             only_learnt = int((right["known_causes"] & ~right["evidence"]).sum())
             p = binomtest(only_evidence, only_evidence + only_learnt, 0.5, alternative="greater").pvalue
             better = p >= cfg.known_causes.evidence_significance
-            out["why"] += (f"; the evidence method alone right on {only_evidence} the other named wrong, wrong on "
-                           f"{only_learnt} it named right: {'not ' if better else ''}significantly better "
-                           f"(p = {p:.2f})")
+            out["why"] += (f"; where the two differ, the evidence method alone right on {only_evidence}, the weighed "
+                           f"method alone on {only_learnt}: the evidence method {'not ' if better else ''}"
+                           f"significantly better (p = {p:.2f})")
         out["chosen"] = "known_causes" if better else "evidence"
     return out
 
