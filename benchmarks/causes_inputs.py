@@ -65,9 +65,10 @@ def _fit_predict(x_fit: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cfg, 
     return np.asarray(booster.predict(x_test)).reshape(len(x_test), len(CAUSES))
 
 
-def trial(world: str, root: Path) -> dict:
-    cfg = load_config("configs/params.yaml", **{"tracking.uri": f"sqlite:///{root / 'mlflow.db'}"})
-    truth = generate_history(cfg.demo).truth if world == "demo" else generate_world(n_customers=5000).truth
+def trial(world: str, root: Path, customers: int = 5000) -> dict:
+    cfg = load_config("configs/params.yaml", **{"tracking.uri": f"sqlite:///{root / 'mlflow.db'}",
+                                                "demo.n_customers": customers})
+    truth = generate_history(cfg.demo).truth if world == "demo" else generate_world(n_customers=customers).truth
     ws = Workspace(root=root / "work", models=root / "models", metrics=root / "metrics")
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     judged = model.judged or model
@@ -130,13 +131,14 @@ def trial(world: str, root: Path) -> dict:
     return out
 
 
-def trial_two(world: str, root: Path, grid: bool | str = False) -> dict:
+def trial_two(world: str, root: Path, grid: bool | str = False, customers: int = 5000) -> dict:
     """Round two, all named as the weighed method names them (the cause model's probabilities times softmax(z),
     the stated cause first, argmax): other inputs and other labels for the cause model."""
     from churn.score import feature_groups
 
-    cfg = load_config("configs/params.yaml", **{"tracking.uri": f"sqlite:///{root / 'mlflow.db'}"})
-    truth = generate_history(cfg.demo).truth if world == "demo" else generate_world(n_customers=5000).truth
+    cfg = load_config("configs/params.yaml", **{"tracking.uri": f"sqlite:///{root / 'mlflow.db'}",
+                                                "demo.n_customers": customers})
+    truth = generate_history(cfg.demo).truth if world == "demo" else generate_world(n_customers=customers).truth
     ws = Workspace(root=root / "work", models=root / "models", metrics=root / "metrics")
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
     judged = model.judged or model
@@ -255,11 +257,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--kept", type=Path, required=True, help="the folder causes_benchmark.py --keep wrote")
     ap.add_argument("--world", nargs="+", default=["demo", "second"])
+    ap.add_argument("--customers", type=int, default=5000, help="as causes_benchmark.py was run with")
     ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1,
                     help="1: the inputs; 2: other labels; 3: the cause model's settings; 4: self-training; 5: needs")
     args = ap.parse_args()
-    rows = [trial(world, args.kept / world) if args.round == 1 else
-            trial_two(world, args.kept / world, {2: False, 3: True, 4: "self", 5: "needs"}[args.round]) for world in args.world]
+    rows = [trial(world, args.kept / world, args.customers) if args.round == 1 else
+            trial_two(world, args.kept / world, {2: False, 3: True, 4: "self", 5: "needs"}[args.round], args.customers)
+            for world in args.world]
     counts = [k for k in rows[0] if isinstance(rows[0][k], int)]
     keys = [k for k in rows[0] if k != "world" and k not in counts]
     print("| world | " + " | ".join(counts + keys) + " |")
