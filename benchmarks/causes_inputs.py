@@ -65,15 +65,20 @@ def _fit_predict(x_fit: pd.DataFrame, y: np.ndarray, x_test: pd.DataFrame, cfg, 
     return np.asarray(booster.predict(x_test)).reshape(len(x_test), len(CAUSES))
 
 
-def trial(world: str, root: Path, customers: int = 5000) -> dict:
+def _kept(world: str, root: Path, customers: int):
+    """What causes_benchmark.py --keep left for one world: the config, the true causes, the judged risk model (with
+    its cause model), the training examples and the validated loss reasons."""
     cfg = load_config("configs/params.yaml", **{"tracking.uri": f"sqlite:///{root / 'mlflow.db'}",
                                                 "demo.n_customers": customers})
     truth = generate_history(cfg.demo).truth if world == "demo" else generate_world(n_customers=customers).truth
     ws = Workspace(root=root / "work", models=root / "models", metrics=root / "metrics")
     model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
-    judged = model.judged or model
-    examples = io.read_parquet(ws.examples)
-    reasons = io.read_parquet(ws.validated / "loss_reasons.parquet")
+    return (cfg, truth, model.judged or model, io.read_parquet(ws.examples),
+            io.read_parquet(ws.validated / "loss_reasons.parquet"))
+
+
+def trial(world: str, root: Path, customers: int = 5000) -> dict:
+    cfg, truth, judged, examples, reasons = _kept(world, root, customers)
     test = (examples["role"] == "test").to_numpy()
     fit = examples[(examples["role"] == "train").to_numpy()].reset_index(drop=True)
     holdout = examples[test].reset_index(drop=True)
@@ -136,14 +141,7 @@ def trial_two(world: str, root: Path, grid: bool | str = False, customers: int =
     the stated cause first, argmax): other inputs and other labels for the cause model."""
     from churn.score import feature_groups
 
-    cfg = load_config("configs/params.yaml", **{"tracking.uri": f"sqlite:///{root / 'mlflow.db'}",
-                                                "demo.n_customers": customers})
-    truth = generate_history(cfg.demo).truth if world == "demo" else generate_world(n_customers=customers).truth
-    ws = Workspace(root=root / "work", models=root / "models", metrics=root / "metrics")
-    model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
-    judged = model.judged or model
-    examples = io.read_parquet(ws.examples)
-    reasons = io.read_parquet(ws.validated / "loss_reasons.parquet")
+    cfg, truth, judged, examples, reasons = _kept(world, root, customers)
     fit = examples[(examples["role"] == "train").to_numpy()].reset_index(drop=True)
     holdout = examples[(examples["role"] == "test").to_numpy()].reset_index(drop=True)
     kc, window = cfg.explain.known_causes, cfg.features.trend_window
