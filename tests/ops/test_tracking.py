@@ -198,6 +198,10 @@ def test_a_training_run_records_how_causes_are_named_and_how_each_way_did():
     assert metrics["cause_recorded_accuracy_known_causes"] == 0.709
     tags = tracking.training_tags(trained, {"alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
     assert tags["cause_method"] == "evidence" and tags["cause_method_reason"].startswith("on the 55")
+    assert "cause_model_weighed_with_evidence" not in tags  # (a verdict from before the weighing says nothing)
+    trained["causes"]["holdout"]["with_evidence"] = True
+    weighed = tracking.training_tags(trained, {"alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
+    assert weighed["cause_model_weighed_with_evidence"] == "true"
     without = tracking.training_metrics({k: v for k, v in trained.items() if k != "causes"})
     assert not any(k.startswith("cause_") for k in without)
 

@@ -321,6 +321,8 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
         tags |= {"model_kind": trained["candidate"]["kind"], "candidate_reason": trained["candidate"]["why"]}
     if trained.get("causes"):  # how the list's loss causes are named, and why
         tags |= {"cause_method": trained["causes"]["method"], "cause_method_reason": trained["causes"]["holdout"]["why"]}
+        if "with_evidence" in trained["causes"]["holdout"]:  # a cause model was judged: alone, or weighed
+            tags["cause_model_weighed_with_evidence"] = str(trained["causes"]["holdout"]["with_evidence"]).lower()
     if trained["data"].get("calibration"):  # out-of-fold, or customers held out of the fit (a large part)
         tags["calibration"] = trained["data"]["calibration"]["on"]
     refit = trained["data"].get("refit")
