@@ -34,12 +34,14 @@ from churn.score import cause_check  # noqa: E402
 WORLDS = {"demo": "the demo (churn demo)", "second": "the second world (benchmarks/cause_world.py)"}
 
 
-def run_world(world: str, customers: int, root: Path) -> dict:
+def run_world(world: str, customers: int, root: Path, from_complaints: bool = False) -> dict:
     """Generate, train and check causes on one world; returns cause_check's figures and timings."""
     root.mkdir(parents=True, exist_ok=True)
     db = root / "history.db"
     cfg = load_config("configs/params.yaml", **{"demo.n_customers": customers, "source.location": f"sqlite:///{db}",
-                                                "tracking.uri": f"sqlite:///{root / 'mlflow.db'}"})
+                                                "tracking.uri": f"sqlite:///{root / 'mlflow.db'}",
+                                                **({"explain.from_complaints.enabled": True} if from_complaints
+                                                   else {})})
     if world == "demo":
         history = generate_history(cfg.demo)
         tables, truth, as_of = history.tables, history.truth, cfg.demo.end
@@ -71,6 +73,7 @@ def run_world(world: str, customers: int, root: Path) -> dict:
         result["not_chosen"] = cause_check(judged, holdout, truth, cfg.explain, cfg.features.trend_window)
     result["supervised_ceiling"] = supervised_ceiling(examples, truth)
     result["world"] = world
+    result["from_complaints"] = from_complaints
     result["pipeline_seconds"] = round(trained, 1)
     return result
 
@@ -99,9 +102,12 @@ def markdown(results: list[dict]) -> str:
              "recall price/service/quality/engagement | precision p/s/q/e |", "|---|---|---|---|---|---|---|"]
     for r in results:
         learnt = "cause model x evidence" if r["verdict"].get("with_evidence") else "cause model"
-        rows = [(f"churn: {learnt} (chosen)" if r["method"] == "known_causes" else "churn: evidence (chosen)", r)]
+        evidence = "evidence"
+        if r.get("from_complaints"):  # (explain.from_complaints: the complaints' cause model weighs both)
+            learnt, evidence = f"{learnt} x complaints", "evidence x complaints"
+        rows = [(f"churn: {learnt} (chosen)" if r["method"] == "known_causes" else f"churn: {evidence} (chosen)", r)]
         if "evidence" in r:
-            rows.append(("churn: evidence", r["evidence"]))
+            rows.append((f"churn: {evidence}", r["evidence"]))
         if "not_chosen" in r:
             rows.append((f"churn: {learnt} (not chosen)", r["not_chosen"]))
         for name, m in [*rows, ("symptom rule", r["symptom_rule"])]:
@@ -128,12 +134,14 @@ def main() -> None:
     ap.add_argument("--world", nargs="+", choices=sorted(WORLDS), default=["demo", "second"])
     ap.add_argument("--customers", type=int, default=5000)
     ap.add_argument("--keep", type=Path, help="keep the generated histories and models in this folder")
+    ap.add_argument("--from-complaints", action="store_true",
+                    help="with explain.from_complaints.enabled (a cause model learnt from lost customers' complaints)")
     args = ap.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="causes_benchmark_"))
     results = []
     for world in args.world:
         print(f"{WORLDS[world]}: generating {args.customers} customers, training ...", flush=True)
-        results.append(run_world(world, args.customers, base / world))
+        results.append(run_world(world, args.customers, base / world, args.from_complaints))
     print(markdown(results))
 
 

@@ -11,14 +11,18 @@ from churn.ops import Workspace, io, tracking
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("with_reasons", [True, False])
-def test_training_names_causes_from_recorded_reasons_where_the_history_has_them(tmp_path, tracking_uri, with_reasons):
+@pytest.mark.parametrize("with_reasons, from_complaints", [(True, False), (False, False), (True, True)])
+def test_training_names_causes_from_recorded_reasons_where_the_history_has_them(tmp_path, tracking_uri, with_reasons,
+                                                                                from_complaints):
     tables, truth = planted_history()
     if with_reasons:
         tables["loss_reasons"] = recorded_reasons(tables, truth)
     db = tmp_path / "history.db"
     io.write_sqlite(tables, db)
-    cfg = load_config(CONFIG, **{"source.location": f"sqlite:///{db}", "train.search.enabled": False})
+    cfg = load_config(CONFIG, **{"source.location": f"sqlite:///{db}", "train.search.enabled": False,
+                                 "explain.from_complaints.enabled": from_complaints,
+                                 "explain.from_complaints.min_customers": 20,
+                                 "explain.from_complaints.min_per_cause": 5})
     ws = Workspace(tmp_path / "work", tmp_path / "models", tmp_path / "metrics")
     as_of = pd.Timestamp(END)
     runners.run_pull(cfg, ws)
@@ -31,7 +35,8 @@ def test_training_names_causes_from_recorded_reasons_where_the_history_has_them(
         assert causes["method"] == "known_causes", causes["holdout"]
         assert causes["holdout"]["judged"] >= 30
         assert causes["customers"] > causes["judged"]["customers"]  # the list's cause model knows later reasons
-        assert model.cause_model.summary == {k: v for k, v in causes.items() if k not in ("judged", "holdout", "method")}
+        assert model.cause_model.summary == {k: v for k, v in causes.items()
+                                             if k not in ("judged", "holdout", "method", "complaints")}
         assert model.judged.cause_model.summary == causes["judged"]
     else:
         assert causes["method"] == "evidence" and not causes["used"]
@@ -39,6 +44,12 @@ def test_training_names_causes_from_recorded_reasons_where_the_history_has_them(
                                      "why": "no cause model (no or too few recorded reasons)"}
         assert causes["why"].startswith("the history has no loss_reasons")
         assert model.cause_model is None and model.judged.cause_model is None
+    if from_complaints:  # the complaints' cause models, saved with both fits, weigh both sides of the judgement
+        assert causes["complaints"]["used"] and causes["complaints"]["judged"]["used"], causes["complaints"]
+        assert model.complaint_model.summary == {k: v for k, v in causes["complaints"].items() if k != "judged"}
+        assert model.judged.complaint_model.summary == causes["complaints"]["judged"]
+    else:
+        assert "complaints" not in causes and model.complaint_model is None
     assert io.read_json(ws.train_metrics)["causes"] == causes
 
 

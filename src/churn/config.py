@@ -274,6 +274,19 @@ class KnownCausesConfig(Section):
     min_child_samples: int = Field(20, ge=1)
 
 
+class ComplaintCausesConfig(Section):
+    """A cause model learnt from what lost customers complained about (`churn.model.learn_from_complaints`): each
+    churned training example labelled with the cause the customer complained about most in the trend window, learnt
+    from its other features, its probabilities weighing the evidence method's (and the recorded-reason cause
+    model's). Off by default until the causes benchmark has judged it in the pipeline (docs/loss_causes.md: a trial
+    on a 20,000-customer demo named 0.749 right against the evidence method's 0.703). Uses
+    `known_causes`' LightGBM settings."""
+
+    enabled: bool = False
+    min_customers: int = Field(100, ge=1)  # lost customers who complained about one cause most
+    min_per_cause: int = Field(10, ge=1)
+
+
 class ExplainConfig(Section):
     """Feature -> loss-cause map (fnmatch globs on feature names) and when a cause is clear.
 
@@ -289,6 +302,7 @@ class ExplainConfig(Section):
     min_margin_z: float = Field(0.1, ge=0)
     stated_first: bool = True  # the cause a customer complained about most in the trend window comes first
     known_causes: KnownCausesConfig = KnownCausesConfig()
+    from_complaints: ComplaintCausesConfig = ComplaintCausesConfig()
     # TreeSHAP costs ~0.4 ms a customer: past `all_up_to` scored customers the evidence method explains those at
     # risk or lapsed, plus the customers the contact plan reaches (`churn stage decide` explains them on demand),
     # each against the evidence of a seeded sample of `reference_customers` scored customers instead of everyone

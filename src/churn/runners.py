@@ -415,6 +415,12 @@ def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, sc
     if judged_fit is scoring:  # the scoring model is the fit the holdout judged: so is its cause model
         final, summary = judged, summary["judged"] | {"judged": summary["judged"]}
     judged_fit.cause_model = judged
+    complaints = _learn_from_complaints(cfg, examples, as_of, held)
+    if complaints is not None:  # (weighing both sides of the holdout's judgement, so fitted before it)
+        from_complaints, judged_fit.complaint_model, learnt = complaints
+        if judged_fit is scoring:  # as for the cause model above
+            from_complaints, learnt = judged_fit.complaint_model, learnt["judged"] | {"judged": learnt["judged"]}
+        scoring.complaint_model, summary["complaints"] = from_complaints, learnt
     holdout = cause_holdout(examples, as_of, held)[1]
     if holdout.empty:
         verdict = {"judged": 0, "chosen": "evidence", "why": "no holdout to judge the cause model on"}
@@ -425,6 +431,23 @@ def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, sc
         final = judged_fit.cause_model = None
     scoring.cause_model = final
     return summary | {"holdout": verdict, "method": verdict["chosen"]}
+
+
+def _learn_from_complaints(cfg: Config, examples: pd.DataFrame, as_of: pd.Timestamp, held: pd.Series | None):
+    """The list's and the judged cause models learnt from lost customers' complaints, with what they learnt from
+    (`explain.from_complaints`), or None when that is off. Their inputs leave the complaint features out: those
+    make the label."""
+    from churn.model import feature_columns, learn_from_complaints
+    from churn.score import stated_causes
+
+    rule = cfg.explain.from_complaints
+    if not rule.enabled:
+        return None
+    settings = cfg.explain.known_causes.model_copy(update={"enabled": True, "min_reasons": rule.min_customers,
+                                                           "min_per_cause": rule.min_per_cause})
+    stated = stated_causes(examples, cfg.explain, cfg.features.trend_window)
+    inputs = [f for f in feature_columns(examples) if not f.startswith("complaints_")]
+    return learn_from_complaints(examples, inputs, stated, as_of, settings, cfg.train.seed, held)
 
 
 def _train_fallback(cfg: Config, ws: Workspace, as_of: pd.Timestamp, why: str, engine: _Engine) -> dict:

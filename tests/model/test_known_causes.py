@@ -217,3 +217,39 @@ def test_past_all_up_to_the_weighed_causes_are_those_of_explaining_everyone_agai
     rest = holdout[~holdout["customer_id"].astype("string").isin(explained)].reset_index(drop=True)
     later = explain_customers(rest, model, explain, window, causes["population"])
     assert later["primary_cause"].tolist() == everyone.loc[rest["customer_id"].astype("string"), "primary_cause"].tolist()
+
+
+def test_a_cause_model_learns_from_complaints_and_leaves_engagement_neutral(learnt, tmp_path):
+    """Lost customers' stated causes label a three-cause model (engagement, which no complaint names, neutral); it
+    is saved with the risk model, and alone it weighs the evidence as a recorded-reason cause model does."""
+    from churn.model import learn_from_complaints
+    from churn.score import cause_evidence, cause_population, explain_causes, stated_causes, weigh_with_evidence
+    from churn.score._causes import learnt_causes
+
+    cfg, _, examples, holdout, model, _, _, _ = learnt
+    window = cfg.features.trend_window
+    settings = cfg.explain.known_causes.model_copy(update={"min_reasons": 20, "min_per_cause": 5})
+    inputs = [f for f in feature_columns(examples) if not f.startswith("complaints_")]
+    _, judged, summary = learn_from_complaints(examples, inputs, stated_causes(examples, cfg.explain, window), END,
+                                               settings, 0)
+    assert summary["judged"]["used"] and "complained" in summary["judged"]["why"], summary
+    assert judged.classes == ["price", "service", "quality"]
+    p = judged.probabilities(holdout)
+    assert list(p.columns) == ["price", "service", "quality", "engagement"]
+    np.testing.assert_allclose(p["engagement"], 0.25)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+
+    risk = ChurnModel(model.booster, model.features, model.categories, model.calibration)
+    risk.complaint_model = judged
+    risk.save(tmp_path / "m")
+    again = ChurnModel.load(tmp_path / "m")
+    pd.testing.assert_frame_equal(again.complaint_model.probabilities(holdout), p)
+    assert again.cause_model is None
+
+    contributions = model.contributions(holdout)
+    evidence = cause_evidence(contributions, cfg.explain, holdout)
+    population = cause_population(evidence)
+    z = (evidence - pd.Series(population["mean"])) / pd.Series(population["spread"])
+    expected = learnt_causes(weigh_with_evidence(p, z), cfg.explain, stated_causes(holdout, cfg.explain, window))
+    named = explain_causes(contributions, cfg.explain, holdout, window, complaints=p)
+    pd.testing.assert_frame_equal(named[list(expected.columns)], expected)

@@ -18,7 +18,14 @@ from churn.features import (  # BG/NBD also makes features; re-exported here, wh
 )
 from churn.model._backtest import backtest_dates, run_backtest
 from churn.model._candidates import candidate_model, choose_candidate, load_scoring_model, save_scoring_model
-from churn.model._causes import CauseModel, cause_holdout, fit_cause_model, known_causes, learn_causes
+from churn.model._causes import (
+    CauseModel,
+    cause_holdout,
+    fit_cause_model,
+    known_causes,
+    learn_causes,
+    learn_from_complaints,
+)
 from churn.model._dask import booster_fit_on
 from churn.model._evaluation import (
     METRICS,
@@ -60,7 +67,7 @@ __all__ = [
     "choose_candidate", "curves",
     "customer_split", "decide_promotion", "evaluate", "evaluate_all", "examples_matrix",
     "expected_calibration_error",
-    "fallback_promotion", "fallback_report", "feature_columns", "fit_cause_model", "known_causes", "learn_causes", "fit_bgnbd", "fit_bgnbd_or_penalized",
+    "fallback_promotion", "fallback_report", "feature_columns", "fit_cause_model", "known_causes", "learn_causes", "learn_from_complaints", "fit_bgnbd", "fit_bgnbd_or_penalized",
     "fit_booster", "fit_calibration", "fit_gamma_gamma", "forecast_value", "grade", "lift_at", "load_scoring_model", "rfm_summary",
     "run_backtest", "save_backtest_plot", "save_scoring_model", "search_folds", "save_evaluation_plots", "train_model", "training_report",
 ]

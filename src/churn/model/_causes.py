@@ -18,10 +18,11 @@ import pandas as pd
 
 from churn.config import KnownCausesConfig
 from churn.model._matrix import category_levels, feature_matrix, rows_where
-from churn.vocab import CAUSES
+from churn.vocab import CAUSES, COMPLAINT_CAUSE
 
 NO_REASONS = "the history has no loss_reasons (why lost customers left: exit surveys, lost-reason fields)"
 CAUSE_MODEL_DIR = "causes"  # folder of a scoring model's cause model, beside its own files
+COMPLAINT_MODEL_DIR = "complaints"  # folder of its cause model learnt from lost customers' complaints
 
 
 @dataclass
@@ -35,12 +36,16 @@ class CauseModel:
     summary: dict = field(default_factory=dict)  # what it learnt from: customers and labels per cause
 
     def probabilities(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One column per cause of `CAUSES` (0 for a cause it never saw), one row per row of `frame`."""
+        """One column per cause of `CAUSES`, one row per row of `frame`. A cause the model never learnt (engagement,
+        for a model learnt from complaints: no complaint names it) is neutral: 1/len(CAUSES) for everyone, the
+        learnt causes' probabilities scaled to the rest, so that weighing with it changes nothing about it."""
         X = feature_matrix(frame, self.features, self.categories, "cause model")
         p = self.booster.predict(X) if len(frame) else np.zeros((0, len(self.classes)))
         out = pd.DataFrame(np.asarray(p).reshape(len(frame), len(self.classes)), columns=self.classes,
                            index=frame.index)
-        return out.reindex(columns=list(CAUSES), fill_value=0.0)
+        unlearnt = [c for c in CAUSES if c not in self.classes]
+        return (out * (1 - len(unlearnt) / len(CAUSES))).reindex(columns=list(CAUSES),
+                                                                   fill_value=1 / len(CAUSES))
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
@@ -58,17 +63,24 @@ class CauseModel:
                    meta["classes"], meta.get("summary", {}))
 
 
+CAUSE_MODELS = {"cause_model": CAUSE_MODEL_DIR, "complaint_model": COMPLAINT_MODEL_DIR}  # attribute -> folder
+
+
 def save_cause_model(model, folder: str | Path) -> None:
-    """Write `model.cause_model` (when it has one) beside the scoring model's files in `folder`."""
-    cause_model = getattr(model, "cause_model", None)
-    if cause_model is not None:
-        cause_model.save(Path(folder) / CAUSE_MODEL_DIR)
+    """Write `model.cause_model` and `model.complaint_model` (those it has) beside the scoring model's files in
+    `folder`."""
+    for attribute, name in CAUSE_MODELS.items():
+        cause_model = getattr(model, attribute, None)
+        if cause_model is not None:
+            cause_model.save(Path(folder) / name)
 
 
 def attach_cause_model(model, folder: str | Path):
-    """`model` with the cause model saved beside it in `folder` as `model.cause_model` (None without one)."""
-    path = Path(folder) / CAUSE_MODEL_DIR
-    model.cause_model = CauseModel.load(path) if (path / "meta.json").exists() else None
+    """`model` with the cause models saved beside it in `folder` as `model.cause_model` and
+    `model.complaint_model` (None without one)."""
+    for attribute, name in CAUSE_MODELS.items():
+        path = Path(folder) / name
+        setattr(model, attribute, CauseModel.load(path) if (path / "meta.json").exists() else None)
     return model
 
 
@@ -94,35 +106,36 @@ def known_causes(examples: pd.DataFrame, reasons: pd.DataFrame | None, known_at:
 
 
 def fit_cause_model(examples: pd.DataFrame, features: list[str], labels: pd.Series, cfg: KnownCausesConfig,
-                    seed: int) -> tuple[CauseModel | None, dict]:
-    """A cause model fitted on the `examples` with a known cause (`labels`, from `known_causes`), or None when
-    there are too few (fewer than `cfg.min_reasons` customers, or a cause with fewer than `cfg.min_per_cause`);
-    with a summary saying which and why."""
-    known = labels.notna()
-    per_cause = {c: int(labels[known].eq(c).sum()) for c in CAUSES}
+                    seed: int, causes: tuple[str, ...] = CAUSES, who: str = "with a recorded cause"
+                    ) -> tuple[CauseModel | None, dict]:
+    """A cause model of `causes` fitted on the `examples` with a known cause (`labels`, from `known_causes`), or
+    None when there are too few (fewer than `cfg.min_reasons` customers, or a cause with fewer than
+    `cfg.min_per_cause`); with a summary saying which and why."""
+    known = labels.notna() & labels.isin(causes)
+    per_cause = {c: int(labels[known].eq(c).sum()) for c in causes}
     customers = int(examples.loc[known, "customer_id"].nunique())
     summary = {"customers": customers, "examples": int(known.sum()), "per_cause": per_cause}
     if not cfg.enabled:
         return None, summary | {"used": False, "why": "explain.known_causes.enabled is false"}
     short = [c for c, n in per_cause.items() if n < cfg.min_per_cause]
     if customers < cfg.min_reasons or short:
-        why = (f"{customers} lost customers with a recorded cause (at least {cfg.min_reasons} needed)"
+        why = (f"{customers} lost customers {who} (at least {cfg.min_reasons} needed)"
                if customers < cfg.min_reasons else
                f"too few recorded {', '.join(short)} ({', '.join(str(per_cause[c]) for c in short)}; at least "
                f"{cfg.min_per_cause} of each needed)")
         return None, summary | {"used": False, "why": why}
     categories = category_levels(examples, features)
     X = feature_matrix(examples[known], features, categories, "cause model")
-    y = labels[known].map({c: i for i, c in enumerate(CAUSES)}).to_numpy(dtype=int)
+    y = labels[known].map({c: i for i, c in enumerate(causes)}).to_numpy(dtype=int)
     booster = lgb.train(
-        {"objective": "multiclass", "num_class": len(CAUSES), "learning_rate": cfg.learning_rate,
+        {"objective": "multiclass", "num_class": len(causes), "learning_rate": cfg.learning_rate,
          "num_leaves": cfg.num_leaves, "min_data_in_leaf": cfg.min_child_samples, "seed": seed,
          "deterministic": True, "force_row_wise": True, "num_threads": 2, "verbosity": -1},  # (see booster_params)
         lgb.Dataset(X, y),
         num_boost_round=cfg.n_estimators,
     )
-    summary |= {"used": True, "why": f"learnt from {customers} lost customers with a recorded cause"}
-    return CauseModel(booster, features, categories, list(CAUSES), summary), summary
+    summary |= {"used": True, "why": f"learnt from {customers} lost customers {who}"}
+    return CauseModel(booster, features, categories, list(causes), summary), summary
 
 
 def cause_holdout(examples: pd.DataFrame, as_of: pd.Timestamp, holdout_customers: pd.Series | None = None
@@ -154,4 +167,21 @@ def learn_causes(examples: pd.DataFrame, features: list[str], reasons: pd.DataFr
         fit, features, known_causes(fit, reasons, known_at, horizon_days, cfg.recorded_within_days), cfg, seed)
     if reasons is None or reasons.empty:
         summary["why"] = judged_summary["why"] = NO_REASONS
+    return final, judged, summary | {"judged": judged_summary}
+
+
+def learn_from_complaints(examples: pd.DataFrame, features: list[str], stated: pd.Series, as_of: pd.Timestamp,
+                          cfg: KnownCausesConfig, seed: int, holdout_customers: pd.Series | None = None
+                          ) -> tuple[CauseModel | None, CauseModel | None, dict]:
+    """Cause models learnt from what lost customers complained about: each churned example labelled with the cause
+    the customer stated at its cutoff (`stated`, row for row: `churn.score.stated_causes`), learnt from `features`
+    (which should leave out the complaints that make the label, so that it reads the cause in customers who never
+    complained). Causes no complaint names (engagement) are left neutral (`CauseModel.probabilities`). The list's
+    model learns from every example, the judged one as `learn_causes`' does (`cause_holdout`)."""
+    labels = stated.where(examples["churned"].to_numpy() == 1).astype("string")
+    named = tuple(c for c in CAUSES if c in set(COMPLAINT_CAUSE.values()))
+    who = "who complained about one cause most"
+    final, summary = fit_cause_model(examples, features, labels, cfg, seed, named, who)
+    fit, _, _ = cause_holdout(examples, as_of, holdout_customers)
+    judged, judged_summary = fit_cause_model(fit, features, labels.loc[fit.index], cfg, seed, named, who)
     return final, judged, summary | {"judged": judged_summary}

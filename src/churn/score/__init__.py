@@ -13,6 +13,7 @@ from churn.score._causes import (
     cause_metrics,
     cause_population,
     cause_probabilities,
+    complaint_probabilities,
     explain_causes,
     explained_part,
     explained_rows,
@@ -54,7 +55,7 @@ from churn.score._value import (
 __all__ = [
     "CAUSE_COLUMNS", "cause_evidence", "cause_population", "explained_part", "explained_rows", "explain_customers",
     "learnt_causes", "name_causes", "reference_sample",
-    "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities",
+    "CUSTOMER_VALUE_COLUMNS", "REASON_KEYS", "VALUE_COLUMNS", "cause_agreement", "cause_check", "cause_metrics", "cause_probabilities", "complaint_probabilities",
     "customer_value", "explain_causes", "feature_groups", "forecast_customer_value", "judge_causes", "key_accounts",
     "NO_NEED", "RESPONSE_ORDER_COLUMNS", "VALUE_ORDER_COLUMNS", "campaign_responses", "lapsed_customers",
     "need_check", "need_metrics", "lifecycle_stages", "need_profiles", "reason_codes", "risk_bands", "score_customers",

@@ -56,6 +56,13 @@ def cause_probabilities(model, frame: pd.DataFrame) -> pd.DataFrame | None:
     return None if cause_model is None else cause_model.probabilities(frame)
 
 
+def complaint_probabilities(model, frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The probability of each cause per customer from the scoring model's cause model learnt from lost customers'
+    complaints (engagement neutral), or None when it has none."""
+    complaint_model = getattr(model, "complaint_model", None)
+    return None if complaint_model is None else complaint_model.probabilities(frame)
+
+
 def cause_population(evidence: pd.DataFrame) -> dict:
     """What each cause's evidence (`cause_evidence`) is compared with: its mean and spread (population standard
     deviation; 1 where there is none: the raw log-odds) over `evidence`'s customers, and how many they are. Plain
@@ -113,14 +120,17 @@ def explained_part(frame: pd.DataFrame, model, cfg: ExplainConfig, wanted: np.nd
 
 def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd.DataFrame | None = None,
                    trend_window: int | None = None, reference: pd.DataFrame | None = None,
-                   probabilities: pd.DataFrame | None = None, population: dict | None = None) -> pd.DataFrame:
+                   probabilities: pd.DataFrame | None = None, population: dict | None = None,
+                   complaints: pd.DataFrame | None = None) -> pd.DataFrame:
     """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
 
     With `probabilities` (`cause_probabilities`: a cause model learnt from why past customers left), weighed with
     the evidence z-scores below when `cfg.known_causes.with_evidence` (`weigh_with_evidence`), the cause is the
     most probable one when its probability is at least `cfg.known_causes.min_probability` and leads the
     runner-up by `cfg.known_causes.min_margin`, else unclear (a stated cause first, as below); `cause_share` is
-    its probability and `cause_margin` its lead. Without them, the evidence method below.
+    its probability and `cause_margin` its lead. With `complaints` (`complaint_probabilities`: a cause model learnt
+    from lost customers' complaints), they weigh the cause model's probabilities, or, without those, the evidence
+    z-scores, named the same way. Without either, the evidence method below.
 
     Each cause's evidence (`cause_evidence`) is compared with the same evidence across a reference population,
     as a z-score: `population` (`cause_population` of a population's evidence), else `reference` (contributions
@@ -142,11 +152,11 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     z = (evidence - pd.Series(population["mean"])[evidence.columns]) / pd.Series(population["spread"])[evidence.columns]
     stated = (stated_causes(features, cfg, trend_window)
               if features is not None and trend_window is not None and cfg.stated_first else None)
-    if probabilities is not None:
-        probabilities = probabilities.loc[contributions.index]
-        if cfg.known_causes.with_evidence:
-            probabilities = weigh_with_evidence(probabilities, z)
-        return learnt_causes(probabilities, cfg, stated).join(z.add_prefix("cause_z_").round(4))
+    prior = _prior(probabilities, complaints, contributions.index)
+    if prior is not None:
+        if probabilities is None or cfg.known_causes.with_evidence:
+            prior = weigh_with_evidence(prior, z)
+        return learnt_causes(prior, cfg, stated).join(z.add_prefix("cause_z_").round(4))
     values = z[list(CAUSES)].to_numpy()
     rows = np.arange(len(values))
     top = values.argmax(axis=1)
@@ -169,6 +179,16 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
         "secondary_cause": np.where(clear & (values[rows, runner_up] >= cfg.min_evidence_z), causes[runner_up], None),
     }, index=contributions.index)
     return out.join(z.add_prefix("cause_z_").round(4))
+
+
+def _prior(probabilities: pd.DataFrame | None, complaints: pd.DataFrame | None, index: pd.Index
+           ) -> pd.DataFrame | None:
+    """The cause models' probabilities for the rows of `index`: the one given, or the normalised product of both."""
+    given = [p.loc[index, list(CAUSES)] for p in (probabilities, complaints) if p is not None]
+    if len(given) < 2:
+        return given[0] if given else None
+    product = given[0] * given[1]
+    return product.div(product.sum(axis=1).replace(0.0, 1.0), axis=0)
 
 
 def weigh_with_evidence(probabilities: pd.DataFrame, z: pd.DataFrame) -> pd.DataFrame:
@@ -310,9 +330,12 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     contributions = model.contributions(holdout)
     t1 = time.perf_counter()
     probabilities = cause_probabilities(model, holdout)
-    explained = explain_causes(contributions, cfg, holdout, trend_window, probabilities=probabilities)
+    complaints = complaint_probabilities(model, holdout)
+    explained = explain_causes(contributions, cfg, holdout, trend_window, probabilities=probabilities,
+                               complaints=complaints)
     t2 = time.perf_counter()
-    evidence = explained if probabilities is None else explain_causes(contributions, cfg, holdout, trend_window)
+    evidence = explained if probabilities is None else explain_causes(contributions, cfg, holdout, trend_window,
+                                                                      complaints=complaints)
     rule = symptom_rule_causes(holdout, cfg, trend_window)
     churned = holdout["churned"].to_numpy() == 1
     flagged = churned & (model.predict_proba(holdout) >= flag_at)
@@ -349,12 +372,14 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
     # Only the judged customers' causes count: past `cfg.all_up_to` they are explained against a sample's evidence,
     # as the list's are (`explained_rows`; a 1M-customer holdout took 93 s of TreeSHAP this way).
     keep, part, contributions, population = explained_part(holdout, model, cfg, known)
-    named = {"evidence": explain_causes(contributions, cfg, part, trend_window, population=population)["primary_cause"],
+    complaints = complaint_probabilities(model, part)  # (on both sides: what the list gets with and without reasons)
+    named = {"evidence": explain_causes(contributions, cfg, part, trend_window, population=population,
+                                        complaints=complaints)["primary_cause"],
              "symptom_rule": symptom_rule_causes(part, cfg, trend_window)}
     probabilities = cause_probabilities(model, part)
     if probabilities is not None:
         named["known_causes"] = explain_causes(contributions, cfg, part, trend_window, probabilities=probabilities,
-                                               population=population)["primary_cause"]
+                                               population=population, complaints=complaints)["primary_cause"]
     truth = recorded[known].to_numpy(dtype=object)
     known = known[keep]  # (the judged rows among those explained)
     out: dict = {"judged": int(known.sum())}

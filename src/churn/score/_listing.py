@@ -9,7 +9,9 @@ from churn.config import ExplainConfig, LapsedRule, LifecycleRule, ScoreConfig, 
 from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import (
+    _prior,
     cause_probabilities,
+    complaint_probabilities,
     explain_causes,
     explained_part,
     learnt_causes,
@@ -74,9 +76,10 @@ def score_customers(
     lapsed = lapsed_customers(frame, cfg.lapsed)
     probabilities = cause_probabilities(model, frame)
     if probabilities is not None and not explain.known_causes.with_evidence:
-        # the cause model alone names the causes: no TreeSHAP (~0.4 ms a customer) needed
+        # the cause models alone name the causes: no TreeSHAP (~0.4 ms a customer) needed
         stated = stated_causes(frame, explain, trend_window) if explain.stated_first else None
-        causes, population = learnt_causes(probabilities, explain, stated), None
+        prior = _prior(probabilities, complaint_probabilities(model, frame), frame.index)
+        causes, population = learnt_causes(prior, explain, stated), None
     else:
         wanted = out["risk_band"].isin([*AT_RISK_BANDS, *cfg.act_on_risk_bands]).to_numpy() | lapsed["lapsed"].to_numpy()
         causes, population = _evidence_causes(frame, model, explain, trend_window, wanted)
@@ -104,7 +107,8 @@ def explain_customers(features: pd.DataFrame, model: ChurnModel, explain: Explai
     `population` (`cause_population`, from the score's summary), with the model's cause model when it has one: the
     causes `score_customers` would have named them, for customers it left unexplained."""
     causes = explain_causes(model.contributions(features), explain, features, trend_window, population=population,
-                            probabilities=cause_probabilities(model, features))
+                            probabilities=cause_probabilities(model, features),
+                            complaints=complaint_probabilities(model, features))
     out = causes[list(CAUSE_COLUMNS)].copy()
     out["reason_codes"] = reason_codes(features, out["primary_cause"], trend_window)
     return out
@@ -134,7 +138,8 @@ def _evidence_causes(frame: pd.DataFrame, model: ChurnModel, explain: ExplainCon
     plan reaches them), unless those are more than `PART_AT_MOST` of the customers: then everyone."""
     _, part, contributions, population = explained_part(frame, model, explain, wanted)
     causes = explain_causes(contributions, explain, part, trend_window, population=population,
-                            probabilities=cause_probabilities(model, part))
+                            probabilities=cause_probabilities(model, part),
+                            complaints=complaint_probabilities(model, part))
     return causes.reindex(frame.index), population
 
 
