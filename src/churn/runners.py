@@ -412,15 +412,12 @@ def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, sc
     final, judged, summary = learn_causes(examples, feature_columns(examples), reasons, as_of, cfg.labels.horizon_days,
                                           known, cfg.train.seed, held)
     judged_fit = scoring.judged if getattr(scoring, "judged", None) is not None else scoring
-    if judged_fit is scoring:  # the scoring model is the fit the holdout judged: so is its cause model
-        final, summary = judged, summary["judged"] | {"judged": summary["judged"]}
+    final, summary = _for_the_list(final, judged, summary, judged_fit is scoring)
     judged_fit.cause_model = judged
     complaints = _learn_from_complaints(cfg, examples, as_of, held)
     if complaints is not None:  # (weighing both sides of the holdout's judgement, so fitted before it)
-        from_complaints, judged_fit.complaint_model, learnt = complaints
-        if judged_fit is scoring:  # as for the cause model above
-            from_complaints, learnt = judged_fit.complaint_model, learnt["judged"] | {"judged": learnt["judged"]}
-        scoring.complaint_model, summary["complaints"] = from_complaints, learnt
+        judged_fit.complaint_model = complaints[1]
+        scoring.complaint_model, summary["complaints"] = _for_the_list(*complaints, judged_fit is scoring)
     holdout = cause_holdout(examples, as_of, held)[1]
     if holdout.empty:
         verdict = {"judged": 0, "chosen": "evidence", "why": "no holdout to judge the cause model on"}
@@ -431,6 +428,14 @@ def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, sc
         final = judged_fit.cause_model = None
     scoring.cause_model = final
     return summary | {"holdout": verdict, "method": verdict["chosen"]}
+
+
+def _for_the_list(final, judged, summary: dict, judged_is_scoring: bool) -> tuple:
+    """The cause model for the list and what it learnt from: `final`, or, when the scoring model is the fit the
+    holdout judged, the `judged` cause model too (its summary with `judged` beside it, as the others have)."""
+    if judged_is_scoring:
+        return judged, summary["judged"] | {"judged": summary["judged"]}
+    return final, summary
 
 
 def _learn_from_complaints(cfg: Config, examples: pd.DataFrame, as_of: pd.Timestamp, held: pd.Series | None):

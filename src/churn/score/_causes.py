@@ -163,10 +163,7 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
     clear = (values[rows, top] >= cfg.min_evidence_z) & (_runner_up(values, top)[1] >= cfg.min_margin_z)
     named = top
     if stated is not None:
-        stated = stated.to_numpy()
-        said = pd.notna(stated)
-        named = np.where(said, [CAUSES.index(c) if c in CAUSES else 0 for c in stated], top)
-        clear |= said
+        named, clear = _stated_first(stated, top, clear)
     runner_up, margin = _runner_up(values, named)
     positive = values.clip(min=0).sum(axis=1)
     share = np.divide(values[rows, named].clip(min=0), positive, out=np.zeros_like(positive), where=positive > 0)
@@ -219,9 +216,7 @@ def learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig, stated: pd.Se
     clear = (values[rows, top] >= cfg.known_causes.min_probability) & \
         (_runner_up(values, top)[1] >= cfg.known_causes.min_margin)
     if stated is not None:
-        said = stated.notna().to_numpy()
-        top = np.where(said, [CAUSES.index(c) if c in CAUSES else 0 for c in stated.to_numpy()], top)
-        clear |= said
+        top, clear = _stated_first(stated, top, clear)
     runner_up, margin = _runner_up(values, top)
     causes = np.array(CAUSES, dtype=object)
     second = clear & (values[rows, runner_up] >= cfg.known_causes.min_probability / 2)
@@ -231,6 +226,14 @@ def learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig, stated: pd.Se
         "cause_margin": np.round(margin, 3),
         "secondary_cause": np.where(second, causes[runner_up], None),
     }, index=probabilities.index)
+
+
+def _stated_first(stated: pd.Series, top: np.ndarray, clear: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The named cause (column of `CAUSES`) and whether it is clear, per row, with a stated cause (`stated_causes`,
+    row for row) put first and always clear: what a customer said outranks what a model infers."""
+    said = stated.notna().to_numpy()
+    named = np.where(said, [CAUSES.index(c) if c in CAUSES else 0 for c in stated.to_numpy()], top)
+    return named, clear | said
 
 
 def _runner_up(values: np.ndarray, chosen: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
