@@ -1,6 +1,8 @@
 """Loss causes learnt from recorded reasons (`loss_reasons`) on the planted-cause history: which reasons label
 which examples (point in time), the cause model, its judgement against the evidence method, and saving it."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,7 +152,7 @@ def test_past_all_up_to_only_the_judged_customers_are_explained_against_a_sample
 
 @pytest.mark.parametrize("setting, value, why", [
     ("min_reasons", 100_000, "lost customers with a recorded cause"),
-    ("min_per_cause", 100_000, "too few recorded"),
+    ("min_per_cause", 100_000, r"too few lost customers with a recorded cause: price \d+"),
     ("enabled", False, "enabled is false"),
 ])
 def test_too_few_reasons_leave_the_evidence_method(learnt, setting, value, why):
@@ -158,7 +160,7 @@ def test_too_few_reasons_leave_the_evidence_method(learnt, setting, value, why):
     labels = known_causes(examples, reasons, END, cfg.labels.horizon_days, 180)
     fit, summary = fit_cause_model(examples, feature_columns(examples), labels,
                                    cfg.explain.known_causes.model_copy(update={setting: value}), 0)
-    assert fit is None and not summary["used"] and why in summary["why"]
+    assert fit is None and not summary["used"] and re.search(why, summary["why"])
 
 
 def test_a_cause_model_is_saved_and_loaded_with_the_model(learnt, tmp_path):
@@ -234,6 +236,11 @@ def test_a_cause_model_learns_from_complaints_and_leaves_engagement_neutral(lear
                                                settings, 0)
     assert summary["judged"]["used"] and "complained" in summary["judged"]["why"], summary
     assert judged.classes == ["price", "service", "quality"]
+    stated = stated_causes(examples, cfg.explain, window)
+    none, _, short = learn_from_complaints(examples, inputs, stated, END,
+                                           settings.model_copy(update={"min_per_cause": 100_000}), 0)
+    assert none is None and re.search(r"too few lost customers who complained about one cause most: price \d+",
+                                      short["why"]), short
     p = judged.probabilities(holdout)
     assert list(p.columns) == ["price", "service", "quality", "engagement"]
     np.testing.assert_allclose(p["engagement"], 0.25)

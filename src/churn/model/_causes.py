@@ -121,8 +121,8 @@ def fit_cause_model(examples: pd.DataFrame, features: list[str], labels: pd.Seri
     if customers < cfg.min_reasons or short:
         why = (f"{customers} lost customers {who} (at least {cfg.min_reasons} needed)"
                if customers < cfg.min_reasons else
-               f"too few recorded {', '.join(short)} ({', '.join(str(per_cause[c]) for c in short)}; at least "
-               f"{cfg.min_per_cause} of each needed)")
+               f"too few lost customers {who}: {', '.join(f'{c} {per_cause[c]}' for c in short)} "
+               f"(at least {cfg.min_per_cause} of each cause needed)")
         return None, summary | {"used": False, "why": why}
     categories = category_levels(examples, features)
     X = feature_matrix(examples[known], features, categories, "cause model")
