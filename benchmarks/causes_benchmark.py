@@ -34,14 +34,14 @@ from churn.score import cause_check  # noqa: E402
 WORLDS = {"demo": "the demo (churn demo)", "second": "the second world (benchmarks/cause_world.py)"}
 
 
-def run_world(world: str, customers: int, root: Path, from_complaints: bool = False) -> dict:
+def run_world(world: str, customers: int, root: Path, from_complaints: bool | None = None) -> dict:
     """Generate, train and check causes on one world; returns cause_check's figures and timings."""
     root.mkdir(parents=True, exist_ok=True)
     db = root / "history.db"
     cfg = load_config("configs/params.yaml", **{"demo.n_customers": customers, "source.location": f"sqlite:///{db}",
                                                 "tracking.uri": f"sqlite:///{root / 'mlflow.db'}",
-                                                **({"explain.from_complaints.enabled": True} if from_complaints
-                                                   else {})})
+                                                **({} if from_complaints is None else
+                                                   {"explain.from_complaints.enabled": from_complaints})})
     if world == "demo":
         history = generate_history(cfg.demo)
         tables, truth, as_of = history.tables, history.truth, cfg.demo.end
@@ -73,7 +73,7 @@ def run_world(world: str, customers: int, root: Path, from_complaints: bool = Fa
         result["not_chosen"] = cause_check(judged, holdout, truth, cfg.explain, cfg.features.trend_window)
     result["supervised_ceiling"] = supervised_ceiling(examples, truth)
     result["world"] = world
-    result["from_complaints"] = from_complaints
+    result["from_complaints"] = cfg.explain.from_complaints.enabled
     result["pipeline_seconds"] = round(trained, 1)
     return result
 
@@ -134,8 +134,12 @@ def main() -> None:
     ap.add_argument("--world", nargs="+", choices=sorted(WORLDS), default=["demo", "second"])
     ap.add_argument("--customers", type=int, default=5000)
     ap.add_argument("--keep", type=Path, help="keep the generated histories and models in this folder")
-    ap.add_argument("--from-complaints", action="store_true",
-                    help="with explain.from_complaints.enabled (a cause model learnt from lost customers' complaints)")
+    complaints = ap.add_mutually_exclusive_group()  # (configs/params.yaml decides when neither is given: on)
+    complaints.add_argument("--from-complaints", action="store_const", const=True, dest="from_complaints",
+                            help="with explain.from_complaints.enabled (a cause model learnt from lost customers' "
+                                 "complaints; the default since 2026-12-07)")
+    complaints.add_argument("--without-complaints", action="store_const", const=False, dest="from_complaints",
+                            help="with explain.from_complaints.enabled false (the figures before 2026-12-07)")
     args = ap.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="causes_benchmark_"))
     results = []

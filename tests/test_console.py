@@ -13,6 +13,9 @@ NONE = {"customers": 0, "used": False, "why": "0 lost customers with a recorded 
 
 
 WEIGHED = LEARNT | {"holdout": LEARNT["holdout"] | {"with_evidence": True}}
+COMPLAINED = {"customers": 640, "used": True, "why": "learnt from 640 lost customers who complained about one cause most"}
+TOO_FEW = {"customers": 12, "used": False, "why": "12 lost customers who complained about one cause most (at least 100 "
+                                                  "needed)"}
 
 
 @pytest.mark.parametrize("causes, expected", [
@@ -21,9 +24,24 @@ WEIGHED = LEARNT | {"holdout": LEARNT["holdout"] | {"with_evidence": True}}
               "(on the 85"),
     (EVIDENCE, "Loss causes: the evidence method (on the 85 lost customers ... 70.0% right"),
     (NONE, "Loss causes: the evidence method (no cause model: 0 lost customers with a recorded cause"),
+    (WEIGHED | {"complaints": COMPLAINED}, "Loss causes: learnt from the recorded reasons of 412 lost customers, "
+     "weighed with the evidence method and with what 640 lost customers complained about (on the 85"),
+    (EVIDENCE | {"complaints": COMPLAINED}, "Loss causes: the evidence method, weighed with what 640 lost customers "
+     "complained about (on the 85"),
+    (NONE | {"complaints": COMPLAINED}, "Loss causes: the evidence method, weighed with what 640 lost customers "
+     "complained about (no cause model: 0 lost customers"),
 ])
 def test_the_training_summary_says_how_causes_are_named_and_why(causes, expected):
     assert cause_method_line(causes).startswith(expected)
+
+
+@pytest.mark.parametrize("causes", [WEIGHED, EVIDENCE, NONE])
+def test_the_training_summary_says_why_there_is_no_cause_model_from_complaints(causes):
+    line = cause_method_line(causes | {"complaints": TOO_FEW})
+    assert "complained about (" not in line
+    assert line.endswith(" No cause model from complaints: 12 lost customers who complained about one cause most (at "
+                         "least 100 needed).")
+    assert "complaints" not in cause_method_line(causes)  # (explain.from_complaints off: nothing to say)
 
 
 @pytest.mark.parametrize("data, expected", [

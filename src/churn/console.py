@@ -156,13 +156,19 @@ def calibration_line(data: dict) -> str | None:
 def cause_method_line(causes: dict) -> str:
     """How the list's loss causes are named, and why: learnt from recorded reasons or the evidence method."""
     verdict = causes["holdout"]
+    complained = causes.get("complaints")  # (absent when explain.from_complaints is off)
+    also = (f"with what {complained['customers']:,} lost customers complained about"
+            if complained and complained.get("used") else "")
+    without = f" No cause model from complaints: {complained['why']}." if complained and not also else ""
     if verdict["chosen"] == "known_causes":
-        weighed = ", weighed with the evidence method" if verdict.get("with_evidence") else ""
+        weighed = [w for w in ("the evidence method" if verdict.get("with_evidence") else "", also) if w]
+        weighed = f", weighed with {' and '.join(weighed)}" if weighed else ""
         return (f"Loss causes: learnt from the recorded reasons of {causes['customers']:,} lost customers{weighed} "
-                f"({verdict['why']}).")
+                f"({verdict['why']}).{without}")
+    method = f"the evidence method, weighed {also}" if also else "the evidence method"
     if causes.get("judged", {}).get("used"):
-        return f"Loss causes: the evidence method ({verdict['why']})."
-    return f"Loss causes: the evidence method (no cause model: {causes.get('why', verdict['why'])})."
+        return f"Loss causes: {method} ({verdict['why']}).{without}"
+    return f"Loss causes: {method} (no cause model: {causes.get('why', verdict['why'])}).{without}"
 
 
 def print_scoring(summary: dict) -> None:

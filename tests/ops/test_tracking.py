@@ -202,6 +202,13 @@ def test_a_training_run_records_how_causes_are_named_and_how_each_way_did():
     trained["causes"]["holdout"]["with_evidence"] = True
     weighed = tracking.training_tags(trained, {"alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
     assert weighed["cause_model_weighed_with_evidence"] == "true"
+    assert "cause_model_from_complaints" not in weighed  # (explain.from_complaints off)
+    for used, why in [(True, "learnt from 640 lost customers who complained about one cause most"),
+                      (False, "12 lost customers who complained about one cause most (at least 100 needed)")]:
+        trained["causes"]["complaints"] = {"customers": 640, "used": used, "why": why}
+        tags = tracking.training_tags(trained, {"alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
+        assert tags["cause_model_from_complaints"] == str(used).lower()
+        assert tags["cause_model_from_complaints_reason"] == why
     without = tracking.training_metrics({k: v for k, v in trained.items() if k != "causes"})
     assert not any(k.startswith("cause_") for k in without)
 

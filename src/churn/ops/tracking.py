@@ -323,6 +323,10 @@ def training_tags(trained: dict, decision: dict, as_of: pd.Timestamp) -> dict:
         tags |= {"cause_method": trained["causes"]["method"], "cause_method_reason": trained["causes"]["holdout"]["why"]}
         if "with_evidence" in trained["causes"]["holdout"]:  # a cause model was judged: alone, or weighed
             tags["cause_model_weighed_with_evidence"] = str(trained["causes"]["holdout"]["with_evidence"]).lower()
+        complained = trained["causes"].get("complaints")
+        if complained:  # explain.from_complaints: whether a cause model learnt from lost customers' complaints weighs
+            tags |= {"cause_model_from_complaints": str(bool(complained["used"])).lower(),
+                     "cause_model_from_complaints_reason": complained["why"]}
     if trained["data"].get("calibration"):  # out-of-fold, or customers held out of the fit (a large part)
         tags["calibration"] = trained["data"]["calibration"]["on"]
     refit = trained["data"].get("refit")
