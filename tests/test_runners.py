@@ -11,7 +11,7 @@ from churn.ops import Workspace, io, tracking
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("with_reasons, from_complaints", [(True, False), (False, False), (True, True)])
+@pytest.mark.parametrize("with_reasons, from_complaints", [(True, False), (False, False), (True, True), (False, True)])
 def test_training_names_causes_from_recorded_reasons_where_the_history_has_them(tmp_path, tracking_uri, with_reasons,
                                                                                 from_complaints):
     tables, truth = planted_history()
@@ -40,16 +40,48 @@ def test_training_names_causes_from_recorded_reasons_where_the_history_has_them(
         assert model.judged.cause_model.summary == causes["judged"]
     else:
         assert causes["method"] == "evidence" and not causes["used"]
-        assert causes["holdout"] == {"judged": 0, "chosen": "evidence",
-                                     "why": "no cause model (no or too few recorded reasons)"}
+        assert {k: v for k, v in causes["holdout"].items() if k != "complaints"} == {
+            "judged": 0, "chosen": "evidence", "why": "no cause model (no or too few recorded reasons)"}
         assert causes["why"].startswith("the history has no loss_reasons")
         assert model.cause_model is None and model.judged.cause_model is None
     if from_complaints:  # the complaints' cause models, saved with both fits, weigh both sides of the judgement
         assert causes["complaints"]["used"] and causes["complaints"]["judged"]["used"], causes["complaints"]
+        assert causes["holdout"]["complaints"]["kept"], causes["holdout"]["complaints"]
+        if not with_reasons:
+            assert causes["holdout"]["complaints"]["why"].startswith("0 of the holdout's lost customers have a "
+                                                                     "recorded reason: too few to judge it")
         assert model.complaint_model.summary == {k: v for k, v in causes["complaints"].items() if k != "judged"}
         assert model.judged.complaint_model.summary == causes["complaints"]["judged"]
     else:
         assert "complaints" not in causes and model.complaint_model is None
+    assert io.read_json(ws.train_metrics)["causes"] == causes
+
+
+@pytest.mark.slow
+def test_training_sets_aside_a_complaints_cause_model_the_holdout_names_worse_with(tmp_path, tracking_uri):
+    """With significance 1 any judged customer named right only without the complaints' cause model sets it aside
+    (here the evidence method's, no cause model learnt from the reasons): neither fit keeps it, the summary says
+    why."""
+    tables, truth = planted_history()
+    tables["loss_reasons"] = recorded_reasons(tables, truth)
+    db = tmp_path / "history.db"
+    io.write_sqlite(tables, db)
+    cfg = load_config(CONFIG, **{"source.location": f"sqlite:///{db}", "train.search.enabled": False,
+                                 "explain.known_causes.enabled": False, "explain.from_complaints.min_customers": 20,
+                                 "explain.from_complaints.min_per_cause": 5, "explain.from_complaints.significance": 1.0})
+    ws = Workspace(tmp_path / "work", tmp_path / "models", tmp_path / "metrics")
+    as_of = pd.Timestamp(END)
+    runners.run_pull(cfg, ws)
+    runners.run_validate(cfg, ws)
+    runners.run_training_features(cfg, ws, as_of)
+    causes = runners.run_train(cfg, ws, as_of)["causes"]
+    judged = causes["holdout"]["complaints"]
+    assert causes["method"] == "evidence" and not judged["kept"], judged
+    assert judged["accuracy_with"] < judged["accuracy_without"], judged
+    assert not causes["complaints"]["used"] and causes["complaints"]["judged"]["used"]
+    assert causes["complaints"]["why"] == f"set aside by the holdout ({judged['why']})"
+    model, _ = tracking.load_model(str(ws.model_dir), cfg.tracking)
+    assert model.complaint_model is None and model.judged.complaint_model is None
     assert io.read_json(ws.train_metrics)["causes"] == causes
 
 

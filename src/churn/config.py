@@ -285,6 +285,8 @@ class ComplaintCausesConfig(Section):
     enabled: bool = True
     min_customers: int = Field(100, ge=1)  # lost customers who complained about one cause most
     min_per_cause: int = Field(10, ge=1)
+    # set aside when the holdout's recorded reasons say naming without it is significantly better (one-sided p)
+    significance: float = Field(0.05, gt=0, le=1)
 
 
 class ExplainConfig(Section):

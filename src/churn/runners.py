@@ -426,6 +426,10 @@ def _learn_causes(cfg: Config, ws: Workspace, examples: pd.DataFrame, result, sc
         verdict = judge_causes(judged_fit, holdout, recorded, cfg.explain, cfg.features.trend_window)
     if verdict["chosen"] != "known_causes":  # the list's causes come from the evidence method
         final = judged_fit.cause_model = None
+    if not verdict.get("complaints", {}).get("kept", True):  # named better without the complaints' cause model
+        scoring.complaint_model = judged_fit.complaint_model = None
+        summary["complaints"] = summary["complaints"] | {"used": False, "why": (
+            f"set aside by the holdout ({verdict['complaints']['why']})")}
     scoring.cause_model = final
     return summary | {"holdout": verdict, "method": verdict["chosen"]}
 

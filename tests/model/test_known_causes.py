@@ -260,3 +260,33 @@ def test_a_cause_model_learns_from_complaints_and_leaves_engagement_neutral(lear
     expected = learnt_causes(weigh_with_evidence(p, z), cfg.explain, stated_causes(holdout, cfg.explain, window))
     named = explain_causes(contributions, cfg.explain, holdout, window, complaints=p)
     pd.testing.assert_frame_equal(named[list(expected.columns)], expected)
+
+
+@pytest.mark.parametrize("labels, kept", [("stated", True), ("rotated", False)])
+def test_the_holdout_sets_aside_a_complaints_model_that_names_worse(learnt, labels, kept):
+    """A cause model learnt from the complaints weighs the causes unless the holdout's recorded reasons are named
+    significantly better without it: one learnt from the stated causes is kept, one learnt from them rotated
+    (price -> service -> quality -> price: confidently wrong) is set aside. Judged on the evidence method (no
+    recorded-reason cause model here), which it moves most."""
+    from churn.model import learn_from_complaints
+    from churn.score import stated_causes
+
+    cfg, _, examples, holdout, model, _, _, reasons = learnt
+    window = cfg.features.trend_window
+    stated = stated_causes(examples, cfg.explain, window)
+    if labels == "rotated":
+        stated = stated.map({"price": "service", "service": "quality", "quality": "price"})
+    settings = cfg.explain.known_causes.model_copy(update={"min_reasons": 20, "min_per_cause": 5})
+    inputs = [f for f in feature_columns(examples) if not f.startswith("complaints_")]
+    _, complaints, _ = learn_from_complaints(examples, inputs, stated, END, settings, 0)
+    judged = ChurnModel(model.booster, model.features, model.categories, model.calibration)
+    judged.complaint_model = complaints
+    recorded = known_causes(holdout, reasons, END, cfg.labels.horizon_days,
+                            cfg.explain.known_causes.recorded_within_days)
+    verdict = judge_causes(judged, holdout, recorded, cfg.explain, window)["complaints"]
+    assert verdict["kept"] is kept, verdict["why"]
+    assert verdict["why"].endswith(f"{'kept' if kept else 'set aside'} (p = {verdict['why'][-5:-1]})")
+    alone = ChurnModel(model.booster, model.features, model.categories, model.calibration)
+    without = judge_causes(alone, holdout, recorded, cfg.explain, window)  # (no complaints' model: nothing to judge)
+    assert "complaints" not in without and without["chosen"] == "evidence"
+    assert verdict["accuracy_without"] == pytest.approx(without[without["chosen"]]["accuracy"])

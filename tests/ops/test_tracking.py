@@ -196,6 +196,11 @@ def test_a_training_run_records_how_causes_are_named_and_how_each_way_did():
     assert metrics["cause_recorded_judged"] == 55
     assert metrics["cause_recorded_accuracy_evidence"] == 0.8
     assert metrics["cause_recorded_accuracy_known_causes"] == 0.709
+    assert "cause_recorded_accuracy_without_complaints" not in metrics
+    judged_complaints = {"complaints": {"kept": True, "accuracy_with": 0.8, "accuracy_without": 0.75, "why": "..."}}
+    with_complaints = {**trained, "causes": {**trained["causes"],
+                                             "holdout": trained["causes"]["holdout"] | judged_complaints}}
+    assert tracking.training_metrics(with_complaints)["cause_recorded_accuracy_without_complaints"] == 0.75
     tags = tracking.training_tags(trained, {"alias": "champion", "explanation": "first"}, pd.Timestamp("2026-10-01"))
     assert tags["cause_method"] == "evidence" and tags["cause_method_reason"].startswith("on the 55")
     assert "cause_model_weighed_with_evidence" not in tags  # (a verdict from before the weighing says nothing)

@@ -306,6 +306,8 @@ def training_metrics(trained: dict) -> dict:
         out["cause_recorded_judged"] = verdict["judged"]
         out |= {f"cause_recorded_accuracy_{m}": verdict[m]["accuracy"]
                 for m in ("known_causes", "evidence", "symptom_rule") if m in verdict}
+        if "accuracy_without" in verdict.get("complaints", {}):  # the list's method without the complaints' model
+            out["cause_recorded_accuracy_without_complaints"] = verdict["complaints"]["accuracy_without"]
     return out
 
 

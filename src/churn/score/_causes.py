@@ -370,7 +370,9 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
     the list should use (`chosen`): the learnt one when at least `cfg.known_causes.min_judged` customers judge
     it and it names at least as many of them right as the evidence method, or, weighed with the evidence
     (`cfg.known_causes.with_evidence`), unless the evidence method alone is significantly better on them
-    (`cfg.known_causes.evidence_significance`); else the evidence method."""
+    (`cfg.known_causes.evidence_significance`); else the evidence method. When `model` has a cause model learnt
+    from complaints, it weighs both sides, and `complaints` says whether the list keeps it (`_judge_complaints`:
+    the chosen method with and without it)."""
     known = recorded.notna().to_numpy()
     # Only the judged customers' causes count: past `cfg.all_up_to` they are explained against a sample's evidence,
     # as the list's are (`explained_rows`; a 1M-customer holdout took 93 s of TreeSHAP this way).
@@ -413,7 +415,32 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
                            f"method alone on {only_learnt}: the evidence method {'not ' if better else ''}"
                            f"significantly better (p = {p:.2f})")
         out["chosen"] = "known_causes" if better else "evidence"
+    if complaints is not None:  # the complaints' cause model, judged on the method the list gets
+        alone = explain_causes(contributions, cfg, part, trend_window, population=population,
+                               probabilities=probabilities if out["chosen"] == "known_causes" else None)
+        without = alone["primary_cause"].to_numpy(dtype=object)[known] == truth
+        out["complaints"] = _judge_complaints(right[out["chosen"]] if known.any() else without, without,
+                                              cfg.known_causes.min_judged, cfg.from_complaints.significance)
     return out
+
+
+def _judge_complaints(with_it: np.ndarray, without: np.ndarray, min_judged: int, significance: float) -> dict:
+    """Whether the list keeps the complaints' cause model: the judged customers named right with it (`with_it`)
+    and without it (`without`). Set aside only when at least `min_judged` customers judge it and naming without
+    it is significantly better (exact one-sided binomial test on the customers the two name differently): it
+    learns from many more customers than the recorded reasons, so a few noisy reasons should not overrule it."""
+    judged = len(with_it)
+    if judged < min_judged:
+        return {"kept": True, "why": f"{judged} of the holdout's lost customers have a recorded reason: too few to "
+                                     f"judge it (at least {min_judged}), kept"}
+    only_without, only_with = int((without & ~with_it).sum()), int((with_it & ~without).sum())
+    p = (binomtest(only_without, only_without + only_with, 0.5, alternative="greater").pvalue
+         if only_without else 1.0)
+    kept = bool(p >= significance)
+    return {"accuracy_with": float(with_it.mean()), "accuracy_without": float(without.mean()), "kept": kept,
+            "why": (f"on the {judged} lost customers of the holdout with a recorded reason {with_it.mean():.1%} right "
+                    f"with it, {without.mean():.1%} without; where the two differ, without it right on "
+                    f"{only_without}, with it on {only_with}: {'kept' if kept else 'set aside'} (p = {p:.2f})")}
 
 
 def cause_metrics(result: dict) -> dict[str, float]:
