@@ -18,7 +18,8 @@ each variant names the cause of every holdout churner with a known true cause (a
 Round 2 (`--round 2`): other labels for the cause model (recorded reasons and stated causes, a cause model learnt
 from the complaints of lost customers alone for a company without recorded reasons); round 3: the cause model's
 own settings; round 4: self-training (the weighed method's sure causes of the other fit churners as labels too);
-round 5: the need profile as inputs. Results in docs/loss_causes.md.
+round 5: the need profile as inputs; round 6: the weights of the two cause models against the evidence (the
+exponents of recorded-reason model^a x complaints' model^b x softmax(z)). Results in docs/loss_causes.md.
 
 The method is chosen on the demo only; the second world is reported, never tuned on.
 """
@@ -227,6 +228,15 @@ def trial_two(world: str, root: Path, grid: bool | str = False, customers: int =
             out[f"taken at {at_least}"] = int(take.sum())
             out[f"+ sure >= {at_least}"] = accuracy(fitted(pseudo, features))
         return out
+    if grid == "weights":  # how much each factor weighs: recorded-reason model^a x complaints' model^b x softmax(z)
+        learnt = fitted(recorded, features)
+        said = fitted(stated_fit.astype("string"), no_complaints, [c for c in CAUSES if c != "engagement"])
+        said[:, CAUSES.index("engagement")] = 0.0
+        neutral = said * 0.75 + np.where(np.array(CAUSES) == "engagement", 0.25, 0.0)
+        for a in (0.5, 1.0, 1.5):
+            for b in (0.5, 1.0, 1.5):
+                out[f"a {a}, b {b}"] = accuracy(learnt ** a * neutral ** b, unclear=True)
+        return out
     if grid:  # the cause model's own settings (learning rate 0.03), weighed with the evidence
         for rounds, leaves, min_leaf in ((100, 7, 20), (300, 7, 20), (600, 7, 20), (300, 3, 20), (300, 15, 20),
                                          (300, 7, 40), (300, 7, 10)):
@@ -256,11 +266,13 @@ def main() -> None:
     ap.add_argument("--kept", type=Path, required=True, help="the folder causes_benchmark.py --keep wrote")
     ap.add_argument("--world", nargs="+", default=["demo", "second"])
     ap.add_argument("--customers", type=int, default=5000, help="as causes_benchmark.py was run with")
-    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=1,
-                    help="1: the inputs; 2: other labels; 3: the cause model's settings; 4: self-training; 5: needs")
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=1,
+                    help="1: the inputs; 2: other labels; 3: the cause model's settings; 4: self-training; 5: needs; "
+                         "6: the weights of the recorded-reason and complaints' models against the evidence")
     args = ap.parse_args()
     rows = [trial(world, args.kept / world, args.customers) if args.round == 1 else
-            trial_two(world, args.kept / world, {2: False, 3: True, 4: "self", 5: "needs"}[args.round], args.customers)
+            trial_two(world, args.kept / world, {2: False, 3: True, 4: "self", 5: "needs", 6: "weights"}[args.round],
+                      args.customers)
             for world in args.world]
     counts = [k for k in rows[0] if isinstance(rows[0][k], int)]
     keys = [k for k in rows[0] if k != "world" and k not in counts]
