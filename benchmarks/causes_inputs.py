@@ -236,6 +236,8 @@ def trial_two(world: str, root: Path, grid: bool | str = False, customers: int =
         for a in (0.5, 1.0, 1.5):
             for b in (0.5, 1.0, 1.5):
                 out[f"a {a}, b {b}"] = accuracy(learnt ** a * neutral ** b, unclear=True)
+        for b in (2.0, 3.0):  # (past the grid's edge, the recorded reasons at 1)
+            out[f"a 1.0, b {b}"] = accuracy(learnt * neutral ** b, unclear=True)
         return out
     if grid:  # the cause model's own settings (learning rate 0.03), weighed with the evidence
         for rounds, leaves, min_leaf in ((100, 7, 20), (300, 7, 20), (600, 7, 20), (300, 3, 20), (300, 15, 20),
