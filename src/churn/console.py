@@ -161,8 +161,8 @@ def cause_method_line(causes: dict) -> str:
             if complained and complained.get("used") else "")
     without = f" No cause model from complaints: {complained['why']}." if complained and not also else ""
     if verdict["chosen"] == "known_causes":
-        weighed = [w for w in ("the evidence method" if verdict.get("with_evidence") else "", also) if w]
-        weighed = f", weighed with {' and '.join(weighed)}" if weighed else ""
+        weights = [w for w in ("the evidence method" if verdict.get("with_evidence") else "", also) if w]
+        weighed = f", weighed with {' and '.join(weights)}" if weights else ""
         return (f"Loss causes: learnt from the recorded reasons of {causes['customers']:,} lost customers{weighed} "
                 f"({verdict['why']}).{without}")
     method = f"the evidence method, weighed {also}" if also else "the evidence method"

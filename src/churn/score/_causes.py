@@ -49,18 +49,13 @@ def cause_evidence(contributions: pd.DataFrame, cfg: ExplainConfig,
     return evidence
 
 
-def cause_probabilities(model, frame: pd.DataFrame) -> pd.DataFrame | None:
-    """The probability of each cause per customer from the scoring model's cause model (learnt from recorded
-    loss reasons), or None when it has none."""
-    cause_model = getattr(model, "cause_model", None)
-    return None if cause_model is None else cause_model.probabilities(frame)
-
-
-def complaint_probabilities(model, frame: pd.DataFrame) -> pd.DataFrame | None:
-    """The probability of each cause per customer from the scoring model's cause model learnt from lost customers'
-    complaints (engagement neutral), or None when it has none."""
-    complaint_model = getattr(model, "complaint_model", None)
-    return None if complaint_model is None else complaint_model.probabilities(frame)
+def learnt_probabilities(model, frame: pd.DataFrame) -> dict[str, pd.DataFrame | None]:
+    """What the scoring model's cause models say of each customer of `frame`, as `explain_causes`' keyword
+    arguments: `probabilities` (learnt from recorded loss reasons) and `complaints` (learnt from lost customers'
+    complaints, engagement neutral), each None when the model has no such cause model."""
+    models = {"probabilities": getattr(model, "cause_model", None),
+              "complaints": getattr(model, "complaint_model", None)}
+    return {name: None if m is None else m.probabilities(frame) for name, m in models.items()}
 
 
 def cause_population(evidence: pd.DataFrame) -> dict:
@@ -124,11 +119,11 @@ def explain_causes(contributions: pd.DataFrame, cfg: ExplainConfig, features: pd
                    complaints: pd.DataFrame | None = None) -> pd.DataFrame:
     """primary_cause, cause_share, cause_margin, secondary_cause and one `cause_z_<cause>` column per cause.
 
-    With `probabilities` (`cause_probabilities`: a cause model learnt from why past customers left), weighed with
+    With `probabilities` (`learnt_probabilities`: a cause model learnt from why past customers left), weighed with
     the evidence z-scores below when `cfg.known_causes.with_evidence` (`weigh_with_evidence`), the cause is the
     most probable one when its probability is at least `cfg.known_causes.min_probability` and leads the
     runner-up by `cfg.known_causes.min_margin`, else unclear (a stated cause first, as below); `cause_share` is
-    its probability and `cause_margin` its lead. With `complaints` (`complaint_probabilities`: a cause model learnt
+    its probability and `cause_margin` its lead. With `complaints` (`learnt_probabilities`: a cause model learnt
     from lost customers' complaints), they weigh the cause model's probabilities, or, without those, the evidence
     z-scores, named the same way. Without either, the evidence method below.
 
@@ -206,7 +201,7 @@ def weigh_with_evidence(probabilities: pd.DataFrame, z: pd.DataFrame) -> pd.Data
 
 
 def learnt_causes(probabilities: pd.DataFrame, cfg: ExplainConfig, stated: pd.Series | None = None) -> pd.DataFrame:
-    """The cause a cause model names per customer (`cause_probabilities`, or `weigh_with_evidence` of them): the
+    """The cause a cause model names per customer (`learnt_probabilities`, or `weigh_with_evidence` of them): the
     most probable, when sure enough; else unclear. With `stated` (`stated_causes`, row for row), a cause the
     customer stated comes first, its margin negative when the model does not back it. The columns of
     `explain_causes` without the evidence z-scores: no contributions needed."""
@@ -332,13 +327,11 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
     t0 = time.perf_counter()
     contributions = model.contributions(holdout)
     t1 = time.perf_counter()
-    probabilities = cause_probabilities(model, holdout)
-    complaints = complaint_probabilities(model, holdout)
-    explained = explain_causes(contributions, cfg, holdout, trend_window, probabilities=probabilities,
-                               complaints=complaints)
+    learnt = learnt_probabilities(model, holdout)
+    explained = explain_causes(contributions, cfg, holdout, trend_window, **learnt)
     t2 = time.perf_counter()
-    evidence = explained if probabilities is None else explain_causes(contributions, cfg, holdout, trend_window,
-                                                                      complaints=complaints)
+    evidence = explained if learnt["probabilities"] is None else explain_causes(
+        contributions, cfg, holdout, trend_window, complaints=learnt["complaints"])
     rule = symptom_rule_causes(holdout, cfg, trend_window)
     churned = holdout["churned"].to_numpy() == 1
     flagged = churned & (model.predict_proba(holdout) >= flag_at)
@@ -352,9 +345,9 @@ def cause_check(model, holdout: pd.DataFrame, truth: pd.DataFrame, cfg: ExplainC
         return out
 
     result = figures(explained["primary_cause"])
-    result["method"] = "evidence" if probabilities is None else "known_causes"
+    result["method"] = "evidence" if learnt["probabilities"] is None else "known_causes"
     result["cause_model"] = getattr(getattr(model, "cause_model", None), "summary", None)
-    if probabilities is not None:  # the evidence method beside it: what a company without recorded reasons gets
+    if learnt["probabilities"] is not None:  # the evidence method beside it: what a company without reasons gets
         result["evidence"] = figures(evidence["primary_cause"])
     result["symptom_rule"] = figures(rule)
     n = len(holdout)
@@ -377,11 +370,11 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
     # Only the judged customers' causes count: past `cfg.all_up_to` they are explained against a sample's evidence,
     # as the list's are (`explained_rows`; a 1M-customer holdout took 93 s of TreeSHAP this way).
     keep, part, contributions, population = explained_part(holdout, model, cfg, known)
-    complaints = complaint_probabilities(model, part)  # (on both sides: what the list gets with and without reasons)
+    learnt = learnt_probabilities(model, part)
+    probabilities, complaints = learnt["probabilities"], learnt["complaints"]  # (complaints: on both sides)
     named = {"evidence": explain_causes(contributions, cfg, part, trend_window, population=population,
                                         complaints=complaints)["primary_cause"],
              "symptom_rule": symptom_rule_causes(part, cfg, trend_window)}
-    probabilities = cause_probabilities(model, part)
     if probabilities is not None:
         named["known_causes"] = explain_causes(contributions, cfg, part, trend_window, probabilities=probabilities,
                                                population=population, complaints=complaints)["primary_cause"]
@@ -415,24 +408,27 @@ def judge_causes(model, holdout: pd.DataFrame, recorded: pd.Series, cfg: Explain
                            f"method alone on {only_learnt}: the evidence method {'not ' if better else ''}"
                            f"significantly better (p = {p:.2f})")
         out["chosen"] = "known_causes" if better else "evidence"
-    if complaints is not None:  # the complaints' cause model, judged on the method the list gets
-        alone = explain_causes(contributions, cfg, part, trend_window, population=population,
-                               probabilities=probabilities if out["chosen"] == "known_causes" else None)
-        without = alone["primary_cause"].to_numpy(dtype=object)[known] == truth
-        out["complaints"] = _judge_complaints(right[out["chosen"]] if known.any() else without, without,
-                                              cfg.known_causes.min_judged, cfg.from_complaints.significance)
+    if complaints is None:
+        return out
+    # the complaints' cause model, judged on the method the list gets: that method with and without it
+    if out["judged"] < cfg.known_causes.min_judged:
+        out["complaints"] = {"kept": True, "why": (f"{out['judged']} of the holdout's lost customers have a recorded "
+                                                   f"reason: too few to judge it (at least "
+                                                   f"{cfg.known_causes.min_judged}), kept")}
+        return out
+    alone = explain_causes(contributions, cfg, part, trend_window, population=population,
+                           probabilities=probabilities if out["chosen"] == "known_causes" else None)
+    without = alone["primary_cause"].to_numpy(dtype=object)[known] == truth
+    out["complaints"] = _judge_complaints(right[out["chosen"]], without, cfg.from_complaints.significance)
     return out
 
 
-def _judge_complaints(with_it: np.ndarray, without: np.ndarray, min_judged: int, significance: float) -> dict:
-    """Whether the list keeps the complaints' cause model: the judged customers named right with it (`with_it`)
-    and without it (`without`). Set aside only when at least `min_judged` customers judge it and naming without
-    it is significantly better (exact one-sided binomial test on the customers the two name differently): it
-    learns from many more customers than the recorded reasons, so a few noisy reasons should not overrule it."""
+def _judge_complaints(with_it: np.ndarray, without: np.ndarray, significance: float) -> dict:
+    """Whether the list keeps the complaints' cause model, from the judged customers named right with it
+    (`with_it`) and without it (`without`): set aside only when naming without it is significantly better (exact
+    one-sided binomial test on the customers the two name differently), because it learns from many more
+    customers than the recorded reasons, and a few noisy reasons should not overrule it."""
     judged = len(with_it)
-    if judged < min_judged:
-        return {"kept": True, "why": f"{judged} of the holdout's lost customers have a recorded reason: too few to "
-                                     f"judge it (at least {min_judged}), kept"}
     only_without, only_with = int((without & ~with_it).sum()), int((with_it & ~without).sum())
     p = (binomtest(only_without, only_without + only_with, 0.5, alternative="greater").pvalue
          if only_without else 1.0)

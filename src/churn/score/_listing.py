@@ -10,11 +10,10 @@ from churn.model import ChurnModel
 from churn.score._bands import risk_bands, value_tiers
 from churn.score._causes import (
     _prior,
-    cause_probabilities,
-    complaint_probabilities,
     explain_causes,
     explained_part,
     learnt_causes,
+    learnt_probabilities,
     stated_causes,
 )
 from churn.score._needs import need_profiles
@@ -74,12 +73,11 @@ def score_customers(
     out["value_tier"] = value_tiers(tier_value, cfg.value_tier_cuts)
     out = out.join(info)
     lapsed = lapsed_customers(frame, cfg.lapsed)
-    probabilities = cause_probabilities(model, frame)
-    if probabilities is not None and not explain.known_causes.with_evidence:
+    learnt = learnt_probabilities(model, frame)
+    if learnt["probabilities"] is not None and not explain.known_causes.with_evidence:
         # the cause models alone name the causes: no TreeSHAP (~0.4 ms a customer) needed
         stated = stated_causes(frame, explain, trend_window) if explain.stated_first else None
-        prior = _prior(probabilities, complaint_probabilities(model, frame), frame.index)
-        causes, population = learnt_causes(prior, explain, stated), None
+        causes, population = learnt_causes(_prior(**learnt, index=frame.index), explain, stated), None
     else:
         wanted = out["risk_band"].isin([*AT_RISK_BANDS, *cfg.act_on_risk_bands]).to_numpy() | lapsed["lapsed"].to_numpy()
         causes, population = _evidence_causes(frame, model, explain, trend_window, wanted)
@@ -93,8 +91,9 @@ def score_customers(
     out["as_of"] = pd.Timestamp(as_of).date().isoformat()
     out = out.sort_values(["expected_loss", "churn_probability", "customer_id"], ascending=[False, False, True])
     out = out[SCORED_COLUMNS].reset_index(drop=True)
-    out.attrs["causes"] = {"method": "evidence" if probabilities is None else "known_causes", "customers": len(out),
-                           "explained": int(out["primary_cause"].notna().sum()), "population": population}
+    out.attrs["causes"] = {"method": "evidence" if learnt["probabilities"] is None else "known_causes",
+                           "customers": len(out), "explained": int(out["primary_cause"].notna().sum()),
+                           "population": population}
     return out
 
 
@@ -104,11 +103,10 @@ CAUSE_COLUMNS = ("primary_cause", "cause_share", "secondary_cause")
 def explain_customers(features: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
                       population: dict) -> pd.DataFrame:
     """The `CAUSE_COLUMNS` and `reason_codes` of the customers of `features` (their index), each against
-    `population` (`cause_population`, from the score's summary), with the model's cause model when it has one: the
+    `population` (`cause_population`, from the score's summary), with the model's cause models when it has them: the
     causes `score_customers` would have named them, for customers it left unexplained."""
     causes = explain_causes(model.contributions(features), explain, features, trend_window, population=population,
-                            probabilities=cause_probabilities(model, features),
-                            complaints=complaint_probabilities(model, features))
+                            **learnt_probabilities(model, features))
     out = causes[list(CAUSE_COLUMNS)].copy()
     out["reason_codes"] = reason_codes(features, out["primary_cause"], trend_window)
     return out
@@ -131,15 +129,14 @@ def name_causes(scored: pd.DataFrame, features: pd.DataFrame, model: ChurnModel,
 
 def _evidence_causes(frame: pd.DataFrame, model: ChurnModel, explain: ExplainConfig, trend_window: int,
                      wanted: np.ndarray) -> tuple[pd.DataFrame, dict]:
-    """The evidence method's causes (`explain_causes`, with the model's cause model when it has one) and the
+    """The evidence method's causes (`explain_causes`, with the model's cause models when it has them) and the
     population they were compared with: every customer
     up to `explain.all_up_to` of them; past it, the `wanted` ones and a seeded sample of
     `explain.reference_customers` (the population), the others' causes missing (explained later if the contact
     plan reaches them), unless those are more than `PART_AT_MOST` of the customers: then everyone."""
     _, part, contributions, population = explained_part(frame, model, explain, wanted)
     causes = explain_causes(contributions, explain, part, trend_window, population=population,
-                            probabilities=cause_probabilities(model, part),
-                            complaints=complaint_probabilities(model, part))
+                            **learnt_probabilities(model, part))
     return causes.reindex(frame.index), population
 
 
