@@ -73,7 +73,7 @@ def run_world(world: str, customers: int, root: Path, from_complaints: bool | No
         result["not_chosen"] = cause_check(judged, holdout, truth, cfg.explain, cfg.features.trend_window)
     result["supervised_ceiling"] = supervised_ceiling(examples, truth)
     result["world"] = world
-    result["from_complaints"] = cfg.explain.from_complaints.enabled
+    result["from_complaints"] = judged.complaint_model is not None  # (on, and not set aside by the holdout)
     result["pipeline_seconds"] = round(trained, 1)
     return result
 

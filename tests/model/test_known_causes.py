@@ -285,7 +285,8 @@ def test_the_holdout_sets_aside_a_complaints_model_that_names_worse(learnt, labe
                             cfg.explain.known_causes.recorded_within_days)
     verdict = judge_causes(judged, holdout, recorded, cfg.explain, window)["complaints"]
     assert verdict["kept"] is kept, verdict["why"]
-    assert verdict["why"].endswith(f"{'kept' if kept else 'set aside'} (p = {verdict['why'][-5:-1]})")
+    p = float(re.search(rf": {'kept' if kept else 'set aside'} \(p = ([01]\.\d\d)\)$", verdict["why"]).group(1))
+    assert (p >= cfg.explain.from_complaints.significance) == kept, verdict["why"]
     alone = ChurnModel(model.booster, model.features, model.categories, model.calibration)
     without = judge_causes(alone, holdout, recorded, cfg.explain, window)  # (no complaints' model: nothing to judge)
     assert "complaints" not in without and without["chosen"] == "evidence"
